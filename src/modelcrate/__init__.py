@@ -1,0 +1,38 @@
+"""modelcrate: package scientific and machine-learning models as installable, deployable projects."""
+
+from ._errors import (
+    InputError,
+    ModelcrateError,
+    ModelcrateWarning,
+    OutputError,
+    ProjectError,
+    SpecError,
+    SpecWarning,
+    TargetError,
+    ValueWarning,
+    VariableValueError,
+)
+from .model import Model
+from .spec import Spec, load_spec
+
+try:
+    from ._version import __version__
+except ImportError:  # pragma: no cover - running from a source tree that was never built
+    __version__ = "0+unknown"
+
+__all__ = [
+    "InputError",
+    "Model",
+    "ModelcrateError",
+    "ModelcrateWarning",
+    "OutputError",
+    "ProjectError",
+    "Spec",
+    "SpecError",
+    "SpecWarning",
+    "TargetError",
+    "ValueWarning",
+    "VariableValueError",
+    "__version__",
+    "load_spec",
+]

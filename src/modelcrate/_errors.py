@@ -1,0 +1,69 @@
+"""Errors and warnings a user can cause; each message is the sentence the user sees.
+
+    ModelcrateError
+    ├── SpecError          a variables file cannot be read or breaks a rule
+    ├── VariableValueError a value does not fit its variable (type, shape, range, choices)
+    │   ├── InputError
+    │   └── OutputError
+    ├── ProjectError       project options are invalid, or a project or model cannot be found
+    └── TargetError        a result target URI is malformed, unreachable or refuses a write
+
+    ModelcrateWarning
+    ├── SpecWarning        a variables file is readable but suspicious (default outside range)
+    └── ValueWarning       a value is outside its range and the variable's policy is "warn"
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "InputError",
+    "ModelcrateError",
+    "ModelcrateWarning",
+    "OutputError",
+    "ProjectError",
+    "SpecError",
+    "SpecWarning",
+    "TargetError",
+    "ValueWarning",
+    "VariableValueError",
+]
+
+
+class ModelcrateError(Exception):
+    """Base of every error modelcrate raises on purpose; `str()` is the user-facing sentence."""
+
+
+class SpecError(ModelcrateError):
+    """Raised when a variables file is missing, is not valid YAML, or declares invalid variables."""
+
+
+class VariableValueError(ModelcrateError, ValueError):
+    """Raised when a value does not match its variable's type, shape, range or choices."""
+
+
+class InputError(VariableValueError):
+    """Raised when an input value is missing, unknown or invalid for the model's spec."""
+
+
+class OutputError(VariableValueError):
+    """Raised when a model's `evaluate` returns outputs that do not match its spec."""
+
+
+class ProjectError(ModelcrateError):
+    """Raised when project options are invalid, or a project or installed model cannot be found."""
+
+
+class TargetError(ModelcrateError):
+    """Raised when a result target URI is malformed, or the target is unreachable or refuses."""
+
+
+class ModelcrateWarning(UserWarning):
+    """Base of modelcrate's warnings."""
+
+
+class SpecWarning(ModelcrateWarning):
+    """Warned when a variables file loads but something in it looks wrong."""
+
+
+class ValueWarning(ModelcrateWarning):
+    """Warned when a value is out of range and its variable's policy is "warn"."""

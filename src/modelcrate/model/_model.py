@@ -1,0 +1,129 @@
+"""`Model`: the base class every packaged model subclasses."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, ClassVar
+
+from .._errors import InputError, OutputError, ValueWarning, VariableValueError
+from ..spec import Spec, Variable
+
+
+class Model:
+    """A model with declared inputs and outputs.
+
+    Subclasses set `spec` (usually `load_spec(...)` of the package's variables file) and
+    implement `evaluate` on plain values. Calling the model fills defaults, checks the inputs,
+    evaluates and checks the outputs; `batch` does the same for many input sets and calls
+    `evaluate_batch`, which a model may override with a vectorised version.
+    """
+
+    spec: ClassVar[Spec]
+    name: ClassVar[str] = ""
+    """The model's name in results; defaults to the spec's model name or the class name."""
+    version: ClassVar[str] = "0+unknown"
+    """The model's version in results; a generated package sets it from its metadata."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" not in cls.__dict__ and hasattr(cls, "spec"):
+            cls.name = cls.spec.model_name or cls.__name__
+
+    def evaluate(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        """Compute the outputs from complete, checked inputs. Subclasses implement this."""
+        raise NotImplementedError(f"{type(self).__name__}.evaluate is not implemented")
+
+    def evaluate_batch(self, input_sets: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Compute outputs for many input sets; override with a vectorised version if you have one."""
+        return [self.evaluate(inputs) for inputs in input_sets]
+
+    def __call__(self, inputs: Mapping[str, Any] | None = None, /, **values: Any) -> dict[str, Any]:
+        """Evaluate one input set (a mapping and/or keywords); missing inputs take their defaults."""
+        prepared = self.prepare({**(inputs or {}), **values})
+        return self.check_outputs(self.evaluate(prepared))
+
+    def batch(self, input_sets: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Evaluate many input sets in one `evaluate_batch` call; returns one output dict per set."""
+        prepared = [self.prepare(inputs, index=i) for i, inputs in enumerate(input_sets)]
+        outputs = self.evaluate_batch(prepared)
+        if len(outputs) != len(prepared):
+            raise OutputError(
+                f"evaluate_batch returned {len(outputs)} results for {len(prepared)} input sets"
+            )
+        return [self.check_outputs(out, index=i) for i, out in enumerate(outputs)]
+
+    def prepare(self, inputs: Mapping[str, Any] | None = None, *, index: int | None = None) -> dict[str, Any]:
+        """Fill defaults and check every input against the spec; raise `InputError` if invalid."""
+        inputs = dict(inputs or {})
+        where = "" if index is None else f"input set {index}: "
+        unknown = [name for name in inputs if name not in self.spec.input_names]
+        if unknown:
+            known = ", ".join(self.spec.input_names) or "(none)"
+            raise InputError(f"{where}unknown input {unknown[0]!r}; the inputs of {self.name} are: {known}")
+        prepared: dict[str, Any] = {}
+        for variable in self.spec.inputs:
+            if variable.name in inputs:
+                value = check_value(variable, inputs[variable.name], "input", InputError, where)
+                if variable.read_only and variable.has_default and not _same(value, variable.check(variable.default)):
+                    raise InputError(
+                        f"{where}input {variable.name!r} is read-only (fixed at {variable.default!r}); "
+                        "leave it out of the inputs"
+                    )
+                prepared[variable.name] = value
+            elif variable.has_default:
+                prepared[variable.name] = variable.check(variable.default)
+            else:
+                raise InputError(f"{where}input {variable.name!r} has no default; give it a value")
+        return prepared
+
+    def check_outputs(self, outputs: Mapping[str, Any], *, index: int | None = None) -> dict[str, Any]:
+        """Check that `outputs` holds every declared output with a valid value; raise `OutputError`."""
+        where = "" if index is None else f"input set {index}: "
+        if not isinstance(outputs, Mapping):
+            raise OutputError(f"{where}{type(self).__name__}.evaluate returned {type(outputs).__name__}, not a dict")
+        extra = [name for name in outputs if name not in self.spec.output_names]
+        if extra:
+            raise OutputError(
+                f"{where}{type(self).__name__}.evaluate returned undeclared output {extra[0]!r}; "
+                "declare it in the variables file or leave it out"
+            )
+        checked = {}
+        for variable in self.spec.outputs:
+            if variable.name not in outputs:
+                raise OutputError(
+                    f"{where}{type(self).__name__}.evaluate did not return output {variable.name!r}"
+                )
+            checked[variable.name] = check_value(variable, outputs[variable.name], "output", OutputError, where)
+        return checked
+
+
+def check_value(
+    variable: Variable,
+    value: Any,
+    role: str,
+    error: type[VariableValueError] = VariableValueError,
+    where: str = "",
+) -> Any:
+    """Check one value: type and shape problems raise `error`; range problems follow the policy."""
+    try:
+        checked = variable.check(value)
+    except ValueError as exc:
+        raise error(f"{where}{role} {variable.name!r} {exc}") from None
+    if variable.policy != "none":
+        problem = variable.range_problem(checked)
+        if problem:
+            message = f"{where}{role} {variable.name!r} is {problem}"
+            if variable.policy == "error":
+                raise error(message)
+            warnings.warn(message, ValueWarning, stacklevel=4)
+    return checked
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        import numpy as np
+
+        return bool(np.array_equal(a, b)) if hasattr(a, "shape") or hasattr(b, "shape") else a == b
+    except Exception:
+        return False

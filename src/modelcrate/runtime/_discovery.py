@@ -1,0 +1,112 @@
+"""Find a packaged model (or its flow) from a project directory or an installed package's entry points."""
+
+from __future__ import annotations
+
+import importlib
+import re
+import sys
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+from .._errors import ProjectError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+MODELS_GROUP = "modelcrate.models"
+FLOWS_GROUP = "modelcrate.flows"
+
+
+@dataclass(frozen=True)
+class Found:
+    """What a reference resolved to: the loaded object, its entry point, and the project if any."""
+
+    obj: Any
+    entry_point: str
+    project: Path | None = None
+
+
+def _normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def project_entry_points(project: Path, group: str) -> dict[str, str]:
+    """The entry points of `group` declared in a project's pyproject.toml."""
+    pyproject = project / "pyproject.toml"
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ProjectError(f"{project}: no pyproject.toml; give a project made by `modelcrate new`") from None
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ProjectError(f"{pyproject}: cannot be read ({exc})") from None
+    groups = data.get("project", {}).get("entry-points", {})
+    declared = groups.get(group, {})
+    if not declared:
+        raise ProjectError(
+            f"{pyproject}: declares no [project.entry-points.\"{group}\"]; "
+            "add one pointing at your class, e.g. my-model = \"my_model.model:MyModel\""
+        )
+    return dict(declared)
+
+
+def load_object(reference: str, *, search: Path | None = None) -> Any:
+    """Import `package.module:attribute`; with `search`, fall back to importing from that src dir."""
+    module_name, _, attr = reference.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if search is None or not exc.name or not module_name.startswith(exc.name.split(".")[0]):
+            raise ProjectError(
+                f"{reference}: cannot import {exc.name!r}; install the package that provides it"
+            ) from None
+        sys.path.insert(0, str(search))
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc2:
+            raise ProjectError(
+                f"{reference}: cannot import {exc2.name!r}; install the project first "
+                f"(pip install -e {search.parent})"
+            ) from None
+    obj: Any = module
+    for part in filter(None, attr.split(".")):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise ProjectError(f"{reference}: {module_name} has no attribute {part!r}; fix the entry point") from None
+    return obj
+
+
+def find(reference: str | Path, group: str = MODELS_GROUP) -> Found:
+    """Resolve a project directory or an installed model's name to the object of `group`."""
+    path = Path(reference)
+    if path.is_dir():
+        project = path.resolve()
+        declared = project_entry_points(project, group)
+        name, target = next(iter(declared.items()))
+        return Found(load_object(target, search=project / "src"), target, project)
+    wanted = _normalize(str(reference))
+    available = entry_points(group=group)
+    for ep in available:
+        dist = getattr(ep, "dist", None)
+        if wanted in (_normalize(ep.name), _normalize(dist.name) if dist else None):
+            return Found(load_object(ep.value), ep.value)
+    names = ", ".join(sorted({ep.name for ep in available})) or "none installed"
+    raise ProjectError(
+        f"{reference}: neither a project directory nor an installed model ({names}); "
+        "give the directory made by `modelcrate new` or install the model package"
+    )
+
+
+def find_model(reference: str | Path) -> tuple[Any, Path | None]:
+    """A model instance and its project directory (None for an installed model)."""
+    from ..model import Model
+
+    found = find(reference, MODELS_GROUP)
+    cls = found.obj
+    if not (isinstance(cls, type) and issubclass(cls, Model)):
+        raise ProjectError(f"{found.entry_point}: is not a subclass of modelcrate.Model; fix the entry point")
+    return cls(), found.project

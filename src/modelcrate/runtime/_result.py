@@ -1,0 +1,123 @@
+"""The result document: what a run stores, with arrays kept exactly (dtype and shape)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+_ARRAY_KEY = "__ndarray__"
+
+
+def encode_value(value: Any) -> Any:
+    """A JSON-ready form of a value; numpy arrays become `{"__ndarray__": {dtype, shape, data}}`."""
+    if isinstance(value, np.ndarray):
+        return {_ARRAY_KEY: {"dtype": value.dtype.str, "shape": list(value.shape),
+                             "data": value.ravel().tolist()}}  # fmt: skip
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Mapping):
+        return {str(k): encode_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [encode_value(v) for v in value]
+    return value
+
+
+def decode_value(value: Any) -> Any:
+    """The inverse of `encode_value`: arrays come back with their dtype and shape."""
+    if isinstance(value, Mapping):
+        if _ARRAY_KEY in value and len(value) == 1:
+            spec = value[_ARRAY_KEY]
+            data = np.array(spec["data"], dtype=np.dtype(spec["dtype"]))
+            return data.reshape(spec["shape"])
+        return {k: decode_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decode_value(v) for v in value]
+    return value
+
+
+def canonical_json(value: Any) -> str:
+    """Compact, key-sorted JSON of an encoded value (the form that is hashed)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=True)
+
+
+def content_hash(model: str, version: str, inputs: Mapping[str, Any], outputs: Mapping[str, Any]) -> str:
+    """SHA-256 of (model, version, inputs, outputs): equal results have equal hashes."""
+    payload = {"model": model, "version": version,
+               "inputs": encode_value(inputs), "outputs": encode_value(outputs)}  # fmt: skip
+    return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
+
+
+class Result(BaseModel):
+    """One stored evaluation of a model; `id` is the content hash, so storing it twice is a no-op."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    model: str
+    version: str
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    units: dict[str, str] = Field(default_factory=dict)
+    flow_run_id: str | None = None
+    created: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+    hash: str = ""
+
+    def model_post_init(self, __context: Any) -> None:
+        if not self.hash:
+            object.__setattr__(self, "hash", content_hash(self.model, self.version, self.inputs, self.outputs))
+
+    @property
+    def id(self) -> str:
+        """The result's identifier: its content hash."""
+        return self.hash
+
+    def to_document(self) -> dict[str, Any]:
+        """The result as a JSON-ready mapping (arrays encoded with dtype and shape)."""
+        return {
+            "id": self.hash,
+            "model": self.model,
+            "version": self.version,
+            "flow_run_id": self.flow_run_id,
+            "created": self.created.isoformat(),
+            "inputs": encode_value(self.inputs),
+            "outputs": encode_value(self.outputs),
+            "units": dict(self.units),
+            "hash": self.hash,
+        }
+
+    def to_json(self, *, indent: int | None = None) -> str:
+        """The document as JSON text (NaN and infinities written as JavaScript literals)."""
+        return json.dumps(self.to_document(), indent=indent, allow_nan=True)
+
+    @classmethod
+    def from_document(cls, doc: Mapping[str, Any]) -> Result:
+        """Rebuild a result from `to_document` output, arrays restored exactly."""
+        return cls(
+            model=doc["model"],
+            version=doc["version"],
+            flow_run_id=doc.get("flow_run_id"),
+            created=datetime.fromisoformat(doc["created"]),
+            inputs=decode_value(doc["inputs"]),
+            outputs=decode_value(doc["outputs"]),
+            units=dict(doc.get("units") or {}),
+            hash=doc["hash"],
+        )
+
+
+def summarize(value: Any) -> str:
+    """A short text for a value in a table: numbers as is, arrays by shape and range."""
+    if isinstance(value, np.ndarray):
+        if value.size and value.dtype.kind in "fiu":
+            return f"array{value.shape} {value.dtype} [{np.nanmin(value):.4g} … {np.nanmax(value):.4g}]"
+        return f"array{value.shape} {value.dtype}"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k}: {summarize(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, float) and math.isfinite(value):
+        return f"{value:.6g}"
+    return str(value)

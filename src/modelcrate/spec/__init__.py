@@ -1,0 +1,43 @@
+"""The contract: variables, loading and writing variable files, and schemas derived from them."""
+
+from ._load import load_spec, parse_spec
+from ._schema import input_schema, inputs_model, output_schema, python_name, variable_schema
+from ._spec import Spec
+from ._variables import (
+    ArrayVariable,
+    BoolVariable,
+    DistributionVariable,
+    EnumVariable,
+    ImageVariable,
+    IntVariable,
+    Policy,
+    ScalarVariable,
+    StrVariable,
+    Variable,
+)
+from ._write import dump_spec, spec_document, write_spec, write_text_atomic
+
+__all__ = [
+    "ArrayVariable",
+    "BoolVariable",
+    "DistributionVariable",
+    "EnumVariable",
+    "ImageVariable",
+    "IntVariable",
+    "Policy",
+    "ScalarVariable",
+    "Spec",
+    "StrVariable",
+    "Variable",
+    "dump_spec",
+    "input_schema",
+    "inputs_model",
+    "load_spec",
+    "output_schema",
+    "parse_spec",
+    "python_name",
+    "spec_document",
+    "variable_schema",
+    "write_spec",
+    "write_text_atomic",
+]

@@ -1,0 +1,329 @@
+"""Read LUME variable files of every generation into a `Spec`.
+
+Four generations are in use, and this module reads them all:
+
+- `type: scalar|array|image`, `default`, `range: [lo, hi]` or `lower`/`upper`, `units`, `is_constant`
+- `variable_type: scalar`, `default`, `value_range`, `is_constant`
+- `variable_class: ScalarVariable`, `default_value`, `value_range`, `is_constant`
+- `variable_class: TorchScalarVariable` (lume-torch), `default_value`, `value_range`, `unit`, `read_only`
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .._errors import SpecError, SpecWarning
+from ._spec import Spec
+from ._variables import VARIABLE_CLASSES, Variable
+
+SECTIONS = ("input_variables", "output_variables")
+
+# Spellings of each kind across the generations: `type`, `variable_type` and (with "Torch",
+# "Input"/"Output" and "Variable" stripped, lower-cased) `variable_class`.
+_KIND_NAMES = {
+    "scalar": "scalar", "float": "scalar", "number": "scalar",
+    "int": "int", "integer": "int",
+    "bool": "bool", "boolean": "bool",
+    "str": "str", "string": "str", "text": "str",
+    "enum": "enum", "choice": "enum", "categorical": "enum",
+    "array": "array", "nd": "array", "ndarray": "array", "tensor": "array",
+    "image": "image",
+    "distribution": "distribution",
+}  # fmt: skip
+
+_ARRAY_VALUE_TYPES = {"string": "str", "str": "str", "float": "float64", "int": "int64",
+                      "integer": "int64", "bool": "bool", "boolean": "bool"}  # fmt: skip
+
+_TYPE_HINT = "use variable_class: ScalarVariable (or type: scalar, int, bool, str, enum, array, image, distribution)"
+
+
+class _Loader(yaml.SafeLoader):
+    """A safe YAML loader that refuses duplicate keys instead of keeping the last one."""
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    loader.flatten_mapping(node)
+    mapping: dict = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in mapping:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}; remove or rename one of them", key_node.start_mark
+            )
+        mapping[key] = loader.construct_object(value_node, deep=deep)
+    return mapping
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def load_spec(path: str | os.PathLike[str]) -> Spec:
+    """Load a variables file of any LUME generation; raise `SpecError` naming what is wrong."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such file; give the path of your variables YAML file") from None
+    except IsADirectoryError:
+        raise SpecError(f"{path}: is a directory; give the path of a variables YAML file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"{path}: cannot be read ({exc})") from None
+    return parse_spec(text, source=str(path))
+
+
+def parse_spec(document: str | Mapping[str, Any], *, source: str = "<variables>") -> Spec:
+    """Build a `Spec` from YAML text or an already-parsed mapping."""
+    if isinstance(document, str):
+        try:
+            document = yaml.load(document, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            raise SpecError(f"{source}:{where}: invalid YAML: {exc.problem}") from None
+        except yaml.YAMLError as exc:
+            raise SpecError(f"{source}: invalid YAML: {exc}") from None
+    if not isinstance(document, Mapping):
+        raise SpecError(f"{source}: expected a mapping with input_variables and output_variables")
+
+    sections, metadata = _split_sections(document, source)
+    inputs = _parse_section(sections.get("input_variables"), "input", source)
+    outputs = _parse_section(sections.get("output_variables"), "output", source)
+    if not inputs and not outputs:
+        raise SpecError(f"{source}: declares no variables; add input_variables and output_variables")
+    if not outputs:
+        raise SpecError(f"{source}: declares no output_variables; add at least one output")
+    _check_references(inputs + outputs, source)
+    return Spec(inputs=inputs, outputs=outputs, metadata=metadata, source=source)
+
+
+def _split_sections(document: Mapping[str, Any], source: str) -> tuple[dict, dict]:
+    """Find the variable sections at the top level, or nested under `model:`."""
+    sections = {k: document[k] for k in SECTIONS if k in document}
+    metadata = {k: v for k, v in document.items() if k not in SECTIONS}
+    model = document.get("model")
+    if isinstance(model, Mapping) and any(k in model for k in SECTIONS):
+        if sections:
+            raise SpecError(
+                f"{source}: variables appear both at the top level and under model:; keep one place"
+            )
+        sections = {k: model[k] for k in SECTIONS if k in model}
+        metadata["model"] = {k: v for k, v in model.items() if k not in SECTIONS}
+    return sections, metadata
+
+
+def _parse_section(section: Any, role: str, source: str) -> tuple[Variable, ...]:
+    if section is None:
+        return ()
+    entries: list[tuple[str, Any]]
+    if isinstance(section, Mapping):
+        entries = [(str(key), value) for key, value in section.items()]
+    elif isinstance(section, list):
+        entries = []
+        for i, item in enumerate(section):
+            if not isinstance(item, Mapping) or not item.get("name"):
+                raise SpecError(
+                    f"{source}: {role}_variables[{i}]: a list entry needs a name; "
+                    "write `- name: x` or use a mapping keyed by name"
+                )
+            entries.append((str(item["name"]), item))
+    else:
+        raise SpecError(f"{source}: {role}_variables must be a mapping of name to variable")
+
+    variables: list[Variable] = []
+    seen: set[str] = set()
+    for name, entry in entries:
+        where = f"{source}: {role} variable {name!r}"
+        if name in seen:
+            raise SpecError(f"{where}: declared twice; rename or remove one of them")
+        seen.add(name)
+        variables.append(_parse_variable(name, entry, where))
+    return tuple(variables)
+
+
+def _parse_variable(key: str, entry: Any, where: str) -> Variable:
+    if not isinstance(entry, Mapping):
+        raise SpecError(f"{where}: expected a mapping of fields, got {entry!r}; {_TYPE_HINT}")
+    raw = dict(entry)
+    name = raw.pop("name", None)
+    if name is not None and str(name) != key:
+        raise SpecError(f"{where}: its name field {name!r} differs from its key; make them equal")
+
+    kind = _pop_kind(raw, where)
+    cls = VARIABLE_CLASSES[kind]
+    fields: dict[str, Any] = {"name": key}
+    _take(raw, fields, "description", "description", "doc")
+    _take(raw, fields, "unit", "unit", "units")
+    _take(raw, fields, "default", "default_value", "default", "value")
+    constant = _pop_first(raw, "read_only", "is_constant")
+    policy = _pop_first(raw, "default_validation_config", "validation", "policy")
+    if policy is not None:
+        policy = "none" if policy in (None, "null", False) else str(policy).lower()
+        if policy not in ("none", "warn", "error"):
+            raise SpecError(f"{where}: validation policy {policy!r} is not none, warn or error")
+        fields["policy"] = policy
+
+    value_range = _pop_range(raw, where)
+    if value_range is not None:
+        if "value_range" not in cls.model_fields:
+            raise SpecError(f"{where}: a {kind} variable has no range; remove value_range")
+        fields["value_range"] = value_range
+        if value_range[0] == value_range[1]:  # equal bounds: an old way of writing a constant
+            constant = True if constant is None else constant
+            fields.setdefault("default", value_range[0])
+
+    if kind in ("array", "image"):
+        if "shape" in raw:
+            fields["shape"] = _parse_shape(raw.pop("shape"), where)
+        dtype = _pop_first(raw, "dtype", "value_type")
+        if dtype is not None:
+            fields["dtype"] = _ARRAY_VALUE_TYPES.get(str(dtype).lower(), str(dtype))
+    if kind == "image":
+        for key_ in ("x_min", "x_max", "y_min", "y_max", "x_label", "y_label", "axis_units"):
+            if key_ in raw:
+                fields[key_] = raw.pop(key_)
+        if isinstance(fields.get("axis_units"), str):
+            fields["axis_units"] = (fields["axis_units"], fields["axis_units"])
+    if kind == "enum":
+        choices = _pop_first(raw, "choices", "options", "values")
+        if not isinstance(choices, list) or not choices:
+            raise SpecError(f"{where}: an enum variable needs `choices: [a, b, ...]`")
+        fields["choices"] = tuple(choices)
+    if kind == "distribution":
+        _take(raw, fields, "distribution_type", "distribution_type")
+
+    fields["read_only"] = bool(constant)
+    fields["extras"] = raw  # whatever is left is kept verbatim
+    try:
+        variable = cls(**fields)
+    except Exception as exc:  # pydantic's ValidationError: show `field: message` lines
+        raise SpecError(f"{where}: {_pydantic_message(exc)}") from None
+    return _check_default(variable, where)
+
+
+def _pop_kind(raw: dict, where: str) -> str:
+    if "variable_class" in raw:
+        spelled = str(raw.pop("variable_class"))
+        word = spelled.removeprefix("Torch").removesuffix("Variable")
+        word = word.removesuffix("Input").removesuffix("Output").lower()
+    elif "variable_type" in raw:
+        spelled = word = str(raw.pop("variable_type")).lower()
+    elif "type" in raw:
+        spelled = word = str(raw.pop("type")).lower()
+    else:
+        raise SpecError(f"{where}: has no type; {_TYPE_HINT}")
+    kind = _KIND_NAMES.get(word)
+    if kind is None:
+        raise SpecError(f"{where}: unknown type {spelled!r}; {_TYPE_HINT}")
+    return kind
+
+
+def _pop_first(raw: dict, *keys: str) -> Any:
+    """Pop every spelling of a field; the first one present wins."""
+    found = None
+    for key in reversed(keys):
+        if key in raw:
+            found = raw.pop(key)
+    return found
+
+
+def _take(raw: dict, fields: dict, field: str, *keys: str) -> None:
+    value = _pop_first(raw, *keys)
+    if value is not None:
+        fields[field] = value
+
+
+def _to_bound(value: Any, where: str, label: str) -> float:
+    if isinstance(value, bool):
+        raise SpecError(f"{where}: {label} {value!r} is not a number")
+    if isinstance(value, str):
+        text = value.strip().lower().lstrip("+").replace(".inf", "inf")
+        sign = -1.0 if text.startswith("-") else 1.0
+        if text.lstrip("-") in ("inf", "infinity"):
+            return sign * math.inf
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise SpecError(f"{where}: {label} {value!r} is not a number; write e.g. [0, 10] or [0, inf]") from None
+    if math.isnan(number):
+        raise SpecError(f"{where}: {label} is NaN; give a number or inf")
+    return number
+
+
+def _pop_range(raw: dict, where: str) -> tuple[float, float] | None:
+    value = _pop_first(raw, "value_range", "range")
+    lower = _pop_first(raw, "lower", "min")
+    upper = _pop_first(raw, "upper", "max")
+    if value is None and lower is None and upper is None:
+        return None
+    if value is not None:
+        if not isinstance(value, (list, tuple)) or len(value) != 2:
+            raise SpecError(f"{where}: value_range {value!r} must be two numbers [lower, upper]")
+        lower, upper = value
+    lo = -math.inf if lower is None else _to_bound(lower, where, "lower bound")
+    hi = math.inf if upper is None else _to_bound(upper, where, "upper bound")
+    if lo > hi:
+        raise SpecError(f"{where}: lower bound {lo:g} is above upper bound {hi:g}; swap them")
+    return (lo, hi)
+
+
+def _parse_shape(value: Any, where: str) -> tuple[int | None, ...]:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = [value]
+    if not isinstance(value, (list, tuple)):
+        raise SpecError(f"{where}: shape {value!r} must be a list of lengths, e.g. [64, 64]")
+    shape: list[int | None] = []
+    for n in value:
+        if n is None or n == -1 or n == "any":
+            shape.append(None)
+        elif isinstance(n, int) and not isinstance(n, bool) and n >= 0:
+            shape.append(n)
+        else:
+            raise SpecError(f"{where}: shape {value!r} must hold non-negative integers (or null for any)")
+    return tuple(shape)
+
+
+def _check_default(variable: Variable, where: str) -> Variable:
+    if not variable.has_default:
+        return variable
+    try:
+        default = variable.check(variable.default)
+    except ValueError as exc:
+        raise SpecError(f"{where}: default value {variable.default!r} is invalid: {exc}") from None
+    problem = variable.range_problem(default)
+    if problem:
+        warnings.warn(f"{where}: default value is {problem}", SpecWarning, stacklevel=4)
+    if isinstance(default, float) and not isinstance(variable.default, float):
+        variable = variable.model_copy(update={"default": default})
+    return variable
+
+
+_EXTENT_REFERENCES = ("x_min_variable", "x_max_variable", "y_min_variable", "y_max_variable")
+
+
+def _check_references(variables: tuple[Variable, ...], source: str) -> None:
+    """Image extents may name other variables (`x_min_variable: out_xmin`): they must exist."""
+    names = {v.name for v in variables}
+    for variable in variables:
+        for key in _EXTENT_REFERENCES:
+            value = variable.extras.get(key)
+            if value is not None and value not in names:
+                raise SpecError(
+                    f"{source}: variable {variable.name!r}: {key} names {value!r}, "
+                    "which is not declared; declare it or correct the name"
+                )
+
+
+def _pydantic_message(exc: Exception) -> str:
+    errors = getattr(exc, "errors", None)
+    if not callable(errors):
+        return str(exc)
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or 'value'}: {err['msg']}" for err in errors()
+    )

@@ -1,0 +1,116 @@
+"""Write a `Spec` in the current generation of LUME variable files (readable by lume-base and lume-torch)."""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from ._spec import Spec
+from ._variables import Variable
+
+_CLASS_NAMES = {
+    "scalar": "ScalarVariable",
+    "int": "IntVariable",
+    "bool": "BoolVariable",
+    "str": "StrVariable",
+    "enum": "EnumVariable",
+    "array": "NDVariable",
+    "image": "ImageVariable",
+    "distribution": "DistributionVariable",
+}
+
+
+def variable_document(variable: Variable) -> dict[str, Any]:
+    """One variable as a mapping in the current generation (`variable_class`, `default_value`, ...)."""
+    doc: dict[str, Any] = {"variable_class": _CLASS_NAMES[variable.kind]}
+    if variable.description:
+        doc["description"] = variable.description
+    if variable.has_default:
+        doc["default_value"] = _plain(variable.default)
+    value_range = getattr(variable, "value_range", None)
+    if value_range is not None:
+        doc["value_range"] = [_plain(b) for b in value_range]
+    if variable.unit:
+        doc["unit"] = variable.unit
+    doc["read_only"] = variable.read_only
+    doc["default_validation_config"] = variable.policy
+    for field in ("choices", "shape", "dtype", "distribution_type", "x_min", "x_max", "y_min",
+                  "y_max", "x_label", "y_label", "axis_units"):  # fmt: skip
+        value = getattr(variable, field, None)
+        if value is not None and value != "" and field in variable.model_fields_set | {"dtype"}:
+            doc[field] = _plain(value)
+    doc.update({k: _plain(v) for k, v in variable.extras.items()})
+    return doc
+
+
+def spec_document(spec: Spec) -> dict[str, Any]:
+    """The whole spec as a mapping: the kept metadata, then input and output variables."""
+    doc = {k: _plain(v) for k, v in spec.metadata.items()}
+    doc["input_variables"] = {v.name: variable_document(v) for v in spec.inputs}
+    doc["output_variables"] = {v.name: variable_document(v) for v in spec.outputs}
+    return doc
+
+
+def dump_spec(spec: Spec) -> str:
+    """The spec as YAML text in the current generation."""
+    return yaml.dump(spec_document(spec), Dumper=_Dumper, sort_keys=False, allow_unicode=True,
+                     default_flow_style=False, width=100)  # fmt: skip
+
+
+def write_spec(spec: Spec, path: str | os.PathLike[str]) -> Path:
+    """Write the spec to `path` atomically (a temporary file renamed into place)."""
+    return write_text_atomic(Path(path), dump_spec(spec))
+
+
+def write_text_atomic(path: Path, text: str) -> Path:
+    """Write `text` to a temporary file beside `path`, then rename it: never half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _plain(value: Any) -> Any:
+    """Numpy values and tuples as plain YAML-friendly Python values."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+class _Dumper(yaml.SafeDumper):
+    """Writes infinities as `.inf` and keeps short lists (ranges, shapes) on one line."""
+
+
+def _represent_float(dumper: yaml.SafeDumper, value: float) -> yaml.Node:
+    if math.isinf(value):
+        return dumper.represent_scalar("tag:yaml.org,2002:float", ".inf" if value > 0 else "-.inf")
+    return yaml.SafeDumper.represent_float(dumper, value)
+
+
+def _represent_list(dumper: yaml.SafeDumper, value: list) -> yaml.Node:
+    flow = all(not isinstance(v, (list, dict)) for v in value) and len(value) <= 16
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=flow)
+
+
+_Dumper.add_representer(float, _represent_float)
+_Dumper.add_representer(list, _represent_list)
