@@ -1,16 +1,16 @@
 """Errors and warnings a user can cause; each message is the sentence the user sees.
 
-    ModelcrateError
-    ├── SpecError          a variables file cannot be read or breaks a rule
-    ├── VariableValueError a value does not fit its variable (type, shape, range, choices)
-    │   ├── InputError
-    │   └── OutputError
-    ├── ProjectError       project options are invalid, or a project or model cannot be found
-    └── TargetError        a result target URI is malformed, unreachable or refuses a write
+ModelcrateError
+├── SpecError          a variables file cannot be read or breaks a rule
+├── VariableValueError a value does not fit its variable (type, shape, range, choices)
+│   ├── InputError
+│   └── OutputError
+├── ProjectError       project options are invalid, or a project or model cannot be found
+└── TargetError        a result target URI is malformed, unreachable or refuses a write
 
-    ModelcrateWarning
-    ├── SpecWarning        a variables file is readable but suspicious (default outside range)
-    └── ValueWarning       a value is outside its range and the variable's policy is "warn"
+ModelcrateWarning
+├── SpecWarning        a variables file is readable but suspicious (default outside range)
+└── ValueWarning       a value is outside its range and the variable's policy is "warn"
 """
 
 from __future__ import annotations

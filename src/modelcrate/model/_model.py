@@ -6,6 +6,8 @@ import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
+import numpy as np
+
 from .._errors import InputError, OutputError, ValueWarning, VariableValueError
 from ..spec import Spec, Variable
 
@@ -45,27 +47,41 @@ class Model:
 
     def batch(self, input_sets: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Evaluate many input sets in one `evaluate_batch` call; returns one output dict per set."""
-        prepared = [self.prepare(inputs, index=i) for i, inputs in enumerate(input_sets)]
-        outputs = self.evaluate_batch(prepared)
-        if len(outputs) != len(prepared):
+        return self.evaluate_prepared(
+            [self.prepare(inputs, index=i) for i, inputs in enumerate(input_sets)]
+        )
+
+    def evaluate_prepared(self, input_sets: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Evaluate input sets that `prepare` completed (via `evaluate_batch`) and check the outputs."""
+        outputs = self.evaluate_batch(list(input_sets))
+        if len(outputs) != len(input_sets):
             raise OutputError(
-                f"evaluate_batch returned {len(outputs)} results for {len(prepared)} input sets"
+                f"{type(self).__name__}.evaluate_batch returned {len(outputs)} results "
+                f"for {len(input_sets)} input sets"
             )
         return [self.check_outputs(out, index=i) for i, out in enumerate(outputs)]
 
-    def prepare(self, inputs: Mapping[str, Any] | None = None, *, index: int | None = None) -> dict[str, Any]:
+    def prepare(
+        self, inputs: Mapping[str, Any] | None = None, *, index: int | None = None
+    ) -> dict[str, Any]:
         """Fill defaults and check every input against the spec; raise `InputError` if invalid."""
         inputs = dict(inputs or {})
         where = "" if index is None else f"input set {index}: "
         unknown = [name for name in inputs if name not in self.spec.input_names]
         if unknown:
             known = ", ".join(self.spec.input_names) or "(none)"
-            raise InputError(f"{where}unknown input {unknown[0]!r}; the inputs of {self.name} are: {known}")
+            raise InputError(
+                f"{where}unknown input {unknown[0]!r}; the inputs of {self.name} are: {known}"
+            )
         prepared: dict[str, Any] = {}
         for variable in self.spec.inputs:
             if variable.name in inputs:
                 value = check_value(variable, inputs[variable.name], "input", InputError, where)
-                if variable.read_only and variable.has_default and not _same(value, variable.check(variable.default)):
+                if (
+                    variable.read_only
+                    and variable.has_default
+                    and not _same(value, variable.check(variable.default))
+                ):
                     raise InputError(
                         f"{where}input {variable.name!r} is read-only (fixed at {variable.default!r}); "
                         "leave it out of the inputs"
@@ -77,11 +93,15 @@ class Model:
                 raise InputError(f"{where}input {variable.name!r} has no default; give it a value")
         return prepared
 
-    def check_outputs(self, outputs: Mapping[str, Any], *, index: int | None = None) -> dict[str, Any]:
+    def check_outputs(
+        self, outputs: Mapping[str, Any], *, index: int | None = None
+    ) -> dict[str, Any]:
         """Check that `outputs` holds every declared output with a valid value; raise `OutputError`."""
         where = "" if index is None else f"input set {index}: "
         if not isinstance(outputs, Mapping):
-            raise OutputError(f"{where}{type(self).__name__}.evaluate returned {type(outputs).__name__}, not a dict")
+            raise OutputError(
+                f"{where}{type(self).__name__}.evaluate returned {type(outputs).__name__}, not a dict"
+            )
         extra = [name for name in outputs if name not in self.spec.output_names]
         if extra:
             raise OutputError(
@@ -94,7 +114,9 @@ class Model:
                 raise OutputError(
                     f"{where}{type(self).__name__}.evaluate did not return output {variable.name!r}"
                 )
-            checked[variable.name] = check_value(variable, outputs[variable.name], "output", OutputError, where)
+            checked[variable.name] = check_value(
+                variable, outputs[variable.name], "output", OutputError, where
+            )
         return checked
 
 
@@ -121,9 +143,6 @@ def check_value(
 
 
 def _same(a: Any, b: Any) -> bool:
-    try:
-        import numpy as np
-
-        return bool(np.array_equal(a, b)) if hasattr(a, "shape") or hasattr(b, "shape") else a == b
-    except Exception:
-        return False
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return bool(np.array_equal(a, b))

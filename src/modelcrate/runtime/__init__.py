@@ -4,17 +4,21 @@ Nothing here imports Prefect, the template or build tools; a generated flow wrap
 """
 
 from ._discovery import FLOWS_GROUP, MODELS_GROUP, find, find_model
+from ._prefect_env import use_local_prefect
 from ._result import Result, decode_value, encode_value, summarize
 from ._steps import (
     DEFAULT_CHUNK_SIZE,
+    Stored,
     chunks,
     evaluate,
     evaluate_batch,
+    input_sets,
     make_result,
+    make_results,
+    prepare_batch,
     prepare_inputs,
     resolve_targets,
     run,
-    save_result,
     save_results,
 )
 from ._targets import TARGET_ENV, FilesystemTarget, Target, default_target_uri, open_target
@@ -26,6 +30,7 @@ __all__ = [
     "TARGET_ENV",
     "FilesystemTarget",
     "Result",
+    "Stored",
     "Target",
     "chunks",
     "decode_value",
@@ -35,12 +40,15 @@ __all__ = [
     "evaluate_batch",
     "find",
     "find_model",
+    "input_sets",
     "make_result",
+    "make_results",
     "open_target",
+    "prepare_batch",
     "prepare_inputs",
     "resolve_targets",
     "run",
-    "save_result",
     "save_results",
     "summarize",
+    "use_local_prefect",
 ]

@@ -40,15 +40,17 @@ def project_entry_points(project: Path, group: str) -> dict[str, str]:
     try:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ProjectError(f"{project}: no pyproject.toml; give a project made by `modelcrate new`") from None
+        raise ProjectError(
+            f"{project}: no pyproject.toml; give a project made by `modelcrate new`"
+        ) from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ProjectError(f"{pyproject}: cannot be read ({exc})") from None
     groups = data.get("project", {}).get("entry-points", {})
     declared = groups.get(group, {})
     if not declared:
         raise ProjectError(
-            f"{pyproject}: declares no [project.entry-points.\"{group}\"]; "
-            "add one pointing at your class, e.g. my-model = \"my_model.model:MyModel\""
+            f'{pyproject}: declares no [project.entry-points."{group}"]; '
+            'add one pointing at your class, e.g. my-model = "my_model.model:MyModel"'
         )
     return dict(declared)
 
@@ -76,7 +78,9 @@ def load_object(reference: str, *, search: Path | None = None) -> Any:
         try:
             obj = getattr(obj, part)
         except AttributeError:
-            raise ProjectError(f"{reference}: {module_name} has no attribute {part!r}; fix the entry point") from None
+            raise ProjectError(
+                f"{reference}: {module_name} has no attribute {part!r}; fix the entry point"
+            ) from None
     return obj
 
 
@@ -108,5 +112,7 @@ def find_model(reference: str | Path) -> tuple[Any, Path | None]:
     found = find(reference, MODELS_GROUP)
     cls = found.obj
     if not (isinstance(cls, type) and issubclass(cls, Model)):
-        raise ProjectError(f"{found.entry_point}: is not a subclass of modelcrate.Model; fix the entry point")
+        raise ProjectError(
+            f"{found.entry_point}: is not a subclass of modelcrate.Model; fix the entry point"
+        )
     return cls(), found.project

@@ -47,7 +47,9 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=True)
 
 
-def content_hash(model: str, version: str, inputs: Mapping[str, Any], outputs: Mapping[str, Any]) -> str:
+def content_hash(
+    model: str, version: str, inputs: Mapping[str, Any], outputs: Mapping[str, Any]
+) -> str:
     """SHA-256 of (model, version, inputs, outputs): equal results have equal hashes."""
     payload = {"model": model, "version": version,
                "inputs": encode_value(inputs), "outputs": encode_value(outputs)}  # fmt: skip
@@ -70,7 +72,9 @@ class Result(BaseModel):
 
     def model_post_init(self, __context: Any) -> None:
         if not self.hash:
-            object.__setattr__(self, "hash", content_hash(self.model, self.version, self.inputs, self.outputs))
+            object.__setattr__(
+                self, "hash", content_hash(self.model, self.version, self.inputs, self.outputs)
+            )
 
     @property
     def id(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from .._errors import TargetError
@@ -14,22 +15,55 @@ from ._targets import Target, default_target_uri, open_target
 log = logging.getLogger("modelcrate.runtime")
 
 DEFAULT_CHUNK_SIZE = 1000
-"""Input sets per batch task when many input sets go through one flow run."""
+"""Input sets per evaluate task when many input sets go through one flow run."""
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A result and the locations it was stored at, one per target."""
+
+    result: Result
+    locations: list[str]
+
+
+def input_sets(inputs: Any = None) -> list[dict[str, Any]]:
+    """Normalise what a caller passes as inputs into a list of input mappings.
+
+    Accepts None (all defaults), a mapping, a pydantic model of the inputs, or a list of these.
+    """
+    if inputs is None:
+        return [{}]
+    if isinstance(inputs, (list, tuple)):
+        return [one for item in inputs for one in input_sets(item)]
+    if hasattr(inputs, "model_dump"):  # a pydantic model built by `inputs_model`
+        return [inputs.model_dump(by_alias=True)]
+    if isinstance(inputs, Mapping):
+        return [dict(inputs)]
+    raise TypeError(f"inputs must be a mapping or a list of mappings, not {type(inputs).__name__}")
 
 
 def prepare_inputs(model: Model, inputs: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Fill in defaults and check the inputs against the model's spec."""
+    """Fill in defaults and check one input set against the model's spec."""
     return model.prepare(inputs)
 
 
+def prepare_batch(model: Model, input_sets: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Fill in defaults and check many input sets; an error names the input set."""
+    if len(input_sets) == 1:
+        return [model.prepare(input_sets[0])]
+    return [model.prepare(inputs, index=i) for i, inputs in enumerate(input_sets)]
+
+
 def evaluate(model: Model, inputs: Mapping[str, Any]) -> dict[str, Any]:
-    """Evaluate prepared inputs and check the outputs."""
+    """Evaluate one prepared input set and check the outputs."""
     return model.check_outputs(model.evaluate(dict(inputs)))
 
 
-def evaluate_batch(model: Model, input_sets: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Prepare, evaluate (with the model's `evaluate_batch`) and check many input sets."""
-    return model.batch(input_sets)
+def evaluate_batch(model: Model, input_sets: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Evaluate prepared input sets with the model's `evaluate_batch` and check the outputs."""
+    if len(input_sets) == 1:
+        return [evaluate(model, input_sets[0])]
+    return model.evaluate_prepared(input_sets)
 
 
 def chunks(items: Sequence[Any], size: int = DEFAULT_CHUNK_SIZE) -> list[Sequence[Any]]:
@@ -44,7 +78,7 @@ def make_result(
     inputs: Mapping[str, Any],
     outputs: Mapping[str, Any],
     *,
-    flow_run_id: str | None = None,
+    flow_run_id: Any = None,
 ) -> Result:
     """The result document of one evaluation."""
     return Result(
@@ -57,45 +91,64 @@ def make_result(
     )
 
 
+def make_results(
+    model: Model,
+    input_sets: Sequence[Mapping[str, Any]],
+    outputs: Sequence[Mapping[str, Any]],
+    *,
+    flow_run_id: Any = None,
+) -> list[Result]:
+    """The result documents of many evaluations (inputs and outputs pair up in order)."""
+    return [
+        make_result(model, i, o, flow_run_id=flow_run_id)
+        for i, o in zip(input_sets, outputs, strict=True)
+    ]
+
+
 def resolve_targets(targets: Iterable[str | Target] | None = None) -> list[Target]:
     """Open target URIs; with none given, the default target (`$MODELCRATE_TARGET` or ./results)."""
     given = list(targets or []) or [default_target_uri()]
     return [t if isinstance(t, Target) else open_target(t) for t in given]
 
 
-def save_results(results: Sequence[Result], targets: Iterable[str | Target] | None = None) -> list[list[str]]:
-    """Store each result in every target; return, per result, where it was stored.
+def save_results(
+    results: Sequence[Result], targets: Iterable[str | Target] | None = None
+) -> list[Stored]:
+    """Store each result in every target; return each result with its locations.
 
     Every target is tried even when one fails; then a `TargetError` names each failure.
     """
     opened = resolve_targets(targets)
     locations: list[list[str]] = [[] for _ in results]
-    failures: dict[str, str] = {}
+    failures: list[str] = []
     for target in opened:
         try:
             for i, result in enumerate(results):
                 locations[i].append(target.save(result))
         except TargetError as exc:
-            failures[target.uri] = str(exc)
-    for i, result in enumerate(results):
-        log.info("stored result %s of %s in %s", result.hash[:12], result.model, ", ".join(locations[i]))
+            failures.append(str(exc))
+    stored = [Stored(result, where) for result, where in zip(results, locations)]
+    for item in stored:
+        log.info(
+            "stored result %s of %s in %s",
+            item.result.hash[:12],
+            item.result.model,
+            ", ".join(item.locations),
+        )
     if failures:
-        raise TargetError("; ".join(failures.values()))
-    return locations
-
-
-def save_result(result: Result, targets: Iterable[str | Target] | None = None) -> list[str]:
-    """Store one result in every target; return where it was stored."""
-    return save_results([result], targets)[0]
+        raise TargetError("; ".join(failures))
+    return stored
 
 
 def run(
     model: Model,
-    inputs: Mapping[str, Any] | None = None,
+    inputs: Any = None,
     targets: Iterable[str | Target] | None = None,
-) -> tuple[Result, list[str]]:
-    """The whole pipeline without Prefect: prepare, evaluate, store. Returns the result and its locations."""
-    prepared = prepare_inputs(model, inputs)
-    outputs = evaluate(model, prepared)
-    result = make_result(model, prepared, outputs)
-    return result, save_result(result, targets)
+) -> list[Stored]:
+    """The whole pipeline without Prefect: prepare, evaluate (as one batch), store.
+
+    `inputs` is one input mapping, a list of them, or None for the defaults.
+    """
+    prepared = prepare_batch(model, input_sets(inputs))
+    outputs = evaluate_batch(model, prepared)
+    return save_results(make_results(model, prepared, outputs), targets)

@@ -88,7 +88,9 @@ class FilesystemTarget:
         if not matches:
             raise TargetError(f"{self.uri}: no result with id {result_id!r}")
         if len(matches) > 1:
-            raise TargetError(f"{self.uri}: id {result_id!r} matches {len(matches)} results; give more of it")
+            raise TargetError(
+                f"{self.uri}: id {result_id!r} matches {len(matches)} results; give more of it"
+            )
         return _read(matches[0])
 
     def list(self, *, model: str | None = None, since: datetime | None = None) -> list[Result]:
@@ -115,7 +117,11 @@ def open_target(uri: str | os.PathLike[str], *, base: Path | None = None) -> Tar
     parts = urlsplit(text)
     scheme = parts.scheme.lower()
     if scheme == "file":
-        path = unquote(parts.netloc + parts.path) if parts.netloc not in ("", "localhost") else unquote(parts.path)
+        path = (
+            unquote(parts.netloc + parts.path)
+            if parts.netloc not in ("", "localhost")
+            else unquote(parts.path)
+        )
         if not path:
             raise TargetError(f"{text}: a file target needs a path, e.g. file:///data/results")
         return FilesystemTarget(_relative_to(Path(path), base))

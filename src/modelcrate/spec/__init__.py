@@ -3,6 +3,7 @@
 from ._load import load_spec, parse_spec
 from ._schema import input_schema, inputs_model, output_schema, python_name, variable_schema
 from ._spec import Spec
+from ._text import parse_text
 from ._variables import (
     ArrayVariable,
     BoolVariable,
@@ -35,6 +36,7 @@ __all__ = [
     "load_spec",
     "output_schema",
     "parse_spec",
+    "parse_text",
     "python_name",
     "spec_document",
     "variable_schema",

@@ -55,7 +55,10 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = Fal
         key = loader.construct_object(key_node, deep=deep)
         if key in mapping:
             raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}; remove or rename one of them", key_node.start_mark
+                None,
+                None,
+                f"duplicate key {key!r}; remove or rename one of them",
+                key_node.start_mark,
             )
         mapping[key] = loader.construct_object(value_node, deep=deep)
     return mapping
@@ -70,7 +73,9 @@ def load_spec(path: str | os.PathLike[str]) -> Spec:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise SpecError(f"{path}: no such file; give the path of your variables YAML file") from None
+        raise SpecError(
+            f"{path}: no such file; give the path of your variables YAML file"
+        ) from None
     except IsADirectoryError:
         raise SpecError(f"{path}: is a directory; give the path of a variables YAML file") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -82,7 +87,7 @@ def parse_spec(document: str | Mapping[str, Any], *, source: str = "<variables>"
     """Build a `Spec` from YAML text or an already-parsed mapping."""
     if isinstance(document, str):
         try:
-            document = yaml.load(document, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+            document = yaml.load(document, Loader=_Loader)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -96,7 +101,9 @@ def parse_spec(document: str | Mapping[str, Any], *, source: str = "<variables>"
     inputs = _parse_section(sections.get("input_variables"), "input", source)
     outputs = _parse_section(sections.get("output_variables"), "output", source)
     if not inputs and not outputs:
-        raise SpecError(f"{source}: declares no variables; add input_variables and output_variables")
+        raise SpecError(
+            f"{source}: declares no variables; add input_variables and output_variables"
+        )
     if not outputs:
         raise SpecError(f"{source}: declares no output_variables; add at least one output")
     _check_references(inputs + outputs, source)
@@ -250,7 +257,9 @@ def _to_bound(value: Any, where: str, label: str) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise SpecError(f"{where}: {label} {value!r} is not a number; write e.g. [0, 10] or [0, inf]") from None
+        raise SpecError(
+            f"{where}: {label} {value!r} is not a number; write e.g. [0, 10] or [0, inf]"
+        ) from None
     if math.isnan(number):
         raise SpecError(f"{where}: {label} is NaN; give a number or inf")
     return number
@@ -285,7 +294,9 @@ def _parse_shape(value: Any, where: str) -> tuple[int | None, ...]:
         elif isinstance(n, int) and not isinstance(n, bool) and n >= 0:
             shape.append(n)
         else:
-            raise SpecError(f"{where}: shape {value!r} must hold non-negative integers (or null for any)")
+            raise SpecError(
+                f"{where}: shape {value!r} must hold non-negative integers (or null for any)"
+            )
     return tuple(shape)
 
 

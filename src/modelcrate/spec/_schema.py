@@ -113,10 +113,14 @@ def inputs_model(spec: Spec, name: str = "Inputs") -> type[BaseModel]:
             annotation: Any = Literal[tuple(variable.choices)]
         else:
             annotation = _PYTHON_TYPES.get(variable.kind, Any)
-        extra = {k: v for k, v in variable_schema(variable).items() if k not in ("title", "default")}
+        extra = {
+            k: v for k, v in variable_schema(variable).items() if k not in ("title", "default")
+        }
         if variable.has_default:
             default = _plain(variable.check(variable.default))
-            info = Field(default=default, alias=variable.name, title=variable.name, json_schema_extra=extra)
+            info = Field(
+                default=default, alias=variable.name, title=variable.name, json_schema_extra=extra
+            )
         else:
             info = Field(alias=variable.name, title=variable.name, json_schema_extra=extra)
         fields[python_name(variable.name)] = (annotation, info)

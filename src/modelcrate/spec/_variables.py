@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Annotated, Any, ClassVar, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -130,7 +130,9 @@ class IntVariable(_Ranged):
             return 0
         lo, hi = self.value_range
         mid = math.floor(_midpoint(self.value_range))
-        return int(min(max(mid, lo if math.isfinite(lo) else mid), hi if math.isfinite(hi) else mid))
+        return int(
+            min(max(mid, lo if math.isfinite(lo) else mid), hi if math.isfinite(hi) else mid)
+        )
 
 
 class BoolVariable(Variable):
@@ -187,7 +189,7 @@ class EnumVariable(Variable):
         return self.default if self.has_default else self.choices[0]
 
 
-Shape = tuple[Union[int, None], ...]
+Shape = tuple[int | None, ...]
 
 
 class ArrayVariable(_Ranged):
@@ -321,16 +323,14 @@ class DistributionVariable(Variable):
 
 
 AnyVariable = Annotated[
-    Union[
-        ScalarVariable,
-        IntVariable,
-        BoolVariable,
-        StrVariable,
-        EnumVariable,
-        ArrayVariable,
-        ImageVariable,
-        DistributionVariable,
-    ],
+    ScalarVariable
+    | IntVariable
+    | BoolVariable
+    | StrVariable
+    | EnumVariable
+    | ArrayVariable
+    | ImageVariable
+    | DistributionVariable,
     Field(discriminator="type"),
 ]
 
@@ -350,7 +350,12 @@ VARIABLE_CLASSES: dict[str, type[Variable]] = {
 
 
 def _format_shape(shape: Shape) -> str:
-    return "(" + ", ".join("any" if n is None else str(n) for n in shape) + ("," if len(shape) == 1 else "") + ")"
+    return (
+        "("
+        + ", ".join("any" if n is None else str(n) for n in shape)
+        + ("," if len(shape) == 1 else "")
+        + ")"
+    )
 
 
 def _describe(value: Any) -> str:

@@ -1,0 +1,7 @@
+"""`python -m modelcrate` runs the command line."""
+
+import sys
+
+from modelcrate.cli import main
+
+sys.exit(main())

@@ -1,0 +1,391 @@
+"""The `modelcrate` command: parses arguments, calls one library function per verb, prints.
+
+Exit codes: 0 success; 1 an unexpected failure (a bug in modelcrate or in the model's code);
+2 bad input (a variables file, an option, an input value, a project or target that is wrong).
+Heavy imports (copier, Prefect, rich) happen inside the verbs that need them.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .._errors import InputError, ModelcrateError
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+def _stderr(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    _stderr(f"warning: {message}")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="modelcrate", prog_name="modelcrate")
+@click.option("-v", "--verbose", is_flag=True, help="Show progress logs, and tracebacks on errors.")
+def cli(verbose: bool) -> None:
+    """Package scientific and machine-learning models: make a project from a variables file,
+    run it, and store its results.
+
+    \b
+    Start with:
+      modelcrate new variables.yml -o my-model      make a project
+      modelcrate run my-model --set x=2             run it and store the result
+    """
+    if verbose:
+        import logging
+
+        logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+
+
+# -- new ------------------------------------------------------------------------------------------
+
+_LICENSE_CHOICES = ("MIT", "BSD-3-Clause", "Apache-2.0", "GPL-3.0", "none")
+
+
+@cli.command()
+@click.argument("variables", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Directory to create [default: ./REPO_NAME].",
+)
+@click.option(
+    "--name", "project_name", help="Project name, free text [default: from the variables file]."
+)
+@click.option(
+    "--repo-name", help="Repository and distribution name [default: derived from the name]."
+)
+@click.option("--package-name", help="Python package name [default: derived from the name].")
+@click.option("--model-class", help="Model class name [default: derived from the name].")
+@click.option("--description", help="One-line description.")
+@click.option("--author", help="Author's name.")
+@click.option("--email", help="Author's e-mail address.")
+@click.option("--github-user", help="GitHub user or organisation owning the repository.")
+@click.option("--github-url", help="Repository URL [default: https://github.com/USER/REPO_NAME].")
+@click.option(
+    "--license",
+    "license_",
+    type=click.Choice(_LICENSE_CHOICES),
+    help="License [default: BSD-3-Clause].",
+)
+@click.option(
+    "--cli",
+    "cli_kind",
+    type=click.Choice(("click", "argparse", "none")),
+    help="Command-line interface for the package [default: click].",
+)
+@click.option(
+    "--registry",
+    type=click.Choice(("ghcr", "dockerhub", "scr")),
+    help="Container registry for the image workflow [default: ghcr].",
+)
+@click.option(
+    "--modelcrate-requirement",
+    help="How the project depends on modelcrate: a path, a git URL or a version [default: where this modelcrate was installed from].",
+)
+@click.option("--no-git", is_flag=True, help="Do not make the project a git repository.")
+@click.option(
+    "-y",
+    "--yes",
+    is_flag=True,
+    help="Ask nothing: take every answer from the options or the defaults.",
+)
+def new(variables: Path, output: Path | None, yes: bool, no_git: bool, **given: Any) -> None:
+    """Make a complete, working project from a VARIABLES file (YAML of inputs and outputs)."""
+    from ..packaging import make_options, modelcrate_requirement, new_project
+    from ..spec import load_spec
+
+    spec = load_spec(variables)  # fail on a bad file before asking anything
+    answers = {
+        "project_name": given.pop("project_name"),
+        "license": given.pop("license_"),
+        "cli": given.pop("cli_kind"),
+        **given,
+    }
+    if answers["modelcrate_requirement"] is not None:
+        answers["modelcrate_requirement"] = modelcrate_requirement(
+            answers["modelcrate_requirement"]
+        )
+    default_name = spec.model_name or _name_from_path(variables)
+    if not yes and sys.stdin.isatty():
+        answers = _ask(answers, default_name)
+    answers["project_name"] = answers["project_name"] or default_name
+    options = make_options(**answers)
+    destination = output or Path.cwd() / options.repo_name
+    made = new_project(variables, destination, options, git=not no_git)
+
+    shown = _shown_path(made.path)
+    click.echo(
+        f"Created {options.repo_name} in {shown} ({len(spec.inputs)} inputs, {len(spec.outputs)} outputs)."
+    )
+    click.echo(
+        f"  model class : src/{options.package_name}/model.py ({options.model_class}.evaluate is yours to fill in)"
+    )
+    click.echo(f"  flow        : src/{options.package_name}/flow.py ({options.flow_name})")
+    click.echo(f"  modelcrate  : {options.modelcrate_requirement}")
+    click.echo("Next:")
+    click.echo(
+        f"  cd {shown} && python -m venv .venv && . .venv/bin/activate && pip install -e '.[dev]'"
+    )
+    click.echo("  pytest && modelcrate run .")
+
+
+def _name_from_path(path: Path) -> str:
+    stem = path.stem if path.stem.lower() not in ("variables", "vars", "model", "config") else ""
+    return (stem or path.resolve().parent.name or "my model").replace("_", " ")
+
+
+def _ask(answers: dict[str, Any], default_name: str) -> dict[str, Any]:
+    """Prompt for every answer not given as an option, defaults derived from the project name."""
+    from ..packaging import derived_defaults
+
+    answers = dict(answers)
+
+    def ask(key: str, text: str, default: str, choices: tuple[str, ...] | None = None) -> None:
+        if answers.get(key) is None:
+            kind = click.Choice(choices) if choices else str
+            answers[key] = click.prompt(
+                text, default=default, type=kind, show_choices=bool(choices)
+            )
+
+    ask("project_name", "Project name", default_name)
+    derived = derived_defaults(answers["project_name"])
+    ask("repo_name", "Repository name", derived["repo_name"])
+    ask("package_name", "Python package name", answers["repo_name"].replace("-", "_"))
+    ask("model_class", "Model class name", derived["model_class"])
+    ask("description", "Description", f"{answers['project_name']}, packaged with modelcrate.")
+    ask("author", "Author", "Your Name")
+    ask("email", "E-mail", "you@example.org")
+    ask(
+        "github_user",
+        "GitHub user or organisation",
+        answers["author"].lower().replace(" ", "") or "you",
+    )
+    ask("license", "License", "BSD-3-Clause", _LICENSE_CHOICES)
+    ask("cli", "Command-line interface", "click", ("click", "argparse", "none"))
+    ask("registry", "Container registry", "ghcr", ("ghcr", "dockerhub", "scr"))
+    return answers
+
+
+def _shown_path(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd())) or "."
+    except ValueError:
+        return str(path)
+
+
+# -- upgrade-variables ----------------------------------------------------------------------------
+
+
+@cli.command("upgrade-variables")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Where to write [default: rewrite FILE in place].",
+)
+def upgrade_variables(file: Path, output: Path | None) -> None:
+    """Rewrite a variables FILE of any LUME generation in the current one
+    (variable_class, default_value, value_range, unit, read_only)."""
+    from ..spec import dump_spec, load_spec, write_text_atomic
+
+    text = dump_spec(load_spec(file))
+    target = output or file
+    if target.exists() and target.read_text(encoding="utf-8") == text:
+        click.echo(f"{target} is already in the current form; nothing to do.")
+        return
+    write_text_atomic(target, text)
+    click.echo(f"Wrote {target} in the current form.")
+
+
+# -- run ------------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("model_ref", metavar="PROJECT|MODEL")
+@click.option(
+    "-s",
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="An input value; repeat for several.",
+)
+@click.option(
+    "-i",
+    "--inputs",
+    "inputs_file",
+    type=click.File("r"),
+    help="A JSON file of inputs (an object, or a list of objects for a batch); - reads stdin.",
+)
+@click.option(
+    "-t",
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="URI",
+    help="Where to store results, e.g. file:///data/results; repeat for several [default: $MODELCRATE_TARGET, else PROJECT/results or ./results].",
+)
+@click.option(
+    "--prefect",
+    is_flag=True,
+    help="Run through the package's Prefect flow instead of calling the steps directly.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the stored result documents as JSON.")
+def run(
+    model_ref: str,
+    settings: tuple[str, ...],
+    inputs_file: Any,
+    targets: tuple[str, ...],
+    prefect: bool,
+    as_json: bool,
+) -> None:
+    """Evaluate a model and store the result.
+
+    PROJECT is a project directory made by `modelcrate new`; MODEL is the name of an installed
+    model package. Inputs not given take their defaults.
+    """
+    from ..runtime import default_target_uri, find_model
+
+    model, project = find_model(model_ref)
+    input_sets = _read_inputs(model, inputs_file, settings)
+    targets_ = list(targets) or [default_target_uri(base=project)]
+    if prefect:
+        stored = _run_with_prefect(model_ref, project, input_sets, targets_)
+    else:
+        from .. import runtime
+
+        stored = runtime.run(model, input_sets, targets_)
+    _print_stored(stored, model, as_json)
+
+
+def _read_inputs(model: Any, inputs_file: Any, settings: tuple[str, ...]) -> list[dict[str, Any]]:
+    from ..spec import parse_text
+
+    sets: list[dict[str, Any]] = [{}]
+    if inputs_file is not None:
+        name = getattr(inputs_file, "name", "inputs")
+        try:
+            loaded = json.load(inputs_file)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"{name}: not valid JSON ({exc}); give an object of inputs or a list of them"
+            ) from None
+        items = loaded if isinstance(loaded, list) else [loaded]
+        if not items or not all(isinstance(item, dict) for item in items):
+            raise InputError(
+                f"{name}: expected an object of inputs, or a non-empty list of objects"
+            )
+        sets = items
+    for setting in settings:
+        name, sep, text = setting.partition("=")
+        if not sep or not name:
+            raise InputError(f"--set {setting!r}: write NAME=VALUE, e.g. --set x=2")
+        try:
+            variable = model.spec.input(name)
+        except KeyError:
+            known = ", ".join(model.spec.input_names)
+            raise InputError(
+                f"--set {setting}: {model.name} has no input {name!r}; its inputs are: {known}"
+            ) from None
+        try:
+            value = parse_text(variable, text)
+        except ValueError as exc:
+            raise InputError(f"--set {setting}: input {name!r} {exc}") from None
+        for inputs in sets:
+            inputs[name] = value
+    return sets
+
+
+def _run_with_prefect(
+    model_ref: str, project: Path | None, input_sets: list[dict], targets: list[str]
+) -> list:
+    import platformdirs
+
+    from ..runtime import FLOWS_GROUP, find, use_local_prefect
+
+    home = (
+        project / ".prefect"
+        if project
+        else Path(platformdirs.user_cache_dir("modelcrate")) / "prefect"
+    )
+    if use_local_prefect(home):
+        _stderr(
+            "Running the Prefect flow on a temporary local Prefect server (takes a few seconds)..."
+        )
+    flow = find(model_ref, FLOWS_GROUP).obj
+    return flow(inputs=input_sets if len(input_sets) > 1 else input_sets[0], targets=targets)
+
+
+def _print_stored(stored: list, model: Any, as_json: bool) -> None:
+    if as_json:
+        docs = [dict(item.result.to_document(), locations=item.locations) for item in stored]
+        click.echo(json.dumps(docs if len(docs) > 1 else docs[0], indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    from ..runtime import summarize
+
+    console = Console(highlight=False)
+    first = stored[0].result
+    if len(stored) > 1:
+        console.print(f"Stored {len(stored)} results of {first.model} {first.version} in:")
+        for location in sorted(
+            {str(Path(loc).parent) for item in stored for loc in item.locations}
+        ):
+            console.print(f"  {location}", soft_wrap=True)
+        return
+    console.print(f"Stored result {first.hash[:12]} of {first.model} {first.version} in:")
+    for location in stored[0].locations:
+        console.print(f"  {location}", soft_wrap=True)
+    table = Table("output", "value", "unit", box=None, pad_edge=False)
+    for name, value in first.outputs.items():
+        table.add_row(name, summarize(value), first.units.get(name, ""))
+    console.print(table)
+
+
+# -- entry point ----------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit code (errors print one `error: ...` line)."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    verbose = "-v" in args or "--verbose" in args
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        warnings.simplefilter("default")
+        try:
+            cli.main(args=args, prog_name="modelcrate", standalone_mode=False)
+        except ModelcrateError as exc:
+            if verbose:
+                import traceback
+
+                traceback.print_exc()
+            _stderr(f"error: {exc}")
+            return EXIT_USAGE
+        except click.exceptions.Abort:
+            _stderr("Aborted.")
+            return 130
+        except click.exceptions.ClickException as exc:
+            exc.show()
+            return exc.exit_code
+        except click.exceptions.Exit as exc:
+            return exc.exit_code
+        except Exception as exc:  # a bug (ours or in the model's code): say so in one line
+            if verbose:
+                raise
+            _stderr(f"error: {type(exc).__name__}: {exc} (run with --verbose for the traceback)")
+            return EXIT_FAILURE
+    return EXIT_OK
