@@ -90,7 +90,10 @@ class Model:
             elif variable.has_default:
                 prepared[variable.name] = variable.check(variable.default)
             else:
-                raise InputError(f"{where}input {variable.name!r} has no default; give it a value")
+                raise InputError(
+                    f"{where}input {variable.name!r} is required (it has no default); "
+                    f"give it a value, e.g. --set {variable.name}=VALUE"
+                )
         return prepared
 
     def check_outputs(

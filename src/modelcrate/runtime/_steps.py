@@ -127,7 +127,7 @@ def save_results(
                 locations[i].append(target.save(result))
         except TargetError as exc:
             failures.append(str(exc))
-    stored = [Stored(result, where) for result, where in zip(results, locations)]
+    stored = [Stored(result, where) for result, where in zip(results, locations, strict=True)]
     for item in stored:
         log.info(
             "stored result %s of %s in %s",

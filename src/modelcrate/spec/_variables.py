@@ -223,9 +223,9 @@ class ArrayVariable(_Ranged):
         else:
             if arr.dtype.kind in "USb" or (arr.dtype.kind == "b") != (self.dtype == "bool"):
                 raise ValueError(f"expects an array of {self.dtype}, got dtype {arr.dtype}")
-            if arr.dtype.kind == "f" and np.dtype(self.dtype).kind in "iu":
-                if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
-                    raise ValueError(f"expects integers ({self.dtype}), got non-integral values")
+            integral = np.all(np.isfinite(arr)) and np.all(arr == np.round(arr))
+            if arr.dtype.kind == "f" and np.dtype(self.dtype).kind in "iu" and not integral:
+                raise ValueError(f"expects integers ({self.dtype}), got non-integral values")
             arr = arr.astype(self.dtype, copy=False)
         self._check_shape(arr)
         return arr
@@ -234,7 +234,7 @@ class ArrayVariable(_Ranged):
         if self.shape is None:
             return
         ok = arr.ndim == len(self.shape) and all(
-            want is None or want == got for want, got in zip(self.shape, arr.shape)
+            want is None or want == got for want, got in zip(self.shape, arr.shape, strict=True)
         )
         if not ok:
             raise ValueError(f"expects shape {_format_shape(self.shape)}, got {arr.shape}")
