@@ -14,7 +14,7 @@ from ..spec import ArrayVariable, DistributionVariable, EnumVariable, Spec, Vari
 def _kind_text(variable: Variable) -> str:
     if isinstance(variable, ArrayVariable):
         shape = (
-            "×".join("n" if n is None else str(n) for n in variable.shape)
+            "x".join("n" if n is None else str(n) for n in variable.shape)
             if variable.shape
             else "any shape"
         )

@@ -90,7 +90,7 @@ def find(reference: str | Path, group: str = MODELS_GROUP) -> Found:
     if path.is_dir():
         project = path.resolve()
         declared = project_entry_points(project, group)
-        name, target = next(iter(declared.items()))
+        target = next(iter(declared.values()))
         return Found(load_object(target, search=project / "src"), target, project)
     wanted = _normalize(str(reference))
     available = entry_points(group=group)
