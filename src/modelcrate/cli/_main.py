@@ -117,7 +117,7 @@ def new(variables: Path, output: Path | None, yes: bool, no_git: bool, **given: 
             answers["modelcrate_requirement"]
         )
     default_name = spec.model_name or _name_from_path(variables)
-    if not yes and sys.stdin.isatty():
+    if not yes and _interactive():
         answers = _ask(answers, default_name)
     answers["project_name"] = answers["project_name"] or default_name
     options = make_options(**answers)
@@ -138,6 +138,11 @@ def new(variables: Path, output: Path | None, yes: bool, no_git: bool, **given: 
         f"  cd {shown} && python -m venv .venv && . .venv/bin/activate && pip install -e '.[dev]'"
     )
     click.echo("  pytest && modelcrate run .")
+
+
+def _interactive() -> bool:
+    """Whether prompts can be answered (a terminal on stdin)."""
+    return sys.stdin.isatty()
 
 
 def _name_from_path(path: Path) -> str:

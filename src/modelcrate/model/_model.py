@@ -76,17 +76,13 @@ class Model:
         prepared: dict[str, Any] = {}
         for variable in self.spec.inputs:
             if variable.name in inputs:
-                value = check_value(variable, inputs[variable.name], "input", InputError, where)
-                if (
-                    variable.read_only
-                    and variable.has_default
-                    and not _same(value, variable.check(variable.default))
-                ):
+                value = inputs[variable.name]
+                if variable.read_only and variable.has_default and not _is_default(variable, value):
                     raise InputError(
                         f"{where}input {variable.name!r} is read-only (fixed at {variable.default!r}); "
                         "leave it out of the inputs"
                     )
-                prepared[variable.name] = value
+                prepared[variable.name] = check_value(variable, value, "input", InputError, where)
             elif variable.has_default:
                 prepared[variable.name] = variable.check(variable.default)
             else:
@@ -143,6 +139,13 @@ def check_value(
                 raise error(message)
             warnings.warn(message, ValueWarning, stacklevel=4)
     return checked
+
+
+def _is_default(variable: Variable, value: Any) -> bool:
+    try:
+        return _same(variable.check(value), variable.check(variable.default))
+    except ValueError:
+        return False
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -1,0 +1,303 @@
+"""The command line as a user meets it: help, exit codes, one-line errors, and the verbs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from modelcrate.runtime import FilesystemTarget
+from modelcrate.spec import load_spec
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def test_help_lists_the_verbs(run_cli):
+    code, out, _ = run_cli("--help")
+    assert code == 0
+    for verb in ("new", "run", "upgrade-variables"):
+        assert verb in out
+
+
+@pytest.mark.parametrize("verb", ["new", "run", "upgrade-variables"])
+def test_each_verb_has_help(run_cli, verb):
+    code, out, _ = run_cli(verb, "--help")
+    assert code == 0
+    assert "Usage: modelcrate " + verb in out
+
+
+def test_version(run_cli):
+    code, out, _ = run_cli("--version")
+    assert code == 0 and out.startswith("modelcrate, version ")
+
+
+def test_unknown_option_is_a_usage_error(run_cli):
+    code, _, err = run_cli("run", "--no-such-option")
+    assert code == 2 and "No such option" in err
+
+
+def test_script_entry_point_exits_with_the_code(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "modelcrate", "upgrade-variables", str(tmp_path / "missing.yml")],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"error: {tmp_path / 'missing.yml'}: no such file; give the path of your variables YAML file"
+    ]
+    assert "Traceback" not in done.stderr
+
+
+# -- errors in variables files: one line, file and variable named, exit 2, nothing written -------
+
+BAD_FILES = {
+    "syntax": ("input_variables:\n  x: {type: scalar\n", "invalid YAML"),
+    "unknown type": (
+        "input_variables:\n  x: {type: scalr}\noutput_variables:\n  y: {type: scalar}\n",
+        "unknown type 'scalr'",
+    ),
+    "bad range": (
+        "input_variables:\n  x: {type: scalar, range: [5, 1]}\noutput_variables:\n  y: {type: scalar}\n",
+        "lower bound 5 is above upper bound 1",
+    ),
+    "duplicate": (
+        "input_variables:\n  x: {type: scalar}\n  x: {type: scalar}\noutput_variables:\n  y: {type: scalar}\n",
+        "duplicate key 'x'",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_bad_variables_file_gives_one_line_and_writes_nothing(run_cli, tmp_path, case):
+    text, expected = BAD_FILES[case]
+    bad = tmp_path / "vars.yml"
+    bad.write_text(text)
+    out_dir = tmp_path / "project"
+    code, out, err = run_cli("new", bad, "-o", out_dir, "--yes")
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {bad}")
+    assert expected in lines[0]
+    assert not out_dir.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["vars.yml"]
+
+
+def test_invalid_project_name_is_refused(run_cli, tmp_path, example_variables):
+    for name in ("../escape", "a/b", "{{ evil }}"):
+        code, _, err = run_cli(
+            "new", example_variables, "-o", tmp_path / "p", "--yes", "--name", name
+        )
+        assert code == 2, name
+        assert "project_name" in err and err.count("\n") == 1
+    code, _, err = run_cli(
+        "new", example_variables, "-o", tmp_path / "p", "--yes", "--package-name", "not-valid"
+    )
+    assert code == 2 and "package_name 'not-valid' is not a Python identifier" in err
+    assert not (tmp_path / "p").exists()
+
+
+def test_new_refuses_a_non_empty_destination(run_cli, tmp_path, example_variables):
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "file").write_text("mine")
+    code, _, err = run_cli("new", example_variables, "-o", tmp_path / "taken", "--yes")
+    assert code == 2 and "already exists and is not empty" in err
+    assert (tmp_path / "taken" / "file").read_text() == "mine"
+
+
+def test_new_prompts_in_a_terminal_with_derived_defaults(
+    run_cli, tmp_path, example_variables, monkeypatch
+):
+    from modelcrate.cli import _main
+
+    monkeypatch.setattr(_main, "_interactive", lambda: True)
+    answers = ["Beam Line Surrogate"] + [""] * 10  # accept every derived default
+    monkeypatch.setattr("sys.stdin", __import__("io").StringIO("\n".join(answers) + "\n"))
+    code, out, err = run_cli("new", example_variables, "-o", tmp_path / "p", "--no-git")
+    assert code == 0, err
+    assert "Repository name [beam-line-surrogate]" in out
+    assert "Model class name [BeamLineSurrogateModel]" in out
+    assert (tmp_path / "p" / "src" / "beam_line_surrogate" / "model.py").is_file()
+    assert (
+        "class BeamLineSurrogateModel(Model)"
+        in (tmp_path / "p" / "src" / "beam_line_surrogate" / "model.py").read_text()
+    )
+
+
+def test_new_without_terminal_takes_defaults(run_cli, tmp_path, example_variables):
+    code, out, _ = run_cli("new", example_variables, "-o", tmp_path / "p", "--no-git")
+    assert code == 0
+    assert "Created injector-surrogate" in out
+    assert (tmp_path / "p" / "src" / "injector_surrogate" / "variables.yml").is_file()
+
+
+# -- upgrade-variables ----------------------------------------------------------------------------
+
+OLD = """\
+input_variables:
+  QUAD:IN20:121:BACT:
+    type: scalar
+    default: 1
+    range: [0, inf]
+    units: kG
+    value_range_tolerance: 1.0e-8
+output_variables:
+  y:
+    type: scalar
+"""
+
+
+def test_upgrade_variables_rewrites_in_place_and_is_idempotent(run_cli, tmp_path):
+    path = tmp_path / "variables.yml"
+    path.write_text(OLD)
+    before = load_spec(path)
+    code, out, _ = run_cli("upgrade-variables", path)
+    assert code == 0 and "Wrote" in out
+    text = path.read_text()
+    assert "variable_class: ScalarVariable" in text and "default_value: 1.0" in text
+    assert "value_range: [0.0, .inf]" in text and "unit: kG" in text
+    assert "value_range_tolerance: 1.0e-08" in text
+    after = load_spec(path)
+    assert after.inputs == before.inputs and after.outputs == before.outputs
+    code, out, _ = run_cli("upgrade-variables", path)
+    assert code == 0 and "already in the current form" in out
+    assert path.read_text() == text
+
+
+def test_upgrade_variables_to_another_file(run_cli, tmp_path):
+    src, dst = tmp_path / "old.yml", tmp_path / "new.yml"
+    src.write_text(OLD)
+    assert run_cli("upgrade-variables", src, "-o", dst)[0] == 0
+    assert src.read_text() == OLD
+    assert "variable_class" in dst.read_text()
+
+
+# -- run ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """The injector example as a generated project with the reference model (not installed)."""
+    from modelcrate.cli import main
+
+    root = tmp_path_factory.mktemp("cli-run")
+    dest = root / "injector"
+    assert (
+        main(
+            [
+                "new",
+                str(EXAMPLES / "injector" / "variables.yml"),
+                "-o",
+                str(dest),
+                "--yes",
+                "--no-git",
+            ]
+        )
+        == 0
+    )
+    shutil.copy(
+        EXAMPLES / "injector" / "model.py", dest / "src" / "injector_surrogate" / "model.py"
+    )
+    yield dest
+    for name in [m for m in sys.modules if m.startswith("injector_surrogate")]:
+        del sys.modules[name]
+    sys.path[:] = [p for p in sys.path if not p.startswith(str(root))]
+
+
+def test_run_stores_a_result_and_prints_the_outputs(run_cli, project, tmp_path):
+    target = tmp_path / "results"
+    code, out, err = run_cli(
+        "run",
+        project,
+        "--set",
+        "laser_radius=0.5",
+        "--set",
+        "SOL1:BCTRL=0.3",
+        "--target",
+        target.as_uri(),
+    )
+    assert code == 0, err
+    results = FilesystemTarget(target).list(model="injector-surrogate")
+    assert len(results) == 1
+    result = results[0]
+    assert result.inputs["laser_radius"] == 0.5 and result.inputs["SOL1:BCTRL"] == 0.3
+    assert result.inputs["bunch_charge"] == 100.0  # default filled in
+    assert result.outputs["beam_image"].shape == (64, 64)
+    assert f"Stored result {result.id[:12]}" in out
+    assert str(target / "injector-surrogate" / f"{result.id}.json") in out.replace("\n", "")
+    assert "sigma_x" in out and "mm*mrad" in out
+
+
+def test_run_defaults_to_the_project_results_directory(run_cli, project):
+    code, _, err = run_cli("run", project)
+    assert code == 0, err
+    assert len(FilesystemTarget(project / "results").list()) == 1
+
+
+def test_run_with_inputs_file_runs_a_batch(run_cli, project, tmp_path):
+    inputs = tmp_path / "inputs.json"
+    inputs.write_text(json.dumps([{"laser_radius": r} for r in (0.2, 0.3, 0.4)]))
+    code, out, err = run_cli(
+        "run", project, "--inputs", inputs, "--set", "gun_phase=2", "-t", tmp_path / "r"
+    )
+    assert code == 0, err
+    results = FilesystemTarget(tmp_path / "r").list()
+    assert sorted(r.inputs["laser_radius"] for r in results) == [0.2, 0.3, 0.4]
+    assert all(r.inputs["gun_phase"] == 2.0 for r in results)
+    assert "Stored 3 results" in out
+
+
+def test_run_json_output(run_cli, project, tmp_path):
+    code, out, _ = run_cli("run", project, "--json", "-t", tmp_path / "r")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["model"] == "injector-surrogate" and doc["locations"]
+    assert doc["outputs"]["beam_image"]["__ndarray__"]["shape"] == [64, 64]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--set", "laser_radius=big"],
+            "error: --set laser_radius=big: input 'laser_radius' expects a number, got 'big'",
+        ),
+        (["--set", "nope=1"], "has no input 'nope'; its inputs are: laser_radius"),
+        (["--set", "laser_radius"], "write NAME=VALUE"),
+        (["--set", "screen_distance=3"], "input 'screen_distance' is read-only"),
+        (["--target", "ftp://host/x"], "unsupported target scheme 'ftp'"),
+    ],
+)
+def test_run_errors_are_one_line(run_cli, project, args, message, tmp_path):
+    code, _, err = run_cli(
+        "run", project, *args, "-t" if "--target" not in args else "--target", tmp_path / "r"
+    )
+    assert code == 2
+    assert err.count("\n") == 1 and message in err
+
+
+def test_run_out_of_range_warns_and_runs(run_cli, project, tmp_path):
+    code, _, err = run_cli("run", project, "--set", "laser_radius=5", "-t", tmp_path / "r")
+    assert code == 0
+    assert "warning: input 'laser_radius' is 5 outside the range [0.1, 1]" in err
+
+
+def test_run_unknown_model_names_what_is_installed(run_cli):
+    code, _, err = run_cli("run", "no-such-model")
+    assert code == 2
+    assert "no-such-model: neither a project directory nor an installed model" in err
+
+
+def test_run_without_prefect_does_not_import_prefect(project, tmp_path):
+    code = (
+        "import sys; from modelcrate.cli import main; "
+        f"rc = main(['run', {str(project)!r}, '-t', {str(tmp_path)!r}]); "
+        "assert rc == 0; assert 'prefect' not in sys.modules, 'prefect was imported'; "
+        "assert 'copier' not in sys.modules, 'copier was imported'"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
