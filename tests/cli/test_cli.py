@@ -78,7 +78,7 @@ def test_bad_variables_file_gives_one_line_and_writes_nothing(run_cli, tmp_path,
     bad = tmp_path / "vars.yml"
     bad.write_text(text)
     out_dir = tmp_path / "project"
-    code, out, err = run_cli("new", bad, "-o", out_dir, "--yes")
+    code, _, err = run_cli("new", bad, "-o", out_dir, "--yes")
     assert code == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {bad}")
