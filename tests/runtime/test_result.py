@@ -183,11 +183,6 @@ def test_summarize():
 # --- known bugs ---------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Result.__eq__ (pydantic's) compares dicts holding numpy arrays and raises "
-    "ValueError: the truth value of an array ... is ambiguous",
-)
 def test_results_with_arrays_compare_equal():
     created = datetime(2024, 5, 1, tzinfo=timezone.utc)
     result = make(outputs={"profile": np.arange(3.0)}, created=created)

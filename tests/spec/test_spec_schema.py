@@ -158,7 +158,9 @@ def test_schemas_of_the_fixtures_are_strict_json(name):
 def test_schemas_are_valid_json_schema_and_accept_valid_inputs(spec):
     jsonschema = pytest.importorskip("jsonschema")
     schema = input_schema(spec)
-    validator_cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    validator_cls = jsonschema.validators.validator_for(
+        schema, default=jsonschema.Draft202012Validator
+    )
     validator_cls.check_schema(schema)
     validator_cls.check_schema(output_schema(spec))
     validator = validator_cls(schema)
@@ -312,11 +314,6 @@ def test_infinite_bounds_are_not_in_the_pydantic_schema():
 # --- known bugs ---------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="inputs_model: 'a:b' and 'a_b' both become field a_b; the second silently replaces "
-    "the first, so an input disappears from the model",
-)
 def test_inputs_model_keeps_inputs_whose_python_names_collide():
     spec = parse_spec(
         "input_variables:\n"
@@ -328,11 +325,6 @@ def test_inputs_model_keeps_inputs_whose_python_names_collide():
     assert dumped == {"BPMS:IN20:221:X": 1.0, "BPMS_IN20_221_X": 2.0}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="python_name keeps a leading underscore ('_offset'); pydantic refuses such field "
-    "names, so inputs_model raises PydanticUserError",
-)
 def test_inputs_model_with_a_leading_underscore_name():
     spec = parse_spec(
         "input_variables:\n  _offset: {type: scalar, default: 1.0}\n"

@@ -87,7 +87,7 @@ def test_dump_of_generation_1_in_detail():
     doc = yaml.safe_load(dump_spec(spec))
 
     # the model block comes first, without the variables
-    assert list(doc)[0] == "model"
+    assert next(iter(doc)) == "model"
     assert doc["model"]["name"] == "lcls-injector-nn"
     assert list(doc)[-2:] == ["input_variables", "output_variables"]
 
@@ -212,7 +212,11 @@ def test_write_spec_then_load_spec(tmp_path, name):
     assert Path(written) == out
     assert out.read_text(encoding="utf-8") == dump_spec(spec)
     again = load_spec(out)
-    assert (again.inputs, again.outputs, again.metadata) == (spec.inputs, spec.outputs, spec.metadata)
+    assert (again.inputs, again.outputs, again.metadata) == (
+        spec.inputs,
+        spec.outputs,
+        spec.metadata,
+    )
     assert sorted(p.name for p in out.parent.iterdir()) == ["variables.yml"]
 
 

@@ -76,6 +76,14 @@ class Result(BaseModel):
                 self, "hash", content_hash(self.model, self.version, self.inputs, self.outputs)
             )
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Result):
+            return NotImplemented
+        return self.to_document() == other.to_document()
+
+    def __hash__(self) -> int:
+        return hash(self.hash)
+
     @property
     def id(self) -> str:
         """The result's identifier: its content hash."""

@@ -95,7 +95,10 @@ class FilesystemTarget:
 
     def list(self, *, model: str | None = None, since: datetime | None = None) -> list[Result]:
         results = [_read(p) for p in self._files(model)]
+        if model is not None:  # names differing only in characters a file name cannot hold
+            results = [r for r in results if r.model == model]
         if since is not None:
+            since = since if since.tzinfo else since.astimezone()  # a naive time is local time
             results = [r for r in results if r.created >= since]
         return sorted(results, key=lambda r: r.created)
 
@@ -108,7 +111,7 @@ def _read(path: Path) -> Result:
 
 
 def _safe_name(name: str) -> str:
-    return re.sub(r"[^\w.\-]", "_", name) or "_"
+    return re.sub(r"[^\w.\-]", "_", name).lstrip(".") or "_"
 
 
 def open_target(uri: str | os.PathLike[str], *, base: Path | None = None) -> Target:

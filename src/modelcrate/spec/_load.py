@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from .._errors import SpecError, SpecWarning
@@ -190,7 +191,7 @@ def _parse_variable(key: str, entry: Any, where: str) -> Variable:
             fields["shape"] = _parse_shape(raw.pop("shape"), where)
         dtype = _pop_first(raw, "dtype", "value_type")
         if dtype is not None:
-            fields["dtype"] = _ARRAY_VALUE_TYPES.get(str(dtype).lower(), str(dtype))
+            fields["dtype"] = _parse_dtype(dtype, where)
     if kind == "image":
         for key_ in ("x_min", "x_max", "y_min", "y_max", "x_label", "y_label", "axis_units"):
             if key_ in raw:
@@ -298,6 +299,20 @@ def _parse_shape(value: Any, where: str) -> tuple[int | None, ...]:
                 f"{where}: shape {value!r} must hold non-negative integers (or null for any)"
             )
     return tuple(shape)
+
+
+def _parse_dtype(value: Any, where: str) -> str:
+    """A numpy dtype name from `value_type: string`, `dtype: float32` or `dtype: torch.float32`."""
+    text = str(value).strip().lower().removeprefix("torch.").removeprefix("numpy.").removeprefix("np.")
+    text = _ARRAY_VALUE_TYPES.get(text, text)
+    if text == "str":
+        return text
+    try:
+        return np.dtype(text).name
+    except TypeError:
+        raise SpecError(
+            f"{where}: unknown dtype {value!r}; use float64, float32, int64, bool or string"
+        ) from None
 
 
 def _check_default(variable: Variable, where: str) -> Variable:

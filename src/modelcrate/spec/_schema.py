@@ -92,7 +92,7 @@ def output_schema(spec: Spec, title: str = "Outputs") -> dict[str, Any]:
 def python_name(name: str) -> str:
     """A Python identifier for a variable name (`QUAD:IN20:121:BACT` -> `QUAD_IN20_121_BACT`)."""
     ident = re.sub(r"\W", "_", name)
-    if not ident or ident[0].isdigit() or keyword.iskeyword(ident):
+    if not ident or ident[0].isdigit() or ident[0] == "_" or keyword.iskeyword(ident):
         ident = f"v_{ident}"
     return ident
 
@@ -123,6 +123,9 @@ def inputs_model(spec: Spec, name: str = "Inputs") -> type[BaseModel]:
             )
         else:
             info = Field(alias=variable.name, title=variable.name, json_schema_extra=extra)
-        fields[python_name(variable.name)] = (annotation, info)
+        field = python_name(variable.name)
+        while field in fields:  # `A:B` and `A_B` both read `A_B` as identifiers
+            field += "_"
+        fields[field] = (annotation, info)
     config = ConfigDict(populate_by_name=True, extra="forbid", title=name)
     return create_model(name, __config__=config, **fields)

@@ -119,7 +119,7 @@ class IntVariable(_Ranged):
     type: Literal["int"] = "int"
 
     def check(self, value: Any) -> int:
-        if not _is_number(value) or float(value) != int(value):
+        if not _is_number(value) or not math.isfinite(value) or float(value) != int(value):
             raise ValueError(f"expects an integer, got {_describe(value)}")
         return int(value)
 
@@ -221,7 +221,7 @@ class ArrayVariable(_Ranged):
                 raise ValueError(f"expects an array of strings, got dtype {arr.dtype}")
             arr = arr.astype(str)
         else:
-            if arr.dtype.kind in "USb" or (arr.dtype.kind == "b") != (self.dtype == "bool"):
+            if arr.size and (arr.dtype.kind in "USO" or (arr.dtype.kind == "b") != (self.dtype == "bool")):
                 raise ValueError(f"expects an array of {self.dtype}, got dtype {arr.dtype}")
             integral = np.all(np.isfinite(arr)) and np.all(arr == np.round(arr))
             if arr.dtype.kind == "f" and np.dtype(self.dtype).kind in "iu" and not integral:

@@ -1,0 +1,272 @@
+"""`new_project` renders a complete project for every answer that changes files."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+import tomllib
+import yaml
+
+from modelcrate import ModelcrateWarning, ProjectError, SpecError
+from modelcrate.packaging import (
+    CLIS,
+    LICENSES,
+    REGISTRIES,
+    derived_defaults,
+    make_options,
+    modelcrate_requirement,
+    new_project,
+    render,
+)
+from modelcrate.spec import load_spec
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "injector" / "variables.yml"
+
+COMMON_FILES = [
+    ".copier-answers.yml",
+    ".dockerignore",
+    ".github/workflows/image.yml",
+    ".github/workflows/release.yml",
+    ".github/workflows/tests.yml",
+    ".gitignore",
+    ".pre-commit-config.yaml",
+    "Dockerfile",
+    "README.md",
+    "_entrypoint.sh",
+    "environment.yml",
+    "prefect.yaml",
+    "pyproject.toml",
+    "tasks.py",
+    "tests/conftest.py",
+    "tests/test_entry_points.py",
+    "tests/test_flow.py",
+    "tests/test_model.py",
+]
+
+
+def test_names_are_derived_from_the_project_name():
+    assert derived_defaults("Injector Surrogate") == {
+        "repo_name": "injector-surrogate",
+        "package_name": "injector_surrogate",
+        "model_class": "InjectorSurrogateModel",
+    }
+    assert derived_defaults("LCLS cu_inj NN model")["model_class"] == "LCLSCuInjNNModel"
+    assert derived_defaults("3D field map")["package_name"] == "model_3d_field_map"
+
+
+@pytest.mark.parametrize(
+    ("answers", "field"),
+    [
+        ({"project_name": "a/b"}, "project_name"),
+        ({"project_name": "up..there"}, "project_name"),
+        ({"project_name": "{{ 7*7 }}"}, "project_name"),
+        ({"project_name": "ok", "author": "{% import os %}"}, "author"),
+        ({"project_name": "ok", "package_name": "1abc"}, "package_name"),
+        ({"project_name": "ok", "package_name": "class"}, "package_name"),
+        ({"project_name": "ok", "model_class": "My-Model"}, "model_class"),
+        ({"project_name": "ok", "repo_name": "Bad Name"}, "repo_name"),
+        ({"project_name": "ok", "license": "WTFPL"}, "license"),
+        ({"project_name": "ok", "email": "nobody"}, "email"),
+        ({"project_name": "ok", "description": "two\nlines"}, "description"),
+    ],
+)
+def test_invalid_answers_are_refused_with_the_field(answers, field):
+    with pytest.raises(ProjectError, match=field):
+        make_options(**answers)
+
+
+def test_modelcrate_requirement_forms(tmp_path):
+    checkout = Path(__file__).resolve().parents[2]
+    assert modelcrate_requirement(str(checkout)) == f"modelcrate @ {checkout.as_uri()}"
+    assert modelcrate_requirement("0.3.1") == "modelcrate==0.3.1"
+    assert modelcrate_requirement("git+https://example.org/modelcrate.git@v1") == (
+        "modelcrate @ git+https://example.org/modelcrate.git@v1"
+    )
+    assert modelcrate_requirement("modelcrate>=0.2,<1") == "modelcrate>=0.2,<1"
+    with pytest.raises(ProjectError, match="not a modelcrate checkout"):
+        modelcrate_requirement(str(tmp_path))
+    with pytest.raises(ProjectError, match="not a path, URL, version or requirement"):
+        modelcrate_requirement("no such thing")
+
+
+def _check_project(root: Path, options) -> None:
+    files = {
+        str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and ".git" not in p.parts
+    }
+    for name in COMMON_FILES:
+        assert name in files, name
+    package = f"src/{options.package_name}"
+    for name in ("__init__.py", "model.py", "flow.py", "variables.yml", "py.typed"):
+        assert f"{package}/{name}" in files
+    assert ("LICENSE" in files) == (options.license != "none")
+    assert (f"{package}/cli.py" in files) == (options.cli != "none")
+    assert not any(name.endswith(".jinja") for name in files)
+    assert not {"setup.py", "setup.cfg", "versioneer.py"} & files
+    for name in files:
+        path = root / name
+        if name.endswith(".py"):
+            compile(path.read_text(), str(path), "exec")
+        elif name.endswith((".yml", ".yaml")):
+            yaml.safe_load(path.read_text())
+    pyproject = tomllib.loads((root / "pyproject.toml").read_text())
+    project = pyproject["project"]
+    assert project["name"] == options.repo_name
+    assert (
+        "version" in project["dynamic"] and pyproject["tool"]["hatch"]["version"]["source"] == "vcs"
+    )
+    assert project["entry-points"]["modelcrate.models"] == {
+        options.repo_name: f"{options.package_name}.model:{options.model_class}"
+    }
+    assert project["entry-points"]["modelcrate.flows"] == {
+        options.repo_name: f"{options.package_name}.flow:{options.flow_name}"
+    }
+    assert ("scripts" in project) == (options.cli != "none")
+    assert any(dep.startswith("modelcrate") for dep in project["dependencies"])
+    assert "fastapi<0.151" in project["dependencies"]
+    assert "pytest>=8" in project["optional-dependencies"]["dev"]
+    if options.license != "none":
+        assert project["license"] == options.license
+    answers = yaml.safe_load((root / ".copier-answers.yml").read_text())
+    assert answers["license"] == options.license and answers["cli"] == options.cli
+    assert "inputs_table" not in answers  # derived data is not an answer
+    image = (root / ".github/workflows/image.yml").read_text()
+    assert options.image in image and "${{ github.ref_name }}" in image
+    dockerfile = (root / "Dockerfile").read_text()
+    assert "USER model" in dockerfile and "python -m build --wheel" in dockerfile
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    """Every combination of license x cli x registry, rendered once."""
+    spec = load_spec(EXAMPLE)
+    root = tmp_path_factory.mktemp("combinations")
+    made = {}
+    for license_, cli, registry in itertools.product(LICENSES, CLIS, REGISTRIES):
+        options = make_options(
+            project_name="Combo Model", license=license_, cli=cli, registry=registry
+        )
+        out = root / f"{license_}-{cli}-{registry}"
+        out.mkdir()
+        render(spec, options, out)
+        made[out] = options
+    return made
+
+
+def test_every_answer_combination_renders_a_complete_project(rendered):
+    assert len(rendered) == len(LICENSES) * len(CLIS) * len(REGISTRIES)
+    for root, options in rendered.items():
+        _check_project(root, options)
+
+
+def test_rendered_python_passes_ruff(rendered):
+    ruff = Path(sys.executable).with_name("ruff")
+    if not ruff.exists():
+        pytest.skip("ruff is not installed beside this Python")
+    for root in rendered:
+        done = subprocess.run(
+            [str(ruff), "check", "--no-cache", "."], cwd=root, capture_output=True, text=True
+        )
+        assert done.returncode == 0, f"{root.name}:\n{done.stdout}"
+        done = subprocess.run(
+            [str(ruff), "format", "--check", "--no-cache", "."],
+            cwd=root,
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, f"{root.name}:\n{done.stdout}"
+
+
+def test_license_texts(rendered):
+    for root, options in rendered.items():
+        if options.license == "none":
+            continue
+        text = (root / "LICENSE").read_text()
+        marker = {
+            "MIT": "MIT License",
+            "BSD-3-Clause": "BSD 3-Clause",
+            "Apache-2.0": "Apache License",
+            "GPL-3.0": "GNU GENERAL PUBLIC LICENSE",
+        }
+        assert marker[options.license] in text
+        if options.license in ("MIT", "BSD-3-Clause"):
+            assert options.author in text
+
+
+def test_registry_secrets_are_named_in_the_readme(rendered):
+    secrets = {"ghcr": "GITHUB_TOKEN", "dockerhub": "DOCKERHUB_TOKEN", "scr": "SCR_PASSWORD"}
+    for root, options in rendered.items():
+        assert secrets[options.registry] in (root / "README.md").read_text()
+        assert secrets[options.registry] in (root / ".github/workflows/image.yml").read_text()
+
+
+def test_readme_has_the_variable_tables(tmp_path):
+    options = make_options(project_name="Injector Surrogate")
+    render(load_spec(EXAMPLE), options, tmp_path)
+    readme = (tmp_path / "README.md").read_text()
+    assert (
+        "| `SOL1:BCTRL` | scalar | kG*m | 0.35 | [0.1, 0.6] | Solenoid integrated field |" in readme
+    )
+    assert "| `screen_distance` | scalar | m | 2 (read-only) | [2, 2] |" in readme
+    assert (
+        "| `beam_image` | image (64x64, float64) | pC/mm^2 |  | Screen image (charge density) |"
+        in readme
+    )
+    assert "| `sigma_x` | scalar | mm | [0, ∞] |" in readme
+
+
+def test_variables_file_is_written_in_the_current_form(tmp_path):
+    old = tmp_path / "old.yml"
+    old.write_text(
+        "input_variables:\n  x: {type: scalar, default: 1, range: [0, 2]}\noutput_variables:\n  y: {type: scalar}\n"
+    )
+    options = make_options(project_name="Old Style")
+    made = new_project(old, tmp_path / "p", options, git=False)
+    written = made.path / "src" / "old_style" / "variables.yml"
+    assert "variable_class: ScalarVariable" in written.read_text()
+    assert load_spec(written).inputs == load_spec(old).inputs
+
+
+def test_project_is_a_git_repository_with_a_first_commit(tmp_path, monkeypatch):
+    monkeypatch.setenv(
+        "GIT_CONFIG_GLOBAL", str(tmp_path / "no-gitconfig")
+    )  # no identity configured
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        made = new_project(EXAMPLE, tmp_path / "p", make_options(project_name="Git Model"))
+    assert made.git
+    assert any(
+        issubclass(w.category, ModelcrateWarning) and "no user.email" in str(w.message)
+        for w in caught
+    )
+    log = subprocess.run(
+        ["git", "log", "--format=%an <%ae> %s"], cwd=made.path, capture_output=True, text=True
+    )
+    assert log.stdout.strip() == "modelcrate <modelcrate@localhost> Create project with modelcrate"
+    status = subprocess.run(
+        ["git", "status", "--porcelain"], cwd=made.path, capture_output=True, text=True
+    )
+    assert status.stdout == ""
+
+
+def test_a_failure_leaves_nothing_behind(tmp_path, monkeypatch):
+    import modelcrate.packaging._new as new_module
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(new_module, "write_text_atomic", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        new_project(EXAMPLE, tmp_path / "p", make_options(project_name="Broken"), git=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_variables_file_fails_before_rendering(tmp_path):
+    with pytest.raises(SpecError, match="no such file"):
+        new_project(tmp_path / "missing.yml", tmp_path / "p", make_options(project_name="X"))
+    assert not (tmp_path / "p").exists()
