@@ -152,7 +152,7 @@ def _name_from_path(path: Path) -> str:
 
 def _ask(answers: dict[str, Any], default_name: str) -> dict[str, Any]:
     """Prompt for every answer not given as an option, defaults derived from the project name."""
-    from ..packaging import derived_defaults
+    from ..packaging import derived_defaults, git_identity
 
     answers = dict(answers)
 
@@ -169,8 +169,9 @@ def _ask(answers: dict[str, Any], default_name: str) -> dict[str, Any]:
     ask("package_name", "Python package name", answers["repo_name"].replace("-", "_"))
     ask("model_class", "Model class name", derived["model_class"])
     ask("description", "Description", f"{answers['project_name']}, packaged with modelcrate.")
-    ask("author", "Author", "Your Name")
-    ask("email", "E-mail", "you@example.org")
+    name, email = git_identity()
+    ask("author", "Author", name or "Your Name")
+    ask("email", "E-mail", email or "you@example.org")
     ask(
         "github_user",
         "GitHub user or organisation",

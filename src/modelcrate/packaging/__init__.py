@@ -10,6 +10,7 @@ from ._options import (
     REGISTRIES,
     ProjectOptions,
     derived_defaults,
+    git_identity,
     make_options,
     modelcrate_requirement,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "NewProject",
     "ProjectOptions",
     "derived_defaults",
+    "git_identity",
     "make_options",
     "modelcrate_requirement",
     "new_project",

@@ -48,6 +48,23 @@ def derived_defaults(project_name: str) -> dict[str, str]:
     return {"repo_name": repo, "package_name": package, "model_class": cls}
 
 
+def git_identity() -> tuple[str, str]:
+    """The user's git `user.name` and `user.email`, or empty strings."""
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None:
+        return "", ""
+
+    def get(key: str) -> str:
+        done = subprocess.run(
+            ["git", "config", "--get", key], capture_output=True, text=True, check=False
+        )
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    return get("user.name"), get("user.email")
+
+
 def default_modelcrate_requirement() -> str:
     """How a generated project should depend on modelcrate: where this modelcrate came from.
 
@@ -114,8 +131,8 @@ class ProjectOptions(BaseModel):
     package_name: str = ""
     model_class: str = ""
     description: str = ""
-    author: str = "Your Name"
-    email: str = "you@example.org"
+    author: str = ""
+    email: str = ""
     github_user: str = ""
     github_url: str = ""
     license: License = "BSD-3-Clause"
@@ -147,8 +164,14 @@ class ProjectOptions(BaseModel):
     def _derive_and_check(self) -> ProjectOptions:
         derived = derived_defaults(self.project_name)
         updates = {k: v for k, v in derived.items() if not getattr(self, k)}
+        identity = git_identity() if not (self.author and self.email) else ("", "")
+        if not self.author:
+            updates["author"] = identity[0] or "Your Name"
+        if not self.email:
+            updates["email"] = identity[1] or "you@example.org"
         if not self.github_user:
-            updates["github_user"] = slugify(self.author).replace("-", "") or "you"
+            author = updates.get("author", self.author)
+            updates["github_user"] = slugify(author).replace("-", "") or "you"
         if not self.github_url:
             user = updates.get("github_user", self.github_user)
             repo = updates.get("repo_name", self.repo_name)

@@ -303,7 +303,9 @@ def _parse_shape(value: Any, where: str) -> tuple[int | None, ...]:
 
 def _parse_dtype(value: Any, where: str) -> str:
     """A numpy dtype name from `value_type: string`, `dtype: float32` or `dtype: torch.float32`."""
-    text = str(value).strip().lower().removeprefix("torch.").removeprefix("numpy.").removeprefix("np.")
+    text = (
+        str(value).strip().lower().removeprefix("torch.").removeprefix("numpy.").removeprefix("np.")
+    )
     text = _ARRAY_VALUE_TYPES.get(text, text)
     if text == "str":
         return text

@@ -45,7 +45,9 @@ class Spec(BaseModel):
     def model_name(self) -> str | None:
         """The model's name if the file declares one (`name:` or `model: {name: ...}`)."""
         model = self.metadata.get("model")
-        name = self.metadata.get("name") or (model.get("name") if isinstance(model, Mapping) else None)
+        name = self.metadata.get("name") or (
+            model.get("name") if isinstance(model, Mapping) else None
+        )
         return str(name) if name else None
 
     def input(self, name: str) -> Variable:

@@ -221,7 +221,9 @@ class ArrayVariable(_Ranged):
                 raise ValueError(f"expects an array of strings, got dtype {arr.dtype}")
             arr = arr.astype(str)
         else:
-            if arr.size and (arr.dtype.kind in "USO" or (arr.dtype.kind == "b") != (self.dtype == "bool")):
+            if arr.size and (
+                arr.dtype.kind in "USO" or (arr.dtype.kind == "b") != (self.dtype == "bool")
+            ):
                 raise ValueError(f"expects an array of {self.dtype}, got dtype {arr.dtype}")
             integral = np.all(np.isfinite(arr)) and np.all(arr == np.round(arr))
             if arr.dtype.kind == "f" and np.dtype(self.dtype).kind in "iu" and not integral:
