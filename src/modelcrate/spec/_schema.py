@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from ._spec import Spec
 from ._variables import ArrayVariable, DistributionVariable, EnumVariable, Variable
-from ._write import _plain
+from ._write import plain_value
 
 _JSON_TYPES = {"scalar": "number", "int": "integer", "bool": "boolean", "str": "string"}
 
@@ -39,7 +39,7 @@ def variable_schema(variable: Variable) -> dict[str, Any]:
             if math.isfinite(hi):
                 schema["maximum"] = hi
     if variable.has_default:
-        schema["default"] = _plain(variable.check(variable.default))
+        schema["default"] = plain_value(variable.check(variable.default))
     if variable.unit:
         schema["x-unit"] = variable.unit
     if variable.read_only:
@@ -117,7 +117,7 @@ def inputs_model(spec: Spec, name: str = "Inputs") -> type[BaseModel]:
             k: v for k, v in variable_schema(variable).items() if k not in ("title", "default")
         }
         if variable.has_default:
-            default = _plain(variable.check(variable.default))
+            default = plain_value(variable.check(variable.default))
             info = Field(
                 default=default, alias=variable.name, title=variable.name, json_schema_extra=extra
             )

@@ -32,10 +32,10 @@ def variable_document(variable: Variable) -> dict[str, Any]:
     if variable.description:
         doc["description"] = variable.description
     if variable.has_default:
-        doc["default_value"] = _plain(variable.default)
+        doc["default_value"] = plain_value(variable.default)
     value_range = getattr(variable, "value_range", None)
     if value_range is not None:
-        doc["value_range"] = [_plain(b) for b in value_range]
+        doc["value_range"] = [plain_value(b) for b in value_range]
     if variable.unit:
         doc["unit"] = variable.unit
     doc["read_only"] = variable.read_only
@@ -44,14 +44,14 @@ def variable_document(variable: Variable) -> dict[str, Any]:
                   "y_max", "x_label", "y_label", "axis_units"):  # fmt: skip
         value = getattr(variable, field, None)
         if value is not None and value != "" and field in variable.model_fields_set | {"dtype"}:
-            doc[field] = _plain(value)
-    doc.update({k: _plain(v) for k, v in variable.extras.items()})
+            doc[field] = plain_value(value)
+    doc.update({k: plain_value(v) for k, v in variable.extras.items()})
     return doc
 
 
 def spec_document(spec: Spec) -> dict[str, Any]:
     """The whole spec as a mapping: the kept metadata, then input and output variables."""
-    doc = {k: _plain(v) for k, v in spec.metadata.items()}
+    doc = {k: plain_value(v) for k, v in spec.metadata.items()}
     doc["input_variables"] = {v.name: variable_document(v) for v in spec.inputs}
     doc["output_variables"] = {v.name: variable_document(v) for v in spec.outputs}
     return doc
@@ -84,16 +84,16 @@ def write_text_atomic(path: Path, text: str) -> Path:
     return path
 
 
-def _plain(value: Any) -> Any:
+def plain_value(value: Any) -> Any:
     """Numpy values and tuples as plain YAML-friendly Python values."""
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain_value(v) for v in value]
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain_value(v) for k, v in value.items()}
     return value
 
 
