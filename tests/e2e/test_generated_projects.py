@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from modelcrate.runtime import FilesystemTarget, encode_value
 from modelcrate.packaging import derived_defaults
+from modelcrate.runtime import FilesystemTarget, encode_value
 from modelcrate.spec import load_spec
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -2,7 +2,7 @@
 
 Exit codes: 0 success; 1 an unexpected failure (a bug in modelcrate or in the model's code);
 2 bad input (a variables file, an option, an input value, a project or target that is wrong).
-Heavy imports (copier, Prefect, rich) happen inside the verbs that need them.
+Heavy imports (copier, Prefect) happen inside the verbs that need them.
 """
 
 from __future__ import annotations
@@ -339,27 +339,33 @@ def _print_stored(stored: list, model: Any, as_json: bool) -> None:
         docs = [dict(item.result.to_document(), locations=item.locations) for item in stored]
         click.echo(json.dumps(docs if len(docs) > 1 else docs[0], indent=2))
         return
-    from rich.console import Console
-    from rich.table import Table
-
     from ..runtime import summarize
 
-    console = Console(highlight=False)
     first = stored[0].result
     if len(stored) > 1:
-        console.print(f"Stored {len(stored)} results of {first.model} {first.version} in:")
+        click.echo(f"Stored {len(stored)} results of {first.model} {first.version} in:")
         for location in sorted(
             {str(Path(loc).parent) for item in stored for loc in item.locations}
         ):
-            console.print(f"  {location}", soft_wrap=True)
+            click.echo(f"  {location}")
         return
-    console.print(f"Stored result {first.hash[:12]} of {first.model} {first.version} in:")
+    click.echo(f"Stored result {first.hash[:12]} of {first.model} {first.version} in:")
     for location in stored[0].locations:
-        console.print(f"  {location}", soft_wrap=True)
-    table = Table("output", "value", "unit", box=None, pad_edge=False)
-    for name, value in first.outputs.items():
-        table.add_row(name, summarize(value), first.units.get(name, ""))
-    console.print(table)
+        click.echo(f"  {location}")
+    rows = [
+        (name, summarize(value), first.units.get(name, "")) for name, value in first.outputs.items()
+    ]
+    click.echo(columns(("output", "value", "unit"), rows))
+
+
+def columns(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    """A plain, left-aligned text table (no import of a rendering library on the hot path)."""
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
+    lines = [header, *rows]
+    return "\n".join(
+        "  ".join(str(cell).ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in lines
+    )
 
 
 # -- entry point ----------------------------------------------------------------------------------

@@ -85,24 +85,33 @@ def load_object(reference: str, *, search: Path | None = None) -> Any:
 
 
 def find(reference: str | Path, group: str = MODELS_GROUP) -> Found:
-    """Resolve a project directory or an installed model's name to the object of `group`."""
+    """Resolve a project directory or an installed model's name to the object of `group`.
+
+    A directory counts as a project only when it holds a pyproject.toml, so a folder that
+    happens to share an installed model's name (its results folder, say) does not shadow it.
+    """
     path = Path(reference)
-    if path.is_dir():
-        project = path.resolve()
-        declared = project_entry_points(project, group)
-        target = next(iter(declared.values()))
-        return Found(load_object(target, search=project / "src"), target, project)
+    if (path / "pyproject.toml").is_file():
+        return _from_project(path.resolve(), group)
     wanted = _normalize(str(reference))
     available = entry_points(group=group)
     for ep in available:
         dist = getattr(ep, "dist", None)
         if wanted in (_normalize(ep.name), _normalize(dist.name) if dist else None):
             return Found(load_object(ep.value), ep.value)
+    if path.is_dir():
+        return _from_project(path.resolve(), group)  # raises: no pyproject.toml
     names = ", ".join(sorted({ep.name for ep in available})) or "none installed"
     raise ProjectError(
         f"{reference}: neither a project directory nor an installed model ({names}); "
         "give the directory made by `modelcrate new` or install the model package"
     )
+
+
+def _from_project(project: Path, group: str) -> Found:
+    declared = project_entry_points(project, group)
+    target = next(iter(declared.values()))
+    return Found(load_object(target, search=project / "src"), target, project)
 
 
 def find_model(reference: str | Path) -> tuple[Any, Path | None]:

@@ -1,0 +1,51 @@
+"""Finding a model by project directory or by installed name."""
+
+from __future__ import annotations
+
+from importlib.metadata import EntryPoint
+
+import pytest
+
+from modelcrate import ProjectError
+from modelcrate.runtime import _discovery
+from modelcrate.runtime._discovery import MODELS_GROUP, find
+
+
+@pytest.fixture
+def installed(monkeypatch):
+    """Pretend one model, `demo-model`, is installed, pointing at a stand-in object."""
+    ep = EntryPoint("demo-model", "modelcrate.runtime._discovery:Found", MODELS_GROUP)
+    monkeypatch.setattr(
+        _discovery, "entry_points", lambda group: [ep] if group == MODELS_GROUP else []
+    )
+    return ep
+
+
+def test_installed_name_resolves(installed):
+    found = find("demo_model")
+    assert found.obj is _discovery.Found and found.project is None
+
+
+def test_folder_named_like_an_installed_model_does_not_shadow_it(installed, tmp_path, monkeypatch):
+    (tmp_path / "demo-model").mkdir()  # e.g. the results folder of that model
+    monkeypatch.chdir(tmp_path)
+    assert find("demo-model").entry_point == installed.value
+
+
+def test_folder_without_pyproject_is_named_in_the_error(installed, tmp_path):
+    with pytest.raises(ProjectError, match=r"no pyproject\.toml"):
+        find(tmp_path)
+
+
+def test_project_directory_reads_its_pyproject(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
+        '[project.entry-points."modelcrate.models"]\nx = "modelcrate.runtime._discovery:Found"\n'
+    )
+    found = find(tmp_path)
+    assert found.obj is _discovery.Found and found.project == tmp_path.resolve()
+
+
+def test_project_without_entry_points_says_what_to_add(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    with pytest.raises(ProjectError, match=r"declares no \[project.entry-points"):
+        find(tmp_path)
