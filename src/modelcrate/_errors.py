@@ -6,7 +6,9 @@ ModelcrateError
 │   ├── InputError
 │   └── OutputError
 ├── ProjectError       project options are invalid, or a project or model cannot be found
+├── SettingsError      a MODELCRATE_* environment variable cannot be understood
 └── TargetError        a result target URI is malformed, unreachable or refuses a write
+    └── SaveError      some targets of a run did not store its results (others may have)
 
 ModelcrateWarning
 ├── SpecWarning        a variables file is readable but suspicious (default outside range)
@@ -21,6 +23,8 @@ __all__ = [
     "ModelcrateWarning",
     "OutputError",
     "ProjectError",
+    "SaveError",
+    "SettingsError",
     "SpecError",
     "SpecWarning",
     "TargetError",
@@ -55,6 +59,18 @@ class ProjectError(ModelcrateError):
 
 class TargetError(ModelcrateError):
     """Raised when a result target URI is malformed, or the target is unreachable or refuses."""
+
+
+class SettingsError(ModelcrateError):
+    """A `MODELCRATE_*` environment variable cannot be understood."""
+
+
+class SaveError(TargetError):
+    """Some targets did not store the results; `stored` says what the others did store."""
+
+    def __init__(self, message: str, stored: list | None = None) -> None:
+        super().__init__(message)
+        self.stored = stored or []
 
 
 class ModelcrateWarning(UserWarning):

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from modelcrate.runtime import Result, decode_value, encode_value, summarize
+from modelcrate.runtime._result import BINARY_ARRAY_MIN_SIZE
 
 ARRAYS = [
     pytest.param(np.array([1.5, -2.25, 1e300]), id="float64"),
@@ -71,7 +72,7 @@ def test_arrays_round_trip_through_json_text(array):
 @pytest.mark.parametrize("array", ARRAYS)
 def test_encode_decode_value(array):
     encoded = encode_value(array)
-    json.dumps(encoded)  # JSON-ready (NaN allowed as in to_json)
+    json.dumps(encoded, allow_nan=False)  # strict JSON, even for NaN and infinities
     assert_same_array(decode_value(encoded), array)
 
 
@@ -157,11 +158,34 @@ def test_hash_survives_a_round_trip():
     assert recomputed.hash == result.hash
 
 
-def test_to_json_writes_non_finite_numbers():
-    text = make(outputs={"x": math.nan, "y": math.inf}).to_json(indent=2)
-    assert "NaN" in text and "Infinity" in text
-    back = Result.from_document(json.loads(text))
+def _strict(token):
+    raise AssertionError(f"non-standard JSON token {token}")
+
+
+def test_to_json_is_strict_json_with_non_finite_numbers():
+    result = make(outputs={"x": math.nan, "y": math.inf, "z": [1.0, -math.inf]})
+    text = result.to_json(indent=2)
+    back = Result.from_document(json.loads(text, parse_constant=_strict))
     assert math.isnan(back.outputs["x"]) and back.outputs["y"] == math.inf
+    assert back.outputs["z"] == [1.0, -math.inf]
+
+
+def test_large_arrays_are_stored_as_bytes_small_ones_as_lists():
+    small = encode_value(np.arange(BINARY_ARRAY_MIN_SIZE - 1, dtype=np.int16))["__ndarray__"]
+    large = encode_value(np.arange(BINARY_ARRAY_MIN_SIZE, dtype=np.int16))["__ndarray__"]
+    with_nan = encode_value(np.array([1.0, math.nan]))["__ndarray__"]
+    assert "data" in small and "base64" not in small
+    assert "base64" in large and "data" not in large
+    assert "base64" in with_nan
+
+
+def test_big_endian_and_non_contiguous_arrays_round_trip():
+    for array in (
+        np.arange(2000, dtype=">f8").reshape(40, 50),
+        np.arange(4000.0).reshape(80, 50)[::2, ::-1],
+    ):
+        back = decode_value(encode_value(array))
+        assert_same_array(back, array)
 
 
 def test_result_is_frozen():

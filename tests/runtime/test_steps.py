@@ -289,7 +289,7 @@ def test_resolve_targets(tmp_path, monkeypatch):
     [default] = resolve_targets()
     assert default.root == (tmp_path / "env").resolve()
     with pytest.raises(TargetError):
-        resolve_targets(["mongodb+srv://cluster/results"])
+        resolve_targets(["ftp://host/results"])
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 """The `modelcrate` command: parses arguments, calls one library function per verb, prints.
 
-Exit codes: 0 success; 1 an unexpected failure (a bug in modelcrate or in the model's code);
-2 bad input (a variables file, an option, an input value, a project or target that is wrong).
+Exit codes: 0 success; 1 a failure at run time (a target that did not store the results, or a
+bug in modelcrate or in the model's code); 2 bad input (a variables file, an option, an input value, a project or target that is wrong).
 Heavy imports (copier, Prefect) happen inside the verbs that need them.
 """
 
@@ -15,7 +15,9 @@ from typing import Any
 
 import click
 
-from .._errors import InputError, ModelcrateError
+from .._errors import InputError, ModelcrateError, SaveError
+from ._output import columns
+from ._results import results
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -241,7 +243,9 @@ def upgrade_variables(file: Path, output: Path | None) -> None:
     "targets",
     multiple=True,
     metavar="URI",
-    help="Where to store results, e.g. file:///data/results; repeat for several [default: $MODELCRATE_TARGET, else PROJECT/results or ./results].",
+    help="Where to store results: a directory, file:///path, sqlite:///results.db, "
+    "postgresql://user@host/db, mongodb://host/db or @name (MODELCRATE_TARGETS__NAME); "
+    "repeat for several [default: $MODELCRATE_TARGET, else PROJECT/results or ./results].",
 )
 @click.option(
     "--prefect",
@@ -262,18 +266,24 @@ def run(
     PROJECT is a project directory made by `modelcrate new`; MODEL is the name of an installed
     model package. Inputs not given take their defaults.
     """
-    from ..runtime import default_target_uri, find_model
+    from .. import runtime
 
-    model, project = find_model(model_ref)
+    model, project = runtime.find_model(model_ref)
     input_sets = _read_inputs(model, inputs_file, settings)
-    targets_ = list(targets) or [default_target_uri(base=project)]
-    if prefect:
-        stored = _run_with_prefect(model_ref, project, input_sets, targets_)
-    else:
-        from .. import runtime
-
-        stored = runtime.run(model, input_sets, targets_)
-    _print_stored(stored, model, as_json)
+    # Relative paths given here are relative to the cwd; the default is PROJECT/results.
+    uris = list(targets) or runtime.default_target_uris(project)
+    opened = runtime.resolve_targets(uris)  # a bad URI fails before the model runs
+    try:
+        if prefect:
+            uris = [t.uri for t in opened]
+            stored = _run_with_prefect(model_ref, project, input_sets, uris)
+        else:
+            stored = runtime.run(model, input_sets, opened)
+    except SaveError as exc:
+        if exc.stored:
+            _print_stored(exc.stored, as_json)
+        raise
+    _print_stored(stored, as_json)
 
 
 def _read_inputs(model: Any, inputs_file: Any, settings: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -334,7 +344,7 @@ def _run_with_prefect(
     return flow(inputs=input_sets if len(input_sets) > 1 else input_sets[0], targets=targets)
 
 
-def _print_stored(stored: list, model: Any, as_json: bool) -> None:
+def _print_stored(stored: list, as_json: bool) -> None:
     if as_json:
         docs = [dict(item.result.to_document(), locations=item.locations) for item in stored]
         click.echo(json.dumps(docs if len(docs) > 1 else docs[0], indent=2))
@@ -358,15 +368,7 @@ def _print_stored(stored: list, model: Any, as_json: bool) -> None:
     click.echo(columns(("output", "value", "unit"), rows))
 
 
-def columns(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
-    """A plain, left-aligned text table (no import of a rendering library on the hot path)."""
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
-    lines = [header, *rows]
-    return "\n".join(
-        "  ".join(str(cell).ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
-        for line in lines
-    )
-
+cli.add_command(results)
 
 # -- entry point ----------------------------------------------------------------------------------
 
@@ -386,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
 
                 traceback.print_exc()
             _stderr(f"error: {exc}")
-            return EXIT_USAGE
+            return EXIT_FAILURE if isinstance(exc, SaveError) else EXIT_USAGE
         except click.exceptions.Abort:
             _stderr("Aborted.")
             return 130

@@ -1,11 +1,22 @@
-"""What runs inside a packaged model: the steps of a run, result documents and targets.
+"""What runs inside a packaged model: the steps of a run, result documents, targets, settings.
 
 Nothing here imports Prefect, the template or build tools; a generated flow wraps these steps.
+Database drivers are imported only when a target of theirs is used.
 """
 
 from ._discovery import FLOWS_GROUP, MODELS_GROUP, find, find_model
+from ._filesystem import FilesystemTarget, load_file
 from ._prefect_env import use_local_prefect
+from ._query import (
+    EXPORT_FORMATS,
+    export_results,
+    latest_result,
+    load_result,
+    parse_time,
+    query_results,
+)
 from ._result import Result, decode_value, encode_value, summarize
+from ._settings import Mount, Settings, load_settings
 from ._steps import (
     DEFAULT_CHUNK_SIZE,
     Stored,
@@ -21,31 +32,52 @@ from ._steps import (
     run,
     save_results,
 )
-from ._targets import TARGET_ENV, FilesystemTarget, Target, default_target_uri, open_target
+from ._targets import (
+    TARGET_ENV,
+    BaseTarget,
+    Target,
+    default_target_uri,
+    default_target_uris,
+    mask_uri,
+    open_target,
+)
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
+    "EXPORT_FORMATS",
     "FLOWS_GROUP",
     "MODELS_GROUP",
     "TARGET_ENV",
+    "BaseTarget",
     "FilesystemTarget",
+    "Mount",
     "Result",
+    "Settings",
     "Stored",
     "Target",
     "chunks",
     "decode_value",
     "default_target_uri",
+    "default_target_uris",
     "encode_value",
     "evaluate",
     "evaluate_batch",
+    "export_results",
     "find",
     "find_model",
     "input_sets",
+    "latest_result",
+    "load_file",
+    "load_result",
+    "load_settings",
     "make_result",
     "make_results",
+    "mask_uri",
     "open_target",
+    "parse_time",
     "prepare_batch",
     "prepare_inputs",
+    "query_results",
     "resolve_targets",
     "run",
     "save_results",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import math
@@ -13,15 +14,27 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 _ARRAY_KEY = "__ndarray__"
+_FLOAT_KEY = "__float__"
+BINARY_ARRAY_MIN_SIZE = 1024
+"""Arrays of at least this many elements (or with NaN or infinities) are stored as base64 bytes."""
+
+_NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 
 def encode_value(value: Any) -> Any:
-    """A JSON-ready form of a value; numpy arrays become `{"__ndarray__": {dtype, shape, data}}`."""
+    """A strict-JSON form of a value, arrays kept exactly.
+
+    A numpy array becomes `{"__ndarray__": {dtype, shape, data}}` with `data` a list, or, for a
+    large array or one holding NaN or infinities, with `base64` holding its bytes instead.
+    A non-finite float becomes `{"__float__": "nan" | "inf" | "-inf"}`, which every JSON
+    store (PostgreSQL JSONB, MongoDB, a file) accepts.
+    """
     if isinstance(value, np.ndarray):
-        return {_ARRAY_KEY: {"dtype": value.dtype.str, "shape": list(value.shape),
-                             "data": value.ravel().tolist()}}  # fmt: skip
+        return {_ARRAY_KEY: _encode_array(value)}
     if isinstance(value, np.generic):
-        return value.item()
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return {_FLOAT_KEY: "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")}
     if isinstance(value, Mapping):
         return {str(k): encode_value(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -29,22 +42,46 @@ def encode_value(value: Any) -> Any:
     return value
 
 
+def _encode_array(array: np.ndarray) -> dict[str, Any]:
+    head = {"dtype": array.dtype.str, "shape": list(array.shape)}
+    if array.dtype.hasobject:
+        return {**head, "data": [encode_value(v) for v in array.ravel().tolist()]}
+    binary = array.size >= BINARY_ARRAY_MIN_SIZE or (
+        array.dtype.kind in "fc" and not np.isfinite(array).all()
+    )
+    if binary:
+        raw = np.ascontiguousarray(array).tobytes()
+        return {**head, "base64": base64.b64encode(raw).decode("ascii")}
+    return {**head, "data": array.ravel().tolist()}
+
+
 def decode_value(value: Any) -> Any:
     """The inverse of `encode_value`: arrays come back with their dtype and shape."""
     if isinstance(value, Mapping):
-        if _ARRAY_KEY in value and len(value) == 1:
-            spec = value[_ARRAY_KEY]
-            data = np.array(spec["data"], dtype=np.dtype(spec["dtype"]))
-            return data.reshape(spec["shape"])
+        if len(value) == 1 and _ARRAY_KEY in value:
+            return _decode_array(value[_ARRAY_KEY])
+        if len(value) == 1 and _FLOAT_KEY in value:
+            return _NON_FINITE[value[_FLOAT_KEY]]
         return {k: decode_value(v) for k, v in value.items()}
     if isinstance(value, list):
         return [decode_value(v) for v in value]
     return value
 
 
+def _decode_array(spec: Mapping[str, Any]) -> np.ndarray:
+    dtype = np.dtype(spec["dtype"])
+    if "base64" in spec:
+        data = np.frombuffer(base64.b64decode(spec["base64"]), dtype=dtype).copy()
+    elif dtype.hasobject:
+        data = np.array([decode_value(v) for v in spec["data"]], dtype=dtype)
+    else:
+        data = np.array(spec["data"], dtype=dtype)
+    return data.reshape(spec["shape"])
+
+
 def canonical_json(value: Any) -> str:
     """Compact, key-sorted JSON of an encoded value (the form that is hashed)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=True)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
 def content_hash(
@@ -104,8 +141,8 @@ class Result(BaseModel):
         }
 
     def to_json(self, *, indent: int | None = None) -> str:
-        """The document as JSON text (NaN and infinities written as JavaScript literals)."""
-        return json.dumps(self.to_document(), indent=indent, allow_nan=True)
+        """The document as strict JSON text (see `encode_value` for arrays and NaN)."""
+        return json.dumps(self.to_document(), indent=indent, allow_nan=False)
 
     @classmethod
     def from_document(cls, doc: Mapping[str, Any]) -> Result:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from .._errors import TargetError
+from .._errors import SaveError, TargetError
 from ..model import Model
 from ._result import Result
-from ._targets import Target, default_target_uri, open_target
+from ._settings import load_settings
+from ._targets import Target, default_target_uris, open_target
 
 log = logging.getLogger("modelcrate.runtime")
 
@@ -105,10 +107,16 @@ def make_results(
     ]
 
 
-def resolve_targets(targets: Iterable[str | Target] | None = None) -> list[Target]:
-    """Open target URIs; with none given, the default target (`$MODELCRATE_TARGET` or ./results)."""
-    given = list(targets or []) or [default_target_uri()]
-    return [t if isinstance(t, Target) else open_target(t) for t in given]
+def resolve_targets(
+    targets: Iterable[str | Target] | None = None, *, base: Path | None = None
+) -> list[Target]:
+    """Open target URIs, all checked before any result is stored; with none given, the
+    default targets (`$MODELCRATE_TARGET`, else ./results). Relative paths are under `base`."""
+    settings = load_settings()
+    given = list(targets or []) or default_target_uris(base, settings)
+    return [
+        t if isinstance(t, Target) else open_target(t, base=base, settings=settings) for t in given
+    ]
 
 
 def save_results(
@@ -116,27 +124,29 @@ def save_results(
 ) -> list[Stored]:
     """Store each result in every target; return each result with its locations.
 
-    Every target is tried even when one fails; then a `TargetError` names each failure.
+    Every target is tried even when one fails (unreachable, refusing); then a `SaveError`
+    names each failure and carries what the other targets did store.
     """
     opened = resolve_targets(targets)
     locations: list[list[str]] = [[] for _ in results]
     failures: list[str] = []
     for target in opened:
         try:
-            for i, result in enumerate(results):
-                locations[i].append(target.save(result))
+            for i, where in enumerate(target.save_many(results)):
+                locations[i].append(where)
         except TargetError as exc:
             failures.append(str(exc))
     stored = [Stored(result, where) for result, where in zip(results, locations, strict=True)]
     for item in stored:
-        log.info(
-            "stored result %s of %s in %s",
-            item.result.hash[:12],
-            item.result.model,
-            ", ".join(item.locations),
-        )
+        if item.locations:
+            log.info(
+                "stored result %s of %s in %s",
+                item.result.hash[:12],
+                item.result.model,
+                ", ".join(item.locations),
+            )
     if failures:
-        raise TargetError("; ".join(failures))
+        raise SaveError("; ".join(failures), stored=[s for s in stored if s.locations])
     return stored
 
 

@@ -1,22 +1,27 @@
-"""Result targets: where results are stored, named by URI, and read back."""
+"""Result targets: where results are stored, named by URI, and read back.
+
+`file:///path` (or a plain path), `sqlite:///path`, `postgresql://...`, `mongodb://...`, or
+`@name` for a target named in the environment (`MODELCRATE_TARGETS__NAME=URI`).
+"""
 
 from __future__ import annotations
 
-import json
 import os
-import re
-import tempfile
-from collections.abc import Iterator
-from datetime import datetime
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Protocol, runtime_checkable
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from .._errors import TargetError
 from ._result import Result
+from ._settings import ENV_PREFIX, Settings, load_settings
 
-TARGET_ENV = "MODELCRATE_TARGET"
-"""Environment variable naming the default target URI of runs that name none."""
+TARGET_ENV = f"{ENV_PREFIX}TARGET"
+"""Environment variable naming the default target URIs of runs that name none."""
+
+SCHEMES = "file:///path, sqlite:///path, postgresql://user@host/db, mongodb://host/db or @name"
 
 
 @runtime_checkable
@@ -24,115 +29,172 @@ class Target(Protocol):
     """A place results are stored in and read back from."""
 
     uri: str
+    name: str
 
-    def save(self, result: Result) -> str:
-        """Store `result` (a no-op if it is already there); return where it is."""
+    def save_many(self, results: Sequence[Result]) -> list[str]:
+        """Store results (those already there are left as they are); return where each is."""
+
+    def query(
+        self,
+        *,
+        model: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        newest_first: bool = False,
+        limit: int | None = None,
+    ) -> Iterator[Result]:
+        """Stored results, optionally of one model and created in [since, until)."""
 
     def load(self, result_id: str) -> Result:
         """The stored result with this id (or a unique prefix of it)."""
 
-    def list(self, *, model: str | None = None, since: datetime | None = None) -> list[Result]:
-        """Stored results, oldest first, optionally of one model and since a time."""
 
+class BaseTarget:
+    """What every target shares: one save, a list, and a readable name without secrets."""
 
-class FilesystemTarget:
-    """A directory holding one JSON file per result: `<root>/<model>/<hash>.json`.
+    uri: str
 
-    Each file is written to a temporary name and then linked into place, so a reader never
-    sees half a result and storing the same result twice leaves the first file untouched.
-    """
-
-    def __init__(self, root: str | os.PathLike[str]) -> None:
-        self.root = Path(root).expanduser().resolve()
-        self.uri = self.root.as_uri()
+    @property
+    def name(self) -> str:
+        """The URI with any password masked, for messages and locations."""
+        return mask_uri(self.uri)
 
     def __repr__(self) -> str:
-        return f"FilesystemTarget({str(self.root)!r})"
-
-    def path_of(self, result: Result) -> Path:
-        """Where `result` is (or would be) stored."""
-        return self.root / _safe_name(result.model) / f"{result.hash}.json"
+        return f"{type(self).__name__}({self.name!r})"
 
     def save(self, result: Result) -> str:
-        path = self.path_of(result)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if path.exists():
-                return str(path)
-            fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=path.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    fh.write(result.to_json(indent=1))
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                try:
-                    os.link(tmp, path)  # atomic, and refuses to replace an existing result
-                except FileExistsError:
-                    pass
-                except OSError:  # filesystems without hard links
-                    os.replace(tmp, path)
-            finally:
-                Path(tmp).unlink(missing_ok=True)
-        except OSError as exc:
-            raise TargetError(f"{self.uri}: cannot write result ({exc.strerror or exc})") from None
-        return str(path)
+        """Store one result (a no-op if it is already there); return where it is."""
+        return self.save_many([result])[0]
 
-    def _files(self, model: str | None = None) -> Iterator[Path]:
-        if not self.root.is_dir():
-            return iter(())
-        pattern = f"{_safe_name(model)}/*.json" if model else "*/*.json"
-        return self.root.glob(pattern)
+    def save_many(self, results: Sequence[Result]) -> list[str]:
+        raise NotImplementedError
+
+    def query(
+        self,
+        *,
+        model: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        newest_first: bool = False,
+        limit: int | None = None,
+    ) -> Iterator[Result]:
+        raise NotImplementedError
+
+    def list(
+        self,
+        *,
+        model: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[Result]:
+        """Stored results, oldest first; with `limit`, the most recent `limit` of them."""
+        found = list(
+            self.query(model=model, since=since, until=until, newest_first=True, limit=limit)
+        )
+        return found[::-1]
 
     def load(self, result_id: str) -> Result:
-        matches = [p for p in self._files() if p.stem.startswith(result_id)]
-        if not matches:
-            raise TargetError(f"{self.uri}: no result with id {result_id!r}")
-        if len(matches) > 1:
-            raise TargetError(
-                f"{self.uri}: id {result_id!r} matches {len(matches)} results; give more of it"
-            )
-        return _read(matches[0])
+        raise NotImplementedError
 
-    def list(self, *, model: str | None = None, since: datetime | None = None) -> list[Result]:
-        results = [_read(p) for p in self._files(model)]
-        if model is not None:  # names differing only in characters a file name cannot hold
-            results = [r for r in results if r.model == model]
-        if since is not None:
-            since = since if since.tzinfo else since.astimezone()  # a naive time is local time
-            results = [r for r in results if r.created >= since]
-        return sorted(results, key=lambda r: r.created)
+    def close(self) -> None:
+        """Release connections (a no-op where there are none)."""
 
+    def __enter__(self) -> BaseTarget:
+        return self
 
-def _read(path: Path) -> Result:
-    try:
-        return Result.from_document(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, KeyError) as exc:
-        raise TargetError(f"{path}: not a readable result ({exc})") from None
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
-
-def _safe_name(name: str) -> str:
-    return re.sub(r"[^\w.\-]", "_", name).lstrip(".") or "_"
-
-
-def open_target(uri: str | os.PathLike[str], *, base: Path | None = None) -> Target:
-    """The target a URI names: `file:///path` (or a plain path, relative to `base` or the cwd)."""
-    text = os.fspath(uri)
-    parts = urlsplit(text)
-    scheme = parts.scheme.lower()
-    if scheme == "file":
-        path = (
-            unquote(parts.netloc + parts.path)
-            if parts.netloc not in ("", "localhost")
-            else unquote(parts.path)
+    def _not_found(self, result_id: str) -> TargetError:
+        return TargetError(
+            f"{self.name}: no result with id {result_id!r}; `modelcrate results list` shows the ids"
         )
-        if not path:
-            raise TargetError(f"{text}: a file target needs a path, e.g. file:///data/results")
-        return FilesystemTarget(_relative_to(Path(path), base))
-    if scheme == "" or (len(scheme) == 1 and os.name == "nt"):  # a plain path
-        return FilesystemTarget(_relative_to(Path(text), base))
-    raise TargetError(
-        f"{text}: unsupported target scheme {parts.scheme!r}; use file:///path or a directory path"
+
+    def _ambiguous(self, result_id: str, count: int) -> TargetError:
+        return TargetError(
+            f"{self.name}: id {result_id!r} matches {count} results; give more of it"
+        )
+
+
+@contextmanager
+def reported(
+    target: BaseTarget, doing: str, kinds: tuple[type[BaseException], ...]
+) -> Iterator[None]:
+    """Turn a driver's error (of `kinds`) into one `TargetError` line naming the target,
+    with what it was doing and the first line of the reason, passwords masked."""
+    try:
+        yield
+    except TargetError:
+        raise
+    except kinds as exc:
+        cause = getattr(exc, "orig", None) or exc
+        reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+        reason = reason.split(", Timeout:")[0]  # pymongo appends its whole topology
+        password = urlsplit(target.uri).password
+        if password:
+            reason = reason.replace(password, "***")
+        raise TargetError(f"{target.name}: {doing} ({reason})") from None
+
+
+def as_utc(moment: datetime) -> datetime:
+    """An aware UTC time; a naive time is taken as local time."""
+    return (moment if moment.tzinfo else moment.astimezone()).astimezone(timezone.utc)
+
+
+def in_window(created: datetime, since: datetime | None, until: datetime | None) -> bool:
+    """Whether `created` is in [since, until)."""
+    created = as_utc(created)
+    return (since is None or created >= as_utc(since)) and (
+        until is None or created < as_utc(until)
     )
+
+
+def mask_uri(uri: str) -> str:
+    """The URI with its password replaced by `***` (for anything shown or stored)."""
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def open_target(
+    uri: str | os.PathLike[str], *, base: Path | None = None, settings: Settings | None = None
+) -> Target:
+    """The target a URI names (not yet connected: a server is reached at the first read or write).
+
+    A plain path or relative `sqlite:///` path is taken relative to `base` (or the cwd).
+    """
+    text = os.fspath(uri).strip()
+    settings = settings or load_settings()
+    if text.startswith("@"):
+        named = settings.targets.get(text[1:].lower())
+        if named is None:
+            known = ", ".join(f"@{k}" for k in sorted(settings.targets)) or "none is set"
+            raise TargetError(
+                f"{text}: no target of that name ({known}); "
+                f"set {ENV_PREFIX}TARGETS__{text[1:].upper()}=URI"
+            )
+        return open_target(named, base=base, settings=settings)
+    scheme = urlsplit(text).scheme.lower()
+    if scheme == "file" or scheme == "":
+        from ._filesystem import FilesystemTarget, file_uri_path
+
+        path = Path(file_uri_path(text)) if scheme else Path(text)
+        return FilesystemTarget(
+            _relative_to(path, base), mounts=settings.mounts, fsync=settings.fsync
+        )
+    if scheme.startswith(("sqlite", "postgresql", "postgres")):
+        from ._sql import SQLTarget
+
+        return SQLTarget(text, base=base, connect_timeout=settings.connect_timeout)
+    if scheme in ("mongodb", "mongodb+srv"):
+        from ._mongo import MongoTarget
+
+        return MongoTarget(text, connect_timeout=settings.connect_timeout)
+    raise TargetError(f"{mask_uri(text)}: unsupported target scheme {scheme!r}; use {SCHEMES}")
 
 
 def _relative_to(path: Path, base: Path | None) -> Path:
@@ -140,9 +202,14 @@ def _relative_to(path: Path, base: Path | None) -> Path:
     return path if path.is_absolute() or base is None else base / path
 
 
-def default_target_uri(base: Path | None = None) -> str:
-    """`$MODELCRATE_TARGET` if set, else the `results` directory under `base` (or the cwd)."""
-    configured = os.environ.get(TARGET_ENV)
+def default_target_uris(base: Path | None = None, settings: Settings | None = None) -> list[str]:
+    """`$MODELCRATE_TARGET` (comma-separated) if set, else the `results` directory under `base`."""
+    configured = (settings or load_settings()).target
     if configured:
-        return configured
-    return ((base or Path.cwd()) / "results").resolve().as_uri()
+        return list(configured)
+    return [((base or Path.cwd()) / "results").resolve().as_uri()]
+
+
+def default_target_uri(base: Path | None = None) -> str:
+    """The first default target URI (see `default_target_uris`)."""
+    return default_target_uris(base)[0]

@@ -1,0 +1,13 @@
+"""Plain text output shared by the verbs."""
+
+from __future__ import annotations
+
+
+def columns(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    """A plain, left-aligned text table (no import of a rendering library on the hot path)."""
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
+    lines = [header, *rows]
+    return "\n".join(
+        "  ".join(str(cell).ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in lines
+    )

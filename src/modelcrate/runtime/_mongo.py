@@ -1,0 +1,142 @@
+"""The MongoDB target: one document per result in the `results` collection (pymongo).
+
+`mongodb://host:27017/db` (the database defaults to `modelcrate`). The content hash is the
+document's `_id` and has a unique index, so storing a result twice is a no-op; `created_at`
+holds the creation time as a BSON date, indexed with the model name for queries.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from .._errors import TargetError
+from ._result import Result
+from ._targets import BaseTarget, as_utc, reported
+
+COLLECTION = "results"
+DEFAULT_DATABASE = "modelcrate"
+_DUPLICATE_KEY = 11000
+
+_clients: dict[str, Any] = {}
+_lock = threading.Lock()
+
+
+class MongoTarget(BaseTarget):
+    """Results in a MongoDB collection."""
+
+    def __init__(self, uri: str, *, connect_timeout: float = 10.0, client: Any = None) -> None:
+        self.uri = uri
+        self.connect_timeout = connect_timeout
+        self.database = urlsplit(uri).path.strip("/") or DEFAULT_DATABASE
+        if "/" in self.database or not re.fullmatch(r"[^\s.$\"]+", self.database):
+            raise TargetError(f"{self.name}: {self.database!r} is not a MongoDB database name")
+        self._client = client
+        self._collection: Any = None
+
+    @property
+    def collection(self) -> Any:
+        """The results collection, with its indexes made at the first use."""
+        if self._collection is None:
+            with self._errors("cannot reach the database"):
+                collection = self._get_client()[self.database][COLLECTION]
+                collection.create_index("hash", unique=True, name="hash_unique")
+                collection.create_index([("model", 1), ("created_at", 1)], name="model_created")
+            self._collection = collection
+        return self._collection
+
+    def _get_client(self) -> Any:
+        if self._client is None:
+            try:
+                import pymongo
+            except ModuleNotFoundError:
+                raise TargetError(
+                    f"{self.name}: needs pymongo; pip install 'modelcrate[mongodb]'"
+                ) from None
+            with _lock:
+                client = _clients.get(self.uri)
+                if client is None:
+                    timeout_ms = int(self.connect_timeout * 1000)
+                    with self._errors("is not a MongoDB URI"):
+                        client = pymongo.MongoClient(
+                            self.uri,
+                            tz_aware=True,
+                            serverSelectionTimeoutMS=timeout_ms,
+                            connectTimeoutMS=timeout_ms,
+                        )
+                    _clients[self.uri] = client
+            self._client = client
+        return self._client
+
+    def save_many(self, results: Sequence[Result]) -> list[str]:
+        from pymongo.errors import BulkWriteError
+
+        documents = [
+            {"_id": r.hash, **r.to_document(), "created_at": as_utc(r.created)} for r in results
+        ]
+        if documents:
+            collection = self.collection
+            with self._errors("cannot write results"):
+                try:
+                    collection.insert_many(documents, ordered=False)
+                except BulkWriteError as exc:
+                    errors = exc.details.get("writeErrors", [])
+                    others = [e for e in errors if e.get("code") != _DUPLICATE_KEY]
+                    if others or not errors:
+                        message = others[0].get("errmsg", exc) if others else exc
+                        raise TargetError(
+                            f"{self.name}: cannot write results ({message})"
+                        ) from None
+        return [f"{self.name}#{r.hash}" for r in results]
+
+    def query(
+        self,
+        *,
+        model: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        newest_first: bool = False,
+        limit: int | None = None,
+    ) -> Iterator[Result]:
+        criteria: dict[str, Any] = {}
+        if model is not None:
+            criteria["model"] = model
+        window = {}
+        if since is not None:
+            window["$gte"] = as_utc(since)
+        if until is not None:
+            window["$lt"] = as_utc(until)
+        if window:
+            criteria["created_at"] = window
+        direction = -1 if newest_first else 1
+        with self._errors("cannot read results"):
+            cursor = self.collection.find(criteria, {"_id": False, "created_at": False}).sort(
+                [("created_at", direction), ("hash", direction)]
+            )
+            if limit is not None:
+                cursor = cursor.limit(limit)
+            documents = list(cursor)
+        return (Result.from_document(doc) for doc in documents)
+
+    def load(self, result_id: str) -> Result:
+        pattern = "^" + re.escape(result_id)
+        with self._errors("cannot read results"):
+            documents = list(
+                self.collection.find(
+                    {"_id": {"$regex": pattern}}, {"_id": False, "created_at": False}
+                ).limit(2)
+            )
+        if not documents:
+            raise self._not_found(result_id)
+        if len(documents) > 1:
+            raise self._ambiguous(result_id, len(documents))
+        return Result.from_document(documents[0])
+
+    def _errors(self, doing: str) -> Any:
+        from pymongo.errors import PyMongoError
+
+        return reported(self, doing, (PyMongoError, ValueError, TypeError))

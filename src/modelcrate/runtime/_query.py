@@ -1,0 +1,152 @@
+"""Reading results back: query a target, load one result, the latest of a model, export.
+
+Every function takes a target URI (or an open target) and returns `Result` documents with
+arrays restored exactly (dtype and shape). `latest_result` and `load_file` are also the flow
+steps that feed one model's stored result, or a data file, into another model's flow.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import numpy as np
+
+from .._errors import TargetError
+from ._result import Result
+from ._targets import Target, open_target
+
+EXPORT_FORMATS = ("json", "csv")
+
+
+def _target(target: str | os.PathLike[str] | Target) -> Target:
+    return target if isinstance(target, Target) else open_target(target)
+
+
+def query_results(
+    target: str | os.PathLike[str] | Target,
+    *,
+    model: str | None = None,
+    since: datetime | str | None = None,
+    until: datetime | str | None = None,
+    limit: int | None = None,
+) -> list[Result]:
+    """Results stored in `target`, oldest first, optionally of one model, in [since, until);
+    with `limit`, the most recent `limit`. Times may be datetimes or text (see `parse_time`)."""
+    return _target(target).list(model=model, since=_time(since), until=_time(until), limit=limit)
+
+
+def load_result(target: str | os.PathLike[str] | Target, result_id: str) -> Result:
+    """The result with this id (or a unique prefix of it, as `results list` shows)."""
+    return _target(target).load(result_id)
+
+
+def latest_result(
+    target: str | os.PathLike[str] | Target,
+    model: str,
+    inputs: Mapping[str, Any] | None = None,
+) -> Result:
+    """The newest result of `model` in `target` whose inputs include `inputs` (equal values).
+
+    A flow step: a downstream model's flow takes an upstream model's stored output this way,
+    e.g. `latest_result(uri, "injector-surrogate").outputs["sigma_x"]`.
+    """
+    opened = _target(target)
+    for result in opened.query(model=model, newest_first=True):
+        if all(
+            k in result.inputs and _same(result.inputs[k], v) for k, v in (inputs or {}).items()
+        ):
+            return result
+    with_inputs = f" with inputs {dict(inputs)}" if inputs else ""
+    raise TargetError(
+        f"{opened.name}: no result of model {model!r}{with_inputs}; run {model} first "
+        "or check the target and the model name"
+    )
+
+
+def _same(stored: Any, wanted: Any) -> bool:
+    if isinstance(stored, np.ndarray) or isinstance(wanted, np.ndarray):
+        return bool(np.array_equal(np.asarray(stored), np.asarray(wanted)))
+    return bool(stored == wanted)
+
+
+def export_results(results: Iterable[Result], format: str = "json") -> str:
+    """Results as text: `json` (a list of documents, arrays with dtype and shape, so they load
+    back exactly) or `csv` (one row per result; an array cell holds its values as a JSON list)."""
+    results = list(results)
+    if format == "json":
+        return json.dumps([r.to_document() for r in results], indent=1, allow_nan=False) + "\n"
+    if format != "csv":
+        raise TargetError(f"export format {format!r}: use one of {', '.join(EXPORT_FORMATS)}")
+    inputs = _keys(r.inputs for r in results)
+    outputs = _keys(r.outputs for r in results)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(
+        ["id", "model", "version", "created", "flow_run_id"]
+        + [f"input:{k}" for k in inputs]
+        + [f"output:{k}" for k in outputs]
+    )
+    for r in results:
+        writer.writerow(
+            [r.hash, r.model, r.version, r.created.isoformat(), r.flow_run_id or ""]
+            + [_cell(r.inputs.get(k)) for k in inputs]
+            + [_cell(r.outputs.get(k)) for k in outputs]
+        )
+    return buffer.getvalue()
+
+
+def _keys(mappings: Iterable[Mapping[str, Any]]) -> list[str]:
+    keys: dict[str, None] = {}
+    for mapping in mappings:
+        keys.update(dict.fromkeys(mapping))
+    return list(keys)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, default=_plain)
+    return str(value)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return str(value)
+
+
+_RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)\s*$", re.IGNORECASE)
+_UNITS = {"s": "seconds", "m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_time(text: str, *, now: datetime | None = None) -> datetime:
+    """A point in time from text: ISO 8601 (`2026-11-01`, `2026-11-01T08:00`, with or without
+    an offset; without one it is local time) or an age (`30m`, `12h`, `7d`, `2w` ago)."""
+    relative = _RELATIVE.match(text)
+    if relative:
+        amount, unit = float(relative.group(1)), relative.group(2).lower()
+        return (now or datetime.now(timezone.utc)) - timedelta(**{_UNITS[unit]: amount})
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise TargetError(
+            f"time {text!r}: write a date or time like 2026-11-01 or 2026-11-01T08:00, "
+            "or an age like 12h or 7d"
+        ) from None
+    return moment if moment.tzinfo else moment.astimezone()
+
+
+def _time(value: datetime | str | None) -> datetime | None:
+    return parse_time(value) if isinstance(value, str) else value

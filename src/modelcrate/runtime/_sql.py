@@ -1,0 +1,243 @@
+"""The SQL target: results in one table of a SQLite or PostgreSQL database (SQLAlchemy 2).
+
+The table is created and kept current by modelcrate's Alembic migrations (run at the first use
+of a database in a process, under a lock so concurrent first runs do not race). Each row holds
+the result document as JSON (JSONB on PostgreSQL) beside indexed model and time columns; the
+content hash is the primary key, so storing a result twice is a no-op.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from .._errors import TargetError
+from ._result import Result
+from ._targets import BaseTarget, as_utc, mask_uri, reported
+
+TABLE = "modelcrate_results"
+VERSION_TABLE = "modelcrate_alembic_version"
+MIGRATIONS = Path(__file__).with_name("migrations")
+_PG_MIGRATION_LOCK = 0x6D6F64656C  # an arbitrary advisory-lock key for modelcrate's migrations
+_BATCH_BYTES = 64 * 1024 * 1024
+
+_engines: dict[str, Any] = {}
+_engines_lock = threading.Lock()
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """A time stored as UTC (naive UTC on SQLite, timestamptz on PostgreSQL), read back aware."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        value = as_utc(value)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+
+
+results_table = sa.Table(
+    TABLE,
+    sa.MetaData(),
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("model", sa.String(255), nullable=False),
+    sa.Column("version", sa.String(255), nullable=False),
+    sa.Column("flow_run_id", sa.String(64)),
+    sa.Column("created", UTCDateTime(), nullable=False),
+    sa.Column("document", sa.JSON().with_variant(JSONB(), "postgresql"), nullable=False),
+)
+"""The results table, as the migrations create it."""
+
+
+class SQLTarget(BaseTarget):
+    """Results in a SQLite file (`sqlite:///results.db`) or PostgreSQL (`postgresql://...`)."""
+
+    def __init__(
+        self, uri: str, *, base: Path | None = None, connect_timeout: float = 10.0
+    ) -> None:
+        self.uri = uri
+        self.connect_timeout = connect_timeout
+        self._url = _sqlalchemy_url(uri, base)
+
+    @property
+    def engine(self) -> Any:
+        """The database engine, connected and migrated at the first use in this process."""
+        key = self._url.render_as_string(hide_password=False)
+        with _engines_lock:
+            engine = _engines.get(key)
+            if engine is None:
+                engine = self._create_engine()
+                with self._errors("cannot prepare the results table"):
+                    _migrate(engine)
+                _engines[key] = engine
+        return engine
+
+    def _create_engine(self) -> Any:
+        if self._url.get_backend_name() == "sqlite":
+            database = self._url.database
+            if database and database != ":memory:" and not database.startswith("file:"):
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            engine = sa.create_engine(self._url, connect_args={"timeout": 60})
+            _serialise_sqlite_writes(engine)
+            return engine
+        try:
+            return sa.create_engine(
+                self._url,
+                pool_pre_ping=True,
+                connect_args={"connect_timeout": max(1, round(self.connect_timeout))},
+            )
+        except ModuleNotFoundError as exc:
+            raise TargetError(
+                f"{self.name}: needs the database driver {exc.name!r}; "
+                "pip install 'modelcrate[postgresql]'"
+            ) from None
+
+    def save_many(self, results: Sequence[Result]) -> list[str]:
+        engine = self.engine
+        insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        table = results_table
+        statement = insert(table).on_conflict_do_nothing(index_elements=["id"])
+        with self._errors("cannot write results"):
+            for batch in _batches(results):
+                rows = [
+                    {
+                        "id": r.hash,
+                        "model": r.model,
+                        "version": r.version,
+                        "flow_run_id": r.flow_run_id,
+                        "created": r.created,
+                        "document": r.to_document(),
+                    }
+                    for r in batch
+                ]
+                with engine.begin() as connection:
+                    connection.execute(statement, rows)
+        return [f"{self.name}#{r.hash}" for r in results]
+
+    def query(
+        self,
+        *,
+        model: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        newest_first: bool = False,
+        limit: int | None = None,
+    ) -> Iterator[Result]:
+        table = results_table
+        statement = sa.select(table.c.document)
+        if model is not None:
+            statement = statement.where(table.c.model == model)
+        if since is not None:
+            statement = statement.where(table.c.created >= as_utc(since))
+        if until is not None:
+            statement = statement.where(table.c.created < as_utc(until))
+        order = (table.c.created, table.c.id)
+        statement = statement.order_by(*(c.desc() for c in order) if newest_first else order)
+        if limit is not None:
+            statement = statement.limit(limit)
+        with self._errors("cannot read results"), self.engine.connect() as connection:
+            documents = connection.execute(statement).scalars().all()
+        return (Result.from_document(doc) for doc in documents)
+
+    def load(self, result_id: str) -> Result:
+        table = results_table
+        pattern = result_id.replace("\\", "").replace("%", "").replace("_", "") + "%"
+        statement = sa.select(table.c.document).where(table.c.id.like(pattern)).limit(2)
+        with self._errors("cannot read results"), self.engine.connect() as connection:
+            documents = connection.execute(statement).scalars().all()
+        if not documents:
+            raise self._not_found(result_id)
+        if len(documents) > 1:
+            raise self._ambiguous(result_id, len(documents))
+        return Result.from_document(documents[0])
+
+    def _errors(self, doing: str) -> Any:
+        return reported(self, doing, (SQLAlchemyError, OSError))
+
+
+def _sqlalchemy_url(uri: str, base: Path | None) -> Any:
+    try:
+        url = sa.make_url(uri)
+    except (ArgumentError, ValueError) as exc:
+        raise TargetError(f"{mask_uri(uri)}: not a database URL ({exc})") from None
+    backend = url.get_backend_name()
+    if backend in ("postgresql", "postgres"):
+        if url.drivername in ("postgresql", "postgres"):
+            url = url.set(drivername="postgresql+psycopg")  # psycopg 3, not psycopg2
+        if not url.database:
+            raise TargetError(
+                f"{mask_uri(uri)}: name the database, e.g. postgresql://user@host/results"
+            )
+    elif backend == "sqlite":
+        database = url.database or ""
+        if not database or database == ":memory:":
+            raise TargetError(
+                f"{uri}: a SQLite target needs a file, e.g. sqlite:///results.db "
+                "(relative) or sqlite:////data/results.db (absolute)"
+            )
+        if not database.startswith("file:") and not Path(database).is_absolute():
+            url = url.set(database=str((base or Path.cwd()) / Path(database).expanduser()))
+    return url
+
+
+def _serialise_sqlite_writes(engine: Any) -> None:
+    """Begin every SQLite transaction with BEGIN IMMEDIATE, so concurrent writers queue up
+    (waiting up to the busy timeout) instead of failing on a lock upgrade."""
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.isolation_level = None  # let SQLAlchemy's BEGIN below start transactions
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _migrate(engine: Any) -> None:
+    """Bring the results table to the newest migration, one process at a time."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK}
+            )
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def _batches(results: Sequence[Result]) -> Iterator[Sequence[Result]]:
+    """Consecutive slices of at most 1,000 results or about 64 MB of arrays each."""
+    start, size = 0, 0
+    for i, result in enumerate(results):
+        size += _approximate_bytes(result)
+        if i + 1 - start >= 1000 or size >= _BATCH_BYTES:
+            yield results[start : i + 1]
+            start, size = i + 1, 0
+    if start < len(results):
+        yield results[start:]
+
+
+def _approximate_bytes(result: Result) -> int:
+    return sum(
+        getattr(v, "nbytes", 64) for v in (*result.inputs.values(), *result.outputs.values())
+    )
