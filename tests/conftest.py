@@ -34,3 +34,57 @@ def run_cli(capsys):
         return code, out, err
 
     return run
+
+
+@pytest.fixture(scope="session")
+def postgresql_url() -> str:
+    """A PostgreSQL server's URL: `.ci/run` starts one and sets TEST_POSTGRESQL_URL.
+
+    Outside CI without one the test is skipped, saying how to start a server; in CI it fails.
+    """
+    url = os.environ.get("TEST_POSTGRESQL_URL")
+    if not url:
+        message = (
+            "no PostgreSQL server: run `source .ci/postgres.sh && start_postgres` "
+            "(sets TEST_POSTGRESQL_URL), as .ci/run does"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return url
+
+
+@pytest.fixture
+def postgresql_db(postgresql_url):
+    """The URL of a new, empty PostgreSQL database, dropped after the test."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    from modelcrate.runtime import _sql
+
+    name = f"modelcrate_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(
+        sa.make_url(postgresql_url).set(drivername="postgresql+psycopg"),
+        isolation_level="AUTOCOMMIT",
+    )
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = sa.make_url(postgresql_url).set(database=name).render_as_string(hide_password=False)
+    yield url
+    _sql.forget_engines()
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@pytest.fixture
+def mongo_client(monkeypatch):
+    """pymongo's MongoClient replaced by mongomock's (no MongoDB server can run here)."""
+    import mongomock
+
+    from modelcrate.runtime import _mongo
+
+    monkeypatch.setattr("pymongo.MongoClient", mongomock.MongoClient)
+    monkeypatch.setattr(_mongo, "_clients", {})
+    return mongomock.MongoClient

@@ -76,7 +76,8 @@ class MongoTarget(BaseTarget):
         from pymongo.errors import BulkWriteError
 
         documents = [
-            {"_id": r.hash, **r.to_document(), "created_at": as_utc(r.created)} for r in results
+            {"_id": r.hash, **r.to_document(), "created_at": _milliseconds(as_utc(r.created))}
+            for r in results
         ]
         if documents:
             collection = self.collection
@@ -105,11 +106,11 @@ class MongoTarget(BaseTarget):
         criteria: dict[str, Any] = {}
         if model is not None:
             criteria["model"] = model
-        window = {}
+        window = {}  # BSON dates hold milliseconds: compare at that precision
         if since is not None:
-            window["$gte"] = as_utc(since)
+            window["$gte"] = _milliseconds(as_utc(since))
         if until is not None:
-            window["$lt"] = as_utc(until)
+            window["$lt"] = _milliseconds(as_utc(until))
         if window:
             criteria["created_at"] = window
         direction = -1 if newest_first else 1
@@ -140,3 +141,7 @@ class MongoTarget(BaseTarget):
         from pymongo.errors import PyMongoError
 
         return reported(self, doing, (PyMongoError, ValueError, TypeError))
+
+
+def _milliseconds(moment: datetime) -> datetime:
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)

@@ -65,6 +65,14 @@ results_table = sa.Table(
 """The results table, as the migrations create it."""
 
 
+def forget_engines() -> None:
+    """Close every database engine this process opened (the next use connects afresh)."""
+    with _engines_lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+
+
 class SQLTarget(BaseTarget):
     """Results in a SQLite file (`sqlite:///results.db`) or PostgreSQL (`postgresql://...`)."""
 

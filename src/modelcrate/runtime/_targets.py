@@ -130,7 +130,8 @@ def reported(
     except kinds as exc:
         cause = getattr(exc, "orig", None) or exc
         reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
-        reason = reason.split(", Timeout:")[0]  # pymongo appends its whole topology
+        for noise in (", Timeout:", " (configured timeouts:"):  # pymongo's topology details
+            reason = reason.split(noise)[0]
         password = urlsplit(target.uri).password
         if password:
             reason = reason.replace(password, "***")
