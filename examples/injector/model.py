@@ -10,6 +10,7 @@ from importlib.resources import files
 from typing import Any
 
 import numpy as np
+
 from modelcrate import Model, load_spec
 
 try:

@@ -100,6 +100,16 @@ def test_stored_file_is_the_json_document(target):
     assert doc["units"]["sigma_x"] == "mm"
 
 
+def test_stored_file_is_readable_as_any_new_file(target):
+    import os
+    import stat
+
+    stored = target.save(make(3))
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert stat.S_IMODE(Path(stored).stat().st_mode) == 0o666 & ~umask
+
+
 def test_saving_the_same_result_twice_is_a_no_op(target):
     first = make(1)
     where = target.save(first)

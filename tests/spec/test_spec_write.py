@@ -255,3 +255,14 @@ def test_spec_built_in_python_dumps():
     again = reparse(dump_spec(spec))
     assert again.inputs == spec.inputs
     assert again.outputs == spec.outputs
+
+
+def test_write_text_atomic_gives_the_file_a_new_files_mode(tmp_path):
+    import os
+    import stat
+
+    out = write_text_atomic(tmp_path / "lock.txt", "pins\n")
+    umask = os.umask(0o022)
+    os.umask(umask)
+    # the mode `open()` would give it under the process's umask, not mkstemp's private 0600
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask

@@ -157,7 +157,8 @@ def export(
         click.echo(text, nl=False)
         return
     write_text_atomic(output, text)
-    click.echo(f"Exported {len(found)} results from {opened.name} to {output}", err=True)
+    count = f"{len(found)} result{'s' if len(found) != 1 else ''}"
+    click.echo(f"Exported {count} from {opened.name} to {output}", err=True)
 
 
 def _local(moment: datetime) -> str:

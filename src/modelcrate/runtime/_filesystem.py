@@ -18,9 +18,10 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from .._errors import TargetError
+from ..spec import new_file_mode
 from ._result import Result
 from ._settings import Mount
-from ._targets import BaseTarget, in_window
+from ._targets import BaseTarget, as_utc, in_window
 
 
 class FilesystemTarget(BaseTarget):
@@ -62,6 +63,7 @@ class FilesystemTarget(BaseTarget):
                 return str(shown)
             fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=path.parent)
             try:
+                os.chmod(tmp, new_file_mode())  # readable as any new file, not only by its writer
                 with os.fdopen(fd, "w", encoding="utf-8") as fh:
                     fh.write(result.to_json(indent=1))
                     if self.fsync:
@@ -99,7 +101,8 @@ class FilesystemTarget(BaseTarget):
             for r in map(_read, self._files(model))
             if (model is None or r.model == model) and in_window(r.created, since, until)
         ]
-        found.sort(key=lambda r: (r.created, r.hash), reverse=newest_first)
+        # by the moment, so results with naive and aware times sort together
+        found.sort(key=lambda r: (as_utc(r.created), r.hash), reverse=newest_first)
         return iter(found[:limit] if limit is not None else found)
 
     def load(self, result_id: str) -> Result:

@@ -34,7 +34,10 @@ class MongoTarget(BaseTarget):
         self.connect_timeout = connect_timeout
         self.database = urlsplit(uri).path.strip("/") or DEFAULT_DATABASE
         if "/" in self.database or not re.fullmatch(r"[^\s.$\"]+", self.database):
-            raise TargetError(f"{self.name}: {self.database!r} is not a MongoDB database name")
+            raise TargetError(
+                f"{self.name}: {self.database!r} is not a MongoDB database name; "
+                "use one without spaces, dots or $, e.g. mongodb://host/results"
+            )
         self._client = client
         self._collection: Any = None
 
@@ -113,6 +116,8 @@ class MongoTarget(BaseTarget):
             window["$lt"] = _milliseconds(as_utc(until))
         if window:
             criteria["created_at"] = window
+        if limit == 0:  # pymongo's limit(0) means no limit
+            return iter(())
         direction = -1 if newest_first else 1
         with self._errors("cannot read results"):
             cursor = self.collection.find(criteria, {"_id": False, "created_at": False}).sort(
@@ -124,23 +129,25 @@ class MongoTarget(BaseTarget):
         return (Result.from_document(doc) for doc in documents)
 
     def load(self, result_id: str) -> Result:
-        pattern = "^" + re.escape(result_id)
+        criteria = {"_id": {"$regex": "^" + re.escape(result_id)}}
         with self._errors("cannot read results"):
             documents = list(
-                self.collection.find(
-                    {"_id": {"$regex": pattern}}, {"_id": False, "created_at": False}
-                ).limit(2)
+                self.collection.find(criteria, {"_id": False, "created_at": False}).limit(2)
             )
+            if len(documents) > 1:  # say how many match, not just the two fetched
+                raise self._ambiguous(result_id, self.collection.count_documents(criteria))
         if not documents:
             raise self._not_found(result_id)
-        if len(documents) > 1:
-            raise self._ambiguous(result_id, len(documents))
         return Result.from_document(documents[0])
 
     def _errors(self, doing: str) -> Any:
+        from bson.errors import BSONError
         from pymongo.errors import PyMongoError
 
-        return reported(self, doing, (PyMongoError, ValueError, TypeError))
+        # OverflowError: an int beyond 64 bits, which BSON cannot hold
+        return reported(
+            self, doing, (PyMongoError, BSONError, OverflowError, ValueError, TypeError)
+        )
 
 
 def _milliseconds(moment: datetime) -> datetime:

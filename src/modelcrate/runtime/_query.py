@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import TargetError
-from ._result import Result
+from ._result import Result, summarize
 from ._targets import Target, open_target
 
 EXPORT_FORMATS = ("json", "csv")
@@ -63,7 +63,8 @@ def latest_result(
             k in result.inputs and _same(result.inputs[k], v) for k, v in (inputs or {}).items()
         ):
             return result
-    with_inputs = f" with inputs {dict(inputs)}" if inputs else ""
+    wanted = ", ".join(f"{k}={summarize(v)}" for k, v in (inputs or {}).items())
+    with_inputs = f" with inputs {wanted}" if wanted else ""  # one line, even for arrays
     raise TargetError(
         f"{opened.name}: no result of model {model!r}{with_inputs}; run {model} first "
         "or check the target and the model name"
@@ -138,8 +139,11 @@ def parse_time(text: str, *, now: datetime | None = None) -> datetime:
     if relative:
         amount, unit = float(relative.group(1)), relative.group(2).lower()
         return (now or datetime.now(timezone.utc)) - timedelta(**{_UNITS[unit]: amount})
+    iso = text.strip()
+    if iso.endswith(("Z", "z")):  # Python 3.10's fromisoformat does not take the Z suffix
+        iso = iso[:-1] + "+00:00"
     try:
-        moment = datetime.fromisoformat(text.strip())
+        moment = datetime.fromisoformat(iso)
     except ValueError:
         raise TargetError(
             f"time {text!r}: write a date or time like 2026-11-01 or 2026-11-01T08:00, "

@@ -75,7 +75,13 @@ class Settings(BaseModel):
     @classmethod
     def _named_targets(cls, value: Any) -> Any:
         if isinstance(value, str):
-            value = json.loads(value) if value.strip() else {}
+            try:
+                value = json.loads(value) if value.strip() else {}
+            except ValueError as exc:
+                raise ValueError(
+                    f"not JSON ({exc}); write an object of names and URIs, "
+                    'e.g. {"prod": "postgresql://host/db"}'
+                ) from None
         if isinstance(value, Mapping):
             return {str(k).lower(): v for k, v in value.items()}
         return value
@@ -114,7 +120,19 @@ def load_settings() -> Settings:
 def _env_settings_class() -> type[Settings]:
     global _EnvSettings
     if _EnvSettings is None:
-        from pydantic_settings import BaseSettings, SettingsConfigDict
+        from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
+
+        class Source(EnvSettingsSource):
+            """Decodes `MODELCRATE_TARGETS` as JSON, so it merges with `MODELCRATE_TARGETS__NAME`
+            variables (undecoded, the JSON would replace them); other values stay text."""
+
+            def decode_complex_value(self, field_name: str, field: Any, value: Any) -> Any:
+                if field_name == "targets" and isinstance(value, str) and value.strip():
+                    try:
+                        return json.loads(value)
+                    except ValueError:
+                        return value  # the validator says what is wrong with it
+                return value
 
         class EnvSettings(BaseSettings, Settings):  # type: ignore[misc]
             model_config = SettingsConfigDict(
@@ -125,6 +143,12 @@ def _env_settings_class() -> type[Settings]:
                 extra="ignore",
             )
 
+            @classmethod
+            def settings_customise_sources(
+                cls, settings_cls: Any, init_settings: Any, **others: Any
+            ) -> tuple[Any, ...]:
+                return init_settings, Source(settings_cls)
+
         _EnvSettings = EnvSettings
     return _EnvSettings
 
@@ -133,7 +157,8 @@ def _settings_problem(exc: Exception) -> str:
     errors = getattr(exc, "errors", None)
     if callable(errors):
         first = errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "?"
+        field, *inner = [str(p) for p in first["loc"]] or ["?"]
         message = str(first["msg"]).removeprefix("Value error, ")
-        return f"{ENV_PREFIX}{field.upper()}: {message}; fix the environment variable"
+        where = f" (at {'.'.join(inner)})" if inner else ""
+        return f"{ENV_PREFIX}{field.upper()}: {message}{where}; fix the environment variable"
     return f"{ENV_PREFIX}*: {exc}; fix the environment variable"

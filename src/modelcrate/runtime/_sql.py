@@ -90,7 +90,8 @@ class SQLTarget(BaseTarget):
         with _engines_lock:
             engine = _engines.get(key)
             if engine is None:
-                engine = self._create_engine()
+                with self._errors("cannot open the database"):
+                    engine = self._create_engine()
                 with self._errors("cannot prepare the results table"):
                     _migrate(engine)
                 _engines[key] = engine
@@ -165,14 +166,16 @@ class SQLTarget(BaseTarget):
 
     def load(self, result_id: str) -> Result:
         table = results_table
-        pattern = result_id.replace("\\", "").replace("%", "").replace("_", "") + "%"
-        statement = sa.select(table.c.document).where(table.c.id.like(pattern)).limit(2)
+        # an exact, case-sensitive prefix (SQLite's LIKE ignores case; `_` and `%` are literal)
+        prefix = sa.func.substr(table.c.id, 1, len(result_id)) == result_id
+        statement = sa.select(table.c.document).where(prefix).limit(2)
         with self._errors("cannot read results"), self.engine.connect() as connection:
             documents = connection.execute(statement).scalars().all()
+            if len(documents) > 1:  # say how many match, not just the two fetched
+                count = sa.select(sa.func.count()).select_from(table).where(prefix)
+                raise self._ambiguous(result_id, connection.execute(count).scalar_one())
         if not documents:
             raise self._not_found(result_id)
-        if len(documents) > 1:
-            raise self._ambiguous(result_id, len(documents))
         return Result.from_document(documents[0])
 
     def _errors(self, doing: str) -> Any:

@@ -16,7 +16,7 @@ from ._variables import (
     StrVariable,
     Variable,
 )
-from ._write import dump_spec, spec_document, write_spec, write_text_atomic
+from ._write import dump_spec, new_file_mode, spec_document, write_spec, write_text_atomic
 
 __all__ = [
     "ArrayVariable",
@@ -34,6 +34,7 @@ __all__ = [
     "input_schema",
     "inputs_model",
     "load_spec",
+    "new_file_mode",
     "output_schema",
     "parse_spec",
     "parse_text",
