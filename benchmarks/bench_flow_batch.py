@@ -1,6 +1,6 @@
 """Many input sets through Prefect: one batch task (the generated flow) against one task per input.
 
-    /work/venv/bin/python benchmarks/bench_flow_batch.py [--n 1000] [--repeat N]
+    python benchmarks/bench_flow_batch.py [--n 1000] [--repeat N]
 
 Sets up the example project in a temporary directory (modelcrate new + the reference model.py,
 installed editable into this interpreter's environment), then measures in one child process

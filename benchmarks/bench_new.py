@@ -1,12 +1,17 @@
 """How long `modelcrate new` takes, against rendering the same template with copier alone.
 
-    /work/venv/bin/python benchmarks/bench_new.py [--repeat N]
+    python benchmarks/bench_new.py [--repeat N]
 
 Measured (median of N, interleaved so drift hits every variant alike):
 - `modelcrate new examples/injector/variables.yml -o DIR --yes` as a subprocess (interpreter
   start, imports, rendering, variables file, git init + first commit);
 - `modelcrate.packaging.new_project(...)` in-process, as the CLI calls it (git) and with
   `git=False` (rendering only);
+- `new_project(..., git=False, template=TemplateRelease(repo, version))`: the same release
+  rendered by copier from a clone of the template repository at its tag (what `new` avoids by
+  rendering the bundled files that the release was made from);
+- once, before the timed runs: adding this modelcrate's template to an empty template repository
+  (`release_template`, what the first `new` of a version does), and looking it up again;
 - baseline: `copier.run_copy(template, dst, data=..., defaults=True, quiet=True)` in-process with
   the data `modelcrate.packaging.render` passes.
 Ratios are against the baseline.
@@ -14,6 +19,7 @@ Ratios are against the baseline.
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -27,7 +33,14 @@ def main() -> int:
 
     import copier
 
-    from modelcrate.packaging import make_options, new_project, template_data, template_path
+    from modelcrate.packaging import (
+        TemplateRelease,
+        make_options,
+        new_project,
+        release_template,
+        template_data,
+        template_path,
+    )
     from modelcrate.spec import load_spec
 
     spec = load_spec(c.VARIABLES)
@@ -49,6 +62,18 @@ def main() -> int:
     print(f"  repeat: {args.repeat} (median reported, min..max in brackets)")
 
     with c.workdir("bench-new-") as tmp:
+        # A template repository of this run (the subprocess finds it through the environment).
+        repository = tmp / "template.git"
+        os.environ["MODELCRATE_TEMPLATE_REPOSITORY"] = env["MODELCRATE_TEMPLATE_REPOSITORY"] = str(
+            repository
+        )
+        first = c.timed(lambda: release_template(repository))
+        again = c.timed(lambda: release_template(repository))
+        print(
+            f"  release_template: {first * 1000:.1f} ms into an empty repository, "
+            f"{again * 1000:.1f} ms when already there"
+        )
+        release = release_template(repository)
         counter = iter(range(1_000_000))
 
         def fresh(kind: str) -> Path:
@@ -63,6 +88,10 @@ def main() -> int:
         def lib_new_no_git() -> None:
             new_project(c.VARIABLES, fresh("lib-nogit"), options, git=False)
 
+        def lib_new_cloned() -> None:
+            cloned = TemplateRelease(release.repository, release.version)
+            new_project(c.VARIABLES, fresh("lib-cloned"), options, git=False, template=cloned)
+
         def copier_only() -> None:
             copier.run_copy(template, fresh("copier"), data=data, defaults=True, quiet=True)
 
@@ -70,6 +99,7 @@ def main() -> int:
             "modelcrate new (subprocess)": cli_new,
             "new_project() in-process": lib_new,
             "new_project(git=False) in-process": lib_new_no_git,
+            "new_project(git=False), copier clones": lib_new_cloned,
             "copier.run_copy (baseline)": copier_only,
         }
         for fn in variants.values():  # warm-up: imports, template caches, .pyc files

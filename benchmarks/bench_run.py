@@ -1,6 +1,6 @@
 """How long `modelcrate run` (no Prefect) takes, against calling the model bare in a new interpreter.
 
-    /work/venv/bin/python benchmarks/bench_run.py [--repeat N]
+    python benchmarks/bench_run.py [--repeat N]
 
 Sets up the example project in a temporary directory (modelcrate new + the reference model.py,
 installed editable into this interpreter's environment) and measures, as subprocesses of this

@@ -1,6 +1,6 @@
 """How fast each result target stores results, against dumping the same documents as JSON files.
 
-    /work/venv/bin/python benchmarks/bench_targets.py [--repeat N] [--repeat-large N]
+    python benchmarks/bench_targets.py [--repeat N] [--repeat-large N]
         [--postgresql URL] [--mongodb URL] [--small N] [--large N]
 
 Measures, in this process, results written per second by one `save_many` call into a fresh,

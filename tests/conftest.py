@@ -17,6 +17,16 @@ os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def template_releases(tmp_path_factory) -> Path:
+    """Projects made by the tests take their template releases from a repository of the test
+    session (set in the environment, so `modelcrate` subprocesses use it too), not the user's."""
+    repository = tmp_path_factory.mktemp("template-releases") / "template.git"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MODELCRATE_TEMPLATE_REPOSITORY", str(repository))
+        yield repository
+
+
 @pytest.fixture
 def example_variables() -> Path:
     """The injector example's variables file."""

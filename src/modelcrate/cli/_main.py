@@ -1,7 +1,9 @@
 """The `modelcrate` command: parses arguments, calls one library function per verb, prints.
 
-Exit codes: 0 success; 1 a failure at run time (a target that did not store the results, or a
-bug in modelcrate or in the model's code); 2 bad input (a variables file, an option, an input value, a project or target that is wrong).
+Exit codes: 0 success; 1 a failure at run time (a target that did not store the results, a built
+wheel that lacks an essential, a failed `check`, conflicts left by `update` or `graph`, or a bug in
+modelcrate or in the model's code); 2 bad input (a variables file, an option, an input value, a
+project or target that is wrong).
 Heavy imports (copier, Prefect) happen inside the verbs that need them.
 """
 
@@ -16,8 +18,13 @@ from typing import Any
 import click
 
 from .._errors import InputError, ModelcrateError, SaveError
+from ._build import build
+from ._check import check
+from ._graph import graph
+from ._lock import lock
 from ._output import columns
 from ._results import results
+from ._update import update
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -369,6 +376,11 @@ def _print_stored(stored: list, as_json: bool) -> None:
 
 
 cli.add_command(results)
+cli.add_command(check)
+cli.add_command(update)
+cli.add_command(build)
+cli.add_command(lock)
+cli.add_command(graph)
 
 # -- entry point ----------------------------------------------------------------------------------
 
@@ -381,7 +393,8 @@ def main(argv: list[str] | None = None) -> int:
         warnings.showwarning = _show_warning
         warnings.simplefilter("default")
         try:
-            cli.main(args=args, prog_name="modelcrate", standalone_mode=False)
+            # click returns (not raises) the code of a verb's `click.exceptions.Exit(code)`
+            code = cli.main(args=args, prog_name="modelcrate", standalone_mode=False)
         except ModelcrateError as exc:
             if verbose:
                 import traceback
@@ -402,4 +415,4 @@ def main(argv: list[str] | None = None) -> int:
                 raise
             _stderr(f"error: {type(exc).__name__}: {exc} (run with --verbose for the traceback)")
             return EXIT_FAILURE
-    return EXIT_OK
+    return code if isinstance(code, int) else EXIT_OK

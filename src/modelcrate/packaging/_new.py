@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -10,33 +11,32 @@ import tempfile
 import warnings
 from dataclasses import dataclass
 from datetime import date
-from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 from .._errors import ModelcrateWarning, ProjectError
 from ..spec import Spec, dump_spec, load_spec, write_text_atomic
 from ._options import ProjectOptions
 from ._render import template_data
+from ._template_repository import TemplateRelease, git_available, release_template, template_path
 
 log = logging.getLogger("modelcrate.packaging")
 
 VARIABLES_FILE = "variables.yml"
+ANSWERS_FILE = ".copier-answers.yml"
 FALLBACK_IDENTITY = ("modelcrate", "modelcrate@localhost")
-
-
-def template_path() -> Path:
-    """The copier template shipped inside modelcrate."""
-    return Path(str(files("modelcrate.packaging") / "template"))
 
 
 @dataclass(frozen=True)
 class NewProject:
-    """What `new_project` made: where, from which spec, and whether it is a git repository."""
+    """What `new_project` made: where, from which spec and template release, and whether it is
+    a git repository."""
 
     path: Path
     options: ProjectOptions
     spec: Spec
     git: bool
+    template: TemplateRelease | None = None
 
 
 def new_project(
@@ -45,20 +45,25 @@ def new_project(
     options: ProjectOptions,
     *,
     git: bool = True,
+    template: TemplateRelease | None = None,
 ) -> NewProject:
     """Make a complete project for `variables` at `destination`, all or nothing.
 
-    The project is rendered in a temporary directory beside the destination and renamed into
-    place once complete, so a failure leaves nothing behind.
+    The project is rendered from `template` (default: this modelcrate's release in the local
+    template repository, so `modelcrate update` can later merge template changes into it) in a
+    temporary directory beside the destination, and renamed into place once complete, so a
+    failure leaves nothing behind.
     """
     spec = load_spec(variables)
     dest = Path(destination).expanduser().resolve()
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise ProjectError(f"{dest}: already exists and is not empty; choose another -o directory")
     dest.parent.mkdir(parents=True, exist_ok=True)
+    if template is None and git_available():
+        template = release_template()
     work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
     try:
-        render(spec, options, work)
+        render(spec, options, work, template=template)
         made_repo = git and _git_init(work)
         if dest.exists():
             dest.rmdir()
@@ -67,13 +72,12 @@ def new_project(
         shutil.rmtree(work, ignore_errors=True)
         raise
     log.info("created %s in %s", options.repo_name, dest)
-    return NewProject(path=dest, options=options, spec=spec, git=made_repo)
+    return NewProject(path=dest, options=options, spec=spec, git=made_repo, template=template)
 
 
-def render(spec: Spec, options: ProjectOptions, into: Path) -> None:
-    """Render the template and the variables file into an existing empty directory."""
-    import copier  # heavy; only `new` needs it
-
+def template_answers(spec: Spec, options: ProjectOptions) -> dict[str, Any]:
+    """Every answer the template is rendered with: the options and what derives from them and
+    from the spec (as plain JSON values, the way the answers file records them)."""
     data = {
         **options.model_dump(),
         **template_data(spec),
@@ -82,13 +86,61 @@ def render(spec: Spec, options: ProjectOptions, into: Path) -> None:
         "requirement_is_direct": " @ " in options.modelcrate_requirement,
         "year": date.today().year,
     }
+    return json.loads(json.dumps(data))
+
+
+def render(
+    spec: Spec, options: ProjectOptions, into: Path, *, template: TemplateRelease | None = None
+) -> None:
+    """Render the template and the variables file into an existing empty directory.
+
+    From `template` when given (the answers file then records its repository and version),
+    else from the template bundled with modelcrate.
+    """
+    import copier  # heavy; only `new` needs it
+
+    if template is None or template.checkout is not None:
+        # A release known to hold exactly these files renders the same from them, without
+        # copier's clone of the repository (70-100 ms of each `new`: benchmarks/bench_new.py).
+        source, ref = str(template.checkout if template else template_path()), None
+    else:
+        source, ref = str(template.repository), template.version
     try:
         copier.run_copy(
-            str(template_path()), into, data=data, defaults=True, quiet=True, overwrite=True
+            source,
+            into,
+            data=template_answers(spec, options),
+            vcs_ref=ref,
+            defaults=True,
+            quiet=True,
+            overwrite=True,
         )
     except Exception as exc:  # copier's own errors: not the user's fault, but say what happened
         raise ProjectError(f"rendering the project template failed: {exc}") from exc
-    write_text_atomic(into / "src" / options.package_name / VARIABLES_FILE, dump_spec(spec))
+    if template is not None and ref is None:
+        _record_release(into / ANSWERS_FILE, template)
+    write_text_atomic(variables_path(into, options.package_name), dump_spec(spec))
+
+
+def _record_release(answers_file: Path, template: TemplateRelease) -> None:
+    """Write in the answers file the release a checkout was rendered for, as copier does when
+    it renders from the repository (`_commit`, `_src_path`)."""
+    import yaml
+
+    stamp = yaml.safe_dump(
+        {"_commit": template.version, "_src_path": str(template.repository)},
+        default_flow_style=False,
+        allow_unicode=True,
+        width=1_000,
+    )
+    lines = answers_file.read_text(encoding="utf-8").splitlines(keepends=True)
+    text = "".join(stamp if line.startswith("_src_path:") else line for line in lines)
+    write_text_atomic(answers_file, text)
+
+
+def variables_path(project: Path, package_name: str) -> Path:
+    """Where a project keeps its variables file (written by modelcrate, not by the template)."""
+    return project / "src" / package_name / VARIABLES_FILE
 
 
 def _git(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

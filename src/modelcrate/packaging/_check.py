@@ -1,0 +1,388 @@
+"""`check_project`: the conformance check of a project, for CI and before a deploy.
+
+The checks that import the project's code (variables, entry points, flow, evaluate) run in one
+child interpreter (`_check_probe`), so a broken project cannot break modelcrate; the static ones
+(README tables, Dockerfile, version) run here, while the child imports Prefect.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from .._errors import ModelcrateError, ProjectError
+from ..runtime import FLOWS_GROUP, MODELS_GROUP
+from ..runtime._prefect_env import LOCAL_PREFECT_SETTINGS
+from ..spec import load_spec
+from . import _check_probe
+from ._new import VARIABLES_FILE
+from ._pyproject import project_interpreter, read_pyproject
+from ._render import variable_table
+
+_PROBE_CHECKS = tuple(_check_probe.CHECKS)
+CHECKS = (*_PROBE_CHECKS, "readme", "dockerfile", "version")
+"""The checks, in the order they are reported."""
+
+PROBE_TIMEOUT_SECONDS = 600
+"""How long the checks that import the project may take (an `evaluate` that hangs fails)."""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One check: its name, whether it passed, and one line saying what was verified or what to fix."""
+
+    name: str
+    ok: bool
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as JSON-ready data."""
+        return asdict(self)
+
+
+def check_project(
+    project: str | os.PathLike[str], *, python: str | os.PathLike[str] | None = None
+) -> list[CheckResult]:
+    """Run every check on PROJECT; `ProjectError` if it is not a project at all.
+
+    The checks that import the project run with `python` (default: PROJECT/.venv's interpreter
+    if there is one, else this one), importing the project from PROJECT/src.
+    """
+    root = Path(project).expanduser().resolve()
+    pyproject = read_pyproject(root)
+    package = project_package(root, pyproject)
+    variables = root / "src" / package / VARIABLES_FILE if package else None
+    with tempfile.TemporaryDirectory(prefix="modelcrate-check-") as tmp:
+        probe = _start_probe(root, package, variables, project_interpreter(root, python), Path(tmp))
+        try:
+            static = [
+                check_readme(root, variables),
+                check_dockerfile(root),
+                check_version(root, pyproject),
+            ]
+        except BaseException:
+            probe.kill()
+            probe.communicate()
+            raise
+        imported = _finish_probe(probe, Path(tmp))
+    return imported + static
+
+
+def project_package(root: Path, pyproject: dict[str, Any]) -> str | None:
+    """The project's package under src/: the one its entry points name, else the one with variables.yml."""
+    groups = pyproject.get("project", {}).get("entry-points", {})
+    for group in (MODELS_GROUP, FLOWS_GROUP):
+        for reference in groups.get(group, {}).values():
+            name = str(reference).split(":")[0].split(".")[0].strip()
+            if name and (root / "src" / name).is_dir():
+                return name
+    src = root / "src"
+    candidates = (
+        sorted(p.parent.name for p in src.glob(f"*/{VARIABLES_FILE}")) if src.is_dir() else []
+    )
+    return candidates[0] if len(candidates) == 1 else None
+
+
+# -- the checks that import the project -----------------------------------------------------------
+
+
+def _probe_source() -> str:
+    return Path(_check_probe.__file__).read_text(encoding="utf-8")
+
+
+def _start_probe(
+    root: Path, package: str | None, variables: Path | None, python: Path, tmp: Path
+) -> subprocess.Popen[str]:
+    config = {
+        "project": str(root),
+        "package": package,
+        "variables": str(variables) if variables else None,
+        "out": str(tmp / "results.json"),
+    }
+    (tmp / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}  # leave no __pycache__ in the project
+    env.setdefault("PREFECT_HOME", str(tmp / "prefect"))  # importing Prefect writes nothing else
+    for key, value in {**LOCAL_PREFECT_SETTINGS, "PREFECT_LOGGING_TO_API_ENABLED": "false"}.items():
+        env.setdefault(key, value)
+    try:
+        return subprocess.Popen(
+            [str(python), "-c", _probe_source(), str(tmp / "config.json")],
+            cwd=root,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,  # the project's own prints
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    except OSError as exc:
+        raise ProjectError(
+            f"{python}: cannot run this Python ({exc}); give another --python"
+        ) from None
+
+
+def _finish_probe(probe: subprocess.Popen[str], tmp: Path) -> list[CheckResult]:
+    try:
+        _, stderr = probe.communicate(timeout=PROBE_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        probe.kill()
+        probe.communicate()
+        return _all_failed(
+            f"importing and evaluating the project took more than {PROBE_TIMEOUT_SECONDS} s; "
+            "make sure evaluate on the defaults ends"
+        )
+    out = tmp / "results.json"
+    if probe.returncode != 0 or not out.is_file():
+        lines = [line for line in (stderr or "").splitlines() if line.strip()]
+        last = lines[-1].strip() if lines else f"exit code {probe.returncode}"
+        return _all_failed(
+            f"the check process ({probe.args[0]}) failed: {last}; is modelcrate installed "
+            "in that environment? (give another one with --python)"
+        )
+    found = {item["name"]: item for item in json.loads(out.read_text(encoding="utf-8"))}
+    return [
+        CheckResult(name, bool(found[name]["ok"]), str(found[name]["message"]))
+        if name in found
+        else CheckResult(
+            name, False, "not run: the modelcrate in the project's environment is older; upgrade it"
+        )
+        for name in _PROBE_CHECKS
+    ]
+
+
+def _all_failed(message: str) -> list[CheckResult]:
+    return [CheckResult(name, False, message) for name in _PROBE_CHECKS]
+
+
+# -- README ---------------------------------------------------------------------------------------
+
+README = "README.md"
+_REGENERATE = "regenerate the table (`modelcrate update` rewrites it from variables.yml)"
+
+
+def check_readme(root: Path, variables: Path | None) -> CheckResult:
+    """The README's input and output tables equal the ones rendered from the variables file."""
+    name = "readme"
+    if variables is None:
+        return CheckResult(name, False, "cannot compare: no src/PACKAGE/variables.yml found")
+    try:
+        spec = load_spec(variables)
+    except ModelcrateError:
+        shown = variables.relative_to(root)
+        return CheckResult(name, False, f"cannot compare: {shown} does not load (see variables)")
+    try:
+        lines = (root / README).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return CheckResult(name, False, f"no {README}; add one with the variable tables")
+    for role, table in (
+        ("inputs", variable_table(spec.inputs, inputs=True)),
+        ("outputs", variable_table(spec.outputs, inputs=False)),
+    ):
+        problem = _table_difference(lines, table.splitlines(), role)
+        if problem:
+            return CheckResult(name, False, f"{README}: {problem}; {_REGENERATE}")
+    return CheckResult(name, True, "the inputs and outputs tables match variables.yml")
+
+
+def _table_difference(lines: list[str], want: list[str], role: str) -> str | None:
+    """Where the README's table headed like `want` differs from it, or None if it is equal."""
+    header = want[0]
+    starts = [i for i, line in enumerate(lines) if line.strip() == header]
+    if not starts:
+        return f"no {role} table (headed `{header}`)"
+    start = starts[0]
+    got = []
+    for line in lines[start:]:
+        if not line.strip().startswith("|"):
+            break
+        got.append(line.strip())
+    for offset, (have, expected) in enumerate(zip(got, want, strict=False)):
+        if have != expected:
+            return f"line {start + offset + 1}: {_row_difference(have, expected, want[0], role)}"
+    line = start + len(got) + 1
+    if len(got) < len(want):
+        return f"line {line}: the {role} table ends before the row of {_row_name(want[len(got)])}"
+    if len(got) > len(want):
+        row = _row_name(got[len(want)]) or "a row"
+        return f"line {line - 1}: the {role} table has {row}, which variables.yml does not declare"
+    return None
+
+
+def _row_difference(have: str, expected: str, header: str, role: str) -> str:
+    """What differs between a README row and the rendered one: the variable, column and values."""
+    columns, a, b = _cells(header), _cells(have), _cells(expected)
+    name_have, name_expected = _row_name(have), _row_name(expected)
+    if name_expected is None:
+        return f"the {role} table's header or separator is `{_short(have)}`, not `{expected}`"
+    if name_have != name_expected:
+        return (
+            f"the {role} table has {name_have or f'`{_short(have)}`'} "
+            f"where variables.yml has {name_expected}"
+        )
+    if len(a) == len(b) == len(columns):
+        for column, x, y in zip(columns, a, b, strict=True):
+            if x != y:
+                return (
+                    f"{role} table row {name_expected}: {column} is `{_short(x)}`, "
+                    f"variables.yml gives `{_short(y)}`"
+                )
+    return f"{role} table row {name_expected} is `{_short(have)}`, not `{_short(expected)}`"
+
+
+def _cells(row: str) -> list[str]:
+    return [cell.strip() for cell in re.split(r"(?<!\\)\|", row.strip())[1:-1]]
+
+
+def _row_name(line: str) -> str | None:
+    match = re.match(r"\|\s*(`[^`]*`)", line)
+    return match.group(1) if match else None
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# -- Dockerfile -----------------------------------------------------------------------------------
+
+DOCKERFILE = "Dockerfile"
+_ROOT_USERS = {"root", "0"}
+_WHEEL_INSTALL = re.compile(r"\bpip3?\s+install\b[^;&|]*(\.whl\b|\bdist\b)")
+
+
+def dockerfile_instructions(text: str) -> list[tuple[int, str, str]]:
+    """(line number, INSTRUCTION, arguments) of a Dockerfile, continuation lines joined."""
+    found: list[tuple[int, str, str]] = []
+    pending: list[str] = []
+    start = 0
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not pending and (not line or line.startswith("#")):
+            continue
+        if pending and line.startswith("#"):
+            continue  # a comment inside a continued instruction
+        if not pending:
+            start = number
+        if line.endswith("\\"):
+            pending.append(line[:-1].strip())
+            continue
+        pending.append(line)
+        instruction, _, arguments = " ".join(pending).partition(" ")
+        found.append((start, instruction.upper(), arguments.strip()))
+        pending = []
+    return found
+
+
+def check_dockerfile(root: Path) -> CheckResult:
+    """The image's final stage runs as a non-root user and the Dockerfile pip-installs the wheel."""
+    name = "dockerfile"
+    try:
+        instructions = dockerfile_instructions((root / DOCKERFILE).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return CheckResult(name, False, f"no {DOCKERFILE}; add one that installs the wheel")
+    stages = [i for i, (_, op, _) in enumerate(instructions) if op == "FROM"]
+    final = instructions[stages[-1] if stages else 0 :]
+    users = [(line, args) for line, op, args in final if op == "USER"]
+    installs = [
+        line for line, op, args in instructions if op == "RUN" and _WHEEL_INSTALL.search(args)
+    ]
+    if not users:
+        return CheckResult(
+            name,
+            False,
+            f"{DOCKERFILE}: the final stage has no USER line, so it runs as root; "
+            "add `USER model` (after `RUN useradd --create-home model`) before ENTRYPOINT",
+        )
+    line, user = users[-1]
+    if _user_name(user) in _ROOT_USERS:
+        return CheckResult(
+            name,
+            False,
+            f"{DOCKERFILE} line {line}: `USER {user}` runs the image as root; "
+            "end with a non-root user, e.g. `USER model`",
+        )
+    if not installs:
+        return CheckResult(
+            name,
+            False,
+            f"{DOCKERFILE}: no RUN line pip-installs the built wheel; build it "
+            "(`python -m build --wheel`) and `pip install` the dist/*.whl",
+        )
+    return CheckResult(
+        name, True, f"runs as `{user}` (line {line}), installs the wheel (line {installs[-1]})"
+    )
+
+
+def _user_name(user: str) -> str:
+    words = user.split() or [""]
+    return words[0].strip("'\"").split(":")[0].strip().lower()
+
+
+# -- version --------------------------------------------------------------------------------------
+
+
+def check_version(root: Path, pyproject: dict[str, Any]) -> CheckResult:
+    """The version is dynamic, from git tags (hatch-vcs or setuptools-scm), in a git repository."""
+    name = "version"
+    project = pyproject.get("project", {})
+    tool = pyproject.get("tool", {})
+    requires = " ".join(pyproject.get("build-system", {}).get("requires", [])).lower()
+    if "version" in project:
+        return CheckResult(
+            name,
+            False,
+            f'pyproject.toml: [project] version = "{project["version"]}" is hard-coded; '
+            'remove it, add dynamic = ["version"] and take it from git tags with hatch-vcs',
+        )
+    if "version" not in project.get("dynamic", []):
+        return CheckResult(
+            name,
+            False,
+            'pyproject.toml: [project] has no dynamic = ["version"]; '
+            "add it and take the version from git tags with hatch-vcs",
+        )
+    if (root / "versioneer.py").exists() or "versioneer" in tool or "versioneer" in requires:
+        return CheckResult(
+            name,
+            False,
+            "versioneer is configured; replace it with hatch-vcs "
+            '([tool.hatch.version] source = "vcs"), e.g. with `modelcrate migrate`',
+        )
+    hatch_source = tool.get("hatch", {}).get("version", {}).get("source")
+    if hatch_source == "vcs" and re.search(r"hatch[-_]vcs", requires):
+        source = "hatch-vcs"
+    elif "setuptools_scm" in tool and re.search(r"setuptools[-_]scm", requires):
+        source = "setuptools-scm"
+    else:
+        return CheckResult(
+            name,
+            False,
+            'pyproject.toml: the dynamic version has no git source; add "hatch-vcs" to '
+            '[build-system] requires and [tool.hatch.version] source = "vcs"',
+        )
+    if not _is_git_repository(root):
+        return CheckResult(
+            name,
+            False,
+            f"{root.name} is not a git repository, so there are no tags to take the version "
+            "from; run `git init` and commit",
+        )
+    return CheckResult(name, True, f"from git tags ({source}, in a git repository)")
+
+
+def _is_git_repository(root: Path) -> bool:
+    if shutil.which("git") is None:
+        return (root / ".git").exists()
+    done = subprocess.run(
+        ["git", "rev-parse", "--is-inside-work-tree"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.returncode == 0 and done.stdout.strip() == "true"

@@ -1,0 +1,315 @@
+"""`modelcrate check`: fresh projects pass every check; a project broken on purpose fails its own
+check, with a message saying what to fix, and still passes the others.
+
+Each check of a project imports Prefect in a child interpreter (a few seconds), so the projects
+are made and checked once, concurrently, in a module fixture; the tests read the results.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import yaml
+
+from modelcrate import ProjectError
+from modelcrate.packaging import (
+    CHECKS,
+    CheckResult,
+    check_project,
+    make_options,
+    modelcrate_requirement,
+    new_project,
+)
+from modelcrate.packaging._check import dockerfile_instructions
+
+ROOT = Path(__file__).resolve().parents[2]
+INJECTOR = ROOT / "examples" / "injector"
+ALL_KINDS = ROOT / "tests" / "e2e" / "variables" / "all_kinds.yml"
+PACKAGE = "injector_surrogate"
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def _model(project: Path) -> Path:
+    return project / "src" / PACKAGE / "model.py"
+
+
+# The class's spec no longer the file's: sigma_x's range changed in code.
+_RANGE_CHANGED = """            "beam_image": density,
+        }
+
+
+_shipped = InjectorSurrogateModel.spec
+_sigma_x = _shipped.outputs[0].model_copy(update={"value_range": (0.0, 100.0)})
+InjectorSurrogateModel.spec = _shipped.model_copy(
+    update={"outputs": (_sigma_x, *_shipped.outputs[1:])}
+)
+"""
+
+# Each breaks one thing; the check it should fail and what its message must say.
+BREAKAGES = {
+    "spec-not-from-the-file": (
+        lambda p: _edit(
+            _model(p), '            "beam_image": density,\n        }\n', _RANGE_CHANGED
+        ),
+        "variables",
+        "InjectorSurrogateModel.spec differs from src/injector_surrogate/variables.yml: output "
+        "'sigma_x' has value_range [0.0, 100.0] in the class's spec, [0.0, inf] in the file",
+    ),
+    "missing-output": (
+        lambda p: _edit(_model(p), '"norm_emit_x": norm_emit,', ""),
+        "evaluate",
+        "output 'norm_emit_x' is missing",
+    ),
+    "wrong-shape": (
+        lambda p: _edit(_model(p), '"beam_image": density,', '"beam_image": density[:32],'),
+        "evaluate",
+        "output 'beam_image' expects shape (64, 64), got (32, 64)",
+    ),
+    "out-of-range": (
+        lambda p: _edit(_model(p), '"sigma_x": abs(sigma_x),', '"sigma_x": -abs(sigma_x),'),
+        "evaluate",
+        "output 'sigma_x' is -",
+    ),
+    "entry-point-typo": (
+        lambda p: _edit(
+            p / "pyproject.toml", "model:InjectorSurrogateModel", "model:InjectorSurogate"
+        ),
+        "entry-points",
+        '[project.entry-points."modelcrate.models"] injector-surrogate = '
+        '"injector_surrogate.model:InjectorSurogate": injector_surrogate.model has no attribute '
+        "'InjectorSurogate'; fix the entry point",
+    ),
+    "readme-out-of-sync": (
+        lambda p: _edit(p / "README.md", "| kG*m | 0.35 |", "| kG*m | 0.4 |"),
+        "readme",
+        "inputs table row `SOL1:BCTRL`: Default is `0.4`, variables.yml gives `0.35`",
+    ),
+    "root-dockerfile": (
+        lambda p: _edit(p / "Dockerfile", "CMD [", "USER root\nCMD ["),
+        "dockerfile",
+        "`USER root` runs the image as root",
+    ),
+    "hard-coded-version": (
+        lambda p: _edit(p / "pyproject.toml", 'dynamic = ["version"]', 'version = "0.1.0"'),
+        "version",
+        '[project] version = "0.1.0" is hard-coded',
+    ),
+}
+
+
+def _make(parent: Path, name: str, *, example: bool) -> Path:
+    variables, project_name = (
+        (INJECTOR / "variables.yml", "Injector Surrogate") if example else (ALL_KINDS, "All Kinds")
+    )
+    options = make_options(
+        project_name=project_name, modelcrate_requirement=modelcrate_requirement(str(ROOT))
+    )
+    path = new_project(variables, parent / name, options).path
+    if example:
+        shutil.copy(INJECTOR / "model.py", _model(path))
+    return path
+
+
+def _cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "modelcrate", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def checked(tmp_path_factory):
+    """Every project made, broken as named, and checked, at once.
+
+    Two go through the command line in a child process: the placeholder project as text, the
+    one with a root Dockerfile as JSON (which gives its results); the others through the library.
+    """
+    root = tmp_path_factory.mktemp("check")
+    projects = {"placeholder": _make(root, "placeholder", example=False)}
+    projects["example"] = _make(root, "example", example=True)
+    for name, (breaks, _, _) in BREAKAGES.items():
+        projects[name] = _make(root, name, example=True)
+        breaks(projects[name])
+    by_cli = {"placeholder": (), "root-dockerfile": ("--json",)}
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        cli = {
+            name: pool.submit(_cli, "check", *options, projects[name])
+            for name, options in by_cli.items()
+        }
+        results = {
+            name: pool.submit(check_project, path)
+            for name, path in projects.items()
+            if name not in by_cli
+        }
+        found = {name: {r.name: r for r in f.result()} for name, f in results.items()}
+        ran = {name: f.result() for name, f in cli.items()}
+    found["root-dockerfile"] = {
+        item["name"]: CheckResult(**item) for item in json.loads(ran["root-dockerfile"].stdout)
+    }
+    return projects, found, ran
+
+
+def test_a_fresh_project_passes_every_check_on_the_command_line(checked):
+    _, _, cli = checked
+    done = cli["placeholder"]
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert re.split(r"\s{2,}", lines[0]) == ["check", "status", "detail"]
+    assert [line.split()[:2] for line in lines[1:-1]] == [[name, "ok"] for name in CHECKS]
+    assert lines[-1] == "7 of 7 checks passed."
+
+
+def test_the_example_model_passes_every_check(checked):
+    _, found, _ = checked
+    assert list(found["example"]) == list(CHECKS)
+    assert {check: r.message for check, r in found["example"].items() if not r.ok} == {}
+
+
+@pytest.mark.parametrize("name", list(BREAKAGES))
+def test_a_broken_project_fails_its_own_check_and_passes_the_others(checked, name):
+    _, found, _ = checked
+    _, check, message = BREAKAGES[name]
+    results = found[name]
+    assert not results[check].ok
+    assert message in results[check].message
+    assert "\n" not in results[check].message
+    others = {c: r.message for c, r in results.items() if c != check and not r.ok}
+    assert others == {}
+
+
+def test_each_breakage_has_its_own_message(checked):
+    _, found, _ = checked
+    messages = [found[name][check].message for name, (_, check, _) in BREAKAGES.items()]
+    assert len(set(messages)) == len(messages)
+
+
+def test_evaluate_failures_say_what_to_fix(checked):
+    _, found, _ = checked
+    message = found["wrong-shape"]["evaluate"].message
+    assert message.startswith("InjectorSurrogateModel.evaluate on the default inputs:")
+    assert message.endswith(
+        "fix InjectorSurrogateModel.evaluate in src/injector_surrogate/model.py"
+    )
+    assert "outside the range [0, inf]" in found["out-of-range"]["evaluate"].message
+
+
+def test_readme_failure_names_the_line_and_how_to_regenerate(checked):
+    projects, found, _ = checked
+    message = found["readme-out-of-sync"]["readme"].message
+    line = int(re.search(r"line (\d+)", message).group(1))
+    readme = (projects["readme-out-of-sync"] / "README.md").read_text().splitlines()
+    assert readme[line - 1].startswith("| `SOL1:BCTRL` |")
+    assert "`modelcrate update`" in message
+
+
+def test_command_line_json_gives_every_result_and_exit_code_1(checked):
+    _, _, cli = checked
+    done = cli["root-dockerfile"]
+    assert done.returncode == 1, done.stderr
+    assert [r["name"] for r in json.loads(done.stdout)] == list(CHECKS)
+
+
+def test_command_line_prints_each_failure_then_a_summary_table(run_cli, monkeypatch, tmp_path):
+    import modelcrate.packaging
+
+    results = [CheckResult(name, name != "readme", f"{name} message") for name in CHECKS]
+    results[-1] = CheckResult("version", False, "pyproject.toml: " + "x" * 100)
+    monkeypatch.setattr(modelcrate.packaging, "check_project", lambda project, python: results)
+    code, out, _ = run_cli("check", tmp_path)
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[:3] == ["FAIL readme: readme message", "FAIL version: " + results[-1].message, ""]
+    assert re.split(r"\s{2,}", lines[3]) == ["check", "status", "detail"]
+    assert re.split(r"\s{2,}", lines[4]) == ["variables", "ok", "variables message"]
+    assert re.split(r"\s{2,}", lines[8]) == ["readme", "FAIL", "readme message"]
+    assert lines[10].endswith("...") and len(lines[10]) < 100
+    assert lines[-1] == "5 of 7 checks passed."
+
+
+def test_a_project_that_cannot_be_imported_fails_the_import_checks_only(checked, tmp_path):
+    projects, _, _ = checked
+    broken_python = tmp_path / "python"
+    broken_python.write_text("#!/bin/sh\necho 'no module named modelcrate' >&2\nexit 1\n")
+    broken_python.chmod(0o755)
+    results = {r.name: r for r in check_project(projects["example"], python=broken_python)}
+    for name in ("variables", "entry-points", "flow", "evaluate"):
+        assert not results[name].ok
+        assert "no module named modelcrate" in results[name].message
+    assert all(results[name].ok for name in ("readme", "dockerfile", "version"))
+
+
+def test_not_a_project_is_bad_input(run_cli, tmp_path):
+    code, _, err = run_cli("check", tmp_path)
+    assert code == 2
+    assert (
+        err.strip()
+        == f"error: {tmp_path}: no pyproject.toml; give a project made by `modelcrate new`"
+    )
+    with pytest.raises(ProjectError, match="no such interpreter"):
+        (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
+        check_project(tmp_path, python=tmp_path / "missing-python")
+
+
+def test_the_generated_ci_workflow_runs_the_check(checked):
+    projects, _, _ = checked
+    workflow = yaml.safe_load((projects["example"] / ".github/workflows/tests.yml").read_text())
+    runs = [step.get("run") for step in workflow["jobs"]["test"]["steps"]]
+    assert "modelcrate check ." in runs
+    assert runs.index("modelcrate check .") > runs.index("pytest")
+
+
+def test_dockerfile_instructions_join_continued_lines():
+    text = "FROM a AS b\n# note\nRUN x \\\n    # inside\n    && y\nUSER  model\n"
+    assert dockerfile_instructions(text) == [
+        (1, "FROM", "a AS b"),
+        (3, "RUN", "x && y"),
+        (6, "USER", "model"),
+    ]
+
+
+def test_a_dockerfile_without_user_or_wheel_fails(tmp_path):
+    from modelcrate.packaging._check import check_dockerfile
+
+    (tmp_path / "Dockerfile").write_text("FROM python:3.11\nUSER model\nFROM python:3.11-slim\n")
+    result = check_dockerfile(tmp_path)
+    assert not result.ok and "final stage has no USER line" in result.message
+    (tmp_path / "Dockerfile").write_text(
+        "FROM python:3.11-slim\nRUN pip install numpy\nUSER 1000\n"
+    )
+    result = check_dockerfile(tmp_path)
+    assert not result.ok and "no RUN line pip-installs the built wheel" in result.message
+
+
+@pytest.mark.slow
+def test_a_project_venv_is_the_default_interpreter(tmp_path):
+    project = _make(tmp_path, "venv-project", example=True)
+    uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
+    if uv is None:
+        pytest.skip("uv is not installed")
+    venv = project / ".venv"
+    subprocess.run([uv, "venv", "-q", "--python", sys.executable, venv], check=True)
+    results = {r.name: r for r in check_project(project)}
+    assert "cannot import modelcrate" in results["evaluate"].message  # an empty .venv is used
+    subprocess.run(
+        [uv, "pip", "install", "-q", "--python", venv / "bin" / "python", "-e", project],
+        check=True,
+        timeout=600,
+    )
+    results = check_project(project)
+    assert {r.name: r.message for r in results if not r.ok} == {}
+    assert not list((project / "src").rglob("__pycache__"))  # the check leaves src as it was

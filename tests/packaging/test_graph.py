@@ -1,0 +1,197 @@
+"""`modelcrate graph`: the dependency tree of a project's environment, with conflicts."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from packaging.markers import default_environment
+from packaging.specifiers import SpecifierSet
+
+from modelcrate import ProjectError
+from modelcrate.packaging import build_graph, make_options, new_project, render_tree
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "injector" / "variables.yml"
+
+# A hand-made environment: a cycle (alpha <-> beta), a version conflict (beta<2 with 2.1 installed),
+# a missing requirement (gamma), one reached only through an extra (delta[fast] -> epsilon,
+# missing), a dev-only dependency (pytest) and one for another platform (winonly).
+DUMP = {
+    "environment": default_environment(),
+    "distributions": [
+        {
+            "name": "My_Model",
+            "version": "1.0",
+            "requires": [
+                "alpha>=1",
+                "beta<2",
+                "gamma",
+                "pytest>=8; extra == 'dev'",
+                "winonly; sys_platform == 'no-such-platform'",
+            ],
+        },
+        {"name": "alpha", "version": "1.5", "requires": ["beta>=1", "delta[fast]"]},
+        {"name": "beta", "version": "2.1", "requires": ["alpha"]},
+        {"name": "delta", "version": "0.1", "requires": ["epsilon>=2; extra == 'fast'"]},
+        {"name": "pytest", "version": "8.3.0", "requires": []},
+        {"name": "winonly", "version": "1.0", "requires": []},
+        {"name": "unrelated", "version": "3.0", "requires": []},
+    ],
+}
+
+TREE = """\
+My_Model==1.0
+├── alpha==1.5 (required: >=1)
+│   ├── beta==2.1 (required: >=1)
+│   │   └── alpha==1.5 (required: any) [cycle]
+│   └── delta==0.1 (required: any)
+│       └── epsilon [missing] (required: >=2)
+├── beta==2.1 (required: <2)
+│   └── alpha==1.5 (required: any)
+│       ├── beta==2.1 (required: >=1) [cycle]
+│       └── delta==0.1 (required: any)
+│           └── epsilon [missing] (required: >=2)
+└── gamma [missing] (required: any)
+
+3 conflicts:
+  delta requires epsilon>=2, but it is not installed
+  My_Model requires beta<2, but 2.1 is installed
+  My_Model requires gamma, but it is not installed"""
+
+
+def test_tree_of_a_hand_made_environment():
+    graph = build_graph(DUMP, "my-model")
+    assert render_tree(graph) == TREE
+    data = graph.to_dict()
+    assert (data["project"], data["version"]) == ("My_Model", "1.0")
+    alpha = data["dependencies"][0]
+    assert alpha == {
+        "name": "alpha",
+        "version": "1.5",
+        "required": ">=1",
+        "children": [
+            {
+                "name": "beta",
+                "version": "2.1",
+                "required": ">=1",
+                "children": [
+                    {
+                        "name": "alpha",
+                        "version": "1.5",
+                        "required": "",
+                        "children": [],
+                        "cycle": True,
+                    }
+                ],
+            },
+            {
+                "name": "delta",
+                "version": "0.1",
+                "required": "",
+                "children": [
+                    {"name": "epsilon", "version": None, "required": ">=2", "children": []}
+                ],
+            },
+        ],
+    }
+    assert {"package": "My_Model", "requirement": "beta<2", "installed": "2.1",
+            "kind": "mismatch"} in data["conflicts"]  # fmt: skip
+    assert {"package": "My_Model", "requirement": "gamma", "installed": None,
+            "kind": "missing"} in data["conflicts"]  # fmt: skip
+    json.dumps(data)  # JSON-ready
+
+
+def test_dev_extra_is_followed_only_when_asked():
+    names = [node.name for node in build_graph(DUMP, "my-model").dependencies]
+    assert names == ["alpha", "beta", "gamma"]  # no pytest, no winonly (another platform)
+    with_dev = build_graph(DUMP, "my-model", dev=True).dependencies
+    assert [node.name for node in with_dev] == ["alpha", "beta", "gamma", "pytest"]
+    assert with_dev[-1].required == ">=8"
+
+
+def test_project_not_installed():
+    with pytest.raises(ProjectError, match="other-model is not installed"):
+        build_graph(DUMP, "other-model")
+
+
+def _pyproject(tmp_path: Path) -> Path:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "my-model"\nversion = "1.0"\n')
+    return tmp_path
+
+
+def test_cli_tree_json_and_exit_code_on_conflicts(tmp_path, monkeypatch, run_cli):
+    project = _pyproject(tmp_path)
+    monkeypatch.setattr("modelcrate.packaging._graph.environment_dump", lambda python: DUMP)
+    code, out, _ = run_cli("graph", project, "--python", sys.executable)
+    assert code == 1 and out.strip() == TREE
+    code, out, _ = run_cli("graph", project, "--python", sys.executable, "--json")
+    assert code == 1 and json.loads(out)["conflicts"][1]["requirement"] == "beta<2"
+
+
+def test_cli_without_an_environment(tmp_path, run_cli):
+    project = _pyproject(tmp_path)
+    code, _, err = run_cli("graph", project)
+    assert code == 2 and err.count("\n") == 1
+    assert "no environment at .venv; create it" in err and "--python PATH" in err
+    code, _, err = run_cli("graph", project, "--python", tmp_path / "nope" / "python")
+    assert code == 2 and "no such interpreter" in err
+
+
+def test_cli_with_the_project_not_installed(tmp_path, run_cli):
+    code, _, err = run_cli("graph", _pyproject(tmp_path), "--python", sys.executable)
+    assert code == 2 and "my-model is not installed in" in err and "pip install -e" in err
+
+
+# -- slow: a generated project installed in its own .venv ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def installed_project(tmp_path_factory):
+    """A generated project installed (editable, with its dependencies) in PROJECT/.venv."""
+    options = make_options(
+        project_name="Graph Model", modelcrate_requirement=f"modelcrate @ {ROOT.as_uri()}"
+    )
+    project = new_project(EXAMPLE, tmp_path_factory.mktemp("graph") / "p", options).path
+    uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
+    venv = project / ".venv"
+    subprocess.run([uv, "venv", "-q", "--python", sys.executable, venv], check=True)
+    python = venv / "bin" / "python"
+    subprocess.run([uv, "pip", "install", "-q", "--python", python, "-e", project], check=True)
+    return project, python
+
+
+@pytest.mark.slow
+def test_graph_of_a_generated_project(installed_project, run_cli):
+    project, python = installed_project
+    versions = json.loads(
+        subprocess.run(
+            [python, "-c", "import json, importlib.metadata as m; print(json.dumps("
+             "{n: m.version(n) for n in ('prefect', 'fastapi', 'graph-model')}))"],
+            capture_output=True, text=True, check=True,
+        ).stdout
+    )  # fmt: skip
+    code, out, err = run_cli("graph", project, "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert (data["project"], data["version"]) == ("graph-model", versions["graph-model"])
+    assert data["conflicts"] == []
+    top = {node["name"]: node for node in data["dependencies"]}
+    assert set(top) == {"click", "fastapi", "modelcrate", "numpy", "prefect"}
+    assert top["prefect"]["version"] == versions["prefect"]
+    assert SpecifierSet(top["prefect"]["required"]) == SpecifierSet(">=3.8,<4")
+    assert {child["name"] for child in top["prefect"]["children"]} >= {"pydantic", "httpx"}
+    assert top["fastapi"]["required"] == "<0.151"
+    assert top["modelcrate"]["required"] == f"@ {ROOT.as_uri()}"
+
+    code, out, _ = run_cli("graph", project)
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == f"graph-model=={versions['graph-model']}"
+    assert f"├── fastapi=={versions['fastapi']} (required: <0.151)" in lines
+    assert any(line.startswith(f"└── prefect=={versions['prefect']} (required: ") for line in lines)
+    assert lines[-1] == "No conflicts."
