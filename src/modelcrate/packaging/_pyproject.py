@@ -6,17 +6,12 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from .._errors import ProjectError
+from ..runtime._discovery import read_pyproject
 
 PYPROJECT = "pyproject.toml"
 DEV_EXTRA = "dev"
@@ -36,22 +31,6 @@ class ProjectMetadata:
     def lowest_python(self) -> str:
         """The lowest Python version `requires-python` allows, e.g. "3.10"."""
         return lowest_python(self.requires_python, where=f"{self.path}: requires-python")
-
-
-def read_pyproject(project: str | os.PathLike[str]) -> dict[str, Any]:
-    """PROJECT/pyproject.toml as data; `ProjectError` when PROJECT is not a project."""
-    root = Path(project).expanduser().resolve()
-    path = root / PYPROJECT
-    if not root.is_dir():
-        raise ProjectError(f"{root}: no such directory; give a project made by `modelcrate new`")
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ProjectError(
-            f"{root}: no {PYPROJECT}; give a project made by `modelcrate new`"
-        ) from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ProjectError(f"{path}: cannot be read ({exc}); fix the file") from None
 
 
 def read_project(project: str | os.PathLike[str]) -> ProjectMetadata:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import re
 import sys
 from dataclasses import dataclass
@@ -34,22 +35,30 @@ def _normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def project_entry_points(project: Path, group: str) -> dict[str, str]:
-    """The entry points of `group` declared in a project's pyproject.toml."""
-    pyproject = project / "pyproject.toml"
+def read_pyproject(project: str | os.PathLike[str]) -> dict[str, Any]:
+    """PROJECT/pyproject.toml as data; `ProjectError` when PROJECT is not a project."""
+    root = Path(project).expanduser().resolve()
+    pyproject = root / "pyproject.toml"
+    if not root.is_dir():
+        raise ProjectError(f"{root}: no such directory; give a project made by `modelcrate new`")
     try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        return tomllib.loads(pyproject.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ProjectError(
-            f"{project}: no pyproject.toml; give a project made by `modelcrate new`"
+            f"{root}: no pyproject.toml; give a project made by `modelcrate new`"
         ) from None
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ProjectError(f"{pyproject}: cannot be read ({exc})") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ProjectError(f"{pyproject}: cannot be read ({exc}); fix the file") from None
+
+
+def project_entry_points(project: Path, group: str) -> dict[str, str]:
+    """The entry points of `group` declared in a project's pyproject.toml."""
+    data = read_pyproject(project)
     groups = data.get("project", {}).get("entry-points", {})
     declared = groups.get(group, {})
     if not declared:
         raise ProjectError(
-            f'{pyproject}: declares no [project.entry-points."{group}"]; '
+            f'{project / "pyproject.toml"}: declares no [project.entry-points."{group}"]; '
             'add one pointing at your class, e.g. my-model = "my_model.model:MyModel"'
         )
     return dict(declared)
