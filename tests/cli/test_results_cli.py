@@ -285,10 +285,10 @@ def test_show_unknown_id(run_cli, uri):
     assert "no result with id '0000dead'" in line and "modelcrate results list" in line
 
 
-def test_show_ambiguous_prefix(run_cli, uri):
+def test_show_an_empty_id(run_cli, uri):
     code, _, err = run_cli("results", "show", "", "-t", uri)
     assert code == 2
-    assert "matches 2 results; give more of it" in one_error_line(err)
+    assert "no result id given; `modelcrate results list` shows the ids" in one_error_line(err)
 
 
 # -- results export -------------------------------------------------------------------------------

@@ -326,6 +326,23 @@ def test_an_id_prefix_matches_exactly(target):
             target.load(near)
 
 
+def test_an_empty_id_is_an_error_not_a_match_of_everything(target):
+    target.save(make(1))  # one result: a prefix "" would match it alone
+    for empty in ("", "   "):
+        with pytest.raises(TargetError) as info:
+            target.load(empty)
+        assert one_line_error(info) == (
+            f"{target.name}: no result id given; `modelcrate results list` shows the ids"
+        )
+
+
+@pytest.mark.parametrize("limit", [-1, 1.5, True])
+def test_a_limit_must_be_a_whole_number_not_below_zero(target, limit):
+    target.save(make(1))
+    with pytest.raises(TargetError, match=rf"limit {limit!r}: give a whole number, 0 or more"):
+        target.list(limit=limit)
+
+
 def test_ambiguous_prefix_is_an_error(target):
     results = [make(i) for i in range(40)]  # 40 hashes: some first hex digit is shared by 3+
     target.save_many(results)

@@ -87,7 +87,7 @@ class FilesystemTarget(BaseTarget):
         pattern = f"{_safe_name(model)}/*.json" if model else "*/*.json"
         return list(self.storage.glob(pattern))
 
-    def query(
+    def _query(
         self,
         *,
         model: str | None = None,
@@ -105,7 +105,7 @@ class FilesystemTarget(BaseTarget):
         found.sort(key=lambda r: (as_utc(r.created), r.hash), reverse=newest_first)
         return iter(found[:limit] if limit is not None else found)
 
-    def load(self, result_id: str) -> Result:
+    def _load(self, result_id: str) -> Result:
         matches = [p for p in self._files() if p.stem.startswith(result_id)]
         if not matches:
             raise self._not_found(result_id)

@@ -97,7 +97,7 @@ class MongoTarget(BaseTarget):
                         ) from None
         return [f"{self.name}#{r.hash}" for r in results]
 
-    def query(
+    def _query(
         self,
         *,
         model: str | None = None,
@@ -128,7 +128,7 @@ class MongoTarget(BaseTarget):
             documents = list(cursor)
         return (Result.from_document(doc) for doc in documents)
 
-    def load(self, result_id: str) -> Result:
+    def _load(self, result_id: str) -> Result:
         criteria = {"_id": {"$regex": "^" + re.escape(result_id)}}
         with self._errors("cannot read results"):
             documents = list(

@@ -139,7 +139,7 @@ class SQLTarget(BaseTarget):
                     connection.execute(statement, rows)
         return [f"{self.name}#{r.hash}" for r in results]
 
-    def query(
+    def _query(
         self,
         *,
         model: str | None = None,
@@ -164,7 +164,7 @@ class SQLTarget(BaseTarget):
             documents = connection.execute(statement).scalars().all()
         return (Result.from_document(doc) for doc in documents)
 
-    def load(self, result_id: str) -> Result:
+    def _load(self, result_id: str) -> Result:
         table = results_table
         # an exact, case-sensitive prefix (SQLite's LIKE ignores case; `_` and `%` are literal)
         prefix = sa.func.substr(table.c.id, 1, len(result_id)) == result_id

@@ -78,6 +78,25 @@ class BaseTarget:
         newest_first: bool = False,
         limit: int | None = None,
     ) -> Iterator[Result]:
+        """Stored results of `model` (all models if None) created in [since, until), oldest
+        first (newest first with `newest_first`), at most `limit` of them."""
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
+        ):
+            raise TargetError(f"{self.name}: limit {limit!r}: give a whole number, 0 or more")
+        return self._query(
+            model=model, since=since, until=until, newest_first=newest_first, limit=limit
+        )
+
+    def _query(
+        self,
+        *,
+        model: str | None,
+        since: datetime | None,
+        until: datetime | None,
+        newest_first: bool,
+        limit: int | None,
+    ) -> Iterator[Result]:
         raise NotImplementedError
 
     def list(
@@ -95,6 +114,15 @@ class BaseTarget:
         return found[::-1]
 
     def load(self, result_id: str) -> Result:
+        """The stored result whose id is or starts with `result_id`."""
+        wanted = result_id.strip() if isinstance(result_id, str) else ""
+        if not wanted:
+            raise TargetError(
+                f"{self.name}: no result id given; `modelcrate results list` shows the ids"
+            )
+        return self._load(wanted)
+
+    def _load(self, result_id: str) -> Result:
         raise NotImplementedError
 
     def close(self) -> None:
