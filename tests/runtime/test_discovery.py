@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import sys
 from importlib.metadata import EntryPoint
 
 import pytest
@@ -49,3 +51,40 @@ def test_project_without_entry_points_says_what_to_add(tmp_path):
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
     with pytest.raises(ProjectError, match=r"declares no \[project.entry-points"):
         find(tmp_path)
+
+
+def _package(root, name: str, value: str) -> None:
+    (root / name).mkdir(parents=True)
+    (root / name / "__init__.py").write_text("")
+    (root / name / "model.py").write_text(f"WHICH = {value!r}\n")
+
+
+@pytest.fixture
+def shadowed_project(tmp_path, monkeypatch):
+    """A project whose package name is also importable from elsewhere (as when another project
+    of that name, or an older build of this one, is installed in the environment)."""
+    name = "shadowed_model_pkg"
+    _package(tmp_path / "site", name, "installed")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    project = tmp_path / "project"
+    _package(project / "src", name, "project")
+    (project / "pyproject.toml").write_text(
+        f'[project.entry-points."modelcrate.models"]\nx = "{name}.model:WHICH"\n'
+    )
+    yield project, name
+    for module in [m for m in sys.modules if m.split(".")[0] == name]:
+        del sys.modules[module]
+
+
+def test_a_project_runs_its_own_code_not_an_installed_package_of_that_name(shadowed_project):
+    project, _ = shadowed_project
+    assert find(project).obj == "project"
+
+
+def test_a_package_of_that_name_already_imported_from_elsewhere_is_an_error(shadowed_project):
+    project, name = shadowed_project
+    importlib.import_module(name)  # the installed one
+    with pytest.raises(
+        ProjectError, match=rf"a package '{name}' from .*site.* is already imported"
+    ):
+        find(project)

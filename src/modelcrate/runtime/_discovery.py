@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import re
 import sys
@@ -120,7 +121,39 @@ def find(reference: str | Path, group: str = MODELS_GROUP) -> Found:
 def _from_project(project: Path, group: str) -> Found:
     declared = project_entry_points(project, group)
     target = next(iter(declared.values()))
+    _import_project_package(target, project / "src")
     return Found(load_object(target, search=project / "src"), target, project)
+
+
+def _import_project_package(reference: str, src: Path) -> None:
+    """Import the top-level package of `reference` from the project's src folder, so that the
+    project's own code runs even when a package of the same name is installed (an older
+    version of it, or another project that took the name)."""
+    top = reference.partition(":")[0].split(".")[0].strip()
+    init = src / top / "__init__.py"
+    if not top or not init.is_file():
+        return  # not a src layout: the import finds it as installed, or from src
+    loaded = sys.modules.get(top)
+    if loaded is not None:
+        where = getattr(loaded, "__file__", None)
+        if where is None or Path(where).resolve() != init.resolve():
+            raise ProjectError(
+                f"{reference}: a package {top!r} from {where or 'elsewhere'} is already imported "
+                f"in this process, not the project's {init.parent}; run the project in a new "
+                "process"
+            )
+        return
+    spec = importlib.util.spec_from_file_location(
+        top, init, submodule_search_locations=[str(init.parent)]
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[top] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[top]
+        raise
 
 
 def find_model(reference: str | Path) -> tuple[Any, Path | None]:
