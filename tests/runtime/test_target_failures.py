@@ -148,6 +148,15 @@ def test_unreachable_postgresql(monkeypatch):
         assert_masked(message)
 
 
+def test_a_password_in_the_query_string_is_masked_too(monkeypatch):
+    monkeypatch.setenv("MODELCRATE_CONNECT_TIMEOUT", "1")
+    target = open_target("postgresql://127.0.0.1:1/db?password=secret")
+    assert target.name == "postgresql://127.0.0.1:1/db?password=***"
+    message = error_of(target.list)
+    assert message.startswith("postgresql://127.0.0.1:1/db?password=***: cannot prepare")
+    assert "secret" not in message
+
+
 def test_unreachable_mongodb_with_the_timeout_setting(real_mongo, monkeypatch):
     monkeypatch.setenv("MODELCRATE_CONNECT_TIMEOUT", "0.5")
     target = open_target(UNREACHABLE_MONGO)
@@ -338,6 +347,15 @@ def test_reported_passes_other_errors_through():
         ("postgresql://u@db/r", "postgresql://u@db/r"),
         ("sqlite:////data/results.db", "sqlite:////data/results.db"),
         ("/data/results", "/data/results"),
+        (
+            "postgresql://db/r?password=secret&sslmode=require",
+            "postgresql://db/r?password=***&sslmode=require",
+        ),
+        ("postgresql://u:s@db/r?sslpassword=secret2", "postgresql://u:***@db/r?sslpassword=***"),
+        (
+            "mongodb://db/r?authSource=admin&token=secret",
+            "mongodb://db/r?authSource=admin&token=***",
+        ),
     ],
 )
 def test_mask_uri(uri, masked):

@@ -7,12 +7,13 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Protocol, runtime_checkable
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .._errors import TargetError
 from ._result import Result
@@ -160,9 +161,7 @@ def reported(
         reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
         for noise in (", Timeout:", " (configured timeouts:"):  # pymongo's topology details
             reason = reason.split(noise)[0]
-        password = urlsplit(target.uri).password
-        if password:
-            reason = reason.replace(password, "***")
+        reason = mask_secrets(reason, target.uri)
         raise TargetError(f"{target.name}: {doing} ({reason})") from None
 
 
@@ -179,14 +178,41 @@ def in_window(created: datetime, since: datetime | None, until: datetime | None)
     )
 
 
-def mask_uri(uri: str) -> str:
-    """The URI with its password replaced by `***` (for anything shown or stored)."""
+_SECRET_KEY = re.compile(r"pass|secret|token|key", re.IGNORECASE)
+
+
+def uri_secrets(uri: str) -> list[str]:
+    """The secrets in a URI: its password, and the values of query parameters such as
+    `password=`, `sslpassword=` or `token=`."""
     parts = urlsplit(uri)
-    if parts.password is None:
+    found = [parts.password] if parts.password else []
+    found += [v for k, v in parse_qsl(parts.query, keep_blank_values=True) if _SECRET_KEY.search(k)]
+    return [secret for secret in found if secret]
+
+
+def mask_uri(uri: str) -> str:
+    """The URI with its secrets replaced by `***` (for anything shown or stored)."""
+    if not uri_secrets(uri):
         return uri
-    user = parts.username or ""
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    parts = urlsplit(uri)
+    if parts.password is not None:
+        user = parts.username or ""
+        host = parts.netloc.rpartition("@")[2]
+        parts = parts._replace(netloc=f"{user}:***@{host}")
+    if parts.query:
+        query = [
+            (k, "***" if _SECRET_KEY.search(k) and v else v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        ]
+        parts = parts._replace(query=urlencode(query, safe="*"))
+    return urlunsplit(parts)
+
+
+def mask_secrets(text: str, uri: str) -> str:
+    """`text` (a driver's message, say) with the secrets of `uri` replaced by `***`."""
+    for secret in sorted(uri_secrets(uri), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
 
 
 def open_target(
