@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 import subprocess
 import sys
@@ -133,6 +134,25 @@ def test_new_without_terminal_takes_defaults(run_cli, tmp_path, example_variable
     assert code == 0
     assert "Created injector-surrogate" in out
     assert (tmp_path / "p" / "src" / "injector_surrogate" / "variables.yml").is_file()
+
+
+def test_new_suggests_a_run_that_gives_every_required_input(run_cli, tmp_path):
+    variables = tmp_path / "v.yml"
+    variables.write_text(
+        "input_variables:\n"
+        "  laser_radius: {type: scalar, default: 0.4, range: [0.1, 1.0]}\n"
+        "  energy: {variable_type: scalar, value_range: [50, 150]}\n"
+        "  mode: {variable_class: EnumVariable, choices: [low light, b]}\n"
+        "output_variables:\n"
+        "  sigma_x: {type: scalar}\n"
+    )
+    code, out, _ = run_cli("new", variables, "-o", tmp_path / "p", "--no-git")
+    assert code == 0
+    suggested = out.splitlines()[-1].strip()
+    assert suggested == "pytest && modelcrate run . --set energy=100.0 --set 'mode=low light'"
+    # and the suggestion runs as printed (the placeholder model returns zeros)
+    code, out, err = run_cli("run", tmp_path / "p", *shlex.split(suggested)[5:])
+    assert code == 0, err
 
 
 # -- upgrade-variables ----------------------------------------------------------------------------

@@ -127,9 +127,13 @@ def test_run_uses_modelcrate_target_by_default(run_cli, project, tmp_path, monke
     assert str(tmp_path / "env" / MODEL) in out and f"sqlite:///{database}#" in out
     assert not (project / "results").exists()
     # `results` reads the first of them by default
-    code, out, _ = run_cli("results", "list")
+    code, out, err = run_cli("results", "list")
     assert code == 0
     assert out.strip().splitlines()[-1] == f"1 result in {(tmp_path / 'env').as_uri()}"
+    assert err == (
+        f"Reading {(tmp_path / 'env').as_uri()}, the first of 2 targets in $MODELCRATE_TARGET; "
+        "give -t to read another.\n"
+    )
     assert "laser_radius=0.7" in out
     assert len(query_results(f"sqlite:///{database}")) == 1
 

@@ -155,7 +155,9 @@ def test_a_dirty_working_tree_is_refused(project, run_cli):
     code, out, err = run_cli("update", project, "--to", "0.2.0")
 
     assert code == 2 and out == ""
-    assert err.count("\n") == 1 and "commit or stash your changes first" in err
+    assert err.count("\n") == 1
+    assert f"has uncommitted changes ({MODEL}); commit them, or set them aside with" in err
+    assert "`git stash --include-untracked`" in err
     assert (project / MODEL).read_text() == "# work in progress\n"
     assert not (project / "docs").exists()
 

@@ -326,6 +326,17 @@ def test_an_id_prefix_matches_exactly(target):
             target.load(near)
 
 
+def test_reading_a_sqlite_file_that_does_not_exist_finds_nothing_and_creates_nothing(tmp_path):
+    database = tmp_path / "missing.db"
+    with open_target(f"sqlite:///{database}") as target:
+        assert target.list() == []
+        with pytest.raises(TargetError, match="no result with id 'abc'"):
+            target.load("abc")
+        assert not database.exists()
+        target.save(make(1))  # writing creates it
+        assert len(target.list()) == 1
+
+
 def test_an_empty_id_is_an_error_not_a_match_of_everything(target):
     target.save(make(1))  # one result: a prefix "" would match it alone
     for empty in ("", "   "):

@@ -146,7 +146,25 @@ def new(variables: Path, output: Path | None, yes: bool, no_git: bool, **given: 
     click.echo(
         f"  cd {shown} && python -m venv .venv && . .venv/bin/activate && pip install -e '.[dev]'"
     )
-    click.echo("  pytest && modelcrate run .")
+    click.echo(f"  pytest && modelcrate run .{_required_settings(spec)}")
+
+
+def _required_settings(spec: Any) -> str:
+    """`--set` options giving every required input (one without a default) a valid value,
+    so the suggested `modelcrate run` works as printed."""
+    import json
+    import shlex
+
+    from ..spec._write import plain_value
+
+    options = []
+    for variable in spec.inputs:
+        if variable.has_default:
+            continue
+        value = plain_value(variable.sample())
+        text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+        options.append(f" --set {shlex.quote(f'{variable.name}={text}')}")
+    return "".join(options)
 
 
 def _interactive() -> bool:

@@ -13,7 +13,7 @@ from ._output import columns
 _TARGET_HELP = (
     "The target to read: a directory, file:///path, sqlite:///results.db, "
     "postgresql://user@host/db, mongodb://host/db or @name "
-    "[default: $MODELCRATE_TARGET, else ./results]."
+    "[default: the first target of $MODELCRATE_TARGET, else ./results]."
 )
 
 
@@ -45,9 +45,19 @@ def _filter_options(function: Any) -> Any:
 
 
 def _open(target: str | None) -> Any:
-    from ..runtime import default_target_uri, open_target
+    from ..runtime import default_target_uris, open_target
 
-    return open_target(target or default_target_uri())
+    if target:
+        return open_target(target)
+    first, *others = default_target_uris()
+    opened = open_target(first)
+    if others:
+        click.echo(
+            f"Reading {opened.name}, the first of {len(others) + 1} targets in "
+            "$MODELCRATE_TARGET; give -t to read another.",
+            err=True,
+        )
+    return opened
 
 
 def _query(

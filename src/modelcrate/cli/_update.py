@@ -60,6 +60,7 @@ def _mark(name: str, updated) -> str:
 
 def _shown(path: Path) -> str:
     try:
-        return str(path.relative_to(Path.cwd())) or "."
+        relative = path.relative_to(Path.cwd())
     except ValueError:
         return str(path)
+    return path.name if relative == Path() else str(relative)

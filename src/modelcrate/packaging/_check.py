@@ -163,7 +163,10 @@ def _all_failed(message: str) -> list[CheckResult]:
 # -- README ---------------------------------------------------------------------------------------
 
 README = "README.md"
-_REGENERATE = "regenerate the table (`modelcrate update` rewrites it from variables.yml)"
+_REGENERATE = (
+    "make it match variables.yml (the source of the tables: after editing variables.yml, "
+    "`modelcrate update` rewrites them)"
+)
 
 
 def check_readme(root: Path, variables: Path | None) -> CheckResult:

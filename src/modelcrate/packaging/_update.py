@@ -122,11 +122,14 @@ def _check_clean(path: Path) -> None:
             f"{path}: is not a git repository; the update merges through git: "
             "run `git init && git add -A && git commit -m 'Before update'` first"
         )
-    if done.stdout.strip():
-        count = len(done.stdout.strip().splitlines())
+    changed = [line[3:] for line in done.stdout.splitlines() if line.strip()]
+    if changed:
+        shown = ", ".join(changed[:3]) + (
+            f" and {len(changed) - 3} more" if len(changed) > 3 else ""
+        )
         raise ProjectError(
-            f"{path}: has uncommitted changes ({count} file{'s' if count != 1 else ''}); "
-            "commit or stash your changes first"
+            f"{path}: has uncommitted changes ({shown}); commit them, or set them aside with "
+            "`git stash --include-untracked` (and `git stash pop` after the update)"
         )
 
 

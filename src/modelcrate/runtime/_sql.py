@@ -97,6 +97,18 @@ class SQLTarget(BaseTarget):
                 _engines[key] = engine
         return engine
 
+    def _no_database_file(self) -> bool:
+        """Whether this is a SQLite file that does not exist yet (reading it finds nothing, and
+        must not leave an empty database behind)."""
+        database = self._url.database
+        return (
+            self._url.get_backend_name() == "sqlite"
+            and bool(database)
+            and database != ":memory:"
+            and not database.startswith("file:")
+            and not Path(database).exists()
+        )
+
     def _create_engine(self) -> Any:
         if self._url.get_backend_name() == "sqlite":
             database = self._url.database
@@ -148,6 +160,8 @@ class SQLTarget(BaseTarget):
         newest_first: bool = False,
         limit: int | None = None,
     ) -> Iterator[Result]:
+        if self._no_database_file():
+            return iter(())
         table = results_table
         statement = sa.select(table.c.document)
         if model is not None:
@@ -165,6 +179,8 @@ class SQLTarget(BaseTarget):
         return (Result.from_document(doc) for doc in documents)
 
     def _load(self, result_id: str) -> Result:
+        if self._no_database_file():
+            raise self._not_found(result_id)
         table = results_table
         # an exact, case-sensitive prefix (SQLite's LIKE ignores case; `_` and `%` are literal)
         prefix = sa.func.substr(table.c.id, 1, len(result_id)) == result_id
