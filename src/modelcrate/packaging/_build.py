@@ -125,7 +125,9 @@ def _frontend(choice: Frontend) -> tuple[list[str], Literal["uv", "build"]]:
     if uv:
         return [uv, "build", "--python", sys.executable, "--sdist", "--wheel", "--out-dir"], "uv"
     if choice == "uv":
-        raise ProjectError("uv is not installed: install it (pip install uv) or use --frontend build")
+        raise ProjectError(
+            "uv is not installed: install it (pip install uv) or use --frontend build"
+        )
     import importlib.util
 
     if importlib.util.find_spec("build") is None:
