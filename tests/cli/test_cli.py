@@ -321,3 +321,23 @@ def test_run_without_prefect_does_not_import_prefect(project, tmp_path):
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_prefect_failures_are_logged_without_their_traceback(caplog):
+    import logging
+
+    from modelcrate.cli._main import _one_line_prefect_failures
+
+    _one_line_prefect_failures()
+    _one_line_prefect_failures()  # once is enough: no second filter
+    logger = logging.getLogger("prefect.task_runs")
+    assert len(logger.filters) == 1
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        with caplog.at_level(logging.ERROR, logger="prefect.task_runs"):
+            logger.error("Task run failed with exception: ValueError('boom')", exc_info=True)
+    (record,) = caplog.records
+    assert record.getMessage() == "Task run failed with exception: ValueError('boom')"
+    assert "Traceback" not in caplog.text
+    logger.filters.clear()

@@ -344,6 +344,31 @@ def test_build_project_returns_the_report(project, tmp_path):
     assert f"{PKG}/variables.yml" in {f.path for f in report.contents.files}
 
 
+def test_an_entry_point_to_a_name_the_module_does_not_define_is_an_error(tmp_path):
+    typo = ENTRY_POINTS.replace(f"{PKG}.model:M", f"{PKG}.model:Model").encode()
+    report = inspect_wheel(_wheel(tmp_path, entry_points=typo))
+    assert [p.message for p in report.errors] == [
+        f"entry point modelcrate.models {DIST} = {PKG}.model:Model: {PKG}.model defines no "
+        "Model; fix the name in pyproject.toml [project.entry-points]"
+    ]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        b"from ._impl import Model as M\n",
+        b"try:\n    from fast import M\nexcept ImportError:\n    class M: ...\n",
+        b"if True:\n    M: type = object\n",
+        b"from ._impl import *\n",
+        b"def __getattr__(name): ...\n",
+        b"this is not python (\n",
+    ],
+)
+def test_an_entry_point_name_that_may_be_defined_is_not_an_error(tmp_path, source):
+    wheel = _wheel(tmp_path, {f"{PKG}/model.py": source})
+    assert inspect_wheel(wheel).errors == ()
+
+
 def test_an_entry_point_to_a_compiled_module_is_found(tmp_path):
     compiled = ENTRY_POINTS.replace(f"{PKG}.flow:f", f"{PKG}._flow:f").encode()
     extra = {f"{PKG}/_flow.cpython-311-x86_64-linux-gnu.so": b"\0"}

@@ -88,3 +88,32 @@ def test_a_package_of_that_name_already_imported_from_elsewhere_is_an_error(shad
         ProjectError, match=rf"a package '{name}' from .*site.* is already imported"
     ):
         find(project)
+
+
+@pytest.mark.parametrize(
+    ("reference", "message"),
+    [
+        (
+            "shadowed_modle_pkg.model:WHICH",
+            r"there is no package 'shadowed_modle_pkg' in .*src "
+            r"\(it has: shadowed_model_pkg\); fix the entry point in pyproject.toml",
+        ),
+        (
+            "shadowed_model_pkg.modle:WHICH",
+            r"there is no module 'shadowed_model_pkg.modle' in "
+            r".*src; fix the entry point in pyproject.toml",
+        ),
+        (
+            "shadowed_model_pkg.model:WHCH",
+            r"shadowed_model_pkg.model has no attribute 'WHCH'; "
+            r"fix the entry point",
+        ),
+    ],
+)
+def test_an_entry_point_typo_is_named(shadowed_project, reference, message):
+    project, _ = shadowed_project
+    (project / "pyproject.toml").write_text(
+        f'[project.entry-points."modelcrate.models"]\nx = "{reference}"\n'
+    )
+    with pytest.raises(ProjectError, match=message):
+        find(project)

@@ -34,7 +34,8 @@ def build(project: Path, outdir: Path | None, frontend: str, as_json: bool) -> N
     Warns about what should not be in the wheel (tests, caches, files that look like secrets,
     large files not declared in [tool.modelcrate] data) and fails with exit code 1 when an
     essential is missing (the variables file, the modelcrate.models and modelcrate.flows entry
-    points, the declared license's file). Exit code 2: PROJECT is not a project or does not build.
+    points and what they name, the declared license's file). Exit code 2: PROJECT is not a
+    project or does not build.
     """
     from ..packaging import build_project, format_size
 

@@ -366,7 +366,30 @@ def _run_with_prefect(
             "Running the Prefect flow on a temporary local Prefect server (takes a few seconds)..."
         )
     flow = find(model_ref, FLOWS_GROUP).obj
+    if not click.get_current_context().find_root().params.get("verbose"):
+        _one_line_prefect_failures()
     return flow(inputs=input_sets if len(input_sets) > 1 else input_sets[0], targets=targets)
+
+
+class _NoTraceback:
+    """A logging filter that keeps a record's message but drops its traceback."""
+
+    @staticmethod
+    def filter(record: Any) -> bool:
+        record.exc_info = record.exc_text = None
+        return True
+
+
+def _one_line_prefect_failures() -> None:
+    """Prefect logs a failed task or flow run with its traceback; the error line modelcrate
+    prints after it says the same, so keep Prefect's line and drop the traceback (--verbose
+    shows it)."""
+    import logging
+
+    for name in ("prefect.task_runs", "prefect.flow_runs"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _NoTraceback) for f in logger.filters):
+            logger.addFilter(_NoTraceback())
 
 
 def _print_stored(stored: list, as_json: bool) -> None:

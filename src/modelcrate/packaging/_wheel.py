@@ -2,12 +2,13 @@
 
 Warnings: tests, compiled caches, files that look like secrets, large files not declared as data
 (`[tool.modelcrate] data` in pyproject.toml). Errors (a model that cannot work once installed):
-no variables file, no `modelcrate.models` or `modelcrate.flows` entry point, a declared license
-without its file.
+no variables file, no `modelcrate.models` or `modelcrate.flows` entry point, or one naming a module
+or name the wheel does not define, a declared license without its file.
 """
 
 from __future__ import annotations
 
+import ast
 import configparser
 import re
 import zipfile
@@ -129,7 +130,7 @@ def inspect_wheel(path: str | Path, *, data: Sequence[str] = ()) -> WheelReport:
 
     problems = [
         *_unwanted(files, texts, dist_info, tuple(data)),
-        *_missing(files, entry_points, license_files, metadata, dist_info),
+        *_missing(files, entry_points, license_files, metadata, dist_info, texts),
     ]
     return WheelReport(wheel, files, entry_points, license_files, metadata, tuple(problems))
 
@@ -280,6 +281,7 @@ def _missing(
     license_files: tuple[str, ...],
     metadata: dict[str, Any],
     dist_info: str,
+    texts: dict[str, bytes],
 ) -> list[Problem]:
     problems: list[Problem] = []
     paths = {f.path for f in files}
@@ -297,12 +299,23 @@ def _missing(
             )
             continue
         for name, value in entry_points[group].items():
-            module = value.partition(":")[0].strip()
+            module, _, attribute = (part.strip() for part in value.partition(":"))
             if module and not _has_module(paths, module):
                 problems.append(
                     Problem(
                         "error",
                         f"entry point {group} {name} = {value}: the wheel has no module {module}; "
+                        "fix the name in pyproject.toml [project.entry-points]",
+                    )
+                )
+                continue
+            source = texts.get(module.replace(".", "/") + ".py")
+            wanted = attribute.split(".")[0].strip()
+            if wanted and source is not None and not _may_define(source, wanted):
+                problems.append(
+                    Problem(
+                        "error",
+                        f"entry point {group} {name} = {value}: {module} defines no {wanted}; "
                         "fix the name in pyproject.toml [project.entry-points]",
                     )
                 )
@@ -345,6 +358,40 @@ def _missing(
                 )
             )
     return problems
+
+
+def _may_define(source: bytes, name: str) -> bool:
+    """Whether a module's source defines (or may define) the top-level `name`: by a class,
+    function, assignment or import, also under a top-level `if` or `try`; a star import, a
+    module `__getattr__` or source that does not parse count as maybe."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return True
+
+    def defines(statements: list[ast.stmt]) -> bool:
+        for node in statements:
+            if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+                if node.name in (name, "__getattr__"):
+                    return True
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                for alias in node.names:
+                    bound = alias.asname or alias.name.split(".")[0]
+                    if alias.name == "*" or bound == name:
+                        return True
+            elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    if any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(target)):
+                        return True
+            elif isinstance(node, (ast.If, ast.Try, ast.With)) or type(node).__name__ == "TryStar":
+                blocks = [getattr(node, f, []) for f in ("body", "orelse", "finalbody")]
+                blocks += [h.body for h in getattr(node, "handlers", [])]
+                if any(defines(block) for block in blocks):
+                    return True
+        return False
+
+    return defines(tree.body)
 
 
 def _has_module(paths: set[str], module: str) -> bool:

@@ -75,10 +75,22 @@ def load_object(reference: str, *, search: Path | None = None) -> Any:
             raise ProjectError(
                 f"{reference}: cannot import {exc.name!r}; install the package that provides it"
             ) from None
+        top = module_name.split(".")[0]
+        if search.is_dir() and not (search / top).exists():
+            here = sorted(p.parent.name for p in search.glob("*/__init__.py"))
+            raise ProjectError(
+                f"{reference}: there is no package {top!r} in {search} "
+                f"(it has: {', '.join(here) or 'none'}); fix the entry point in pyproject.toml"
+            ) from None
         sys.path.insert(0, str(search))
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc2:
+            if exc2.name and module_name.startswith(exc2.name):
+                raise ProjectError(
+                    f"{reference}: there is no module {exc2.name!r} in {search}; "
+                    "fix the entry point in pyproject.toml"
+                ) from None
             raise ProjectError(
                 f"{reference}: cannot import {exc2.name!r}; install the project first "
                 f"(pip install -e {search.parent})"
