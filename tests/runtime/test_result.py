@@ -211,3 +211,20 @@ def test_results_with_arrays_compare_equal():
     created = datetime(2024, 5, 1, tzinfo=timezone.utc)
     result = make(outputs={"profile": np.arange(3.0)}, created=created)
     assert Result.from_document(result.to_document()) == result
+
+
+def test_keep_whole_floats_marks_only_large_whole_floats_and_decodes_back():
+    from modelcrate.runtime._result import keep_whole_floats
+
+    array = encode_value(np.array([1e16, 2e17]))
+    document = {"a": 1e16, "b": [-3e20, 2.5, 7], "c": 1.5e16 + 0.5, "d": 1e15, "arr": array}
+    kept = keep_whole_floats(document)
+    assert kept["a"] == {"__float__": "1e+16"}
+    assert kept["b"] == [{"__float__": "-3e+20"}, 2.5, 7]
+    assert kept["c"] == {"__float__": "1.5e+16"}  # whole at that size: floats have no fraction
+    assert kept["d"] == 1e15  # below 1e16 every store keeps the decimal point
+    assert kept["arr"] == array  # the dtype restores array values
+    decoded = decode_value(kept)
+    assert decoded["a"] == 1e16 and type(decoded["a"]) is float
+    assert decoded["b"] == [-3e20, 2.5, 7] and type(decoded["b"][2]) is int
+    assert decoded["arr"].dtype == np.float64

@@ -437,18 +437,16 @@ def test_an_unknown_name_says_how_to_set_it(monkeypatch):
     assert "MODELCRATE_TARGETS__SCRATCH=URI" in message
 
 
-# --- known bugs ---------------------------------------------------------------------------------
+# --- numbers that stores change ---------------------------------------------------------------------------------
 
 
-def test_a_large_whole_float_stays_a_float(target, kind, request):
-    if kind == "postgresql":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="JSONB keeps numbers as numeric: 1e+16 is read back as the int 10**16",
-            )
-        )
-    result = make(1, charge=6.25e18, count=1e16)
+def test_a_large_whole_float_stays_a_float(target):
+    # PostgreSQL's JSONB alone would read 1e+16 back as the int 10**16
+    result = make(1, charge=6.25e18, count=1e16, nested={"x": [1e17, -2e20, 3]})
     target.save(result)
     outputs = target.load(result.id).outputs
     assert type(outputs["charge"]) is float and type(outputs["count"]) is float
+    assert outputs["charge"] == 6.25e18 and outputs["count"] == 1e16
+    assert outputs["nested"] == {"x": [1e17, -2e20, 3]}
+    assert [type(v) for v in outputs["nested"]["x"]] == [float, float, int]
+    assert target.load(result.id).hash == result.hash

@@ -42,6 +42,26 @@ def encode_value(value: Any) -> Any:
     return value
 
 
+def keep_whole_floats(document: Any) -> Any:
+    """`document` with each whole float of 1e16 or more written as `{"__float__": "1e+16"}`.
+
+    For stores that keep numbers as decimals (PostgreSQL JSONB): they give `1e+16` back as
+    `10000000000000000`, an int. `decode_value` reads the marked form back as the float.
+    Array payloads are left alone: their dtype restores their values.
+    """
+    if isinstance(document, float):
+        if math.isfinite(document) and document.is_integer() and abs(document) >= 1e16:
+            return {_FLOAT_KEY: repr(document)}
+        return document
+    if isinstance(document, Mapping):
+        if _ARRAY_KEY in document:
+            return document
+        return {k: keep_whole_floats(v) for k, v in document.items()}
+    if isinstance(document, list):
+        return [keep_whole_floats(v) for v in document]
+    return document
+
+
 def _encode_array(array: np.ndarray) -> dict[str, Any]:
     head = {"dtype": array.dtype.str, "shape": list(array.shape)}
     if array.dtype.hasobject:
@@ -61,7 +81,8 @@ def decode_value(value: Any) -> Any:
         if len(value) == 1 and _ARRAY_KEY in value:
             return _decode_array(value[_ARRAY_KEY])
         if len(value) == 1 and _FLOAT_KEY in value:
-            return _NON_FINITE[value[_FLOAT_KEY]]
+            text = str(value[_FLOAT_KEY])
+            return _NON_FINITE.get(text) or float(text)
         return {k: decode_value(v) for k, v in value.items()}
     if isinstance(value, list):
         return [decode_value(v) for v in value]

@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from .._errors import TargetError
-from ._result import Result
+from ._result import Result, keep_whole_floats
 from ._targets import BaseTarget, as_utc, mask_uri, reported
 
 TABLE = "modelcrate_results"
@@ -131,7 +131,10 @@ class SQLTarget(BaseTarget):
 
     def save_many(self, results: Sequence[Result]) -> list[str]:
         engine = self.engine
-        insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        is_postgresql = engine.dialect.name == "postgresql"
+        insert = postgresql.insert if is_postgresql else sqlite.insert
+        # JSONB reads whole floats such as 1e+16 back as ints: mark them (see keep_whole_floats)
+        document = keep_whole_floats if is_postgresql else (lambda doc: doc)
         table = results_table
         statement = insert(table).on_conflict_do_nothing(index_elements=["id"])
         with self._errors("cannot write results"):
@@ -143,7 +146,7 @@ class SQLTarget(BaseTarget):
                         "version": r.version,
                         "flow_run_id": r.flow_run_id,
                         "created": r.created,
-                        "document": r.to_document(),
+                        "document": document(r.to_document()),
                     }
                     for r in batch
                 ]
