@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ._output import columns
+from ._output import columns, shown_path
 
 EXIT_MISSING_ESSENTIALS = 1
 
@@ -53,13 +53,6 @@ def build(project: Path, outdir: Path | None, frontend: str, as_json: bool) -> N
             click.echo(f"{problem.level}: {problem.message}", err=True)
         click.echo(f"Built with {'uv' if report.frontend == 'uv' else 'python -m build'}:")
         for kind, path in (("sdist", report.sdist), ("wheel", report.wheel)):
-            click.echo(f"  {kind}: {_shown(path)} ({format_size(path.stat().st_size)})")
+            click.echo(f"  {kind}: {shown_path(path)} ({format_size(path.stat().st_size)})")
     if report.errors:
         click.get_current_context().exit(EXIT_MISSING_ESSENTIALS)
-
-
-def _shown(path: Path) -> str:
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)

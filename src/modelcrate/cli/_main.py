@@ -22,7 +22,7 @@ from ._build import build
 from ._check import check
 from ._graph import graph
 from ._lock import lock
-from ._output import columns
+from ._output import columns, shown_path
 from ._results import results
 from ._update import update
 
@@ -133,7 +133,7 @@ def new(variables: Path, output: Path | None, yes: bool, no_git: bool, **given: 
     destination = output or Path.cwd() / options.repo_name
     made = new_project(variables, destination, options, git=not no_git)
 
-    shown = _shown_path(made.path)
+    shown = shown_path(made.path)
     click.echo(
         f"Created {options.repo_name} in {shown} ({len(spec.inputs)} inputs, {len(spec.outputs)} outputs)."
     )
@@ -208,13 +208,6 @@ def _ask(answers: dict[str, Any], default_name: str) -> dict[str, Any]:
     ask("cli", "Command-line interface", "click", ("click", "argparse", "none"))
     ask("registry", "Container registry", "ghcr", ("ghcr", "dockerhub", "scr"))
     return answers
-
-
-def _shown_path(path: Path) -> str:
-    try:
-        return str(path.relative_to(Path.cwd())) or "."
-    except ValueError:
-        return str(path)
 
 
 # -- upgrade-variables ----------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 def columns(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
     """A plain, left-aligned text table (no import of a rendering library on the hot path)."""
@@ -11,3 +13,13 @@ def columns(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
         "  ".join(str(cell).ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
         for line in lines
     )
+
+
+def shown_path(path: Path) -> str:
+    """A path as people want to read it: relative to the current folder when it is inside it
+    (the folder itself by its name), else absolute."""
+    try:
+        relative = path.relative_to(Path.cwd())
+    except ValueError:
+        return str(path)
+    return path.name if relative == Path() else str(relative)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from ._output import shown_path
+
 
 @click.command()
 @click.argument("project", type=click.Path(path_type=Path), default=".")
@@ -25,7 +27,7 @@ def update(project: Path, to: str | None) -> None:
     from ..packaging import update_project
 
     updated = update_project(project, to=to)
-    shown = _shown(updated.path)
+    shown = shown_path(updated.path)
     if updated.up_to_date:
         click.echo(f"{shown} is already up to date (template {updated.new_version}).")
         return
@@ -56,11 +58,3 @@ def _mark(name: str, updated) -> str:
     if name in updated.conflicts:
         return "C"
     return "A" if name in updated.added else "D" if name in updated.removed else "M"
-
-
-def _shown(path: Path) -> str:
-    try:
-        relative = path.relative_to(Path.cwd())
-    except ValueError:
-        return str(path)
-    return path.name if relative == Path() else str(relative)
