@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -197,35 +196,6 @@ def test_upgrade_variables_to_another_file(run_cli, tmp_path):
 
 
 # -- run ------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    """The injector example as a generated project with the reference model (not installed)."""
-    from modelcrate.cli import main
-
-    root = tmp_path_factory.mktemp("cli-run")
-    dest = root / "injector"
-    assert (
-        main(
-            [
-                "new",
-                str(EXAMPLES / "injector" / "variables.yml"),
-                "-o",
-                str(dest),
-                "--yes",
-                "--no-git",
-            ]
-        )
-        == 0
-    )
-    shutil.copy(
-        EXAMPLES / "injector" / "model.py", dest / "src" / "injector_surrogate" / "model.py"
-    )
-    yield dest
-    for name in [m for m in sys.modules if m.startswith("injector_surrogate")]:
-        del sys.modules[name]
-    sys.path[:] = [p for p in sys.path if not p.startswith(str(root))]
 
 
 def test_run_stores_a_result_and_prints_the_outputs(run_cli, project, tmp_path):

@@ -7,8 +7,6 @@ import io
 import json
 import os
 import re
-import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -26,24 +24,6 @@ def no_modelcrate_env(monkeypatch):
     for key in list(os.environ):
         if key.upper().startswith("MODELCRATE_"):
             monkeypatch.delenv(key)
-
-
-@pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    """The injector example as a generated project with the reference model (not installed)."""
-    from modelcrate.cli import main
-
-    root = tmp_path_factory.mktemp("cli-results")
-    dest = root / "injector"
-    variables = EXAMPLES / "injector" / "variables.yml"
-    assert main(["new", str(variables), "-o", str(dest), "--yes", "--no-git"]) == 0
-    shutil.copy(
-        EXAMPLES / "injector" / "model.py", dest / "src" / "injector_surrogate" / "model.py"
-    )
-    yield dest
-    for name in [m for m in sys.modules if m.startswith("injector_surrogate")]:
-        del sys.modules[name]
-    sys.path[:] = [p for p in sys.path if not p.startswith(str(root))]
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_targets import assert_same_result
 
 from modelcrate import TargetError
 from modelcrate.runtime import (
@@ -36,26 +37,6 @@ def make(i=0, model="injector-surrogate", created=None, **outputs):
 
 def files_under(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file())
-
-
-def assert_same_result(got: Result, want: Result) -> None:
-    assert (got.hash, got.model, got.version, got.created, got.units, got.flow_run_id) == (
-        want.hash,
-        want.model,
-        want.version,
-        want.created,
-        want.units,
-        want.flow_run_id,
-    )
-    for side in ("inputs", "outputs"):
-        a, b = getattr(got, side), getattr(want, side)
-        assert a.keys() == b.keys()
-        for key in a:
-            if isinstance(b[key], np.ndarray):
-                assert a[key].dtype == b[key].dtype and a[key].shape == b[key].shape
-                np.testing.assert_array_equal(a[key], b[key])
-            else:
-                assert a[key] == b[key]
 
 
 @pytest.fixture
