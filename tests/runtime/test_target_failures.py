@@ -143,7 +143,9 @@ def test_unreachable_postgresql(monkeypatch):
     assert target.name == "postgresql://u:***@127.0.0.1:1/db"
     for action in (lambda: target.save(make()), target.list, lambda: target.load("abc")):
         message = error_of(action)
-        assert message.startswith("postgresql://u:***@127.0.0.1:1/db: cannot prepare")
+        assert message.startswith(
+            "postgresql://u:***@127.0.0.1:1/db: cannot connect to the database"
+        )
         assert "Connection refused" in message or "connection failed" in message
         assert_masked(message)
 
@@ -153,7 +155,9 @@ def test_a_password_in_the_query_string_is_masked_too(monkeypatch):
     target = open_target("postgresql://127.0.0.1:1/db?password=secret")
     assert target.name == "postgresql://127.0.0.1:1/db?password=***"
     message = error_of(target.list)
-    assert message.startswith("postgresql://127.0.0.1:1/db?password=***: cannot prepare")
+    assert message.startswith(
+        "postgresql://127.0.0.1:1/db?password=***: cannot connect to the database"
+    )
     assert "secret" not in message
 
 
@@ -189,7 +193,7 @@ def test_save_results_stores_where_it_can(tmp_path, monkeypatch, good_first):
         save_results(results, targets)
 
     message = str(info.value)
-    assert message.startswith("postgresql://u:***@127.0.0.1:1/db: cannot prepare")
+    assert message.startswith("postgresql://u:***@127.0.0.1:1/db: cannot connect to the database")
     assert_masked(message)
     stored = info.value.stored
     assert [s.result.hash for s in stored] == [r.hash for r in results]
@@ -208,7 +212,7 @@ def test_save_results_names_every_failure(tmp_path, real_mongo, monkeypatch):
     message = str(info.value)
     first, second = message.split("; postgresql://")
     assert first.startswith("mongodb://u:***@127.0.0.1:1/db: cannot reach the database")
-    assert second.startswith("u:***@127.0.0.1:1/db: cannot prepare")
+    assert second.startswith("u:***@127.0.0.1:1/db: cannot connect to the database")
     assert "secret" not in message and "\n" not in message
     [item] = info.value.stored
     assert item.locations == [str(FilesystemTarget(good).path_of(make(1)))]
@@ -254,7 +258,7 @@ def test_sqlite_in_a_read_only_directory(tmp_path):
     try:
         uri = f"sqlite:///{locked / 'results.db'}"
         message = error_of(lambda: open_target(uri).save(make(1)))
-        assert message.startswith(f"{uri}: cannot prepare the results table (")
+        assert message.startswith(f"{uri}: cannot connect to the database (")
     finally:
         locked.chmod(0o700)
 

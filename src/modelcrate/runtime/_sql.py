@@ -92,6 +92,8 @@ class SQLTarget(BaseTarget):
             if engine is None:
                 with self._errors("cannot open the database"):
                     engine = self._create_engine()
+                with self._errors("cannot connect to the database"):
+                    engine.connect().close()  # the pool keeps it for what follows
                 with self._errors("cannot prepare the results table"):
                     _migrate(engine)
                 _engines[key] = engine
