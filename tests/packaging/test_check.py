@@ -292,7 +292,10 @@ def test_a_dockerfile_without_user_or_wheel_fails(tmp_path):
         "FROM python:3.11-slim\nRUN pip install numpy\nUSER 1000\n"
     )
     result = check_dockerfile(tmp_path)
-    assert not result.ok and "no RUN line pip-installs the built wheel" in result.message
+    assert (
+        not result.ok
+        and "no RUN line of the final stage pip-installs the built wheel" in result.message
+    )
 
 
 @pytest.mark.slow
@@ -313,3 +316,57 @@ def test_a_project_venv_is_the_default_interpreter(tmp_path):
     results = check_project(project)
     assert {r.name: r.message for r in results if not r.ok} == {}
     assert not list((project / "src").rglob("__pycache__"))  # the check leaves src as it was
+
+
+def test_a_broken_project_venv_is_an_error_not_a_silent_fallback(tmp_path, run_cli):
+    project = tmp_path / "p"
+    (project / ".venv" / "bin").mkdir(parents=True)
+    (project / "pyproject.toml").write_text('[project]\nname = "p"\n')
+    (project / ".venv" / "bin" / "python").symlink_to(tmp_path / "removed-python3.11")
+    for verb in ("check", "graph"):
+        code, out, err = run_cli(verb, project)
+        assert code == 2 and out == ""
+        assert err.startswith(f"error: {project / '.venv'}: has no working python (")
+        assert "recreate it (rm -rf .venv, then" in err and err.count("\n") == 1
+
+
+def test_the_wheel_must_be_installed_in_the_final_stage(tmp_path):
+    from modelcrate.packaging._check import check_dockerfile
+
+    (tmp_path / "Dockerfile").write_text(
+        "FROM python:3.11 AS build\nRUN pip install dist/*.whl && pytest\n"
+        "FROM python:3.11-slim\nCOPY app.py /app.py\nUSER nobody\n"
+    )
+    result = check_dockerfile(tmp_path)
+    assert not result.ok
+    assert "no RUN line of the final stage pip-installs the built wheel" in result.message
+
+
+def _git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def test_a_project_below_the_top_of_its_git_repository_needs_the_scm_root(tmp_path):
+    from modelcrate.packaging._check import check_version, read_pyproject
+
+    mono = tmp_path / "mono"
+    (mono / "models" / "p").mkdir(parents=True)
+    _git(mono, "init", "-q")
+    project = mono / "models" / "p"
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        '[build-system]\nrequires = ["hatchling", "hatch-vcs"]\n'
+        '[project]\nname = "p"\ndynamic = ["version"]\n'
+        '[tool.hatch.version]\nsource = "vcs"\n'
+    )
+    result = check_version(project, read_pyproject(project))
+    assert not result.ok
+    assert result.message == (
+        f"the git repository starts at {mono.resolve()}, above the project, and hatch-vcs looks "
+        "for tags only in the project folder (builds get version 0.0.0); add "
+        '[tool.hatch.version.raw-options] root = "../.."'
+    )
+    pyproject.write_text(
+        pyproject.read_text() + '[tool.hatch.version.raw-options]\nroot = "../.."\n'
+    )
+    assert check_version(project, read_pyproject(project)).ok

@@ -291,9 +291,7 @@ def check_dockerfile(root: Path) -> CheckResult:
     stages = [i for i, (_, op, _) in enumerate(instructions) if op == "FROM"]
     final = instructions[stages[-1] if stages else 0 :]
     users = [(line, args) for line, op, args in final if op == "USER"]
-    installs = [
-        line for line, op, args in instructions if op == "RUN" and _WHEEL_INSTALL.search(args)
-    ]
+    installs = [line for line, op, args in final if op == "RUN" and _WHEEL_INSTALL.search(args)]
     if not users:
         return CheckResult(
             name,
@@ -313,8 +311,9 @@ def check_dockerfile(root: Path) -> CheckResult:
         return CheckResult(
             name,
             False,
-            f"{DOCKERFILE}: no RUN line pip-installs the built wheel; build it "
-            "(`python -m build --wheel`) and `pip install` the dist/*.whl",
+            f"{DOCKERFILE}: no RUN line of the final stage pip-installs the built wheel; "
+            "build it (`python -m build --wheel`) and `pip install` the dist/*.whl in the "
+            "image that runs",
         )
     return CheckResult(
         name, True, f"runs as `{user}` (line {line}), installs the wheel (line {installs[-1]})"
@@ -368,24 +367,43 @@ def check_version(root: Path, pyproject: dict[str, Any]) -> CheckResult:
             'pyproject.toml: the dynamic version has no git source; add "hatch-vcs" to '
             '[build-system] requires and [tool.hatch.version] source = "vcs"',
         )
-    if not _is_git_repository(root):
+    top = _git_top(root)
+    if top is None:
         return CheckResult(
             name,
             False,
             f"{root.name} is not a git repository, so there are no tags to take the version "
             "from; run `git init` and commit",
         )
+    scm = tool.get("setuptools_scm", {}) if source == "setuptools-scm" else (
+        tool.get("hatch", {}).get("version", {}).get("raw-options", {})
+    )  # fmt: skip
+    if top != root and not (scm.get("root") or scm.get("search_parent_directories")):
+        table = (
+            "[tool.setuptools_scm]" if source == "setuptools-scm"
+            else "[tool.hatch.version.raw-options]"
+        )  # fmt: skip
+        up = os.path.relpath(top, root)
+        return CheckResult(
+            name,
+            False,
+            f"the git repository starts at {top}, above the project, and {source} looks for "
+            f'tags only in the project folder (builds get version 0.0.0); add {table} root = "{up}"',
+        )
     return CheckResult(name, True, f"from git tags ({source}, in a git repository)")
 
 
-def _is_git_repository(root: Path) -> bool:
+def _git_top(root: Path) -> Path | None:
+    """The top folder of the git work tree that holds `root`, or None outside one."""
     if shutil.which("git") is None:
-        return (root / ".git").exists()
+        return root if (root / ".git").exists() else None
     done = subprocess.run(
-        ["git", "rev-parse", "--is-inside-work-tree"],
+        ["git", "rev-parse", "--show-toplevel"],
         cwd=root,
         capture_output=True,
         text=True,
         check=False,
     )
-    return done.returncode == 0 and done.stdout.strip() == "true"
+    if done.returncode != 0 or not done.stdout.strip():
+        return None
+    return Path(done.stdout.strip()).resolve()

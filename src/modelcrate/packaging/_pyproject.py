@@ -99,9 +99,14 @@ def project_interpreter(
     venv_python = root / ".venv" / scripts / exe
     if venv_python.is_file():
         return venv_python
+    create = f"cd {root} && python -m venv .venv && .venv/bin/pip install -e '.[dev]'"
+    if (root / ".venv").is_dir():  # there, but broken: its base Python was removed, say
+        raise ProjectError(
+            f"{root / '.venv'}: has no working python ({venv_python} is missing or a broken "
+            f"link); recreate it (rm -rf .venv, then {create}), or give --python PATH"
+        )
     if not required:
         return Path(sys.executable)
     raise ProjectError(
-        f"{root}: no environment at .venv; create it (cd {root} && python -m venv .venv && "
-        ".venv/bin/pip install -e '.[dev]'), or give --python PATH"
+        f"{root}: no environment at .venv; create it ({create}), or give --python PATH"
     )
