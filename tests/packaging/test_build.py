@@ -369,6 +369,17 @@ def test_an_entry_point_name_that_may_be_defined_is_not_an_error(tmp_path, sourc
     assert inspect_wheel(wheel).errors == ()
 
 
+def test_a_license_file_at_the_top_of_an_older_dist_info_is_found(tmp_path):
+    # Metadata 2.2 (setuptools before 77) lists License-File and ships it beside METADATA
+    older = METADATA.replace("Metadata-Version: 2.4", "Metadata-Version: 2.2")
+    older += "License-File: LICENSE\n"
+    info = f"{PKG}-1.0.dist-info"
+    wheel = _wheel(
+        tmp_path, {f"{info}/LICENSE": b"MIT License\n"}, metadata=older.encode(), license=None
+    )
+    assert inspect_wheel(wheel).problems == ()
+
+
 def test_an_entry_point_to_a_compiled_module_is_found(tmp_path):
     compiled = ENTRY_POINTS.replace(f"{PKG}.flow:f", f"{PKG}._flow:f").encode()
     extra = {f"{PKG}/_flow.cpython-311-x86_64-linux-gnu.so": b"\0"}

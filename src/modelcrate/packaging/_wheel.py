@@ -350,7 +350,10 @@ def _missing(
             )
         )
     for listed in metadata.get("license_files", []):
-        if f"{dist_info}/licenses/{listed}" not in paths and license_files:
+        # metadata 2.4 puts them under licenses/; older backends at the top of the dist-info
+        places = {f"{dist_info}/licenses/{listed}", f"{dist_info}/{listed}"}
+        places.add(f"{dist_info}/{PurePosixPath(listed).name}")
+        if not places & paths and license_files:
             problems.append(
                 Problem(
                     "error",
