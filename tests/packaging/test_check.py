@@ -370,3 +370,30 @@ def test_a_project_below_the_top_of_its_git_repository_needs_the_scm_root(tmp_pa
         pyproject.read_text() + '[tool.hatch.version.raw-options]\nroot = "../.."\n'
     )
     assert check_version(project, read_pyproject(project)).ok
+
+
+def test_readme_tables_reflowed_by_a_formatter_still_match(tmp_path):
+    from modelcrate.packaging._check import check_readme
+
+    variables = tmp_path / "variables.yml"
+    variables.write_text(
+        "input_variables:\n  x: {type: scalar, default: 1, range: [0, 2], units: mm}\n"
+        "output_variables:\n  y: {type: scalar}\n"
+    )
+    readme = tmp_path / "README.md"
+    # as Prettier or mdformat pad them
+    readme.write_text(
+        "## Inputs\n\n"
+        "| Name | Kind   | Unit | Default | Range  | Description |\n"
+        "| ---- | :----- | ---- | ------- | ------ | ----------- |\n"
+        "| `x`  | scalar | mm   | 1       | [0, 2] |             |\n\n"
+        "## Outputs\n\n"
+        "| Name | Kind   | Unit | Range | Description |\n"
+        "| ---- | ------ | ---- | ----- | ----------- |\n"
+        "| `y`  | scalar |      |       |             |\n"
+    )
+    assert check_readme(tmp_path, variables).ok, check_readme(tmp_path, variables).message
+    readme.write_text(readme.read_text().replace("| mm   |", "| cm   |"))
+    result = check_readme(tmp_path, variables)
+    assert not result.ok
+    assert "line 5: inputs table row `x`: Unit is `cm`, variables.yml gives `mm`" in result.message

@@ -196,7 +196,7 @@ def check_readme(root: Path, variables: Path | None) -> CheckResult:
 def _table_difference(lines: list[str], want: list[str], role: str) -> str | None:
     """Where the README's table headed like `want` differs from it, or None if it is equal."""
     header = want[0]
-    starts = [i for i, line in enumerate(lines) if line.strip() == header]
+    starts = [i for i, line in enumerate(lines) if _same_row(line, header)]
     if not starts:
         return f"no {role} table (headed `{header}`)"
     start = starts[0]
@@ -206,7 +206,7 @@ def _table_difference(lines: list[str], want: list[str], role: str) -> str | Non
             break
         got.append(line.strip())
     for offset, (have, expected) in enumerate(zip(got, want, strict=False)):
-        if have != expected:
+        if not _same_row(have, expected):
             return f"line {start + offset + 1}: {_row_difference(have, expected, want[0], role)}"
     line = start + len(got) + 1
     if len(got) < len(want):
@@ -236,6 +236,20 @@ def _row_difference(have: str, expected: str, header: str, role: str) -> str:
                     f"variables.yml gives `{_short(y)}`"
                 )
     return f"{role} table row {name_expected} is `{_short(have)}`, not `{_short(expected)}`"
+
+
+_SEPARATOR_CELL = re.compile(r":?-+:?")
+
+
+def _same_row(line: str, expected: str) -> bool:
+    """Whether two Markdown table rows say the same: equal cells, whatever the padding (as
+    table formatters write it); any two separator rows (`|---|`, `| :--- |`) are equal."""
+    a, b = _cells(line), _cells(expected)
+    if not line.strip().startswith("|") or len(a) != len(b):
+        return False
+    if all(_SEPARATOR_CELL.fullmatch(c) for c in a + b):
+        return True
+    return a == b
 
 
 def _cells(row: str) -> list[str]:
