@@ -106,6 +106,27 @@ def test_pipfile_is_made_from_pyproject(tmp_path):
     assert pipfile["source"][0]["url"] == "https://pypi.org/simple"
 
 
+@pytest.mark.parametrize(
+    ("url", "fields"),
+    [
+        ("git+ssh://git@github.com/x/a.git", {"git": "ssh://git@github.com/x/a.git"}),
+        (
+            "git+https://github.com/x/c.git@main#subdirectory=pkg",
+            {"git": "https://github.com/x/c.git", "ref": "main", "subdirectory": "pkg"},
+        ),
+        (
+            "git+ssh://git@github.com/x/b.git@v1.2",
+            {"git": "ssh://git@github.com/x/b.git", "ref": "v1.2"},
+        ),
+        ("hg+https://hg.example.org/r", {"hg": "https://hg.example.org/r"}),
+    ],
+)
+def test_pipfile_vcs_entries(url, fields):
+    from modelcrate.packaging._lock import _vcs_fields
+
+    assert _vcs_fields(url) == fields
+
+
 def test_pipenv_format_needs_pipenv(tmp_path, monkeypatch, run_cli):
     project = _project(tmp_path)
     monkeypatch.setattr("modelcrate.packaging._lock._pipenv", lambda: [])

@@ -327,6 +327,26 @@ def _direct_text(
 # -- pipenv ---------------------------------------------------------------------------------------
 
 
+def _vcs_fields(url: str) -> dict[str, str]:
+    """Pipfile fields of a VCS URL such as `git+ssh://git@host/x.git@v1#subdirectory=pkg`:
+    the repository, the ref after an `@` in the path (not the user's `@` before the host), and
+    the subdirectory."""
+    from urllib.parse import parse_qs, urlsplit, urlunsplit
+
+    vcs, _, rest = url.partition("+")
+    parts = urlsplit(rest)
+    path, at, ref = parts.path.rpartition("@")
+    if not at:
+        path, ref = parts.path, ""
+    fields = {vcs: urlunsplit(parts._replace(path=path, fragment=""))}
+    if ref:
+        fields["ref"] = ref
+    subdirectory = parse_qs(parts.fragment).get("subdirectory")
+    if subdirectory:
+        fields["subdirectory"] = subdirectory[0]
+    return fields
+
+
 def pipfile_text(meta: ProjectMetadata) -> str:
     """A Pipfile of the project's dependencies ([packages]), dev extra ([dev-packages]) and Python."""
 
@@ -339,13 +359,7 @@ def pipfile_text(meta: ProjectMetadata) -> str:
 
                 fields["path"] = unquote(urlsplit(url).path)
             elif "+" in url.split("://", 1)[0]:
-                vcs, _, rest = url.partition("+")
-                repo, _, ref = (
-                    rest.rpartition("@") if "@" in rest.split("://", 1)[1] else (rest, "", "")
-                )
-                fields[vcs] = repo
-                if ref:
-                    fields["ref"] = ref
+                fields.update(_vcs_fields(url))
             else:
                 fields["file"] = url
         else:
