@@ -243,9 +243,16 @@ def test_pipenv_format(tmp_path, monkeypatch, run_cli):
     monkeypatch.setenv("WORKON_HOME", str(tmp_path / "virtualenvs"))  # pipenv's venv goes here
     monkeypatch.delenv("PIPENV_VENV_IN_PROJECT", raising=False)
     project = _project(tmp_path)
+    (project / "requirements").mkdir()
+    (project / "requirements/runtime.lock.txt").write_text("# an earlier uv lock\n")
     code, out, err = run_cli("lock", project, "--format", "pipenv")
     assert code == 0, err
     assert "Pipfile (10 requirements)" in out and "Pipfile.lock (" in out
+    assert err == (
+        "warning: requirements/runtime.lock.txt from an earlier `modelcrate lock` are still "
+        "there, and the Dockerfile and CI install from them, not from Pipfile.lock: delete them, "
+        "or run `modelcrate lock` again after changing the dependencies\n"
+    )
     pipfile = tomllib.loads((project / "Pipfile").read_text())
     assert pipfile["packages"]["fastapi"] == "<0.151"
     lock = json.loads((project / "Pipfile.lock").read_text())

@@ -422,6 +422,15 @@ def _lock_pipenv(meta: ProjectMetadata, *, upgrade: bool) -> Locked:
         raise ProjectError(f"{pipfile}: pipenv lock failed: {reason}")
     lock = json.loads((root / "Pipfile.lock").read_text(encoding="utf-8"))
     pins = len(lock.get("default", {})) + len(lock.get("develop", {}))
+    stale = sorted(p.relative_to(root).as_posix() for p in root.glob("requirements/*.lock.txt"))
+    if stale:
+        warnings.warn(
+            f"{', '.join(stale)} from an earlier `modelcrate lock` are still there, and the "
+            "Dockerfile and CI install from them, not from Pipfile.lock: delete them, or run "
+            "`modelcrate lock` again after changing the dependencies",
+            ModelcrateWarning,
+            stacklevel=2,
+        )
     return Locked(
         project=root,
         files=(LockFile(pipfile, len(meta.dependencies) + len(meta.dev), "requirement"),
