@@ -114,6 +114,33 @@ def test_dev_extra_is_followed_only_when_asked():
     assert with_dev[-1].required == ">=8"
 
 
+def test_extras_that_name_the_project_again_are_followed():
+    dump = {
+        "environment": default_environment(),
+        "distributions": [
+            {
+                "name": "my-model",
+                "version": "1.0",
+                "requires": [
+                    "alpha",
+                    "my-model[test]; extra == 'dev'",
+                    "ruff; extra == 'dev'",
+                    "pytest>=8; extra == 'test'",
+                    "my-model[dev]; extra == 'test'",  # a loop of extras ends
+                ],
+            },
+            {"name": "alpha", "version": "1.0", "requires": []},
+            {"name": "ruff", "version": "0.6", "requires": []},
+        ],
+    }
+    graph = build_graph(dump, "my-model", dev=True)
+    assert [node.name for node in graph.dependencies] == ["alpha", "pytest", "ruff"]
+    assert [str(c) for c in graph.conflicts] == [
+        "my-model requires pytest>=8, but it is not installed"
+    ]
+    assert [node.name for node in build_graph(dump, "my-model").dependencies] == ["alpha"]
+
+
 def test_project_not_installed():
     with pytest.raises(ProjectError, match="other-model is not installed"):
         build_graph(DUMP, "other-model")

@@ -214,11 +214,26 @@ def build_graph(dump: dict[str, Any], project: str, *, dev: bool = False) -> Dep
             children.append(node(child, path | {key}))
         return Node(dist["name"], dist["version"], required(req), tuple(children))
 
+    # The project's own extras, following those that name the project again
+    # (`dev = ["my-model[test,docs]", ...]`): their requirements are the project's too.
+    own = canonicalize_name(project)
     extras = frozenset({DEV_EXTRA} if dev else ())
+    while True:
+        named = {
+            extra
+            for req in requirements(top, extras)
+            if canonicalize_name(req.name) == own
+            for extra in req.extras
+        }
+        if named <= extras:
+            break
+        extras |= named
     roots = []
     for req in requirements(top, extras):
+        if canonicalize_name(req.name) == own:
+            continue
         check(top, req)
-        roots.append(node(req, frozenset({canonicalize_name(project)})))
+        roots.append(node(req, frozenset({own})))
     return DependencyGraph(top["name"], top["version"], tuple(roots), tuple(conflicts.values()))
 
 
