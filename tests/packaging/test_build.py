@@ -384,3 +384,23 @@ def test_an_entry_point_to_a_compiled_module_is_found(tmp_path):
     compiled = ENTRY_POINTS.replace(f"{PKG}.flow:f", f"{PKG}._flow:f").encode()
     extra = {f"{PKG}/_flow.cpython-311-x86_64-linux-gnu.so": b"\0"}
     assert inspect_wheel(_wheel(tmp_path, extra, entry_points=compiled)).problems == ()
+
+
+def test_a_model_in_a_nested_namespace_package(tmp_path):
+    nested = "acme/models/inj"
+    entry_points = (
+        f"[modelcrate.models]\n{DIST} = acme.models.inj.model:M\n\n"
+        f"[modelcrate.flows]\n{DIST} = acme.models.inj.flow:f\n"
+    ).encode()
+    files = {
+        f"{nested}/__init__.py": b"",
+        f"{nested}/model.py": b"class M: ...\n",
+        f"{nested}/flow.py": b"def f(): ...\n",
+        f"{nested}/variables.yml": b"input_variables: {}\n",
+    }
+    wheel = _wheel(tmp_path, files, entry_points=entry_points, variables=None)
+    assert inspect_wheel(wheel).problems == ()
+    (tmp_path / "b").mkdir()
+    del files[f"{nested}/variables.yml"]
+    wheel = _wheel(tmp_path / "b", files, entry_points=entry_points, variables=None)
+    assert [p.path for p in inspect_wheel(wheel).errors] == [f"{nested}/variables.yml"]

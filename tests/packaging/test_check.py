@@ -397,3 +397,17 @@ def test_readme_tables_reflowed_by_a_formatter_still_match(tmp_path):
     result = check_readme(tmp_path, variables)
     assert not result.ok
     assert "line 5: inputs table row `x`: Unit is `cm`, variables.yml gives `mm`" in result.message
+
+
+def test_the_package_of_a_nested_namespace_project(tmp_path):
+    from modelcrate.packaging._check import project_package
+
+    (tmp_path / "src" / "acme" / "models" / "inj").mkdir(parents=True)
+    pyproject = {
+        "project": {"entry-points": {"modelcrate.models": {"x": "acme.models.inj.model:M"}}}
+    }
+    assert project_package(tmp_path, pyproject) == "acme.models.inj"
+    (tmp_path / "src" / "acme" / "models" / "inj" / "model").mkdir()  # a package of that name
+    assert project_package(tmp_path, pyproject) == "acme.models.inj.model"
+    (tmp_path / "src" / "acme" / "models" / "inj" / "variables.yml").write_text("")
+    assert project_package(tmp_path, {}) == "acme.models.inj"  # found by its variables file

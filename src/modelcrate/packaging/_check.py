@@ -23,7 +23,7 @@ from ..runtime._prefect_env import LOCAL_PREFECT_SETTINGS
 from ..spec import load_spec
 from . import _check_probe
 from ._new import VARIABLES_FILE
-from ._pyproject import project_interpreter, read_pyproject
+from ._pyproject import project_interpreter, read_pyproject, reference_package
 from ._render import variable_table
 
 _PROBE_CHECKS = tuple(_check_probe.CHECKS)
@@ -58,7 +58,7 @@ def check_project(
     root = Path(project).expanduser().resolve()
     pyproject = read_pyproject(root)
     package = project_package(root, pyproject)
-    variables = root / "src" / package / VARIABLES_FILE if package else None
+    variables = root / "src" / package.replace(".", "/") / VARIABLES_FILE if package else None
     with tempfile.TemporaryDirectory(prefix="modelcrate-check-") as tmp:
         probe = _start_probe(root, package, variables, project_interpreter(root, python), Path(tmp))
         try:
@@ -76,16 +76,20 @@ def check_project(
 
 
 def project_package(root: Path, pyproject: dict[str, Any]) -> str | None:
-    """The project's package under src/: the one its entry points name, else the one with variables.yml."""
+    """The project's package under src/ (dotted, e.g. `my_model` or `acme.models.my_model`):
+    the one holding the module its entry points name, else the one with variables.yml."""
+    src = root / "src"
     groups = pyproject.get("project", {}).get("entry-points", {})
     for group in (MODELS_GROUP, FLOWS_GROUP):
         for reference in groups.get(group, {}).values():
-            name = str(reference).split(":")[0].split(".")[0].strip()
-            if name and (root / "src" / name).is_dir():
-                return name
-    src = root / "src"
+            module = str(reference).split(":")[0].strip()
+            package = reference_package(module, lambda path: (src / path).is_dir())
+            if package and (src / package.replace(".", "/")).is_dir():
+                return package
     candidates = (
-        sorted(p.parent.name for p in src.glob(f"*/{VARIABLES_FILE}")) if src.is_dir() else []
+        sorted(".".join(p.parent.relative_to(src).parts) for p in src.glob(f"**/{VARIABLES_FILE}"))
+        if src.is_dir()
+        else []
     )
     return candidates[0] if len(candidates) == 1 else None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,3 +111,13 @@ def project_interpreter(
     raise ProjectError(
         f"{root}: no environment at .venv; create it ({create}), or give --python PATH"
     )
+
+
+def reference_package(module: str, is_package: Callable[[str], bool]) -> str:
+    """The package that holds an entry point's module, dotted: the module itself when
+    `is_package("a/b/module")` says it is a package folder, else its parent
+    (`my_model.model` -> `my_model`, `acme.models.my_model.model` -> `acme.models.my_model`)."""
+    if not module:
+        return ""
+    parent = module.rpartition(".")[0]
+    return module if not parent or is_package(module.replace(".", "/")) else parent

@@ -21,6 +21,7 @@ from typing import Any, Literal
 from .._errors import ProjectError
 from ..runtime import FLOWS_GROUP, MODELS_GROUP
 from ._new import VARIABLES_FILE
+from ._pyproject import reference_package
 
 LARGE_FILE_BYTES = 5 * 1024 * 1024
 """Files above this size get a warning unless `[tool.modelcrate] data` declares them."""
@@ -322,7 +323,10 @@ def _missing(
 
     packages = sorted(
         {
-            v.partition(":")[0].split(".")[0].strip()
+            reference_package(
+                v.partition(":")[0].strip(),
+                lambda folder: any(p.startswith(folder + "/") for p in paths),
+            ).replace(".", "/")
             for v in entry_points.get(MODELS_GROUP, {}).values()
         }
         or {p.split("/")[0] for p in paths if p.count("/") == 1 and p.endswith("/__init__.py")}
