@@ -256,6 +256,21 @@ def test_project_is_a_git_repository_with_a_first_commit(tmp_path, monkeypatch):
     assert status.stdout == ""
 
 
+def test_a_project_inside_a_git_repository_becomes_part_of_it(tmp_path):
+    import tomllib
+
+    outer = tmp_path / "lab"
+    (outer / "models").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q"], cwd=outer, check=True)
+    with pytest.warns(ModelcrateWarning, match="is inside the git repository") as caught:
+        made = new_project(EXAMPLE, outer / "models" / "p", make_options(project_name="Inner"))
+    assert str(outer) in str(caught[0].message)
+    assert not made.git and not (made.path / ".git").exists()  # no repository nested in another
+    pyproject = tomllib.loads((made.path / "pyproject.toml").read_text())
+    assert pyproject["tool"]["hatch"]["version"]["raw-options"] == {"root": "../.."}
+    assert pyproject["tool"]["hatch"]["version"]["source"] == "vcs"
+
+
 def test_a_failure_leaves_nothing_behind(tmp_path, monkeypatch):
     import modelcrate.packaging._new as new_module
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import tempfile
 from dataclasses import asdict, dataclass
@@ -25,6 +24,7 @@ from . import _check_probe
 from ._new import VARIABLES_FILE
 from ._pyproject import project_interpreter, read_pyproject, reference_package
 from ._render import variable_table
+from ._template_repository import git_toplevel
 
 _PROBE_CHECKS = tuple(_check_probe.CHECKS)
 CHECKS = (*_PROBE_CHECKS, "readme", "dockerfile", "version")
@@ -385,7 +385,7 @@ def check_version(root: Path, pyproject: dict[str, Any]) -> CheckResult:
             'pyproject.toml: the dynamic version has no git source; add "hatch-vcs" to '
             '[build-system] requires and [tool.hatch.version] source = "vcs"',
         )
-    top = _git_top(root)
+    top = git_toplevel(root)
     if top is None:
         return CheckResult(
             name,
@@ -409,19 +409,3 @@ def check_version(root: Path, pyproject: dict[str, Any]) -> CheckResult:
             f'tags only in the project folder (builds get version 0.0.0); add {table} root = "{up}"',
         )
     return CheckResult(name, True, f"from git tags ({source}, in a git repository)")
-
-
-def _git_top(root: Path) -> Path | None:
-    """The top folder of the git work tree that holds `root`, or None outside one."""
-    if shutil.which("git") is None:
-        return root if (root / ".git").exists() else None
-    done = subprocess.run(
-        ["git", "rev-parse", "--show-toplevel"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0 or not done.stdout.strip():
-        return None
-    return Path(done.stdout.strip()).resolve()

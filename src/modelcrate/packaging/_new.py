@@ -18,7 +18,13 @@ from .._errors import ModelcrateWarning, ProjectError
 from ..spec import Spec, dump_spec, load_spec, write_text_atomic
 from ._options import ProjectOptions
 from ._render import template_data
-from ._template_repository import TemplateRelease, git_available, release_template, template_path
+from ._template_repository import (
+    TemplateRelease,
+    git_available,
+    git_toplevel,
+    release_template,
+    template_path,
+)
 
 log = logging.getLogger("modelcrate.packaging")
 
@@ -61,10 +67,13 @@ def new_project(
     dest.parent.mkdir(parents=True, exist_ok=True)
     if template is None and git_available():
         template = release_template()
+    outer = git_toplevel(dest.parent) if git else None
     work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
     try:
         render(spec, options, work, template=template)
-        made_repo = git and _git_init(work)
+        if outer is not None:
+            _version_from(outer, dest, work)
+        made_repo = git and outer is None and _git_init(work)
         if dest.exists():
             dest.rmdir()
         work.rename(dest)
@@ -141,6 +150,27 @@ def _record_release(answers_file: Path, template: TemplateRelease) -> None:
 def variables_path(project: Path, package_name: str) -> Path:
     """Where a project keeps its variables file (written by modelcrate, not by the template)."""
     return project / "src" / package_name / VARIABLES_FILE
+
+
+def _version_from(outer: Path, dest: Path, work: Path) -> None:
+    """A project made inside an existing git repository gets no repository of its own (no
+    repository nested in another); its version then comes from the outer one's tags."""
+    up = Path(os.path.relpath(outer, dest)).as_posix()
+    pyproject = work / "pyproject.toml"
+    text = pyproject.read_text(encoding="utf-8").rstrip("\n")
+    text += (
+        "\n\n# The project is inside the git repository at "
+        f"{up}: its version comes from that repository's tags.\n"
+        f'[tool.hatch.version.raw-options]\nroot = "{up}"\n'
+    )
+    write_text_atomic(pyproject, text)
+    warnings.warn(
+        f"{dest} is inside the git repository {outer}: made no repository of its own (add and "
+        "commit the project there); its version comes from that repository's tags, and its "
+        ".github workflows run only once moved to the top of the repository",
+        ModelcrateWarning,
+        stacklevel=3,
+    )
 
 
 def _git(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

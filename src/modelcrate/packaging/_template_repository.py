@@ -80,6 +80,17 @@ def git_available() -> bool:
     return shutil.which("git") is not None
 
 
+def git_toplevel(path: Path) -> Path | None:
+    """The top folder of the git work tree that holds the existing folder `path`, or None."""
+    if not git_available():
+        return path if (path / ".git").exists() else None
+    done = subprocess.run(
+        ["git", "rev-parse", "--show-toplevel"], cwd=path, capture_output=True, text=True
+    )
+    top = done.stdout.strip()
+    return Path(top).resolve() if done.returncode == 0 and top else None
+
+
 def _git_dir(repository: Path) -> Path:
     dot_git = repository / ".git"
     return dot_git if dot_git.exists() else repository
