@@ -262,24 +262,21 @@ def main() -> int:
         "sqlite:///": fresh_sqlite,
     }
     skipped: list[str] = []
-    if args.postgresql:
-        fresh, why = postgresql_factory(args.postgresql)
+    servers = (
+        ("postgresql", args.postgresql, postgresql_factory,
+         "no --postgresql URL nor TEST_POSTGRESQL_URL; skipped"),
+        ("mongodb", args.mongodb, mongodb_factory, "no --mongodb URL (no server here; skipped)"),
+    )  # fmt: skip
+    for scheme, url, factory, missing in servers:
+        if not url:
+            skipped.append(f"{scheme}: {missing}")
+            continue
+        fresh, why = factory(url)
         if fresh is None:
-            skipped.append(f"postgresql: {why}; skipped")
+            skipped.append(f"{scheme}: {why}; skipped")
         else:
-            variants["postgresql://"] = fresh
-            print(f"  postgresql: {why} (a new database per run)")
-    else:
-        skipped.append("postgresql: no --postgresql URL nor TEST_POSTGRESQL_URL; skipped")
-    if args.mongodb:
-        fresh, why = mongodb_factory(args.mongodb)
-        if fresh is None:
-            skipped.append(f"mongodb: {why}; skipped")
-        else:
-            variants["mongodb://"] = fresh
-            print(f"  mongodb: {why} (a new database per run)")
-    else:
-        skipped.append("mongodb: no --mongodb URL (no server here; skipped)")
+            variants[f"{scheme}://"] = fresh
+            print(f"  {scheme}: {why} (a new database per run)")
     for line in skipped:
         print(f"  {line}")
 

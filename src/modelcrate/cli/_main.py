@@ -155,7 +155,7 @@ def _required_settings(spec: Any) -> str:
     import json
     import shlex
 
-    from ..spec._write import plain_value
+    from ..spec import plain_value
 
     options = []
     for variable in spec.inputs:

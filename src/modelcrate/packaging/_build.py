@@ -115,8 +115,17 @@ def data_patterns(project: str | os.PathLike[str]) -> tuple[str, ...]:
 
 
 def find_uv() -> str | None:
-    """The uv executable next to this Python (same environment), else on PATH, else None."""
-    return shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
+    """The uv executable: next to this Python (same environment), the one the `uv` package
+    ships, or the one on PATH; None when there is none."""
+    beside = shutil.which("uv", path=str(Path(sys.executable).parent))
+    if beside:
+        return beside
+    try:
+        from uv import find_uv_bin
+
+        return find_uv_bin()
+    except (ImportError, FileNotFoundError):
+        return shutil.which("uv")
 
 
 def _frontend(choice: Frontend) -> tuple[list[str], Literal["uv", "build"]]:

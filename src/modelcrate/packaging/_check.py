@@ -21,7 +21,7 @@ from ..runtime import FLOWS_GROUP, MODELS_GROUP
 from ..runtime._prefect_env import LOCAL_PREFECT_SETTINGS
 from ..spec import load_spec
 from . import _check_probe
-from ._new import VARIABLES_FILE
+from ._new import VARIABLES_FILE, variables_path
 from ._pyproject import project_interpreter, read_pyproject, reference_package
 from ._render import variable_table
 from ._template_repository import git_toplevel
@@ -58,7 +58,7 @@ def check_project(
     root = Path(project).expanduser().resolve()
     pyproject = read_pyproject(root)
     package = project_package(root, pyproject)
-    variables = root / "src" / package.replace(".", "/") / VARIABLES_FILE if package else None
+    variables = variables_path(root, package.replace(".", "/")) if package else None
     with tempfile.TemporaryDirectory(prefix="modelcrate-check-") as tmp:
         probe = _start_probe(root, package, variables, project_interpreter(root, python), Path(tmp))
         try:

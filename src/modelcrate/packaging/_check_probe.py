@@ -54,13 +54,7 @@ class _Project:
         try:
             return load_object(reference, search=self.src)
         except ProjectError as exc:  # its message starts with the reference, shown in `where`
-            module = reference.partition(":")[0]
-            reason = (
-                f"there is no module {module} in src/; fix the entry point"
-                if _no_such_module(module)
-                else str(exc).removeprefix(reference + ": ")
-            )
-            raise ProjectError(f"{where}: {reason}") from None
+            raise ProjectError(f"{where}: {str(exc).removeprefix(reference + ': ')}") from None
         except (Exception, SystemExit) as exc:
             raise ProjectError(f"{where}: importing it raised {_first_line(exc)}") from None
 
@@ -108,18 +102,6 @@ class _Project:
             )
         self._found[group] = found
         return found
-
-
-def _no_such_module(name: str) -> bool:
-    """Whether `name` names no module at all (a typo), rather than one that fails to import."""
-    import importlib.util
-
-    try:
-        return importlib.util.find_spec(name) is None
-    except ModuleNotFoundError as exc:  # a missing parent package, or something it imports
-        return bool(exc.name) and (name == exc.name or name.startswith(f"{exc.name}."))
-    except Exception:  # the parent package fails to import: a module may well be there
-        return False
 
 
 def _source_path(project: _Project, obj: Any) -> str:

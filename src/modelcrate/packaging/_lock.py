@@ -28,6 +28,7 @@ from packaging.utils import canonicalize_name
 
 from .._errors import ModelcrateWarning, ProjectError
 from ..spec import write_text_atomic
+from ._build import find_uv
 from ._pyproject import DEV_EXTRA, ProjectMetadata, read_project
 
 log = logging.getLogger("modelcrate.packaging")
@@ -231,12 +232,7 @@ def verify_locks(meta: ProjectMetadata, runtime: tuple[Pin, ...], dev: tuple[Pin
 
 
 def _uv() -> str:
-    try:
-        from uv import find_uv_bin
-
-        return find_uv_bin()
-    except (ImportError, FileNotFoundError):
-        found = shutil.which("uv")
+    found = find_uv()
     if not found:
         raise ProjectError(
             "uv is not installed: `pip install uv` (modelcrate lock resolves with it)"

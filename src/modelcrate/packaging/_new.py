@@ -6,7 +6,6 @@ import json
 import logging
 import os
 import shutil
-import subprocess
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from ._options import ProjectOptions
 from ._render import template_data
 from ._template_repository import (
     TemplateRelease,
+    git,
     git_available,
     git_toplevel,
     release_template,
@@ -173,10 +173,6 @@ def _version_from(outer: Path, dest: Path, work: Path) -> None:
     )
 
 
-def _git(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
-
-
 def _git_init(path: Path) -> bool:
     """`git init` and a first commit; False (with a warning) when git is missing or fails."""
     if shutil.which("git") is None:
@@ -187,7 +183,7 @@ def _git_init(path: Path) -> bool:
         )
         return False
     identity: list[str] = []
-    if _git("config", "user.email", cwd=path).returncode != 0:
+    if git("config", "user.email", cwd=path).returncode != 0:
         name, email = FALLBACK_IDENTITY
         identity = ["-c", f"user.name={name}", "-c", f"user.email={email}"]
         warnings.warn(
@@ -201,7 +197,7 @@ def _git_init(path: Path) -> bool:
         ["add", "-A"],
         [*identity, "commit", "-q", "-m", "Create project with modelcrate"],
     ):
-        done = _git(*args, cwd=path)
+        done = git(*args, cwd=path)
         if done.returncode != 0:
             warnings.warn(f"git {args[-1] if args[0] != '-c' else 'commit'} failed: {done.stderr.strip()}",
                           ModelcrateWarning, stacklevel=3)  # fmt: skip

@@ -80,13 +80,16 @@ def git_available() -> bool:
     return shutil.which("git") is not None
 
 
+def git(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run git in `cwd` and capture what it says; its exit code is for the caller to read."""
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+
+
 def git_toplevel(path: Path) -> Path | None:
     """The top folder of the git work tree that holds the existing folder `path`, or None."""
     if not git_available():
         return path if (path / ".git").exists() else None
-    done = subprocess.run(
-        ["git", "rev-parse", "--show-toplevel"], cwd=path, capture_output=True, text=True
-    )
+    done = git("rev-parse", "--show-toplevel", cwd=path)
     top = done.stdout.strip()
     return Path(top).resolve() if done.returncode == 0 and top else None
 

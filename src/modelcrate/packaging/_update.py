@@ -11,7 +11,6 @@ refusal when the project is not in a state to be merged into.
 from __future__ import annotations
 
 import os
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,9 @@ from ._new import ANSWERS_FILE, template_answers, variables_path
 from ._options import ProjectOptions, make_options
 from ._template_repository import (
     REPOSITORY_ENV,
+    git,
     git_available,
+    git_toplevel,
     release_template,
     template_repository,
     template_versions,
@@ -110,13 +111,9 @@ def _read_answers(answers_file: Path) -> dict[str, Any]:
     return answers
 
 
-def _git(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", *args], cwd=path, capture_output=True, text=True, check=False)
-
-
 def _check_clean(path: Path) -> None:
     """Refuse a project that is not a git working tree, or that has uncommitted changes."""
-    done = _git(path, "status", "--porcelain", "--untracked-files=normal", "--", ".")
+    done = git("status", "--porcelain", "--untracked-files=normal", "--", ".", cwd=path)
     if done.returncode != 0:
         raise ProjectError(
             f"{path}: is not a git repository; the update merges through git: "
@@ -254,8 +251,8 @@ def _run_copier_update(
 def _changed_files(path: Path) -> dict[str, str]:
     """Files of `path` that differ from its last commit (relative to `path`), each with its
     two-letter `git status` code."""
-    top = Path(_git(path, "rev-parse", "--show-toplevel").stdout.strip())
-    done = _git(path, "status", "--porcelain", "-z", "--untracked-files=all", "--", ".")
+    top = git_toplevel(path) or path
+    done = git("status", "--porcelain", "-z", "--untracked-files=all", "--", ".", cwd=path)
     fields = iter(done.stdout.split("\0"))
     changed = {}
     for entry in fields:

@@ -16,7 +16,14 @@ from ._variables import (
     StrVariable,
     Variable,
 )
-from ._write import dump_spec, new_file_mode, spec_document, write_spec, write_text_atomic
+from ._write import (
+    dump_spec,
+    new_file_mode,
+    plain_value,
+    spec_document,
+    write_spec,
+    write_text_atomic,
+)
 
 __all__ = [
     "ArrayVariable",
@@ -38,6 +45,7 @@ __all__ = [
     "output_schema",
     "parse_spec",
     "parse_text",
+    "plain_value",
     "python_name",
     "spec_document",
     "variable_schema",
