@@ -1,6 +1,7 @@
 """modelcrate: package scientific and machine-learning models as installable, deployable projects."""
 
 from ._errors import (
+    FileError,
     InputError,
     ModelcrateError,
     ModelcrateWarning,
@@ -23,6 +24,7 @@ except ImportError:  # pragma: no cover - running from a source tree that was ne
     __version__ = "0+unknown"
 
 __all__ = [
+    "FileError",
     "InputError",
     "Model",
     "ModelcrateError",

@@ -7,6 +7,7 @@ ModelcrateError
 │   └── OutputError
 ├── ProjectError       project options are invalid, or a project or model cannot be found
 ├── SettingsError      a MODELCRATE_* environment variable cannot be understood
+├── FileError          a file to read is too large or not a file; a path to write is not a file
 └── TargetError        a result target URI is malformed, unreachable or refuses a write
     └── SaveError      some targets of a run did not store its results (others may have)
 
@@ -18,6 +19,7 @@ ModelcrateWarning
 from __future__ import annotations
 
 __all__ = [
+    "FileError",
     "InputError",
     "ModelcrateError",
     "ModelcrateWarning",
@@ -63,6 +65,11 @@ class TargetError(ModelcrateError):
 
 class SettingsError(ModelcrateError):
     """A `MODELCRATE_*` environment variable cannot be understood."""
+
+
+class FileError(ModelcrateError):
+    """Raised when a file to read is too large or unreadable, or a path to write to is not a
+    regular file (a device, a directory, a pipe)."""
 
 
 class SaveError(TargetError):

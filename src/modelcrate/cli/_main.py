@@ -22,7 +22,7 @@ from ._build import build
 from ._check import check
 from ._graph import graph
 from ._lock import lock
-from ._output import columns, shown_path
+from ._output import columns, one_line, shown_path
 from ._results import results
 from ._update import update
 
@@ -34,7 +34,7 @@ def _stderr(message: str) -> None:
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    _stderr(f"warning: {message}")
+    _stderr(f"warning: {one_line(str(message))}")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -224,15 +224,31 @@ def _ask(answers: dict[str, Any], default_name: str) -> dict[str, Any]:
 def upgrade_variables(file: Path, output: Path | None) -> None:
     """Rewrite a variables FILE of any LUME generation in the current one
     (variable_class, default_value, value_range, unit, read_only)."""
-    from ..spec import dump_spec, load_spec, write_text_atomic
+    from ..spec import dump_spec, load_spec, parse_spec, write_text_atomic
 
-    text = dump_spec(load_spec(file))
+    spec = load_spec(file)
+    text = dump_spec(spec)
+    with warnings.catch_warnings():  # what it warned about was said when it was read
+        warnings.simplefilter("ignore")
+        parse_spec(text, source=str(file))  # what is written must read back
     target = output or file
-    if target.exists() and target.read_text(encoding="utf-8") == text:
+    if _holds_text(target, text):
         click.echo(f"{target} is already in the current form; nothing to do.")
         return
     write_text_atomic(target, text)
     click.echo(f"Wrote {target} in the current form.")
+
+
+def _holds_text(path: Path, text: str) -> bool:
+    """Whether `path` is a regular file (links followed) holding exactly `text`."""
+    from ..spec import MAX_FILE_BYTES
+
+    try:
+        if not path.is_file() or path.stat().st_size > MAX_FILE_BYTES:
+            return False
+        return path.read_bytes() == text.encode("utf-8")
+    except OSError:
+        return False
 
 
 # -- run ------------------------------------------------------------------------------------------
@@ -252,7 +268,7 @@ def upgrade_variables(file: Path, output: Path | None) -> None:
     "-i",
     "--inputs",
     "inputs_file",
-    type=click.File("r"),
+    metavar="FILE",
     help="A JSON file of inputs (an object, or a list of objects for a batch); - reads stdin.",
 )
 @click.option(
@@ -274,7 +290,7 @@ def upgrade_variables(file: Path, output: Path | None) -> None:
 def run(
     model_ref: str,
     settings: tuple[str, ...],
-    inputs_file: Any,
+    inputs_file: str | None,
     targets: tuple[str, ...],
     prefect: bool,
     as_json: bool,
@@ -304,24 +320,12 @@ def run(
     _print_stored(stored, as_json)
 
 
-def _read_inputs(model: Any, inputs_file: Any, settings: tuple[str, ...]) -> list[dict[str, Any]]:
-    from ..spec import parse_text
+def _read_inputs(
+    model: Any, inputs_file: str | None, settings: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    from ..spec import load_input_sets, parse_text
 
-    sets: list[dict[str, Any]] = [{}]
-    if inputs_file is not None:
-        name = getattr(inputs_file, "name", "inputs")
-        try:
-            loaded = json.load(inputs_file)
-        except json.JSONDecodeError as exc:
-            raise InputError(
-                f"{name}: not valid JSON ({exc}); give an object of inputs or a list of them"
-            ) from None
-        items = loaded if isinstance(loaded, list) else [loaded]
-        if not items or not all(isinstance(item, dict) for item in items):
-            raise InputError(
-                f"{name}: expected an object of inputs, or a non-empty list of objects"
-            )
-        sets = items
+    sets: list[dict[str, Any]] = [{}] if inputs_file is None else load_input_sets(inputs_file)
     for setting in settings:
         name, sep, text = setting.partition("=")
         if not sep or not name:
@@ -434,19 +438,27 @@ def main(argv: list[str] | None = None) -> int:
                 import traceback
 
                 traceback.print_exc()
-            _stderr(f"error: {exc}")
+            _stderr(f"error: {one_line(str(exc))}")
             return EXIT_FAILURE if isinstance(exc, SaveError) else EXIT_USAGE
         except click.exceptions.Abort:
             _stderr("Aborted.")
             return 130
+        except click.exceptions.UsageError as exc:  # a missing argument, an unknown option, ...
+            command = exc.ctx.command_path if exc.ctx else "modelcrate"
+            message = one_line(exc.format_message()).rstrip(".")
+            _stderr(f"error: {message}; see '{command} --help'")
+            return EXIT_USAGE
         except click.exceptions.ClickException as exc:
-            exc.show()
+            _stderr(f"error: {one_line(exc.format_message())}")
             return exc.exit_code
         except click.exceptions.Exit as exc:
             return exc.exit_code
         except Exception as exc:  # a bug (ours or in the model's code): say so in one line
             if verbose:
                 raise
-            _stderr(f"error: {type(exc).__name__}: {exc} (run with --verbose for the traceback)")
+            _stderr(
+                f"error: internal error: {type(exc).__name__}: {one_line(str(exc))} "
+                "(a bug in modelcrate or in the model's code; run with --verbose for the traceback)"
+            )
             return EXIT_FAILURE
     return code if isinstance(code, int) else EXIT_OK

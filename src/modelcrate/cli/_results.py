@@ -17,6 +17,9 @@ _TARGET_HELP = (
 )
 
 
+_MAX_LIMIT = 2**31 - 1  # every target's driver takes it as a limit
+
+
 def _target_option(function: Any) -> Any:
     return click.option("-t", "--target", "target", metavar="URI", help=_TARGET_HELP)(function)
 
@@ -35,7 +38,7 @@ def _filter_options(function: Any) -> Any:
             click.option(
                 "-n",
                 "--limit",
-                type=click.IntRange(min=1),
+                type=click.IntRange(min=1, max=_MAX_LIMIT),
                 help="Only the most recent N results.",
             ),
         )

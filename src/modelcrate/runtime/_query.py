@@ -138,7 +138,13 @@ def parse_time(text: str, *, now: datetime | None = None) -> datetime:
     relative = _RELATIVE.match(text)
     if relative:
         amount, unit = float(relative.group(1)), relative.group(2).lower()
-        return (now or datetime.now(timezone.utc)) - timedelta(**{_UNITS[unit]: amount})
+        try:
+            return (now or datetime.now(timezone.utc)) - timedelta(**{_UNITS[unit]: amount})
+        except OverflowError:
+            raise TargetError(
+                f"time {_shown(text)}: an age that long reaches before the year 1; "
+                "give a shorter age or a date like 2026-11-01"
+            ) from None
     iso = text.strip()
     if iso.endswith(("Z", "z")):  # Python 3.10's fromisoformat does not take the Z suffix
         iso = iso[:-1] + "+00:00"
@@ -146,10 +152,22 @@ def parse_time(text: str, *, now: datetime | None = None) -> datetime:
         moment = datetime.fromisoformat(iso)
     except ValueError:
         raise TargetError(
-            f"time {text!r}: write a date or time like 2026-11-01 or 2026-11-01T08:00, "
+            f"time {_shown(text)}: write a date or time like 2026-11-01 or 2026-11-01T08:00, "
             "or an age like 12h or 7d"
         ) from None
-    return moment if moment.tzinfo else moment.astimezone()
+    try:
+        moment = moment if moment.tzinfo else moment.astimezone()
+        moment.astimezone(timezone.utc)  # targets compare in UTC: it must exist there too
+        return moment
+    except (OverflowError, ValueError, OSError):  # the calendar's first/last day
+        raise TargetError(
+            f"time {_shown(text)}: out of the range of dates; give a date between 0002 and 9998"
+        ) from None
+
+
+def _shown(text: str, width: int = 40) -> str:
+    shown = repr(text)
+    return shown if len(shown) <= width else shown[: width - 3] + "..."
 
 
 def _time(value: datetime | str | None) -> datetime | None:

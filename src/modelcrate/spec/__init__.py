@@ -1,5 +1,7 @@
 """The contract: variables, loading and writing variable files, and schemas derived from them."""
 
+from ._files import MAX_FILE_BYTES
+from ._inputs import load_input_sets, parse_input_sets
 from ._load import load_spec, parse_spec
 from ._schema import input_schema, inputs_model, output_schema, python_name, variable_schema
 from ._spec import Spec
@@ -26,6 +28,7 @@ from ._write import (
 )
 
 __all__ = [
+    "MAX_FILE_BYTES",
     "ArrayVariable",
     "BoolVariable",
     "DistributionVariable",
@@ -40,9 +43,11 @@ __all__ = [
     "dump_spec",
     "input_schema",
     "inputs_model",
+    "load_input_sets",
     "load_spec",
     "new_file_mode",
     "output_schema",
+    "parse_input_sets",
     "parse_spec",
     "parse_text",
     "plain_value",

@@ -14,15 +14,15 @@ import math
 import os
 import warnings
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from .._errors import SpecError, SpecWarning
+from ._files import read_text_file
 from ._spec import Spec
 from ._variables import VARIABLE_CLASSES, Variable
+from ._yaml import YAMLInputError, check_structure, load_yaml
 
 SECTIONS = ("input_variables", "output_variables")
 
@@ -45,42 +45,9 @@ _ARRAY_VALUE_TYPES = {"string": "str", "str": "str", "float": "float64", "int": 
 _TYPE_HINT = "use variable_class: ScalarVariable (or type: scalar, int, bool, str, enum, array, image, distribution)"
 
 
-class _Loader(yaml.SafeLoader):
-    """A safe YAML loader that refuses duplicate keys instead of keeping the last one."""
-
-
-def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    loader.flatten_mapping(node)
-    mapping: dict = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in mapping:
-            raise yaml.constructor.ConstructorError(
-                None,
-                None,
-                f"duplicate key {key!r}; remove or rename one of them",
-                key_node.start_mark,
-            )
-        mapping[key] = loader.construct_object(value_node, deep=deep)
-    return mapping
-
-
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
 def load_spec(path: str | os.PathLike[str]) -> Spec:
     """Load a variables file of any LUME generation; raise `SpecError` naming what is wrong."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError(
-            f"{path}: no such file; give the path of your variables YAML file"
-        ) from None
-    except IsADirectoryError:
-        raise SpecError(f"{path}: is a directory; give the path of a variables YAML file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"{path}: cannot be read ({exc})") from None
+    text = read_text_file(path, what="variables YAML file", error=SpecError)
     return parse_spec(text, source=str(path))
 
 
@@ -88,13 +55,14 @@ def parse_spec(document: str | Mapping[str, Any], *, source: str = "<variables>"
     """Build a `Spec` from YAML text or an already-parsed mapping."""
     if isinstance(document, str):
         try:
-            document = yaml.load(document, Loader=_Loader)
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            raise SpecError(f"{source}:{where}: invalid YAML: {exc.problem}") from None
-        except yaml.YAMLError as exc:
-            raise SpecError(f"{source}: invalid YAML: {exc}") from None
+            document = load_yaml(document)
+        except YAMLInputError as exc:
+            raise SpecError(f"{source}: {exc}") from None
+    else:
+        try:
+            check_structure(document)
+        except YAMLInputError as exc:
+            raise SpecError(f"{source}: {exc}") from None
     if not isinstance(document, Mapping):
         raise SpecError(f"{source}: expected a mapping with input_variables and output_variables")
 
@@ -310,11 +278,20 @@ def _parse_dtype(value: Any, where: str) -> str:
     if text == "str":
         return text
     try:
-        return np.dtype(text).name
-    except TypeError:
+        dtype = np.dtype(text)
+    except (TypeError, ValueError, SyntaxError):
+        dtype = None
+    if dtype is None or dtype.kind not in "biuf":  # numbers or booleans, one per element
         raise SpecError(
-            f"{where}: unknown dtype {value!r}; use float64, float32, int64, bool or string"
-        ) from None
+            f"{where}: unknown dtype {_shorten(value)}; use float64, float32, int64, bool or string"
+        )
+    return dtype.name
+
+
+def _shorten(value: Any, width: int = 60) -> str:
+    """`repr(value)`, cut to `width` characters for a message."""
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def _check_default(variable: Variable, where: str) -> Variable:

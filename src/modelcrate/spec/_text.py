@@ -5,9 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import yaml
-
 from ._variables import Variable
+from ._yaml import YAMLInputError, load_yaml
 
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
@@ -24,18 +23,31 @@ def parse_text(variable: Variable, text: str) -> Any:
             return True
         if stripped.lower() in _FALSE:
             return False
-        raise ValueError(f"expects true or false, got {text!r}")
+        raise ValueError(f"expects true or false, got {_shorten(text)}")
+    if kind == "int" and len(stripped) <= 40:
+        try:
+            return int(stripped)
+        except ValueError:
+            pass  # 1e3 or 2.0 are integers too
     if kind in ("scalar", "int"):
         try:
             number = float(stripped)
         except ValueError:
-            raise ValueError(f"expects a number, got {text!r}") from None
+            raise ValueError(f"expects a number, got {_shorten(text)}") from None
         if kind == "int":
             if not math.isfinite(number) or number != int(number):
-                raise ValueError(f"expects an integer, got {text!r}")
+                raise ValueError(f"expects an integer, got {_shorten(text)}")
             return int(number)
         return number
     try:  # arrays, images and distributions: JSON (or YAML flow) text
-        return yaml.safe_load(stripped)
-    except yaml.YAMLError:
-        raise ValueError(f"expects a list such as [1, 2, 3], got {text!r}") from None
+        return load_yaml(stripped)
+    except YAMLInputError as exc:
+        raise ValueError(
+            f"expects a list such as [1, 2, 3], got {_shorten(text)} ({exc})"
+        ) from None
+
+
+def _shorten(text: str, width: int = 60) -> str:
+    """`repr(text)`, cut to `width` characters for a message."""
+    shown = repr(text)
+    return shown if len(shown) <= width else shown[: width - 3] + "..."

@@ -84,17 +84,28 @@ class _Ranged(Variable):
     value_range: tuple[float, float] | None = None
 
     def range_problem(self, value: Any) -> str | None:
+        """NaN is outside every range; so is an infinity beyond a finite bound."""
         if self.value_range is None:
             return None
-        lo, hi = self.value_range
         arr = np.asarray(value, dtype=float)
         if arr.size == 0:
             return None
-        vmin, vmax = float(np.nanmin(arr)), float(np.nanmax(arr))
-        if vmin < lo or vmax > hi:
-            shown = f"{vmin:g}" if arr.ndim == 0 else f"values in [{vmin:g}, {vmax:g}]"
-            return f"{shown} outside the range {_format_range(self.value_range)}"
-        return None
+        where = f"outside the range {_format_range(self.value_range)}"
+        lo, hi = self.value_range
+        nan = np.isnan(arr)
+        if arr.ndim == 0:
+            if nan:
+                return f"NaN (not a number), {where}"
+            number = float(arr)
+            return f"{number:g} {where}" if number < lo or number > hi else None
+        problems = []
+        numbers = arr[~nan]
+        if numbers.size and (numbers.min() < lo or numbers.max() > hi):
+            problems.append(f"values in [{numbers.min():g}, {numbers.max():g}]")
+        count = int(nan.sum())
+        if count:
+            problems.append(f"{count} NaN value{'s' if count > 1 else ''}")
+        return f"{' and '.join(problems)} {where}" if problems else None
 
 
 class ScalarVariable(_Ranged):
@@ -106,10 +117,18 @@ class ScalarVariable(_Ranged):
     def check(self, value: Any) -> float:
         if not _is_number(value):
             raise ValueError(f"expects a number, got {_describe(value)}")
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:
+            raise ValueError(
+                f"expects a number, got one too large for a float ({_describe(value)})"
+            ) from None
 
     def sample(self) -> float:
         return float(self.default) if self.has_default else _midpoint(self.value_range)
+
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 class IntVariable(_Ranged):
@@ -119,9 +138,18 @@ class IntVariable(_Ranged):
     type: Literal["int"] = "int"
 
     def check(self, value: Any) -> int:
-        if not _is_number(value) or not math.isfinite(value) or float(value) != int(value):
+        if not _is_number(value):
             raise ValueError(f"expects an integer, got {_describe(value)}")
-        return int(value)
+        if isinstance(value, (float, np.floating, np.ndarray)) and (
+            not math.isfinite(value) or float(value) != int(value)
+        ):
+            raise ValueError(f"expects an integer, got {_describe(value)}")
+        number = int(value)
+        if not _INT64_MIN <= number <= _INT64_MAX:
+            raise ValueError(
+                f"expects an integer between -2**63 and 2**63 - 1, got {_describe(value)}"
+            )
+        return number
 
     def sample(self) -> int:
         if self.has_default:
@@ -225,12 +253,26 @@ class ArrayVariable(_Ranged):
                 arr.dtype.kind in "USO" or (arr.dtype.kind == "b") != (self.dtype == "bool")
             ):
                 raise ValueError(f"expects an array of {self.dtype}, got dtype {arr.dtype}")
-            integral = np.all(np.isfinite(arr)) and np.all(arr == np.round(arr))
-            if arr.dtype.kind == "f" and np.dtype(self.dtype).kind in "iu" and not integral:
-                raise ValueError(f"expects integers ({self.dtype}), got non-integral values")
-            arr = arr.astype(self.dtype, copy=False)
+            arr = self._convert(arr)
         self._check_shape(arr)
         return arr
+
+    def _convert(self, arr: np.ndarray) -> np.ndarray:
+        """`arr` as this variable's dtype, refusing values the dtype cannot hold exactly
+        (fractions or NaN for integers, numbers beyond the integer or float range)."""
+        target = np.dtype(self.dtype)
+        if target.kind in "iu" and arr.dtype.kind == "f":
+            integral = np.all(np.isfinite(arr)) and np.all(arr == np.round(arr))
+            if not integral:
+                raise ValueError(f"expects integers ({self.dtype}), got non-integral values")
+        with np.errstate(all="ignore"):
+            converted = arr.astype(target, copy=False)
+        if target.kind in "iu" and arr.size and not np.array_equal(converted, arr):
+            raise ValueError(f"expects integers that fit {self.dtype}, got values beyond its range")
+        to_float = target.kind == "f" and arr.size and arr.dtype.kind in "iuf"
+        if to_float and np.any(np.isinf(converted) & ~np.isinf(arr)):
+            raise ValueError(f"expects numbers that fit {self.dtype}, got values beyond its range")
+        return converted
 
     def _check_shape(self, arr: np.ndarray) -> None:
         if self.shape is None:
@@ -306,7 +348,12 @@ class DistributionVariable(Variable):
         missing = [p for p in self.parameters if p not in value]
         if missing:
             raise ValueError(f"{self.distribution_type} value lacks {', '.join(missing)}")
-        arrays = {str(k): np.asarray(v, dtype=float) for k, v in value.items()}
+        try:
+            arrays = {str(k): np.asarray(v, dtype=float) for k, v in value.items()}
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(
+                f"expects {self.distribution_type} parameters as arrays of numbers"
+            ) from None
         if self.distribution_type == "MultivariateNormal":
             n = arrays["mean"].shape[-1:] if arrays["mean"].ndim else ()
             if arrays["covariance_matrix"].shape[-2:] != n * 2:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from .._errors import FileError
 from ._spec import Spec
 from ._variables import Variable
 
@@ -70,20 +72,43 @@ def write_spec(spec: Spec, path: str | os.PathLike[str]) -> Path:
 
 
 def write_text_atomic(path: Path, text: str) -> Path:
-    """Write `text` to a temporary file beside `path`, then rename it: never half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """Write `text` to a temporary file beside `path`, then rename it: never half a file.
+
+    A symbolic link is written through (its target is replaced, the link kept); an existing
+    file keeps its permissions; a path that is not a regular file (a device, a directory, a
+    pipe) raises `FileError` and nothing is written.
+    """
+    real = Path(os.path.realpath(path))
+    mode = _writable_mode(Path(path), real)
+    real.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{real.name}.", suffix=".tmp", dir=real.parent)
     try:
-        os.chmod(tmp, new_file_mode())  # mkstemp makes it private; give it a new file's mode
+        os.chmod(tmp, mode)  # mkstemp makes it private; give it the file's or a new file's mode
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        os.replace(tmp, real)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _writable_mode(path: Path, real: Path) -> int:
+    """The mode to give the file written at `real` (the resolved `path`); raise `FileError` if
+    something other than a regular file is there."""
+    try:
+        status = real.stat()
+    except FileNotFoundError:
+        return new_file_mode()
+    except OSError as exc:
+        raise FileError(f"{path}: cannot be written ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(status.st_mode):
+        kind = "a directory" if stat.S_ISDIR(status.st_mode) else "not a regular file"
+        shown = f"{path} (a link to {real})" if real != Path(os.path.abspath(path)) else str(path)
+        raise FileError(f"{shown}: is {kind}; give the path of a regular file to write")
+    return stat.S_IMODE(status.st_mode)
 
 
 @functools.cache
