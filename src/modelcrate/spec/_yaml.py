@@ -1,8 +1,8 @@
 """Safe YAML for variables files and `--set` values: strict about what it accepts, bounded in
 what it builds.
 
-On top of PyYAML's safe loader: a key written twice is an error (a merge key `<<: *base` may be
-overridden, as YAML 1.1 says), keys must be scalars, integers have at most 4300 digits, and the
+On top of PyYAML's safe loader: a key written twice is an error (keys a merge key `<<: *base`
+brings in may be overridden, as YAML 1.1 says), keys must be scalars, integers have at most 4300 digits, and the
 document may nest at most `MAX_DEPTH` levels and expand (aliases included) to at most
 `MAX_NODES` values.
 """
@@ -37,27 +37,41 @@ class _Loader(yaml.SafeLoader):
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    explicit = sum(1 for key_node, _ in node.value if key_node.tag != _MERGE_TAG)
-    loader.flatten_mapping(node)  # merged pairs first (the earlier source wins), then its own
-    merged = len(node.value) - explicit
-    mapping: dict = {}
-    written: set = set()
-    for index, (key_node, value_node) in enumerate(node.value):
+    own: dict = {}
+    merged: dict = {}
+    for key_node, value_node in node.value:
+        if key_node.tag == _MERGE_TAG:  # `<<: *base` or `<<: [*a, *b]`: the first source wins
+            for key, value in _merge_sources(loader, value_node).items():
+                merged.setdefault(key, value)
+            continue
         key = loader.construct_object(key_node, deep=deep)
         if isinstance(key, (list, dict, set)) or not isinstance(key, Hashable):
             raise yaml.constructor.ConstructorError(
                 None, None, "a key must be a name (text or a number), not a list or mapping",
                 key_node.start_mark,
             )  # fmt: skip
-        if index >= merged:
-            if key in written:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}; remove or rename one of them",
-                    key_node.start_mark,
-                )  # fmt: skip
-            written.add(key)
-        mapping[key] = loader.construct_object(value_node, deep=deep)
-    return mapping
+        if key in own:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}; remove or rename one of them",
+                key_node.start_mark,
+            )  # fmt: skip
+        own[key] = loader.construct_object(value_node, deep=deep)
+    return {**merged, **own}  # the mapping's own keys override merged ones (YAML 1.1)
+
+
+def _merge_sources(loader: _Loader, node: yaml.Node) -> dict:
+    """The keys a merge key brings in, the first of several sources winning."""
+    sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
+    merged: dict = {}
+    for source in sources:
+        if not isinstance(source, yaml.MappingNode):
+            raise yaml.constructor.ConstructorError(
+                None, None, "a merge key (<<) takes a mapping or a list of mappings",
+                source.start_mark,
+            )  # fmt: skip
+        for key, value in loader.construct_object(source, deep=True).items():
+            merged.setdefault(key, value)
+    return merged
 
 
 def _construct_int(loader: _Loader, node: yaml.ScalarNode) -> int:
