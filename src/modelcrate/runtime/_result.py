@@ -183,7 +183,7 @@ class Result(BaseModel):
 def summarize(value: Any) -> str:
     """A short text for a value in a table: numbers as is, arrays by shape and range."""
     if isinstance(value, np.ndarray):
-        if value.size and value.dtype.kind in "fiu":
+        if value.size and value.dtype.kind in "fiu" and not np.isnan(value).all():
             return f"array{value.shape} {value.dtype} [{np.nanmin(value):.4g} … {np.nanmax(value):.4g}]"
         return f"array{value.shape} {value.dtype}"
     if isinstance(value, Mapping):
