@@ -169,7 +169,9 @@ def _pid_namespace() -> str:
         return "0"
 
 
-_WRITER = f"{re.sub(r'[^A-Za-z0-9-]', '-', socket.gethostname())[:64]}~{_pid_namespace()}~{os.getpid()}"
+_WRITER = (
+    f"{re.sub(r'[^A-Za-z0-9-]', '-', socket.gethostname())[:64]}~{_pid_namespace()}~{os.getpid()}"
+)
 
 
 _TEMPORARY = re.compile(r"\.(?:(?P<host>[A-Za-z0-9-]+)~(?P<ns>\d+)~(?P<pid>\d+)\.)?\w+\.tmp")
@@ -187,7 +189,9 @@ def stale_temporary_files(folder: Path, *, now: float | None = None) -> list[Pat
     now = time.time() if now is None else now
     found = []
     try:
-        entries = [e for e in os.scandir(folder) if e.name.startswith(".") and e.name.endswith(".tmp")]
+        entries = [
+            e for e in os.scandir(folder) if e.name.startswith(".") and e.name.endswith(".tmp")
+        ]
     except OSError:
         return []
     for entry in entries:

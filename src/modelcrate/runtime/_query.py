@@ -89,14 +89,13 @@ def export_results(results: Iterable[Result], format: str = "json") -> str:
     outputs = _keys(r.outputs for r in results)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(
-        ["id", "model", "version", "created", "flow_run_id"]
-        + [f"input:{k}" for k in inputs]
-        + [f"output:{k}" for k in outputs]
-    )
+    header = ["id", "model", "version", "created", "flow_run_id"]
+    header += [f"input:{k}" for k in inputs] + [f"output:{k}" for k in outputs]
+    writer.writerow([_inert(cell) for cell in header])
     for r in results:
         writer.writerow(
-            [r.hash, r.model, r.version, r.created.isoformat(), r.flow_run_id or ""]
+            [_inert(cell) for cell in (r.hash, r.model, r.version, r.created.isoformat())]
+            + [_inert(r.flow_run_id or "")]
             + [_cell(r.inputs.get(k)) for k in inputs]
             + [_cell(r.outputs.get(k)) for k in outputs]
         )
@@ -116,8 +115,20 @@ def _cell(value: Any) -> str:
     if isinstance(value, np.ndarray):
         value = value.tolist()
     if isinstance(value, (list, dict)):
-        return json.dumps(value, default=_plain)
-    return str(value)
+        return _inert(json.dumps(value, default=_plain))
+    return _inert(str(value))
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def _inert(text: str) -> str:
+    """A cell a spreadsheet shows as text: one that starts like a formula (`=`, `+`, `-`, `@`,
+    a tab or a carriage return) gets a leading `'`, unless it is a number such as -1.5."""
+    if text.startswith(_FORMULA_START) and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
 
 
 def _plain(value: Any) -> Any:
