@@ -249,7 +249,8 @@ def file_uri_path(uri: str) -> str:
     fix = "write file:///absolute/path (three slashes) or a plain relative path such as results"
     if parts.netloc not in ("", "localhost"):
         raise TargetError(
-            f"{mask_uri(uri)}: a file URI names a host ({parts.netloc!r}) here; {fix}"
+            f"{mask_uri(uri)}: a file URI names a host ({parts.netloc.rpartition('@')[2]!r}) "
+            f"here; {fix}"
         )
     if parts.query or parts.fragment or uri.rstrip().endswith(("?", "#")):
         raise TargetError(

@@ -42,6 +42,19 @@ class MongoTarget(BaseTarget):
             )
         self._client = client
         self._collection: Any = None
+        if client is None and urlsplit(uri).scheme == "mongodb":
+            self._check_uri()
+
+    def _check_uri(self) -> None:
+        """Refuse a URI pymongo would refuse or half-ignore (an unknown `authMechanism`)
+        before anything runs; without pymongo, the target fails when first used instead."""
+        try:
+            from pymongo import uri_parser
+        except ImportError:
+            return
+        with self._errors("is not a MongoDB URI", UserWarning), warnings.catch_warnings():
+            warnings.simplefilter("error")
+            uri_parser.parse_uri(self.uri, validate=True, warn=True)
 
     @property
     def collection(self) -> Any:
@@ -62,7 +75,10 @@ class MongoTarget(BaseTarget):
                 if client is None:
                     timeout_ms = int(self.connect_timeout * 1000)
                     # pymongo warns of an option it ignores (authMechanism=BOGUS): refuse it
-                    with self._errors("is not a MongoDB URI"), warnings.catch_warnings():
+                    with (
+                        self._errors("is not a MongoDB URI", UserWarning),
+                        warnings.catch_warnings(),
+                    ):
                         warnings.simplefilter("error")
                         client = pymongo.MongoClient(
                             self.uri,
@@ -159,15 +175,14 @@ class MongoTarget(BaseTarget):
             document = {**document, "id": f"{id_} (its _id)"}  # fails the check of its id
         return f"{self.name}#{id_}", document
 
-    def _errors(self, doing: str) -> Any:
+    def _errors(self, doing: str, *more: type[BaseException]) -> Any:
         _driver(self.name)
         from bson.errors import BSONError
         from pymongo.errors import PyMongoError
 
         # OverflowError: an int beyond 64 bits, which BSON cannot hold
-        return reported(
-            self, doing, (PyMongoError, BSONError, OverflowError, ValueError, TypeError)
-        )
+        kinds = (PyMongoError, BSONError, OverflowError, ValueError, TypeError, *more)
+        return reported(self, doing, kinds)
 
 
 def _driver(name: str) -> Any:

@@ -262,6 +262,7 @@ def in_window(created: datetime, since: datetime | None, until: datetime | None)
 
 
 _SECRET_KEY = re.compile(r"pass|secret|token|key", re.IGNORECASE)
+_PARAMETER = re.compile(r"[?&#;]([^=&#?;]+)=([^&#?;]*)")
 _USERINFO = re.compile(r"(//[^/?#@]*?:)[^/?#]*@")
 """`//user:password@` in text that is not a well-formed URI (masked by pattern instead)."""
 
@@ -284,8 +285,8 @@ def uri_secrets(uri: str) -> list[str]:
         found = [password] if password else []
     except ValueError:  # malformed: whatever stands between `user:` and `@` is the password
         found = [m.group(0)[len(m.group(1)) : -1] for m in _USERINFO.finditer(uri)]
-    query = uri.partition("?")[2].partition("#")[0]
-    found += [v for k, v in parse_qsl(query, keep_blank_values=True) if _SECRET_KEY.search(k)]
+    # `key=value` wherever it stands after a `?`, `&`, `;` or `#` (not only in the query)
+    found += [v for k, v in _PARAMETER.findall(uri) if _SECRET_KEY.search(unquote(k))]
     found += [unquote(secret) for secret in found]  # as given and as a driver shows it
     return [secret for secret in dict.fromkeys(found) if secret]
 
@@ -309,7 +310,16 @@ def mask_uri(uri: str) -> str:
             for k, v in parse_qsl(parts.query, keep_blank_values=True)
         ]
         parts = parts._replace(query=urlencode(query, safe="*"))
-    return urlunsplit(parts)
+    return _mask_parameters(urlunsplit(parts))  # also those after a `#`
+
+
+def _mask_parameters(text: str) -> str:
+    def masked(match: re.Match[str]) -> str:
+        key, value = match.group(1), match.group(2)
+        secret = value and _SECRET_KEY.search(unquote(key))
+        return match.group(0)[: -len(value)] + "***" if secret else match.group(0)
+
+    return _PARAMETER.sub(masked, text)
 
 
 def mask_secrets(text: str, uri: str) -> str:
