@@ -246,7 +246,7 @@ def test_prefect_runs_keep_the_password_out_of_flow_parameters(project, tmp_path
     with_password = postgresql_db.replace("@", f":{PASSWORD}@", 1)  # trust auth ignores it
     home = tmp_path / "prefect-home"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "MODELCRATE_"))}
-    env.update(PREFECT_HOME=str(home), PYTHONPATH=str(project / "src"))
+    env.update(PREFECT_HOME=str(home))
     done = subprocess.run(
         [
             sys.executable,
