@@ -452,3 +452,15 @@ def test_csv_cells_that_start_like_formulas_are_text():
     assert row["input:a"] == '\'=HYPERLINK("http://example.invalid","x")'
     assert (row["input:b"], row["input:c"], row["output:h"]) == ("-1.5", "-2e3", "-3")
     assert [row[f"output:{k}"] for k in "defgi"] == ["'+1+1", "'@SUM(A1)", "'\tx", "'\rx", "'-x"]
+
+
+def test_outputs_with_text_no_target_can_store_are_refused(tmp_path):
+    class Echo(Labeller):
+        def evaluate(self, inputs):
+            return {"echo": "x\x00y"}
+
+    from modelcrate import OutputError
+
+    with pytest.raises(OutputError, match=re.escape("holds a NUL character (\\x00)")):
+        run(Echo(), {}, [tmp_path])
+    assert not (tmp_path / "labeller").exists()
