@@ -9,11 +9,13 @@ ModelcrateError
 ├── SettingsError      a MODELCRATE_* environment variable cannot be understood
 ├── FileError          a file to read is too large or not a file; a path to write is not a file
 └── TargetError        a result target URI is malformed, unreachable or refuses a write
-    └── SaveError      some targets of a run did not store its results (others may have)
+    ├── SaveError      some targets of a run did not store its results (others may have)
+    └── PartialWriteError  a target stored some results of a batch and refused others
 
 ModelcrateWarning
 ├── SpecWarning        a variables file is readable but suspicious (default outside range)
-└── ValueWarning       a value is outside its range and the variable's policy is "warn"
+├── ValueWarning       a value is outside its range and the variable's policy is "warn"
+└── TargetWarning      a target holds something that is not a good result (left out of listings)
 """
 
 from __future__ import annotations
@@ -24,12 +26,14 @@ __all__ = [
     "ModelcrateError",
     "ModelcrateWarning",
     "OutputError",
+    "PartialWriteError",
     "ProjectError",
     "SaveError",
     "SettingsError",
     "SpecError",
     "SpecWarning",
     "TargetError",
+    "TargetWarning",
     "ValueWarning",
     "VariableValueError",
 ]
@@ -80,6 +84,15 @@ class SaveError(TargetError):
         self.stored = stored or []
 
 
+class PartialWriteError(TargetError):
+    """Raised when a target stored some results of a batch and refused others; `locations`
+    holds where each result is, None for a refused one."""
+
+    def __init__(self, message: str, locations: list[str | None]) -> None:
+        super().__init__(message)
+        self.locations = locations
+
+
 class ModelcrateWarning(UserWarning):
     """Base of modelcrate's warnings."""
 
@@ -90,3 +103,8 @@ class SpecWarning(ModelcrateWarning):
 
 class ValueWarning(ModelcrateWarning):
     """Warned when a value is out of range and its variable's policy is "warn"."""
+
+
+class TargetWarning(ModelcrateWarning):
+    """Warned when a target holds something that is not a good result: an altered or damaged
+    document (left out of listings), or a temporary file a killed writer left."""

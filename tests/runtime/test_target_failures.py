@@ -127,9 +127,8 @@ def test_mongodb_database_defaults_to_modelcrate():
     assert open_target("mongodb://localhost/results?authSource=admin").database == "results"
 
 
-def test_a_malformed_mongodb_uri_fails_at_first_use(real_mongo):
-    target = open_target("mongodb://u:secret@localhost:port/results")
-    message = error_of(target.list)
+def test_a_malformed_mongodb_uri_fails_before_any_use(real_mongo):
+    message = error_of(lambda: open_target("mongodb://u:secret@localhost:port/results"))
     assert message.startswith("mongodb://u:***@localhost:port/results: is not a MongoDB URI (")
     assert "secret" not in message
 

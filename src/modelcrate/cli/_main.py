@@ -307,17 +307,39 @@ def run(
     # Relative paths given here are relative to the cwd; the default is PROJECT/results.
     uris = list(targets) or runtime.default_target_uris(project)
     opened = runtime.resolve_targets(uris)  # a bad URI fails before the model runs
+    # each target as the user named it, password masked, by the name its results carry
+    shown = {
+        t.name: runtime.mask_uri(str(uri).strip()) for uri, t in zip(uris, opened, strict=True)
+    }
     try:
         if prefect:
-            uris = [t.uri for t in opened]
-            stored = _run_with_prefect(model_ref, project, input_sets, uris)
+            flow_targets = [_flow_target(str(uri), t) for uri, t in zip(uris, opened, strict=True)]
+            stored = _run_with_prefect(model_ref, project, input_sets, flow_targets)
         else:
             stored = runtime.run(model, input_sets, opened)
     except SaveError as exc:
         if exc.stored:
-            _print_stored(exc.stored, as_json)
+            _print_stored(exc.stored, as_json, shown)
         raise
-    _print_stored(stored, as_json)
+    _print_stored(stored, as_json, shown)
+
+
+def _flow_target(given: str, target: Any) -> str:
+    """How a flow run is given a target: by a name resolved inside the run when the URI holds
+    a secret (flow parameters are stored by Prefect), else by its URI."""
+    import os
+    import secrets
+
+    from ..runtime import TARGET_ENV, uri_secrets
+
+    given = given.strip()
+    if given.startswith("@"):
+        return given
+    if not uri_secrets(target.uri):
+        return target.uri
+    name = f"run_{secrets.token_hex(8)}"
+    os.environ[f"{TARGET_ENV}S__{name.upper()}"] = target.uri  # read when the flow resolves it
+    return f"@{name}"
 
 
 def _read_inputs(
@@ -389,7 +411,7 @@ def _one_line_prefect_failures() -> None:
             logger.addFilter(_NoTraceback())
 
 
-def _print_stored(stored: list, as_json: bool) -> None:
+def _print_stored(stored: list, as_json: bool, shown: dict[str, str]) -> None:
     if as_json:
         docs = [dict(item.result.to_document(), locations=item.locations) for item in stored]
         click.echo(json.dumps(docs if len(docs) > 1 else docs[0], indent=2))
@@ -399,10 +421,12 @@ def _print_stored(stored: list, as_json: bool) -> None:
     first = stored[0].result
     if len(stored) > 1:
         click.echo(f"Stored {len(stored)} results of {first.model} {first.version} in:")
-        for location in sorted(
-            {str(Path(loc).parent) for item in stored for loc in item.locations}
-        ):
-            click.echo(f"  {location}")
+        holding = {name for item in stored for name in item.targets}
+        for name, given in shown.items():
+            if name in holding:
+                count = sum(name in item.targets for item in stored)
+                more = "" if count == len(stored) else f" ({count} of them)"
+                click.echo(f"  {given}{more}")
         return
     click.echo(f"Stored result {first.hash[:12]} of {first.model} {first.version} in:")
     for location in stored[0].locations:

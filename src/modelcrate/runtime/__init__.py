@@ -40,6 +40,7 @@ from ._targets import (
     default_target_uris,
     mask_uri,
     open_target,
+    uri_secrets,
 )
 
 __all__ = [
@@ -82,5 +83,6 @@ __all__ = [
     "run",
     "save_results",
     "summarize",
+    "uri_secrets",
     "use_local_prefect",
 ]

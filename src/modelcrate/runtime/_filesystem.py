@@ -10,18 +10,21 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import tempfile
+import time
+import warnings
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
-from .._errors import TargetError
+from .._errors import TargetError, TargetWarning
 from ..spec import new_file_mode
 from ._result import Result
 from ._settings import Mount
-from ._targets import BaseTarget, as_utc, in_window
+from ._targets import BaseTarget, as_utc, in_window, mask_uri, split_uri
 
 
 class FilesystemTarget(BaseTarget):
@@ -43,6 +46,7 @@ class FilesystemTarget(BaseTarget):
         self.uri = self.root.as_uri()
         self.storage = host_to_container(self.root, mounts)
         self.fsync = fsync
+        self._swept: set[Path] = set()  # folders whose stale temporary files are removed
 
     def __repr__(self) -> str:
         return f"FilesystemTarget({str(self.root)!r})"
@@ -51,34 +55,48 @@ class FilesystemTarget(BaseTarget):
         """Where `result` is (or would be) stored, as seen from the host."""
         return self.root / _safe_name(result.model) / f"{result.hash}.json"
 
-    def save_many(self, results: Sequence[Result]) -> list[str]:
-        return [self._save(result) for result in results]
+    def _store(self, results: Sequence[Result], refused: list[str]) -> list[str | None]:
+        locations: list[str | None] = []
+        first_error: str | None = None
+        for result in results:
+            try:
+                locations.append(self._save(result))
+            except OSError as exc:
+                reason = exc.strerror or str(exc)
+                first_error = first_error or reason
+                refused.append(f"{result.hash[:12]}: cannot write result ({reason})")
+                locations.append(None)
+        if first_error and all(where is None for where in locations):
+            raise TargetError(f"{self.name}: cannot write result ({first_error})")
+        return locations
 
     def _save(self, result: Result) -> str:
         shown = self.path_of(result)
         path = self.storage / shown.relative_to(self.root)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists():
+            return str(shown)
+        if path.parent not in self._swept:
+            self._swept.add(path.parent)
+            for stale in stale_temporary_files(path.parent):
+                stale.unlink(missing_ok=True)
+        text = result.to_json(indent=1)
+        fd, tmp = tempfile.mkstemp(prefix=f".{_WRITER}.", suffix=".tmp", dir=path.parent)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if path.exists():
-                return str(shown)
-            fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=path.parent)
+            os.chmod(tmp, new_file_mode())  # readable as any new file, not only by its writer
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+                if self.fsync:
+                    fh.flush()
+                    os.fsync(fh.fileno())
             try:
-                os.chmod(tmp, new_file_mode())  # readable as any new file, not only by its writer
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    fh.write(result.to_json(indent=1))
-                    if self.fsync:
-                        fh.flush()
-                        os.fsync(fh.fileno())
-                try:
-                    os.link(tmp, path)  # atomic, and refuses to replace an existing result
-                except FileExistsError:
-                    pass
-                except OSError:  # filesystems without hard links
-                    os.replace(tmp, path)
-            finally:
-                Path(tmp).unlink(missing_ok=True)
-        except OSError as exc:
-            raise TargetError(f"{self.name}: cannot write result ({exc.strerror or exc})") from None
+                os.link(tmp, path)  # atomic, and refuses to replace an existing result
+            except FileExistsError:
+                pass
+            except OSError:  # filesystems without hard links
+                os.replace(tmp, path)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
         return str(shown)
 
     def _files(self, model: str | None = None) -> list[Path]:
@@ -96,9 +114,10 @@ class FilesystemTarget(BaseTarget):
         newest_first: bool = False,
         limit: int | None = None,
     ) -> Iterator[Result]:
+        self._warn_of_stale_files(model)
         found = [
             r
-            for r in map(_read, self._files(model))
+            for r in self._results((str(path), path) for path in self._files(model))
             if (model is None or r.model == model) and in_window(r.created, since, until)
         ]
         # by the moment, so results with naive and aware times sort together
@@ -111,15 +130,106 @@ class FilesystemTarget(BaseTarget):
             raise self._not_found(result_id)
         if len(matches) > 1:
             raise self._ambiguous(result_id, len(matches))
-        return _read(matches[0])
+        return self._result(str(matches[0]), matches[0])
+
+    def _result(self, where: str, document: Any) -> Result:
+        """The result in a file (`document` is its path), named by its content's hash."""
+        result = super()._result(where, _read(document))
+        if Path(where).stem != result.hash:
+            raise TargetError(
+                f"{where}: not a good result (it holds result {result.hash[:12]} under another "
+                "name); move it out of the target"
+            )
+        return result
+
+    def _warn_of_stale_files(self, model: str | None) -> None:
+        if not self.storage.is_dir():
+            return
+        folders = [self.storage / _safe_name(model)] if model else self.storage.iterdir()
+        stale = [f for d in folders if d.is_dir() for f in stale_temporary_files(d)]
+        if stale:
+            warnings.warn(
+                f"{self.name}: {len(stale)} temporary file{'s' if len(stale) > 1 else ''} of "
+                f"writers that were stopped mid-write (such as {stale[0]}); they hold no result, "
+                "and the next write to their folder removes them",
+                TargetWarning,
+                stacklevel=2,
+            )
 
 
-def _read(path: Path) -> Result:
+STALE_AFTER = 3600.0
+"""Seconds after which a temporary file nobody has written to is taken as a dead writer's."""
+
+
+def _pid_namespace() -> str:
+    """This process's PID namespace (containers on one host share a hostname but not PIDs)."""
     try:
-        return Result.from_document(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return str(os.stat("/proc/self/ns/pid").st_ino)
+    except OSError:
+        return "0"
+
+
+_WRITER = (
+    f"{re.sub(r'[^A-Za-z0-9-]', '-', socket.gethostname())[:64]}~{_pid_namespace()}~{os.getpid()}"
+)
+
+
+_TEMPORARY = re.compile(r"\.(?:(?P<host>[A-Za-z0-9-]+)~(?P<ns>\d+)~(?P<pid>\d+)\.)?\w+\.tmp")
+
+
+def stale_temporary_files(folder: Path, *, now: float | None = None) -> list[Path]:
+    """The temporary files in `folder` that writers killed mid-write left behind.
+
+    A temporary file is named after its writer (host, PID namespace, PID). It is stale when its
+    writer ran here and that process is gone, or, for a writer elsewhere (another host on a
+    shared mount) or of an older name, when nobody has written to it for `STALE_AFTER`
+    seconds: a live writer's file is never taken.
+    """
+    host, namespace, _ = _WRITER.split("~")
+    now = time.time() if now is None else now
+    found = []
+    try:
+        entries = [
+            e for e in os.scandir(folder) if e.name.startswith(".") and e.name.endswith(".tmp")
+        ]
+    except OSError:
+        return []
+    for entry in entries:
+        match = _TEMPORARY.fullmatch(entry.name)
+        if not match:
+            continue
+        try:
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            age = now - entry.stat(follow_symlinks=False).st_mtime
+        except OSError:
+            continue  # removed meanwhile: its writer finished
+        ours = (match["host"], match["ns"]) == (host, namespace)
+        if (ours and not _alive(int(match["pid"]))) or age > STALE_AFTER:
+            found.append(Path(entry.path))
+    return sorted(found)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True  # a process of another user, or a PID beyond this system's
+    return True
+
+
+def _read(path: Path) -> Any:
+    """The JSON document in a result file (checked as a result by the caller)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        if isinstance(exc, RecursionError):
+            reason = "nested too deeply"
         raise TargetError(
-            f"{path}: not a readable result ({exc}); move it out of the target"
+            f"{path}: not a readable result ({reason}); move it out of the target"
         ) from None
 
 
@@ -128,14 +238,45 @@ def _safe_name(name: str) -> str:
 
 
 def file_uri_path(uri: str) -> str:
-    """The local path of a `file://` URI (`file:///a/b`, `file://localhost/a/b`, `file:a/b`)."""
-    parts = urlsplit(uri)
-    if parts.netloc in ("", "localhost"):
-        path = unquote(parts.path)
-    else:
-        path = unquote(parts.netloc + parts.path)
+    """The local path of a `file:` URI, read as RFC 8089 does: `file:///a/b`,
+    `file://localhost/a/b`, `file:/a/b`, or `file:a/b` (relative).
+
+    Another host (`file://server/dir`, or `file://results/dir` meant as a relative path) is an
+    error, and so is a segment that percent-decodes to `..`, to a `/` or to a NUL: a URI never
+    escapes the directories its text shows.
+    """
+    parts = split_uri(uri)
+    fix = "write file:///absolute/path (three slashes) or a plain relative path such as results"
+    if parts.netloc not in ("", "localhost"):
+        raise TargetError(
+            f"{mask_uri(uri)}: a file URI names a host ({parts.netloc.rpartition('@')[2]!r}) "
+            f"here; {fix}"
+        )
+    if parts.query or parts.fragment or uri.rstrip().endswith(("?", "#")):
+        raise TargetError(
+            f"{mask_uri(uri)}: a file URI has no query or fragment; "
+            "percent-encode ? as %3F and # as %23 in a path"
+        )
+    shown = mask_uri(uri)
+    segments = []
+    for raw in parts.path.split("/"):
+        try:
+            segment = unquote(raw, errors="strict")
+        except UnicodeDecodeError:
+            raise TargetError(
+                f"{shown}: the path segment {raw!r} is not percent-encoded UTF-8"
+            ) from None
+        if "/" in segment or "\x00" in segment:
+            raise TargetError(
+                f"{shown}: the path segment {raw!r} decodes to {segment!r}; "
+                "a file URI may not percent-encode '/' or NUL"
+            )
+        if segment == "..":
+            raise TargetError(f"{shown}: a file URI may not go up a directory ('..'); {fix}")
+        segments.append(segment)
+    path = "/".join(segments)
     if not path:
-        raise TargetError(f"{uri}: a file target needs a path, e.g. file:///data/results")
+        raise TargetError(f"{shown}: a file target needs a path, e.g. file:///data/results")
     return path
 
 

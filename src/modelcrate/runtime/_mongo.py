@@ -7,8 +7,10 @@ holds the creation time as a BSON date, indexed with the model name for queries.
 
 from __future__ import annotations
 
+import atexit
 import re
 import threading
+import warnings
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
@@ -40,6 +42,19 @@ class MongoTarget(BaseTarget):
             )
         self._client = client
         self._collection: Any = None
+        if client is None and urlsplit(uri).scheme == "mongodb":
+            self._check_uri()
+
+    def _check_uri(self) -> None:
+        """Refuse a URI pymongo would refuse or half-ignore (an unknown `authMechanism`)
+        before anything runs; without pymongo, the target fails when first used instead."""
+        try:
+            from pymongo import uri_parser
+        except ImportError:
+            return
+        with self._errors("is not a MongoDB URI", UserWarning), warnings.catch_warnings():
+            warnings.simplefilter("error")
+            uri_parser.parse_uri(self.uri, validate=True, warn=True)
 
     @property
     def collection(self) -> Any:
@@ -54,17 +69,17 @@ class MongoTarget(BaseTarget):
 
     def _get_client(self) -> Any:
         if self._client is None:
-            try:
-                import pymongo
-            except ModuleNotFoundError:
-                raise TargetError(
-                    f"{self.name}: needs pymongo; pip install 'modelcrate[mongodb]'"
-                ) from None
+            pymongo = _driver(self.name)
             with _lock:
                 client = _clients.get(self.uri)
                 if client is None:
                     timeout_ms = int(self.connect_timeout * 1000)
-                    with self._errors("is not a MongoDB URI"):
+                    # pymongo warns of an option it ignores (authMechanism=BOGUS): refuse it
+                    with (
+                        self._errors("is not a MongoDB URI", UserWarning),
+                        warnings.catch_warnings(),
+                    ):
+                        warnings.simplefilter("error")
                         client = pymongo.MongoClient(
                             self.uri,
                             tz_aware=True,
@@ -75,27 +90,42 @@ class MongoTarget(BaseTarget):
             self._client = client
         return self._client
 
-    def save_many(self, results: Sequence[Result]) -> list[str]:
-        from pymongo.errors import BulkWriteError
+    def _store(self, results: Sequence[Result], refused: list[str]) -> list[str | None]:
+        """All results in one unordered insert; if the driver refuses the batch (a value BSON
+        cannot hold), one at a time, so one bad result fails alone."""
+        _driver(self.name)
+        from bson.errors import BSONError
+        from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+        refused_data = (BSONError, OverflowError, ValueError, TypeError)  # one document's value
+
+        collection = self.collection
         documents = [
             {"_id": r.hash, **r.to_document(), "created_at": _milliseconds(as_utc(r.created))}
             for r in results
         ]
-        if documents:
-            collection = self.collection
-            with self._errors("cannot write results"):
-                try:
-                    collection.insert_many(documents, ordered=False)
-                except BulkWriteError as exc:
-                    errors = exc.details.get("writeErrors", [])
-                    others = [e for e in errors if e.get("code") != _DUPLICATE_KEY]
-                    if others or not errors:
-                        message = others[0].get("errmsg", exc) if others else exc
-                        raise TargetError(
-                            f"{self.name}: cannot write results ({message})"
-                        ) from None
-        return [f"{self.name}#{r.hash}" for r in results]
+        failed: dict[int, str] = {}
+        with self._errors("cannot write results"):
+            try:
+                collection.insert_many(documents, ordered=False)
+            except BulkWriteError as exc:
+                errors = exc.details.get("writeErrors", [])
+                if not errors:
+                    raise
+                for error in errors:
+                    if error.get("code") != _DUPLICATE_KEY:
+                        failed[error["index"]] = str(error.get("errmsg", "refused"))
+            except refused_data:
+                for i, doc in enumerate(documents):
+                    try:
+                        collection.insert_one(doc)
+                    except DuplicateKeyError:
+                        pass
+                    except refused_data as exc:
+                        failed[i] = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        for i, reason in failed.items():
+            refused.append(f"{results[i].hash[:12]}: {reason[:200]}")
+        return [None if i in failed else f"{self.name}#{r.hash}" for i, r in enumerate(results)]
 
     def _query(
         self,
@@ -120,34 +150,60 @@ class MongoTarget(BaseTarget):
             return iter(())
         direction = -1 if newest_first else 1
         with self._errors("cannot read results"):
-            cursor = self.collection.find(criteria, {"_id": False, "created_at": False}).sort(
+            cursor = self.collection.find(criteria, {"created_at": False}).sort(
                 [("created_at", direction), ("hash", direction)]
             )
             if limit is not None:
                 cursor = cursor.limit(limit)
             documents = list(cursor)
-        return (Result.from_document(doc) for doc in documents)
+        return iter(self._results(self._where(doc) for doc in documents))
 
     def _load(self, result_id: str) -> Result:
         criteria = {"_id": {"$regex": "^" + re.escape(result_id)}}
         with self._errors("cannot read results"):
-            documents = list(
-                self.collection.find(criteria, {"_id": False, "created_at": False}).limit(2)
-            )
+            documents = list(self.collection.find(criteria, {"created_at": False}).limit(2))
             if len(documents) > 1:  # say how many match, not just the two fetched
                 raise self._ambiguous(result_id, self.collection.count_documents(criteria))
         if not documents:
             raise self._not_found(result_id)
-        return Result.from_document(documents[0])
+        return self._result(*self._where(documents[0]))
 
-    def _errors(self, doing: str) -> Any:
+    def _where(self, document: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """Where a document is (by its `_id`), and the document without it."""
+        id_ = document.pop("_id", None)
+        if id_ != document.get("hash"):
+            document = {**document, "id": f"{id_} (its _id)"}  # fails the check of its id
+        return f"{self.name}#{id_}", document
+
+    def _errors(self, doing: str, *more: type[BaseException]) -> Any:
+        _driver(self.name)
         from bson.errors import BSONError
         from pymongo.errors import PyMongoError
 
         # OverflowError: an int beyond 64 bits, which BSON cannot hold
-        return reported(
-            self, doing, (PyMongoError, BSONError, OverflowError, ValueError, TypeError)
-        )
+        kinds = (PyMongoError, BSONError, OverflowError, ValueError, TypeError, *more)
+        return reported(self, doing, kinds)
+
+
+def _driver(name: str) -> Any:
+    """pymongo, or a `TargetError` saying how to install it."""
+    try:
+        import bson.errors  # noqa: F401 - part of pymongo, and needed as well
+        import pymongo
+    except ImportError:
+        raise TargetError(
+            f"{name}: needs the database driver 'pymongo'; pip install 'modelcrate[mongodb]'"
+        ) from None
+    return pymongo
+
+
+@atexit.register
+def forget_clients() -> None:
+    """Close every MongoDB client this process opened (the next use connects afresh)."""
+    with _lock:
+        for client in _clients.values():
+            client.close()
+        _clients.clear()
 
 
 def _milliseconds(moment: datetime) -> datetime:

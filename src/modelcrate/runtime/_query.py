@@ -87,20 +87,26 @@ def export_results(results: Iterable[Result], format: str = "json") -> str:
         raise TargetError(f"export format {format!r}: use one of {', '.join(EXPORT_FORMATS)}")
     inputs = _keys(r.inputs for r in results)
     outputs = _keys(r.outputs for r in results)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(
-        ["id", "model", "version", "created", "flow_run_id"]
-        + [f"input:{k}" for k in inputs]
-        + [f"output:{k}" for k in outputs]
-    )
+    lines: list[str] = []
+    header = ["id", "model", "version", "created", "flow_run_id"]
+    header += [f"input:{k}" for k in inputs] + [f"output:{k}" for k in outputs]
+    lines.append(_csv_line([_inert(cell) for cell in header]))
     for r in results:
-        writer.writerow(
-            [r.hash, r.model, r.version, r.created.isoformat(), r.flow_run_id or ""]
-            + [_cell(r.inputs.get(k)) for k in inputs]
-            + [_cell(r.outputs.get(k)) for k in outputs]
-        )
-    return buffer.getvalue()
+        cells = [_inert(c) for c in (r.hash, r.model, r.version, r.created.isoformat())]
+        cells += [_inert(r.flow_run_id or "")]
+        cells += [_cell(r.inputs.get(k)) for k in inputs] + [
+            _cell(r.outputs.get(k)) for k in outputs
+        ]
+        lines.append(_csv_line(cells))
+    return "".join(lines)
+
+
+def _csv_line(cells: list[str]) -> str:
+    """One CSV record ending in a newline. The writer's terminator is CRLF so that it quotes
+    every cell holding a CR (with LF alone, a lone CR in a cell would start a new row)."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow(cells)
+    return buffer.getvalue()[:-2] + "\n"
 
 
 def _keys(mappings: Iterable[Mapping[str, Any]]) -> list[str]:
@@ -116,8 +122,20 @@ def _cell(value: Any) -> str:
     if isinstance(value, np.ndarray):
         value = value.tolist()
     if isinstance(value, (list, dict)):
-        return json.dumps(value, default=_plain)
-    return str(value)
+        return _inert(json.dumps(value, default=_plain))
+    return _inert(str(value))
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def _inert(text: str) -> str:
+    """A cell a spreadsheet shows as text: one that starts like a formula (`=`, `+`, `-`, `@`,
+    a tab or a carriage return) gets a leading `'`, unless it is a number such as -1.5."""
+    if text.startswith(_FORMULA_START) and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
 
 
 def _plain(value: Any) -> Any:

@@ -89,15 +89,53 @@ def decode_value(value: Any) -> Any:
     return value
 
 
+_SMALL_ARRAY_BYTES = 1 << 20
+"""An array stored as a list may take this many bytes whatever its stored size."""
+
+
 def _decode_array(spec: Mapping[str, Any]) -> np.ndarray:
+    """An array from its stored form, its size checked against the bytes stored before any
+    memory is allocated (a document cannot make a reader allocate more than it holds)."""
+    if not isinstance(spec, Mapping):
+        raise ValueError("an array entry is not an object")
     dtype = np.dtype(spec["dtype"])
+    if dtype.fields is not None or dtype.subdtype is not None or dtype.kind == "V":
+        raise ValueError(f"array dtype {spec['dtype']!r} is not a plain element type")
+    shape = spec["shape"]
+    if (
+        not isinstance(shape, list)
+        or len(shape) > 32
+        or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape)
+    ):
+        raise ValueError(f"array shape {shape!r} is not a list of sizes")
+    count = math.prod(shape)
+    needed = count * dtype.itemsize
     if "base64" in spec:
-        data = np.frombuffer(base64.b64decode(spec["base64"]), dtype=dtype).copy()
-    elif dtype.hasobject:
-        data = np.array([decode_value(v) for v in spec["data"]], dtype=dtype)
-    else:
-        data = np.array(spec["data"], dtype=dtype)
-    return data.reshape(spec["shape"])
+        text = spec["base64"]
+        if not isinstance(text, str):
+            raise ValueError("array bytes are not base64 text")
+        stored = len(text) // 4 * 3 - text[-2:].count("=")
+        if needed != stored:
+            raise ValueError(
+                f"array of shape {tuple(shape)} and dtype {dtype} needs {needed} bytes, "
+                f"{stored} are stored"
+            )
+        raw = base64.b64decode(text, validate=True)
+        if len(raw) != needed:
+            raise ValueError(f"array needs {needed} bytes, {len(raw)} are stored")
+        return np.frombuffer(raw, dtype=dtype).copy().reshape(shape)
+    data = spec["data"]
+    if not isinstance(data, list) or len(data) != count:
+        stored = len(data) if isinstance(data, list) else "no list of"
+        raise ValueError(f"array of shape {tuple(shape)} needs {count} values, {stored} are stored")
+    if needed > _SMALL_ARRAY_BYTES and needed > 64 * len(json.dumps(data)):
+        raise ValueError(
+            f"array of {count} values of dtype {dtype} would take {needed} bytes, "
+            "far more than it stores"
+        )
+    if dtype.hasobject:
+        return np.array([decode_value(v) for v in data], dtype=dtype).reshape(shape)
+    return np.array(data, dtype=dtype).reshape(shape)
 
 
 def canonical_json(value: Any) -> str:
@@ -166,8 +204,25 @@ class Result(BaseModel):
         return json.dumps(self.to_document(), indent=indent, allow_nan=False)
 
     @classmethod
-    def from_document(cls, doc: Mapping[str, Any]) -> Result:
-        """Rebuild a result from `to_document` output, arrays restored exactly."""
+    def from_document(cls, doc: Mapping[str, Any], *, verify: bool = False) -> Result:
+        """Rebuild a result from `to_document` output, arrays restored exactly.
+
+        With `verify`, a `ValueError` says when the document's `hash` (or `id`) is not the hash
+        of its content: the document was altered, or is stored under another result's id.
+        """
+        result = cls._from_document(doc)
+        if verify:
+            actual = content_hash(result.model, result.version, result.inputs, result.outputs)
+            claimed = {doc["hash"], doc.get("id", doc["hash"])}
+            if claimed != {actual}:
+                raise ValueError(
+                    f"its id {sorted(claimed)[0][:12]!r} is not the hash of its content "
+                    f"({actual[:12]}): the document was altered"
+                )
+        return result
+
+    @classmethod
+    def _from_document(cls, doc: Mapping[str, Any]) -> Result:
         return cls(
             model=doc["model"],
             version=doc["version"],
@@ -178,6 +233,41 @@ class Result(BaseModel):
             units=dict(doc.get("units") or {}),
             hash=doc["hash"],
         )
+
+
+def text_problem_in(result: Result) -> str | None:
+    """Why a result holds text that not every target can store (a NUL or a lone surrogate in
+    a name, a unit, an input or an output), or None."""
+    from ..spec._variables import text_problem
+
+    def walk(value: Any, where: str) -> str | None:
+        if isinstance(value, str):
+            problem = text_problem(value)
+            return f"{where} {problem}" if problem else None
+        if isinstance(value, np.ndarray):
+            if value.dtype.kind not in "UO":
+                return None
+            value = value.ravel().tolist()
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                found = walk(key, f"{where} key") or walk(item, f"{where}[{key!r}]")
+                if found:
+                    return found
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                found = walk(item, where)
+                if found:
+                    return found
+        return None
+
+    fields = {"model name": result.model, "version": result.version}
+    fields.update({"flow run id": result.flow_run_id or "", "units": result.units})
+    fields.update({"inputs": result.inputs, "outputs": result.outputs})
+    for name, value in fields.items():
+        found = walk(value, name)
+        if found:
+            return found
+    return None
 
 
 def summarize(value: Any) -> str:

@@ -32,12 +32,18 @@ class Mount(BaseModel):
         """`HOST:CONTAINER`, as in `docker run -v HOST:CONTAINER`."""
         host, sep, container = text.strip().partition(":")
         if not sep or not host.startswith("/") or not container.startswith("/"):
+            shown = repr(text.strip()) if _looks_like_paths(text) else "(not shown)"
             raise ValueError(
-                f"mount {text.strip()!r}: write HOST:CONTAINER with absolute paths, "
+                f"mount {shown}: write HOST:CONTAINER with absolute paths, "
                 "e.g. /data/results:/mnt/results"
             )
         container = container.split(":", 1)[0]  # drop docker's :ro / :rw
         return cls(host=str(PurePosixPath(host)), container=str(PurePosixPath(container)))
+
+
+def _looks_like_paths(text: str) -> bool:
+    """Whether text can be shown in a message: paths, not a URI that may hold a password."""
+    return "@" not in text and "//" not in text and text.count(":") <= 2
 
 
 class Settings(BaseModel):
@@ -92,7 +98,14 @@ class Settings(BaseModel):
         if isinstance(value, str):
             value = [part for part in value.split(",") if part.strip()]
         if isinstance(value, list):
-            return [Mount.parse(v) if isinstance(v, str) else v for v in value]
+            mounts = []
+            for number, item in enumerate(value, 1):
+                try:
+                    mounts.append(Mount.parse(item) if isinstance(item, str) else item)
+                except ValueError as exc:
+                    where = f" (entry {number} of {len(value)}):" if len(value) > 1 else ":"
+                    raise ValueError(str(exc).replace(": write", f"{where} write", 1)) from None
+            return mounts
         return value
 
 

@@ -20,15 +20,22 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from .._errors import TargetError
+from .._errors import PartialWriteError, TargetError
 from ._result import Result, keep_whole_floats
-from ._targets import BaseTarget, as_utc, mask_uri, reported
+from ._targets import BaseTarget, as_utc, mask_secrets, mask_uri, reported
 
 TABLE = "modelcrate_results"
 VERSION_TABLE = "modelcrate_alembic_version"
 MIGRATIONS = Path(__file__).with_name("migrations")
 _PG_MIGRATION_LOCK = 0x6D6F64656C  # an arbitrary advisory-lock key for modelcrate's migrations
 _BATCH_BYTES = 64 * 1024 * 1024
+
+_DRIVERS = {
+    "sqlite": ("pysqlite",),
+    "postgresql": ("psycopg", "psycopg2"),
+    "postgres": ("psycopg", "psycopg2"),
+}
+"""The database drivers (DB-API, synchronous) a SQL target can use, by backend."""
 
 _engines: dict[str, Any] = {}
 _engines_lock = threading.Lock()
@@ -131,30 +138,59 @@ class SQLTarget(BaseTarget):
                 "pip install 'modelcrate[postgresql]'"
             ) from None
 
-    def save_many(self, results: Sequence[Result]) -> list[str]:
+    def _store(self, results: Sequence[Result], refused: list[str]) -> list[str | None]:
+        """Each batch (up to 1,000 results) in one transaction: a reader sees a batch whole or
+        not at all, and a run killed mid-sweep keeps the batches before. A batch the database
+        refuses is retried one result at a time, so one bad result fails alone."""
         engine = self.engine
         is_postgresql = engine.dialect.name == "postgresql"
         insert = postgresql.insert if is_postgresql else sqlite.insert
         # JSONB reads whole floats such as 1e+16 back as ints: mark them (see keep_whole_floats)
         document = keep_whole_floats if is_postgresql else (lambda doc: doc)
-        table = results_table
-        statement = insert(table).on_conflict_do_nothing(index_elements=["id"])
-        with self._errors("cannot write results"):
-            for batch in _batches(results):
-                rows = [
-                    {
-                        "id": r.hash,
-                        "model": r.model,
-                        "version": r.version,
-                        "flow_run_id": r.flow_run_id,
-                        "created": r.created,
-                        "document": document(r.to_document()),
-                    }
-                    for r in batch
-                ]
-                with engine.begin() as connection:
-                    connection.execute(statement, rows)
-        return [f"{self.name}#{r.hash}" for r in results]
+        statement = insert(results_table).on_conflict_do_nothing(index_elements=["id"])
+
+        def write(batch: Sequence[Result]) -> None:
+            rows = [
+                {
+                    "id": r.hash,
+                    "model": r.model,
+                    "version": r.version,
+                    "flow_run_id": r.flow_run_id,
+                    "created": r.created,
+                    "document": document(r.to_document()),
+                }
+                for r in batch
+            ]
+            with engine.begin() as connection:
+                connection.execute(statement, rows)
+
+        locations: list[str | None] = []
+        try:
+            with self._errors("cannot write results"):
+                for batch in _batches(results):
+                    try:
+                        write(batch)
+                        locations += [f"{self.name}#{r.hash}" for r in batch]
+                        continue
+                    except (SQLAlchemyError, ValueError, TypeError, OverflowError) as exc:
+                        if not _refused_data(exc):
+                            raise
+                    for result in batch:  # one at a time, to store all but the refused
+                        try:
+                            write([result])
+                            locations.append(f"{self.name}#{result.hash}")
+                        except (SQLAlchemyError, ValueError, TypeError, OverflowError) as exc:
+                            if not _refused_data(exc):
+                                raise
+                            reason = mask_secrets(_first_line(exc), self.uri)
+                            refused.append(f"{result.hash[:12]}: {reason}")
+                            locations.append(None)
+        except TargetError as exc:
+            if any(locations):  # earlier batches are stored: say where
+                rest = [None] * (len(results) - len(locations))
+                raise PartialWriteError(str(exc), locations + rest) from None
+            raise
+        return locations
 
     def _query(
         self,
@@ -168,7 +204,7 @@ class SQLTarget(BaseTarget):
         if self._no_database_file():
             return iter(())
         table = results_table
-        statement = sa.select(table.c.document)
+        statement = sa.select(table.c.id, table.c.document)
         if model is not None:
             statement = statement.where(table.c.model == model)
         if since is not None:
@@ -180,8 +216,8 @@ class SQLTarget(BaseTarget):
         if limit is not None:
             statement = statement.limit(limit)
         with self._errors("cannot read results"), self.engine.connect() as connection:
-            documents = connection.execute(statement).scalars().all()
-        return (Result.from_document(doc) for doc in documents)
+            rows = connection.execute(statement).all()
+        return iter(self._results((self._row(id_), doc) for id_, doc in rows))
 
     def _load(self, result_id: str) -> Result:
         if self._no_database_file():
@@ -189,26 +225,46 @@ class SQLTarget(BaseTarget):
         table = results_table
         # an exact, case-sensitive prefix (SQLite's LIKE ignores case; `_` and `%` are literal)
         prefix = sa.func.substr(table.c.id, 1, len(result_id)) == result_id
-        statement = sa.select(table.c.document).where(prefix).limit(2)
+        statement = sa.select(table.c.id, table.c.document).where(prefix).limit(2)
         with self._errors("cannot read results"), self.engine.connect() as connection:
-            documents = connection.execute(statement).scalars().all()
+            documents = connection.execute(statement).all()
             if len(documents) > 1:  # say how many match, not just the two fetched
                 count = sa.select(sa.func.count()).select_from(table).where(prefix)
                 raise self._ambiguous(result_id, connection.execute(count).scalar_one())
         if not documents:
             raise self._not_found(result_id)
-        return Result.from_document(documents[0])
+        id_, document = documents[0]
+        return self._result(self._row(id_), document)
+
+    def _row(self, id_: str) -> str:
+        return f"{self.name}#{id_}"
+
+    def _result(self, where: str, document: Any) -> Result:
+        result = super()._result(where, document)
+        if not where.endswith(f"#{result.hash}"):
+            raise TargetError(
+                f"{where}: not a good result (the row holds result {result.hash[:12]}); "
+                "delete the row"
+            )
+        return result
 
     def _errors(self, doing: str) -> Any:
-        return reported(self, doing, (SQLAlchemyError, OSError))
+        return reported(self, doing, (SQLAlchemyError, OSError, ImportError))
 
 
 def _sqlalchemy_url(uri: str, base: Path | None) -> Any:
     try:
         url = sa.make_url(uri)
     except (ArgumentError, ValueError) as exc:
-        raise TargetError(f"{mask_uri(uri)}: not a database URL ({exc})") from None
-    backend = url.get_backend_name()
+        reason = mask_secrets(_first_line(exc), uri)
+        raise TargetError(f"{mask_uri(uri)}: not a database URL ({reason})") from None
+    backend, _, driver = url.drivername.partition("+")
+    if driver and driver not in _DRIVERS.get(backend, ()):
+        usable = " or ".join(f"{backend}+{d}" for d in _DRIVERS.get(backend, ()) if d != backend)
+        raise TargetError(
+            f"{mask_uri(uri)}: the {driver!r} driver cannot store results here (an async or "
+            f"unsupported driver); write {backend}://... or {usable}"
+        )
     if backend in ("postgresql", "postgres"):
         if url.drivername in ("postgresql", "postgres"):
             url = url.set(drivername="postgresql+psycopg")  # psycopg 3, not psycopg2
@@ -220,12 +276,26 @@ def _sqlalchemy_url(uri: str, base: Path | None) -> Any:
         database = url.database or ""
         if not database or database == ":memory:":
             raise TargetError(
-                f"{uri}: a SQLite target needs a file, e.g. sqlite:///results.db "
+                f"{mask_uri(uri)}: a SQLite target needs a file, e.g. sqlite:///results.db "
                 "(relative) or sqlite:////data/results.db (absolute)"
             )
         if not database.startswith("file:") and not Path(database).is_absolute():
             url = url.set(database=str((base or Path.cwd()) / Path(database).expanduser()))
     return url
+
+
+def _refused_data(exc: BaseException) -> bool:
+    """Whether the database refused what was written (a value, a key), not the connection."""
+    if isinstance(exc, (sa.exc.DataError, sa.exc.IntegrityError)):
+        return True
+    if isinstance(exc, sa.exc.DBAPIError):
+        return False  # the server or the connection: retrying one by one would not help
+    return isinstance(exc, (sa.exc.StatementError, ValueError, TypeError, OverflowError))
+
+
+def _first_line(exc: BaseException) -> str:
+    cause = getattr(exc, "orig", None) or exc
+    return (str(cause).strip().splitlines() or [type(cause).__name__])[0][:200]
 
 
 def _serialise_sqlite_writes(engine: Any) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._errors import SaveError, TargetError
+from .._errors import PartialWriteError, SaveError, TargetError
 from ..model import Model
 from ._result import Result
 from ._settings import load_settings
@@ -22,10 +22,12 @@ DEFAULT_CHUNK_SIZE = 1000
 
 @dataclass(frozen=True)
 class Stored:
-    """A result and the locations it was stored at, one per target."""
+    """A result and the locations it was stored at, one per target that stored it; `targets`
+    names those targets (passwords masked), in the same order."""
 
     result: Result
     locations: list[str]
+    targets: list[str] = field(default_factory=list)
 
 
 def input_sets(inputs: Any = None) -> list[dict[str, Any]]:
@@ -128,15 +130,21 @@ def save_results(
     names each failure and carries what the other targets did store.
     """
     opened = resolve_targets(targets)
-    locations: list[list[str]] = [[] for _ in results]
+    stored = [Stored(result, []) for result in results]
     failures: list[str] = []
     for target in opened:
         try:
-            for i, where in enumerate(target.save_many(results)):
-                locations[i].append(where)
+            found: Sequence[str | None] = target.save_many(results)
+        except PartialWriteError as exc:  # some results stored, others refused
+            found = exc.locations
+            failures.append(str(exc))
         except TargetError as exc:
             failures.append(str(exc))
-    stored = [Stored(result, where) for result, where in zip(results, locations, strict=True)]
+            continue
+        for item, where in zip(stored, found, strict=True):
+            if where is not None:
+                item.locations.append(where)
+                item.targets.append(target.name)
     for item in stored:
         if item.locations:
             log.info(

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Sequence
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Protocol, runtime_checkable
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from typing import Any, Protocol, runtime_checkable
+from urllib.parse import SplitResult, parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
-from .._errors import TargetError
-from ._result import Result
+from .._errors import PartialWriteError, TargetError, TargetWarning
+from ._result import Result, text_problem_in
 from ._settings import ENV_PREFIX, Settings, load_settings
 
 TARGET_ENV = f"{ENV_PREFIX}TARGET"
@@ -68,7 +69,76 @@ class BaseTarget:
         return self.save_many([result])[0]
 
     def save_many(self, results: Sequence[Result]) -> list[str]:
+        """Store results (those already there are left as they are); return where each is.
+
+        A result this target cannot store (text with a NUL, say) does not stop the others:
+        they are stored and a `PartialWriteError` names the refused ones and says where the
+        others are. An unreachable target raises `TargetError`.
+        """
+        results = list(results)
+        locations: list[str | None] = [None] * len(results)
+        refused: list[str] = []
+        valid: list[int] = []
+        for i, result in enumerate(results):
+            problem = text_problem_in(result)
+            if problem:
+                refused.append(f"{result.hash[:12]}: {problem}")
+            else:
+                valid.append(i)
+        try:
+            stored = self._store([results[i] for i in valid], refused) if valid else []
+        except PartialWriteError as exc:  # the target failed as a whole after some batches
+            for i, where in zip(valid, exc.locations, strict=True):
+                locations[i] = where
+            raise PartialWriteError(str(exc), locations) from None
+        for i, where in zip(valid, stored, strict=True):
+            locations[i] = where
+        if refused:
+            count = len(refused)
+            if len(results) == 1:  # the reason alone, without the id
+                message = f"{self.name}: cannot write results ({refused[0].split(': ', 1)[1]})"
+            else:
+                shown = "; ".join(refused[:3]) + (f"; and {count - 3} more" if count > 3 else "")
+                message = f"{self.name}: cannot write {count} of {len(results)} results ({shown})"
+            if all(where is None for where in locations):
+                raise TargetError(message)
+            raise PartialWriteError(message, locations)
+        return [where for where in locations if where is not None]
+
+    def _store(self, results: Sequence[Result], refused: list[str]) -> list[str | None]:
+        """Store results; return where each is, or None for one refused (its reason appended
+        to `refused`); raise `TargetError` when the target fails as a whole."""
         raise NotImplementedError
+
+    def _results(self, documents: Iterable[tuple[str, Any]]) -> list[Result]:
+        """The good results among stored documents (each with where it is stored); a damaged
+        or altered one is left out, and a `TargetWarning` says which and why."""
+        good, bad = [], []
+        for where, document in documents:
+            try:
+                good.append(self._result(where, document))
+            except TargetError as exc:
+                bad.append(str(exc))
+        if bad:
+            more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+            warnings.warn(
+                f"{self.name}: left out {len(bad)} stored document{'s' if len(bad) > 1 else ''} "
+                f"that {'are' if len(bad) > 1 else 'is'} not a good result: {bad[0]}{more}",
+                TargetWarning,
+                stacklevel=3,
+            )
+        return good
+
+    def _result(self, where: str, document: Any) -> Result:
+        """The result a stored document holds, its content checked against its hash."""
+        try:
+            if not isinstance(document, dict):
+                raise ValueError("not a JSON object")
+            return Result.from_document(document, verify=True)
+        except (ValueError, KeyError, TypeError, OverflowError, RecursionError) as exc:
+            raise TargetError(
+                f"{where}: not a good result ({_reason(exc)}); move it out of the target"
+            ) from None
 
     def query(
         self,
@@ -146,6 +216,19 @@ class BaseTarget:
         )
 
 
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, KeyError):
+        return f"no field {exc.args[0]!r}"
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    errors = getattr(exc, "errors", None)
+    if callable(errors):  # pydantic: the first field and what is wrong with it
+        first = errors()[0]
+        return f"{'.'.join(str(p) for p in first['loc']) or 'document'}: {first['msg']}"
+    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return text[:200]
+
+
 @contextmanager
 def reported(
     target: BaseTarget, doing: str, kinds: tuple[type[BaseException], ...]
@@ -179,23 +262,45 @@ def in_window(created: datetime, since: datetime | None, until: datetime | None)
 
 
 _SECRET_KEY = re.compile(r"pass|secret|token|key", re.IGNORECASE)
+_PARAMETER = re.compile(r"[?&#;]([^=&#?;]+)=([^&#?;]*)")
+_USERINFO = re.compile(r"(//[^/?#@]*?:)[^/?#]*@")
+"""`//user:password@` in text that is not a well-formed URI (masked by pattern instead)."""
+
+
+def split_uri(uri: str) -> SplitResult:
+    """`urlsplit` of a target URI; a malformed one (`[::1` without `]`) is a `TargetError`."""
+    try:
+        return urlsplit(uri)
+    except ValueError as exc:
+        raise TargetError(
+            f"{mask_uri(uri)}: not a valid URI ({exc}); write it as scheme://user@host:port/name"
+        ) from None
 
 
 def uri_secrets(uri: str) -> list[str]:
     """The secrets in a URI: its password, and the values of query parameters such as
     `password=`, `sslpassword=` or `token=`."""
-    parts = urlsplit(uri)
-    found = [parts.password] if parts.password else []
-    found += [v for k, v in parse_qsl(parts.query, keep_blank_values=True) if _SECRET_KEY.search(k)]
-    return [secret for secret in found if secret]
+    try:
+        password = urlsplit(uri).password
+        found = [password] if password else []
+    except ValueError:  # malformed: whatever stands between `user:` and `@` is the password
+        found = [m.group(0)[len(m.group(1)) : -1] for m in _USERINFO.finditer(uri)]
+    # `key=value` wherever it stands after a `?`, `&`, `;` or `#` (not only in the query)
+    found += [v for k, v in _PARAMETER.findall(uri) if _SECRET_KEY.search(unquote(k))]
+    found += [unquote(secret) for secret in found]  # as given and as a driver shows it
+    return [secret for secret in dict.fromkeys(found) if secret]
 
 
 def mask_uri(uri: str) -> str:
     """The URI with its secrets replaced by `***` (for anything shown or stored)."""
     if not uri_secrets(uri):
         return uri
-    parts = urlsplit(uri)
-    if parts.password is not None:
+    try:
+        parts = urlsplit(uri)
+        password = parts.password
+    except ValueError:
+        return mask_secrets(_USERINFO.sub(r"\1***@", uri), uri)
+    if password is not None:
         user = parts.username or ""
         host = parts.netloc.rpartition("@")[2]
         parts = parts._replace(netloc=f"{user}:***@{host}")
@@ -205,7 +310,16 @@ def mask_uri(uri: str) -> str:
             for k, v in parse_qsl(parts.query, keep_blank_values=True)
         ]
         parts = parts._replace(query=urlencode(query, safe="*"))
-    return urlunsplit(parts)
+    return _mask_parameters(urlunsplit(parts))  # also those after a `#`
+
+
+def _mask_parameters(text: str) -> str:
+    def masked(match: re.Match[str]) -> str:
+        key, value = match.group(1), match.group(2)
+        secret = value and _SECRET_KEY.search(unquote(key))
+        return match.group(0)[: -len(value)] + "***" if secret else match.group(0)
+
+    return _PARAMETER.sub(masked, text)
 
 
 def mask_secrets(text: str, uri: str) -> str:
@@ -233,7 +347,8 @@ def open_target(
                 f"set {ENV_PREFIX}TARGETS__{text[1:].upper()}=URI"
             )
         return open_target(named, base=base, settings=settings)
-    scheme = urlsplit(text).scheme.lower()
+    scheme = split_uri(text).scheme.lower()
+    backend = scheme.partition("+")[0]
     if scheme == "file" or scheme == "":
         from ._filesystem import FilesystemTarget, file_uri_path
 
@@ -241,7 +356,7 @@ def open_target(
         return FilesystemTarget(
             _relative_to(path, base), mounts=settings.mounts, fsync=settings.fsync
         )
-    if scheme.startswith(("sqlite", "postgresql", "postgres")):
+    if backend in ("sqlite", "postgresql", "postgres"):
         from ._sql import SQLTarget
 
         return SQLTarget(text, base=base, connect_timeout=settings.connect_timeout)

@@ -187,6 +187,7 @@ class StrVariable(Variable):
     def check(self, value: Any) -> str:
         if not isinstance(value, str):
             raise ValueError(f"expects text, got {_describe(value)}")
+        _check_text(value)
         return value
 
     def sample(self) -> str:
@@ -248,6 +249,8 @@ class ArrayVariable(_Ranged):
             if arr.size and arr.dtype.kind != "U":
                 raise ValueError(f"expects an array of strings, got dtype {arr.dtype}")
             arr = arr.astype(str)
+            for text in arr.ravel().tolist():
+                _check_text(text)
         else:
             if arr.size and (
                 arr.dtype.kind in "USO" or (arr.dtype.kind == "b") != (self.dtype == "bool")
@@ -405,6 +408,23 @@ def _format_shape(shape: Shape) -> str:
         + ("," if len(shape) == 1 else "")
         + ")"
     )
+
+
+def text_problem(text: str) -> str | None:
+    """Why `text` cannot be stored in every target (a NUL or a lone surrogate), or None."""
+    if "\x00" in text:
+        return "holds a NUL character (\\x00)"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"holds a lone surrogate ({text[exc.start]!r}), which is not valid Unicode text"
+    return None
+
+
+def _check_text(text: str) -> None:
+    problem = text_problem(text)
+    if problem:
+        raise ValueError(f"{problem}; give text without it")
 
 
 def _describe(value: Any) -> str:
