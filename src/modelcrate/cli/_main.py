@@ -133,7 +133,10 @@ def new(variables: Path, output: Path | None, yes: bool, no_git: bool, **given: 
     destination = output or Path.cwd() / options.repo_name
     made = new_project(variables, destination, options, git=not no_git)
 
-    shown = shown_path(made.path)
+    import shlex
+
+    here = made.path == Path.cwd().resolve()
+    shown = "." if here else shown_path(made.path)
     click.echo(
         f"Created {options.repo_name} in {shown} ({len(spec.inputs)} inputs, {len(spec.outputs)} outputs)."
     )
@@ -144,7 +147,8 @@ def new(variables: Path, output: Path | None, yes: bool, no_git: bool, **given: 
     click.echo(f"  modelcrate  : {options.modelcrate_requirement}")
     click.echo("Next:")
     click.echo(
-        f"  cd {shown} && python -m venv .venv && . .venv/bin/activate && pip install -e '.[dev]'"
+        f"  {'' if here else f'cd {shlex.quote(shown)} && '}python -m venv .venv && "
+        ". .venv/bin/activate && pip install -e '.[dev]'"
     )
     click.echo(f"  pytest && modelcrate run .{_required_settings(spec)}")
 

@@ -220,7 +220,8 @@ class ProjectOptions(BaseModel):
         try:
             requirement = Requirement(value)
         except InvalidRequirement as exc:
-            raise ValueError(f"{value!r} is not one PEP 508 requirement ({exc})") from None
+            reason = str(exc).splitlines()[0].strip()
+            raise ValueError(f"{value!r} is not one PEP 508 requirement ({reason})") from None
         if canonicalize_name(requirement.name) != "modelcrate":
             raise ValueError(
                 f"{value!r} is a requirement on {requirement.name!r}, not on modelcrate; "

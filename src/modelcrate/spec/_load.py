@@ -165,7 +165,7 @@ def _check_name(name: str, where: str) -> None:
     if bad is not None:
         raise SpecError(
             f"{where}: a name must not contain control or invisible characters (found "
-            f"{ascii(bad)} at position {name.index(bad)}); rename it"
+            f"{bad!a} at position {name.index(bad)}); rename it"
         )
 
 
