@@ -183,7 +183,7 @@ def _name_from_path(path: Path) -> str:
 
 def _ask(answers: dict[str, Any], default_name: str) -> dict[str, Any]:
     """Prompt for every answer not given as an option, defaults derived from the project name."""
-    from ..packaging import derived_defaults, git_identity
+    from ..packaging._options import derived_defaults, git_identity, github_account
 
     answers = dict(answers)
 
@@ -203,11 +203,7 @@ def _ask(answers: dict[str, Any], default_name: str) -> dict[str, Any]:
     name, email = git_identity()
     ask("author", "Author", name or "Your Name")
     ask("email", "E-mail", email or "you@example.org")
-    ask(
-        "github_user",
-        "GitHub user or organisation",
-        answers["author"].lower().replace(" ", "") or "you",
-    )
+    ask("github_user", "GitHub user or organisation", github_account(answers["author"]))
     ask("license", "License", "BSD-3-Clause", _LICENSE_CHOICES)
     ask("cli", "Command-line interface", "click", ("click", "argparse", "none"))
     ask("registry", "Container registry", "ghcr", ("ghcr", "dockerhub", "scr"))

@@ -36,44 +36,13 @@ _EMAIL = re.compile(r"^[^@\s\"<>,;]+@[^@\s\"<>,;]+\.[^@\s\"<>,;.][^@\s\"<>,;]*$"
 # Characters no option may hold: control characters, line and paragraph separators, surrogates.
 _UNWRITABLE = frozenset(("Cc", "Cs", "Zl", "Zp"))
 # Names the generated modules import or define: a package or class of the same name shadows them.
-_GENERATED_NAMES = frozenset(
-    [
-        "Any",
-        "Model",
-        "ModelcrateError",
-        "FilesystemTarget",
-        "NO_CACHE",
-        "NAME",
-        "PackageNotFoundError",
-        "annotations",
-        "argparse",
-        "click",
-        "encode_value",
-        "entry_points",
-        "evaluate",
-        "files",
-        "flow",
-        "flow_run",
-        "input_schema",
-        "inputs_model",
-        "json",
-        "load_file",
-        "load_result",
-        "load_spec",
-        "main",
-        "model",
-        "np",
-        "output_schema",
-        "prefect",
-        "prepare",
-        "pytest",
-        "runtime",
-        "save",
-        "sys",
-        "task",
-        "version",
-    ]
-)
+_GENERATED_NAMES = frozenset((
+    "Any", "FilesystemTarget", "Model", "ModelcrateError", "NAME", "NO_CACHE",
+    "PackageNotFoundError", "annotations", "argparse", "click", "encode_value", "entry_points",
+    "evaluate", "files", "flow", "flow_run", "input_schema", "inputs_model", "json", "load_file",
+    "load_result", "load_spec", "main", "model", "np", "output_schema", "prefect", "prepare",
+    "pytest", "runtime", "save", "sys", "task", "version",
+))  # fmt: skip
 _TAKEN_MODULES = frozenset(sys.stdlib_module_names) | {
     "modelcrate", "prefect", "numpy", "click", "pytest", "invoke", "pydantic", "yaml", "tests",
 }  # fmt: skip
@@ -97,6 +66,12 @@ def derived_defaults(project_name: str) -> dict[str, str]:
     if not cls.endswith("Model"):
         cls += "Model"
     return {"repo_name": repo, "package_name": package, "model_class": cls}
+
+
+def github_account(author: str) -> str:
+    """A GitHub account name guessed from the author's name (`Ada Lovelace` -> `adalovelace`)."""
+    user = slugify(author).replace("-", "")[:39]
+    return user if _GITHUB_USER.match(user) else "you"
 
 
 def git_identity() -> tuple[str, str]:
@@ -281,9 +256,7 @@ class ProjectOptions(BaseModel):
         if not self.email:
             updates["email"] = identity[1] or "you@example.org"
         if not self.github_user:
-            author = updates.get("author", self.author)
-            user = slugify(author).replace("-", "")[:39]
-            updates["github_user"] = user if _GITHUB_USER.match(user) else "you"
+            updates["github_user"] = github_account(updates.get("author", self.author))
         if not self.github_url:
             user = updates.get("github_user", self.github_user)
             repo = updates.get("repo_name", self.repo_name)
