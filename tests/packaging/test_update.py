@@ -21,6 +21,7 @@ from modelcrate.packaging import (
     template_versions,
     update_project,
 )
+from modelcrate.packaging._new import TEMPLATE_SOURCE
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "injector" / "variables.yml"
 PACKAGE = "injector_surrogate"
@@ -59,13 +60,15 @@ def template_repo(tmp_path_factory) -> Path:
     model = repo / "project" / "src" / "{{ package_name }}" / "model.py.jinja"
     text = model.read_text()
     old_line = (
-        '"""The {{ project_name }} model: its inputs and outputs are declared in variables.yml."""'
+        '"""The {{ project_name | docstring }} model: its inputs and outputs are declared in '
+        'variables.yml."""'
     )
     assert old_line in text
     model.write_text(
         text.replace(
             old_line,
-            '"""The {{ project_name }} model, as declared in variables.yml (template 0.2.0)."""',
+            '"""The {{ project_name | docstring }} model, as declared in variables.yml '
+            '(template 0.2.0)."""',
         )
     )
     docs = repo / "project" / "docs"
@@ -89,7 +92,7 @@ def project(template_repo, tmp_path, monkeypatch) -> Path:
     path = made.path
     answers = yaml.safe_load((path / ".copier-answers.yml").read_text())
     assert answers["_commit"] == "0.1.0"
-    assert answers["_src_path"] == str(template_repo)
+    assert answers["_src_path"] == TEMPLATE_SOURCE  # no path of this machine
     model = path / MODEL
     text = model.read_text()
     start = text.index("        return {")
@@ -125,7 +128,7 @@ def test_update_keeps_the_users_edit_and_adds_the_new_templates_file(
     assert (project / f"src/{PACKAGE}/variables.yml").read_bytes() == variables_before
     answers = answers_of(project)
     assert answers["_commit"] == "0.2.0"
-    assert answers["_src_path"] == str(template_repo)
+    assert answers["_src_path"] == TEMPLATE_SOURCE
     assert "<<<<<<<" not in model
     assert "  A docs/index.md\n" in out and f"  M {MODEL}\n" in out
     assert "Review with `git diff`" in out
@@ -240,14 +243,15 @@ def test_a_moved_template_repository_falls_back_to_the_local_one(
     answers_file = project / ".copier-answers.yml"
     text = answers_file.read_text()
     gone = str(tmp_path / "gone" / "template")
-    answers_file.write_text(text.replace(str(template_repo), gone))  # ... a path not here
+    # ... a path not here, as modelcrate recorded it before keeping machine paths out
+    answers_file.write_text(text.replace(f"_src_path: {TEMPLATE_SOURCE}", f"_src_path: {gone}"))
     commit_all(project, "Made on another machine")
     monkeypatch.setenv("MODELCRATE_TEMPLATE_REPOSITORY", str(moved))
 
     updated = update_project(project, to="0.2.0")
 
     assert (updated.old_version, updated.new_version, updated.conflicts) == ("0.1.0", "0.2.0", ())
-    assert answers_of(project)["_src_path"] == str(moved)
+    assert answers_of(project)["_src_path"] == TEMPLATE_SOURCE
     assert (project / "docs" / "index.md").is_file()
     assert USER_CODE in (project / MODEL).read_text()
 

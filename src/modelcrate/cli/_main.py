@@ -133,7 +133,10 @@ def new(variables: Path, output: Path | None, yes: bool, no_git: bool, **given: 
     destination = output or Path.cwd() / options.repo_name
     made = new_project(variables, destination, options, git=not no_git)
 
-    shown = shown_path(made.path)
+    import shlex
+
+    here = made.path == Path.cwd().resolve()
+    shown = "." if here else shown_path(made.path)
     click.echo(
         f"Created {options.repo_name} in {shown} ({len(spec.inputs)} inputs, {len(spec.outputs)} outputs)."
     )
@@ -144,7 +147,8 @@ def new(variables: Path, output: Path | None, yes: bool, no_git: bool, **given: 
     click.echo(f"  modelcrate  : {options.modelcrate_requirement}")
     click.echo("Next:")
     click.echo(
-        f"  cd {shown} && python -m venv .venv && . .venv/bin/activate && pip install -e '.[dev]'"
+        f"  {'' if here else f'cd {shlex.quote(shown)} && '}python -m venv .venv && "
+        ". .venv/bin/activate && pip install -e '.[dev]'"
     )
     click.echo(f"  pytest && modelcrate run .{_required_settings(spec)}")
 
@@ -179,7 +183,7 @@ def _name_from_path(path: Path) -> str:
 
 def _ask(answers: dict[str, Any], default_name: str) -> dict[str, Any]:
     """Prompt for every answer not given as an option, defaults derived from the project name."""
-    from ..packaging import derived_defaults, git_identity
+    from ..packaging._options import derived_defaults, git_identity, github_account
 
     answers = dict(answers)
 
@@ -199,11 +203,7 @@ def _ask(answers: dict[str, Any], default_name: str) -> dict[str, Any]:
     name, email = git_identity()
     ask("author", "Author", name or "Your Name")
     ask("email", "E-mail", email or "you@example.org")
-    ask(
-        "github_user",
-        "GitHub user or organisation",
-        answers["author"].lower().replace(" ", "") or "you",
-    )
+    ask("github_user", "GitHub user or organisation", github_account(answers["author"]))
     ask("license", "License", "BSD-3-Clause", _LICENSE_CHOICES)
     ask("cli", "Command-line interface", "click", ("click", "argparse", "none"))
     ask("registry", "Container registry", "ghcr", ("ghcr", "dockerhub", "scr"))

@@ -25,11 +25,15 @@ from ._template_repository import (
     release_template,
     template_path,
 )
+from ._verify import verify_project
 
 log = logging.getLogger("modelcrate.packaging")
 
 VARIABLES_FILE = "variables.yml"
 ANSWERS_FILE = ".copier-answers.yml"
+# What the answers file records as the template's source (`_src_path`): not a path of this
+# machine; `modelcrate update` merges from the local repository of template releases.
+TEMPLATE_SOURCE = "modelcrate-template-releases"
 FALLBACK_IDENTITY = ("modelcrate", "modelcrate@localhost")
 
 
@@ -62,6 +66,22 @@ def new_project(
     """
     spec = load_spec(variables)
     dest = Path(destination).expanduser().resolve()
+    try:
+        made_repo, template = _make(spec, dest, options, git=git, template=template)
+    except OSError as exc:
+        raise ProjectError(
+            f"{dest}: cannot make the project there ({exc.strerror or exc}); "
+            "choose another -o directory"
+        ) from None
+    log.info("created %s in %s", options.repo_name, dest)
+    return NewProject(path=dest, options=options, spec=spec, git=made_repo, template=template)
+
+
+def _make(
+    spec: Spec, dest: Path, options: ProjectOptions, *, git: bool, template: TemplateRelease | None
+) -> tuple[bool, TemplateRelease | None]:
+    """Render in a temporary directory beside `dest`, check it, then move it into place; whether
+    it became a git repository, and the template release it was rendered from."""
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise ProjectError(f"{dest}: already exists and is not empty; choose another -o directory")
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -70,18 +90,46 @@ def new_project(
     outer = git_toplevel(dest.parent) if git else None
     work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
     try:
+        os.chmod(work, 0o777 & ~_umask())  # mkdtemp's 0700 is for its secrecy, not the project's
         render(spec, options, work, template=template)
+        verify_project(work, spec, variables_path(work, options.package_name))
         if outer is not None:
             _version_from(outer, dest, work)
         made_repo = git and outer is None and _git_init(work)
         if dest.exists():
-            dest.rmdir()
-        work.rename(dest)
+            _move_into(work, dest)
+        else:
+            work.rename(dest)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    log.info("created %s in %s", options.repo_name, dest)
-    return NewProject(path=dest, options=options, spec=spec, git=made_repo, template=template)
+    return made_repo, template
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it, then restoring it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _move_into(work: Path, dest: Path) -> None:
+    """Move the project rendered in `work` into the existing empty directory `dest` (the working
+    directory, say, which must stay where it is), entry by entry; undone on failure."""
+    moved: list[Path] = []
+    try:
+        for entry in sorted(work.iterdir()):
+            target = dest / entry.name
+            entry.rename(target)
+            moved.append(target)
+    except BaseException:
+        for target in moved:
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target, ignore_errors=True)
+            else:
+                target.unlink(missing_ok=True)
+        raise
+    work.rmdir()
 
 
 def template_answers(spec: Spec, options: ProjectOptions) -> dict[str, Any]:
@@ -123,27 +171,30 @@ def render(
             defaults=True,
             quiet=True,
             overwrite=True,
+            unsafe=True,  # modelcrate's own template: its escaping filters are a Jinja extension
         )
     except Exception as exc:  # copier's own errors: not the user's fault, but say what happened
         raise ProjectError(f"rendering the project template failed: {exc}") from exc
-    if template is not None and ref is None:
-        _record_release(into / ANSWERS_FILE, template)
+    _record_release(into / ANSWERS_FILE, template)
     write_text_atomic(variables_path(into, options.package_name), dump_spec(spec))
 
 
-def _record_release(answers_file: Path, template: TemplateRelease) -> None:
-    """Write in the answers file the release a checkout was rendered for, as copier does when
-    it renders from the repository (`_commit`, `_src_path`)."""
+def _record_release(answers_file: Path, template: TemplateRelease | None) -> None:
+    """Write in the answers file the release the project was rendered from (`_commit`), and as
+    its source (`_src_path`) no path of this machine, which the answers file is committed from."""
     import yaml
 
+    recorded = {"_commit": template.version} if template is not None else {}
     stamp = yaml.safe_dump(
-        {"_commit": template.version, "_src_path": str(template.repository)},
+        {**recorded, "_src_path": TEMPLATE_SOURCE},
         default_flow_style=False,
         allow_unicode=True,
         width=1_000,
     )
     lines = answers_file.read_text(encoding="utf-8").splitlines(keepends=True)
-    text = "".join(stamp if line.startswith("_src_path:") else line for line in lines)
+    kept = [line for line in lines if not line.startswith(("_commit:", "_src_path:"))]
+    at = next((i for i, line in enumerate(kept) if not line.startswith("#")), len(kept))
+    text = "".join(kept[:at]) + stamp + "".join(kept[at:])
     write_text_atomic(answers_file, text)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import keyword
 import re
+import sys
+import unicodedata
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 from typing import Any, Literal
@@ -26,6 +28,24 @@ REGISTRY_HOSTS = {"ghcr": "ghcr.io", "dockerhub": "docker.io", "scr": "scr.svc.s
 
 _JINJA = re.compile(r"\{\{|\}\}|\{%|%\}|\{#|#\}")
 _SLUG = re.compile(r"^[a-z0-9]+(?:[-_.][a-z0-9]+)*$")
+_PACKAGE = re.compile(r"^[a-z_][a-z0-9_]*$")
+# GitHub's rule for an account name: letters, digits and single inner dashes, at most 39.
+_GITHUB_USER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
+# Loose, as pyproject.toml's `idn-email` format checks it: one @, a dot in the domain, no spaces.
+_EMAIL = re.compile(r"^[^@\s\"<>,;]+@[^@\s\"<>,;]+\.[^@\s\"<>,;.][^@\s\"<>,;]*$")
+# Characters no option may hold: control characters, line and paragraph separators, surrogates.
+_UNWRITABLE = frozenset(("Cc", "Cs", "Zl", "Zp"))
+# Names the generated modules import or define: a package or class of the same name shadows them.
+_GENERATED_NAMES = frozenset((
+    "Any", "FilesystemTarget", "Model", "ModelcrateError", "NAME", "NO_CACHE",
+    "PackageNotFoundError", "annotations", "argparse", "click", "encode_value", "entry_points",
+    "evaluate", "files", "flow", "flow_run", "input_schema", "inputs_model", "json", "load_file",
+    "load_result", "load_spec", "main", "model", "np", "output_schema", "prefect", "prepare",
+    "pytest", "runtime", "save", "sys", "task", "version",
+))  # fmt: skip
+_TAKEN_MODULES = frozenset(sys.stdlib_module_names) | {
+    "modelcrate", "prefect", "numpy", "click", "pytest", "invoke", "pydantic", "yaml", "tests",
+}  # fmt: skip
 
 
 def slugify(text: str) -> str:
@@ -36,8 +56,8 @@ def slugify(text: str) -> str:
 def derived_defaults(project_name: str) -> dict[str, str]:
     """Names derived from the project name: repository, package and model class."""
     repo = slugify(project_name) or "my-model"
-    package = repo.replace("-", "_")
-    if package[0].isdigit() or keyword.iskeyword(package):
+    package = re.sub(r"[^a-z0-9_]", "_", repo)
+    if package[0].isdigit() or keyword.iskeyword(package) or package in _TAKEN_MODULES:
         package = f"model_{package}"
     words = [w for w in re.split(r"[^A-Za-z0-9]+", project_name) if w]
     cls = "".join(w[:1].upper() + w[1:] for w in words) or "My"
@@ -46,6 +66,12 @@ def derived_defaults(project_name: str) -> dict[str, str]:
     if not cls.endswith("Model"):
         cls += "Model"
     return {"repo_name": repo, "package_name": package, "model_class": cls}
+
+
+def github_account(author: str) -> str:
+    """A GitHub account name guessed from the author's name (`Ada Lovelace` -> `adalovelace`)."""
+    user = slugify(author).replace("-", "")[:39]
+    return user if _GITHUB_USER.match(user) else "you"
 
 
 def git_identity() -> tuple[str, str]:
@@ -62,7 +88,8 @@ def git_identity() -> tuple[str, str]:
         )
         return done.stdout.strip() if done.returncode == 0 else ""
 
-    return get("user.name"), get("user.email")
+    name, email = get("user.name"), get("user.email")
+    return name, email if _EMAIL.match(email) else ""
 
 
 def default_modelcrate_requirement() -> str:
@@ -148,6 +175,65 @@ class ProjectOptions(BaseModel):
                 raise ValueError("must not contain template syntax ({{ }}, {% %} or {# #})")
             if "\n" in value or "\r" in value:
                 raise ValueError("must be a single line")
+            bad = next((c for c in value if unicodedata.category(c) in _UNWRITABLE), None)
+            if bad is not None:
+                raise ValueError(
+                    f"must not contain control characters or surrogates (found {bad!r} "
+                    f"at position {value.index(bad)})"
+                )
+        return value
+
+    @field_validator("modelcrate_requirement")
+    @classmethod
+    def _one_requirement_on_modelcrate(cls, value: str) -> str:
+        if not value:
+            return value
+        from packaging.requirements import InvalidRequirement, Requirement
+        from packaging.utils import canonicalize_name
+
+        value = modelcrate_requirement(value)
+        try:
+            requirement = Requirement(value)
+        except InvalidRequirement as exc:
+            reason = str(exc).splitlines()[0].strip()
+            raise ValueError(f"{value!r} is not one PEP 508 requirement ({reason})") from None
+        if canonicalize_name(requirement.name) != "modelcrate":
+            raise ValueError(
+                f"{value!r} is a requirement on {requirement.name!r}, not on modelcrate; "
+                "give a path, URL or version of modelcrate, or e.g. 'modelcrate>=0.2'"
+            )
+        return value
+
+    @field_validator("github_user")
+    @classmethod
+    def _github_account(cls, value: str) -> str:
+        if value and not _GITHUB_USER.match(value):
+            raise ValueError(
+                f"{value!r} is not a GitHub account name (letters, digits and single dashes "
+                "between them, at most 39)"
+            )
+        return value
+
+    @field_validator("github_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+
+        if not value:
+            return value
+        try:
+            parts = urlsplit(value)
+        except ValueError:
+            parts = None
+        if (
+            parts is None
+            or parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or " " in value
+        ):
+            raise ValueError(
+                f"{value!r} is not an http(s) URL; give e.g. https://github.com/you/repo"
+            )
         return value
 
     @field_validator("project_name")
@@ -170,8 +256,7 @@ class ProjectOptions(BaseModel):
         if not self.email:
             updates["email"] = identity[1] or "you@example.org"
         if not self.github_user:
-            author = updates.get("author", self.author)
-            updates["github_user"] = slugify(author).replace("-", "") or "you"
+            updates["github_user"] = github_account(updates.get("author", self.author))
         if not self.github_url:
             user = updates.get("github_user", self.github_user)
             repo = updates.get("repo_name", self.repo_name)
@@ -188,13 +273,31 @@ class ProjectOptions(BaseModel):
             )
         for key in ("package_name", "model_class"):
             value = getattr(self, key)
-            if not value.isidentifier() or keyword.iskeyword(value):
+            if (
+                not value.isidentifier()
+                or keyword.iskeyword(value)
+                or unicodedata.normalize("NFKC", value) != value
+            ):
                 raise ValueError(
                     f"{key} {value!r} is not a Python identifier; use letters, digits and _"
                 )
         if not self.package_name.islower():
             raise ValueError(f"package_name {self.package_name!r} must be lower case")
-        if "@" not in self.email:
+        if not _PACKAGE.match(self.package_name):
+            raise ValueError(
+                f"package_name {self.package_name!r} must be ASCII letters, digits and _"
+            )
+        if self.package_name in _TAKEN_MODULES:
+            raise ValueError(
+                f"package_name {self.package_name!r} is the name of a module the project "
+                "imports or of the standard library; choose another"
+            )
+        if self.model_class in _GENERATED_NAMES:
+            raise ValueError(
+                f"model_class {self.model_class!r} is a name the generated code uses; "
+                "choose another (e.g. ending in Model)"
+            )
+        if not _EMAIL.match(self.email):
             raise ValueError(f"email {self.email!r} is not an e-mail address")
         return self
 
@@ -206,7 +309,7 @@ class ProjectOptions(BaseModel):
     @property
     def image(self) -> str:
         """The container image name in the chosen registry."""
-        return f"{REGISTRY_HOSTS[self.registry]}/{self.github_user}/{self.repo_name}"
+        return f"{REGISTRY_HOSTS[self.registry]}/{self.github_user.lower()}/{self.repo_name}"
 
 
 def make_options(**answers: Any) -> ProjectOptions:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import json
+import ast
 import math
 from typing import Any
 
 import numpy as np
 
+from .._errors import ProjectError
 from ..spec import ArrayVariable, DistributionVariable, EnumVariable, Spec, Variable
+from ._escape import markdown_code_cell, markdown_text, one_line, python_float, python_string
 
 
 def _kind_text(variable: Variable) -> str:
@@ -43,20 +45,16 @@ def _default_text(variable: Variable) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def variable_table(variables: tuple[Variable, ...], *, inputs: bool) -> str:
     """A Markdown table of variables: name, kind, unit, (default,) range and description."""
     header = ["Name", "Kind", "Unit"] + (["Default"] if inputs else []) + ["Range", "Description"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for v in variables:
-        row = [f"`{v.name}`", _kind_text(v), v.unit]
+        cells = [markdown_code_cell(v.name), markdown_text(_kind_text(v)), markdown_text(v.unit)]
         if inputs:
-            row.append(_default_text(v) + (" (read-only)" if v.read_only else ""))
-        row += [_range_text(v), v.description]
-        lines.append("| " + " | ".join(_cell(c) for c in row) + " |")
+            cells.append(markdown_text(_default_text(v)) + (" (read-only)" if v.read_only else ""))
+        cells += [_range_text(v), markdown_text(v.description)]  # the range is numbers only
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -66,28 +64,43 @@ def placeholder_source(variable: Variable) -> str:
     if isinstance(variable, DistributionVariable):
         if variable.distribution_type == "MultivariateNormal":
             return '{"mean": np.zeros(1), "covariance_matrix": np.eye(1)}'
-        return "{" + ", ".join(f'"{p}": np.ones(1)' for p in variable.parameters) + "}"
+        return "{" + ", ".join(f"{python_string(p)}: np.ones(1)" for p in variable.parameters) + "}"
     if isinstance(variable, ArrayVariable):
         shape = tuple(sample.shape)
         fill: Any = sample.flat[0].item() if sample.size else 0
-        dtype = "str" if variable.dtype == "str" else f'"{variable.dtype}"'
+        dtype = "str" if variable.dtype == "str" else python_string(variable.dtype)
         return f"np.full({shape!r}, {_literal(fill)}, dtype={dtype})"
     return _literal(sample)
 
 
 def _literal(value: Any) -> str:
-    """Python source for a plain value, strings in double quotes (as ruff formats them)."""
-    return json.dumps(value) if isinstance(value, str) else repr(value)
+    """Python source for a plain value: strings in double quotes (as ruff formats them),
+    infinities and NaN as `float("inf")`, anything else only if its repr reads back."""
+    if isinstance(value, str):
+        return python_string(value)
+    if isinstance(value, (bool, np.bool_)):
+        return repr(bool(value))
+    if isinstance(value, (int, np.integer)):
+        return repr(int(value))
+    if isinstance(value, (float, np.floating)):
+        return python_float(float(value))
+    source = repr(value)
+    try:
+        if value is None or ast.literal_eval(source) == value:
+            return source
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        pass
+    raise ProjectError(f"a placeholder value {source[:80]} has no Python literal; give a default")
 
 
 def input_comment(variable: Variable) -> str:
-    """One comment line describing an input for the generated `evaluate`."""
+    """One comment line describing an input for the generated `evaluate` (printable, one line)."""
     parts = [_kind_text(variable)]
     if variable.unit:
         parts.append(variable.unit)
     if _range_text(variable):
         parts.append("range " + _range_text(variable))
-    return f'inputs["{variable.name}"]: ' + ", ".join(parts)
+    return one_line(f"inputs[{python_string(variable.name)}]: " + ", ".join(parts))
 
 
 def template_data(spec: Spec) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import Any
 
 from .._errors import ProjectError
 from ..spec import load_spec
-from ._new import ANSWERS_FILE, template_answers, variables_path
+from ._new import ANSWERS_FILE, TEMPLATE_SOURCE, template_answers, variables_path
 from ._options import ProjectOptions, make_options
 from ._template_repository import (
     REPOSITORY_ENV,
@@ -32,6 +32,8 @@ from ._template_repository import (
 CONFLICT_MARKER = b"<<<<<<< "
 # Answers that keep the value recorded when the project was made (the copyright year).
 KEPT_ANSWERS = ("year",)
+# Answers the answers file does not record (pyproject.toml holds the requirement).
+UNRECORDED_ANSWERS = ("modelcrate_requirement",)
 
 
 @dataclass(frozen=True)
@@ -80,12 +82,12 @@ def update_project(
     current = release_template(repository).version
     target = _target_version(to, repository) if to else current
     data = _update_answers(path, answers, answers_file)
-    recorded_data = {k: answers.get(k) for k in data}
+    recorded_data = {k: answers.get(k, data[k] if k in UNRECORDED_ANSWERS else None) for k in data}
     if old == target and recorded_data == data:
         return Updated(path, old, target, up_to_date=True)
     _refuse_downgrade(answers_file, old, target)
     source = _template_source(answers, answers_file, old, target, repository)
-    _run_copier_update(path, source, target, data, recorded=str(answers.get("_src_path", "")))
+    _run_copier_update(path, source, target, data)
     status = _changed_files(path)
     changed = tuple(sorted(status))
     return Updated(
@@ -176,6 +178,9 @@ def _update_answers(path: Path, answers: dict[str, Any], answers_file: Path) -> 
         )
     spec = load_spec(spec_file)
     given = {k: answers[k] for k in ProjectOptions.model_fields if answers.get(k) is not None}
+    # The requirement is not recorded in the answers file (it may be a path of this machine):
+    # pyproject.toml holds it.
+    given.setdefault("modelcrate_requirement", _modelcrate_requirement(path))
     try:
         options = make_options(**given)
     except ProjectError as exc:
@@ -184,6 +189,20 @@ def _update_answers(path: Path, answers: dict[str, Any], answers_file: Path) -> 
     for key in KEPT_ANSWERS:
         data.pop(key, None)
     return data
+
+
+def _modelcrate_requirement(path: Path) -> str | None:
+    """The project's requirement on modelcrate as its pyproject.toml states it, or None."""
+    from packaging.utils import canonicalize_name
+
+    from ._pyproject import read_project
+
+    try:
+        dependencies = read_project(path).dependencies
+    except ProjectError:
+        return None
+    found = [str(r) for r in dependencies if canonicalize_name(r.name) == "modelcrate"]
+    return found[0] if found else None
 
 
 def _holds(repository: Path, *versions: str) -> bool:
@@ -200,11 +219,15 @@ def _template_source(
     """The template repository to merge from: the one the project records if it is here and
     holds both versions, else the local one."""
     recorded = str(answers.get("_src_path") or "")
-    candidates = [Path(recorded)] if recorded and Path(recorded).exists() else []
+    is_path = recorded not in ("", TEMPLATE_SOURCE) and Path(recorded).is_absolute()
+    candidates = [Path(recorded)] if is_path and Path(recorded).exists() else []
     for candidate in [*candidates, repository]:
         if _holds(candidate, old, target):
             return candidate
-    where = f"the recorded {recorded} is not on this machine" if not candidates else recorded
+    if not is_path:
+        where = "the local repository of template releases"
+    else:
+        where = f"the recorded {recorded} is not on this machine" if not candidates else recorded
     raise ProjectError(
         f"{answers_file}: made with template {old}, which {repository} does not hold ({where}); "
         f"run `modelcrate update` once with modelcrate {old} to add it, or set {REPOSITORY_ENV} "
@@ -212,12 +235,8 @@ def _template_source(
     )
 
 
-def _run_copier_update(
-    path: Path, source: Path, target: str, data: dict[str, Any], *, recorded: str
-) -> None:
+def _run_copier_update(path: Path, source: Path, target: str, data: dict[str, Any]) -> None:
     """copier's update of `path` to `target` from the template repository `source`."""
-    import copier
-
     options: dict[str, Any] = {
         "data": data,
         "vcs_ref": target,
@@ -225,20 +244,22 @@ def _run_copier_update(
         "overwrite": True,
         "quiet": True,
         "conflict": "inline",
+        "unsafe": True,  # modelcrate's own template releases: their filters are a Jinja extension
     }
     try:
-        if recorded == str(source):
-            copier.run_update(path, **options)
-            return
-        # The recorded source is elsewhere (another machine): copier's `run_update` always reads
-        # the template from there, so point its worker at the local repository instead.
+        # The answers file names no path of this machine (or one of another machine), and
+        # records no modelcrate requirement: copier's `run_update` would read the old version
+        # from there, with that answer missing, so the worker is given both.
         try:
             from copier._main import Worker
         except ImportError:  # pragma: no cover - copier before 9.5
             from copier.main import Worker  # type: ignore[no-redef]
         with Worker(dst_path=path, src_path=str(source), **options) as worker:
-            worker.subproject.last_answers["_src_path"] = str(source)
+            last = worker.subproject.last_answers
+            last["_src_path"] = str(source)
+            last.setdefault("modelcrate_requirement", data["modelcrate_requirement"])
             worker.run_update()
+        _record_source(path / ANSWERS_FILE)
     except ProjectError:
         raise
     except Exception as exc:  # copier's errors: say what happened and how to undo it
@@ -246,6 +267,18 @@ def _run_copier_update(
             f"{path}: copier update failed: {exc}; `git checkout -- . && git clean -fd` "
             "undoes a partial update"
         ) from exc
+
+
+def _record_source(answers_file: Path) -> None:
+    """Put back in the answers file a source that is no path of this machine."""
+    from ..spec import write_text_atomic
+
+    lines = answers_file.read_text(encoding="utf-8").splitlines(keepends=True)
+    text = "".join(
+        f"_src_path: {TEMPLATE_SOURCE}\n" if line.startswith("_src_path:") else line
+        for line in lines
+    )
+    write_text_atomic(answers_file, text)
 
 
 def _changed_files(path: Path) -> dict[str, str]:

@@ -116,11 +116,25 @@ def _parse_section(section: Any, role: str, source: str) -> tuple[Variable, ...]
     seen: set[str] = set()
     for name, entry in entries:
         where = f"{source}: {role} variable {name!r}"
+        _check_name(name, where)
         if name in seen:
             raise SpecError(f"{where}: declared twice; rename or remove one of them")
         seen.add(name)
         variables.append(_parse_variable(name, entry, where))
     return tuple(variables)
+
+
+def _check_name(name: str, where: str) -> None:
+    """A name holds no control, invisible or surrogate character (spaces, colons, dots and
+    dashes are fine: EPICS names have them)."""
+    if not name.strip():
+        raise SpecError(f"{where}: a name needs a visible character; rename it")
+    bad = next((c for c in name if not (c.isprintable() or c == " ")), None)
+    if bad is not None:
+        raise SpecError(
+            f"{where}: a name must not contain control or invisible characters (found "
+            f"{bad!a} at position {name.index(bad)}); rename it"
+        )
 
 
 def _parse_variable(key: str, entry: Any, where: str) -> Variable:

@@ -72,7 +72,7 @@ def _midpoint(value_range: tuple[float, float] | None, fallback: float = 0.0) ->
         return fallback
     lo, hi = value_range
     if math.isfinite(lo) and math.isfinite(hi):
-        return (lo + hi) / 2
+        return lo / 2 + hi / 2  # (lo + hi) / 2 overflows to inf near the largest float
     if math.isfinite(lo):
         return lo + 1.0 if lo >= fallback else fallback
     if math.isfinite(hi):
