@@ -26,7 +26,8 @@ def main() -> int:
     args = c.parser(__doc__.splitlines()[0], repeat=5).parse_args()
     env = c.use_checkout(args.installed)
 
-    from modelcrate.packaging import build_project, find_uv
+    from modelcrate.packaging import build_project
+    from modelcrate.packaging._tools import find_uv
 
     uv = find_uv()
     if uv is None:

@@ -25,7 +25,7 @@ def main() -> int:
     args = c.parser(__doc__.splitlines()[0], repeat=3).parse_args()
     env = c.use_checkout(args.installed)
 
-    from modelcrate.packaging._lock import _uv
+    from modelcrate.packaging.tooling._lock import _uv
 
     uv = _uv()
     cli = c.modelcrate_command()

@@ -33,14 +33,9 @@ def main() -> int:
 
     import copier
 
-    from modelcrate.packaging import (
-        TemplateRelease,
-        make_options,
-        new_project,
-        release_template,
-        template_data,
-        template_path,
-    )
+    from modelcrate.packaging import TemplateRelease, make_options, new_project, release_template
+    from modelcrate.packaging.scaffold._releases import template_path
+    from modelcrate.packaging.scaffold._render import template_data
     from modelcrate.spec import load_spec
 
     spec = load_spec(c.VARIABLES)

@@ -12,13 +12,8 @@ from pathlib import Path
 import pytest
 
 from modelcrate import ProjectError
-from modelcrate.packaging import (
-    LARGE_FILE_BYTES,
-    build_project,
-    inspect_wheel,
-    make_options,
-    new_project,
-)
+from modelcrate.packaging import build_project, make_options, new_project
+from modelcrate.packaging.tooling._wheel import LARGE_FILE_BYTES, inspect_wheel
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "injector" / "variables.yml"

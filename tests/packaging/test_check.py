@@ -28,7 +28,7 @@ from modelcrate.packaging import (
     modelcrate_requirement,
     new_project,
 )
-from modelcrate.packaging._check import dockerfile_instructions
+from modelcrate.packaging.tooling._check import dockerfile_instructions
 
 ROOT = Path(__file__).resolve().parents[2]
 INJECTOR = ROOT / "examples" / "injector"
@@ -283,7 +283,7 @@ def test_dockerfile_instructions_join_continued_lines():
 
 
 def test_a_dockerfile_without_user_or_wheel_fails(tmp_path):
-    from modelcrate.packaging._check import check_dockerfile
+    from modelcrate.packaging.tooling._check import check_dockerfile
 
     (tmp_path / "Dockerfile").write_text("FROM python:3.11\nUSER model\nFROM python:3.11-slim\n")
     result = check_dockerfile(tmp_path)
@@ -331,7 +331,7 @@ def test_a_broken_project_venv_is_an_error_not_a_silent_fallback(tmp_path, run_c
 
 
 def test_the_wheel_must_be_installed_in_the_final_stage(tmp_path):
-    from modelcrate.packaging._check import check_dockerfile
+    from modelcrate.packaging.tooling._check import check_dockerfile
 
     (tmp_path / "Dockerfile").write_text(
         "FROM python:3.11 AS build\nRUN pip install dist/*.whl && pytest\n"
@@ -347,7 +347,7 @@ def _git(cwd: Path, *args: str) -> None:
 
 
 def test_a_project_below_the_top_of_its_git_repository_needs_the_scm_root(tmp_path):
-    from modelcrate.packaging._check import check_version, read_pyproject
+    from modelcrate.packaging.tooling._check import check_version, read_pyproject
 
     mono = tmp_path / "mono"
     (mono / "models" / "p").mkdir(parents=True)
@@ -373,7 +373,7 @@ def test_a_project_below_the_top_of_its_git_repository_needs_the_scm_root(tmp_pa
 
 
 def test_readme_tables_reflowed_by_a_formatter_still_match(tmp_path):
-    from modelcrate.packaging._check import check_readme
+    from modelcrate.packaging.tooling._check import check_readme
 
     variables = tmp_path / "variables.yml"
     variables.write_text(
@@ -400,7 +400,7 @@ def test_readme_tables_reflowed_by_a_formatter_still_match(tmp_path):
 
 
 def test_the_package_of_a_nested_namespace_project(tmp_path):
-    from modelcrate.packaging._check import project_package
+    from modelcrate.packaging._project import project_package
 
     (tmp_path / "src" / "acme" / "models" / "inj").mkdir(parents=True)
     pyproject = {

@@ -13,7 +13,8 @@ from packaging.markers import default_environment
 from packaging.specifiers import SpecifierSet
 
 from modelcrate import ProjectError
-from modelcrate.packaging import build_graph, make_options, new_project, render_tree
+from modelcrate.packaging import make_options, new_project, render_tree
+from modelcrate.packaging.tooling._graph import build_graph
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "injector" / "variables.yml"
@@ -153,7 +154,7 @@ def _pyproject(tmp_path: Path) -> Path:
 
 def test_cli_tree_json_and_exit_code_on_conflicts(tmp_path, monkeypatch, run_cli):
     project = _pyproject(tmp_path)
-    monkeypatch.setattr("modelcrate.packaging._graph.environment_dump", lambda python: DUMP)
+    monkeypatch.setattr("modelcrate.packaging.tooling._graph.environment_dump", lambda python: DUMP)
     code, out, _ = run_cli("graph", project, "--python", sys.executable)
     assert code == 1 and out.strip() == TREE
     code, out, _ = run_cli("graph", project, "--python", sys.executable, "--json")

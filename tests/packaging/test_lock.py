@@ -18,16 +18,10 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
 from modelcrate import ModelcrateWarning, ProjectError
-from modelcrate.packaging import (
-    environment_dump,
-    lock_project,
-    make_options,
-    new_project,
-    parse_lock,
-    read_lock,
-)
-from modelcrate.packaging._lock import pipfile_text, verify_locks
-from modelcrate.packaging._pyproject import lowest_python, read_project
+from modelcrate.packaging import lock_project, make_options, new_project
+from modelcrate.packaging._project import lowest_python, read_project
+from modelcrate.packaging.tooling._graph import environment_dump
+from modelcrate.packaging.tooling._lock import parse_lock, pipfile_text, read_lock, verify_locks
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "injector" / "variables.yml"
@@ -122,14 +116,14 @@ def test_pipfile_is_made_from_pyproject(tmp_path):
     ],
 )
 def test_pipfile_vcs_entries(url, fields):
-    from modelcrate.packaging._lock import _vcs_fields
+    from modelcrate.packaging.tooling._lock import _vcs_fields
 
     assert _vcs_fields(url) == fields
 
 
 def test_pipenv_format_needs_pipenv(tmp_path, monkeypatch, run_cli):
     project = _project(tmp_path)
-    monkeypatch.setattr("modelcrate.packaging._lock._pipenv", lambda: [])
+    monkeypatch.setattr("modelcrate.packaging.tooling._lock._pipenv", lambda: [])
     code, _, err = run_cli("lock", project, "--format", "pipenv")
     assert code == 2
     assert err.strip() == (
@@ -236,7 +230,7 @@ def test_relock_keeps_the_pins_and_says_what_it_wrote(locked, run_cli):
 
 @pytest.mark.slow
 def test_pipenv_format(tmp_path, monkeypatch, run_cli):
-    from modelcrate.packaging._lock import _pipenv
+    from modelcrate.packaging.tooling._lock import _pipenv
 
     if not _pipenv():
         pytest.skip("pipenv is not installed (pip install pipenv, or pip install -e '.[dev]')")

@@ -21,8 +21,8 @@ from modelcrate.packaging import (
     make_options,
     modelcrate_requirement,
     new_project,
-    render,
 )
+from modelcrate.packaging.scaffold._new import render
 from modelcrate.spec import load_spec
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "injector" / "variables.yml"
@@ -272,7 +272,7 @@ def test_a_project_inside_a_git_repository_becomes_part_of_it(tmp_path):
 
 
 def test_a_failure_leaves_nothing_behind(tmp_path, monkeypatch):
-    import modelcrate.packaging._new as new_module
+    import modelcrate.packaging.scaffold._new as new_module
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")

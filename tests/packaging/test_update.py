@@ -17,11 +17,13 @@ from modelcrate.packaging import (
     make_options,
     new_project,
     release_template,
-    template_path,
-    template_versions,
     update_project,
 )
-from modelcrate.packaging._new import TEMPLATE_SOURCE
+from modelcrate.packaging.scaffold._releases import (
+    TEMPLATE_SOURCE,
+    template_path,
+    template_versions,
+)
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "injector" / "variables.yml"
 PACKAGE = "injector_surrogate"

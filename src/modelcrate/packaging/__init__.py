@@ -1,21 +1,15 @@
-"""Making projects: template rendering and the answers it is rendered from.
+"""Making projects and the tools for them: `new`, `update`, `build`, `lock`, `graph`, `check`.
+
+`scaffold/` makes projects (the template, its releases, `new` and `update`); `tooling/` works on a
+project that exists (`build`, `lock`, `graph`, `check`). Both use the modules at this level: one
+home per outside program (`_tools`: uv, build front ends, a project's Python; `_git`: git), one for
+a project's layout (`_project`), the escaping of generated files (`_escape`), the README's
+variable tables (`_tables`) and the questions of `new` (`_options`). A verb's module never imports
+another verb's module, and neither subpackage imports the other.
 
 Never imported by a packaged model at run time.
 """
 
-from ._build import FRONTENDS, BuildReport, build_project, data_patterns, find_uv
-from ._check import CHECKS, CheckResult, check_project
-from ._graph import (
-    Conflict,
-    DependencyGraph,
-    Node,
-    build_graph,
-    dependency_graph,
-    environment_dump,
-    render_tree,
-)
-from ._lock import LOCK_FORMATS, Locked, LockFile, Pin, lock_project, parse_lock, read_lock
-from ._new import NewProject, new_project, render
 from ._options import (
     CLIS,
     LICENSES,
@@ -26,67 +20,75 @@ from ._options import (
     make_options,
     modelcrate_requirement,
 )
-from ._render import placeholder_source, template_data, variable_table
-from ._template_repository import (
-    TemplateRelease,
-    release_template,
-    template_path,
-    template_repository,
-    template_version,
-    template_versions,
+from ._tools import FRONTENDS, Frontend
+from .scaffold._new import NewProject, new_project
+from .scaffold._releases import TemplateRelease, release_template
+from .scaffold._update import Updated, update_project
+from .tooling._build import BuildReport, BuildReportDict, build_project
+from .tooling._check import CHECKS, CheckResult, CheckResultDict, check_project
+from .tooling._graph import (
+    Conflict,
+    ConflictDict,
+    DependencyGraph,
+    DependencyGraphDict,
+    Node,
+    NodeDict,
+    dependency_graph,
+    render_tree,
 )
-from ._update import Updated, update_project
-from ._wheel import LARGE_FILE_BYTES, Problem, WheelFile, WheelReport, format_size, inspect_wheel
+from .tooling._lock import LOCK_FORMATS, Locked, LockFile, LockFormat, lock_project
+from .tooling._wheel import (
+    Problem,
+    ProblemDict,
+    WheelFile,
+    WheelFileDict,
+    WheelReport,
+    WheelReportDict,
+    format_size,
+)
 
 __all__ = [
     "CHECKS",
     "CLIS",
     "FRONTENDS",
-    "LARGE_FILE_BYTES",
     "LICENSES",
     "LOCK_FORMATS",
     "REGISTRIES",
     "BuildReport",
+    "BuildReportDict",
     "CheckResult",
+    "CheckResultDict",
     "Conflict",
+    "ConflictDict",
     "DependencyGraph",
+    "DependencyGraphDict",
+    "Frontend",
     "LockFile",
+    "LockFormat",
     "Locked",
     "NewProject",
     "Node",
-    "Pin",
+    "NodeDict",
     "Problem",
+    "ProblemDict",
     "ProjectOptions",
     "TemplateRelease",
     "Updated",
     "WheelFile",
+    "WheelFileDict",
     "WheelReport",
-    "build_graph",
+    "WheelReportDict",
     "build_project",
     "check_project",
-    "data_patterns",
     "dependency_graph",
     "derived_defaults",
-    "environment_dump",
-    "find_uv",
     "format_size",
     "git_identity",
-    "inspect_wheel",
     "lock_project",
     "make_options",
     "modelcrate_requirement",
     "new_project",
-    "parse_lock",
-    "placeholder_source",
-    "read_lock",
     "release_template",
-    "render",
     "render_tree",
-    "template_data",
-    "template_path",
-    "template_repository",
-    "template_version",
-    "template_versions",
     "update_project",
-    "variable_table",
 ]

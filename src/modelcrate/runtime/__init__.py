@@ -4,9 +4,17 @@ Nothing here imports Prefect, the template or build tools; a generated flow wrap
 Database drivers are imported only when a target of theirs is used.
 """
 
-from ._discovery import FLOWS_GROUP, MODELS_GROUP, find, find_model
+from ._discovery import (
+    FLOWS_GROUP,
+    MODELS_GROUP,
+    find,
+    find_model,
+    load_object,
+    project_entry_points,
+    read_pyproject,
+)
 from ._filesystem import FilesystemTarget, load_file
-from ._prefect_env import use_local_prefect
+from ._prefect_env import LOCAL_PREFECT_SETTINGS, use_local_prefect
 from ._query import (
     EXPORT_FORMATS,
     export_results,
@@ -47,6 +55,7 @@ __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "EXPORT_FORMATS",
     "FLOWS_GROUP",
+    "LOCAL_PREFECT_SETTINGS",
     "MODELS_GROUP",
     "TARGET_ENV",
     "BaseTarget",
@@ -69,6 +78,7 @@ __all__ = [
     "input_sets",
     "latest_result",
     "load_file",
+    "load_object",
     "load_result",
     "load_settings",
     "make_result",
@@ -78,7 +88,9 @@ __all__ = [
     "parse_time",
     "prepare_batch",
     "prepare_inputs",
+    "project_entry_points",
     "query_results",
+    "read_pyproject",
     "resolve_targets",
     "run",
     "save_results",

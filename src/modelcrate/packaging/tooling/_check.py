@@ -10,21 +10,19 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
-from .._errors import ModelcrateError, ProjectError
-from ..runtime import FLOWS_GROUP, MODELS_GROUP
-from ..runtime._prefect_env import LOCAL_PREFECT_SETTINGS
-from ..spec import load_spec
+from ..._errors import ModelcrateError, ProjectError
+from ...runtime import LOCAL_PREFECT_SETTINGS
+from ...spec import load_spec
+from .._git import git_toplevel
+from .._project import DOCKERFILE, README, project_package, read_pyproject, variables_path
+from .._tables import variable_table
+from .._tools import Background, finish_tool, project_interpreter, start_tool, stop_tool
 from . import _check_probe
-from ._new import VARIABLES_FILE, variables_path
-from ._pyproject import project_interpreter, read_pyproject, reference_package
-from ._render import variable_table
-from ._template_repository import git_toplevel
 
 _PROBE_CHECKS = tuple(_check_probe.CHECKS)
 CHECKS = (*_PROBE_CHECKS, "readme", "dockerfile", "version")
@@ -32,6 +30,14 @@ CHECKS = (*_PROBE_CHECKS, "readme", "dockerfile", "version")
 
 PROBE_TIMEOUT_SECONDS = 600
 """How long the checks that import the project may take (an `evaluate` that hangs fails)."""
+
+
+class CheckResultDict(TypedDict):
+    """`CheckResult.to_dict()`; `modelcrate check --json` prints a list of them."""
+
+    name: str
+    ok: bool
+    message: str
 
 
 @dataclass(frozen=True)
@@ -42,9 +48,9 @@ class CheckResult:
     ok: bool
     message: str
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> CheckResultDict:
         """The result as JSON-ready data."""
-        return asdict(self)
+        return {"name": self.name, "ok": self.ok, "message": self.message}
 
 
 def check_project(
@@ -68,30 +74,10 @@ def check_project(
                 check_version(root, pyproject),
             ]
         except BaseException:
-            probe.kill()
-            probe.communicate()
+            stop_tool(probe)
             raise
         imported = _finish_probe(probe, Path(tmp))
     return imported + static
-
-
-def project_package(root: Path, pyproject: dict[str, Any]) -> str | None:
-    """The project's package under src/ (dotted, e.g. `my_model` or `acme.models.my_model`):
-    the one holding the module its entry points name, else the one with variables.yml."""
-    src = root / "src"
-    groups = pyproject.get("project", {}).get("entry-points", {})
-    for group in (MODELS_GROUP, FLOWS_GROUP):
-        for reference in groups.get(group, {}).values():
-            module = str(reference).split(":")[0].strip()
-            package = reference_package(module, lambda path: (src / path).is_dir())
-            if package and (src / package.replace(".", "/")).is_dir():
-                return package
-    candidates = (
-        sorted(".".join(p.parent.relative_to(src).parts) for p in src.glob(f"**/{VARIABLES_FILE}"))
-        if src.is_dir()
-        else []
-    )
-    return candidates[0] if len(candidates) == 1 else None
 
 
 # -- the checks that import the project -----------------------------------------------------------
@@ -103,7 +89,7 @@ def _probe_source() -> str:
 
 def _start_probe(
     root: Path, package: str | None, variables: Path | None, python: Path, tmp: Path
-) -> subprocess.Popen[str]:
+) -> Background:
     config = {
         "project": str(root),
         "package": package,
@@ -116,35 +102,26 @@ def _start_probe(
     for key, value in {**LOCAL_PREFECT_SETTINGS, "PREFECT_LOGGING_TO_API_ENABLED": "false"}.items():
         env.setdefault(key, value)
     try:
-        return subprocess.Popen(
-            [str(python), "-c", _probe_source(), str(tmp / "config.json")],
-            cwd=root,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,  # the project's own prints
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        # The project's own prints (stdout) are dropped; the results come back in a file.
+        return start_tool([python, "-c", _probe_source(), tmp / "config.json"], cwd=root, env=env)
     except OSError as exc:
         raise ProjectError(
             f"{python}: cannot run this Python ({exc}); give another --python"
         ) from None
 
 
-def _finish_probe(probe: subprocess.Popen[str], tmp: Path) -> list[CheckResult]:
+def _finish_probe(probe: Background, tmp: Path) -> list[CheckResult]:
     try:
-        _, stderr = probe.communicate(timeout=PROBE_TIMEOUT_SECONDS)
-    except subprocess.TimeoutExpired:
-        probe.kill()
-        probe.communicate()
+        returncode, stderr = finish_tool(probe, timeout=PROBE_TIMEOUT_SECONDS)
+    except TimeoutError:
         return _all_failed(
             f"importing and evaluating the project took more than {PROBE_TIMEOUT_SECONDS} s; "
             "make sure evaluate on the defaults ends"
         )
     out = tmp / "results.json"
-    if probe.returncode != 0 or not out.is_file():
-        lines = [line for line in (stderr or "").splitlines() if line.strip()]
-        last = lines[-1].strip() if lines else f"exit code {probe.returncode}"
+    if returncode != 0 or not out.is_file():
+        lines = [line for line in stderr.splitlines() if line.strip()]
+        last = lines[-1].strip() if lines else f"exit code {returncode}"
         return _all_failed(
             f"the check process ({probe.args[0]}) failed: {last}; is modelcrate installed "
             "in that environment? (give another one with --python)"
@@ -166,7 +143,6 @@ def _all_failed(message: str) -> list[CheckResult]:
 
 # -- README ---------------------------------------------------------------------------------------
 
-README = "README.md"
 _REGENERATE = (
     "make it match variables.yml (the source of the tables: after editing variables.yml, "
     "`modelcrate update` rewrites them)"
@@ -271,7 +247,6 @@ def _short(text: str, limit: int = 60) -> str:
 
 # -- Dockerfile -----------------------------------------------------------------------------------
 
-DOCKERFILE = "Dockerfile"
 _ROOT_USERS = {"root", "0"}
 _WHEEL_INSTALL = re.compile(r"\bpip3?\s+install\b[^;&|]*(\.whl\b|\bdist\b)")
 

@@ -10,25 +10,38 @@ import logging
 import os
 import re
 import shutil
-import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
-from .._errors import ProjectError
-from ._pyproject import PYPROJECT, read_project, read_pyproject
-from ._wheel import Problem, WheelReport, inspect_wheel
+from ..._errors import ProjectError
+from .._project import data_patterns, read_project
+from .._tools import Frontend, build_frontend, run_tool
+from ._wheel import Problem, ProblemDict, WheelFileDict, WheelReport, inspect_wheel
 
 log = logging.getLogger("modelcrate.packaging")
-
-Frontend = Literal["auto", "uv", "build"]
-FRONTENDS: tuple[str, ...] = ("auto", "uv", "build")
 
 _SHOWN_LINES = 30  # lines of a failed build's output logged for --verbose
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Failure): .+")
 _ERROR_LINE = re.compile(r"^(?:error|ERROR)\b:?\s*(.+)")
+
+
+class BuildReportDict(TypedDict):
+    """`BuildReport.to_dict()`: the wheel's report (`WheelReportDict` but its path) after the
+    project, the front end and the two files built."""
+
+    project: str
+    frontend: Literal["uv", "build"]
+    sdist: str
+    wheel: str
+    files: list[WheelFileDict]
+    size: int
+    entry_points: dict[str, dict[str, str]]
+    license_files: list[str]
+    metadata: dict[str, Any]
+    warnings: list[ProblemDict]
+    errors: list[ProblemDict]
 
 
 @dataclass(frozen=True)
@@ -55,14 +68,21 @@ class BuildReport:
         """Things in the wheel that should not be there."""
         return self.contents.warnings
 
-    def to_dict(self) -> dict[str, Any]:
-        """The report as JSON-ready data."""
+    def to_dict(self) -> BuildReportDict:
+        """The report as JSON-ready data (what `modelcrate build --json` prints)."""
+        contents = self.contents.to_dict()
         return {
             "project": str(self.project),
             "frontend": self.frontend,
             "sdist": str(self.sdist),
             "wheel": str(self.wheel),
-            **{k: v for k, v in self.contents.to_dict().items() if k != "path"},
+            "files": contents["files"],
+            "size": contents["size"],
+            "entry_points": contents["entry_points"],
+            "license_files": contents["license_files"],
+            "metadata": contents["metadata"],
+            "warnings": contents["warnings"],
+            "errors": contents["errors"],
         }
 
 
@@ -80,7 +100,7 @@ def build_project(
     read_project(root)  # a ProjectError unless root holds a usable pyproject.toml
     data = data_patterns(root)
     out = Path(outdir).expanduser().resolve() if outdir is not None else root / "dist"
-    command, used = _frontend(frontend)
+    command, used = build_frontend(frontend)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -102,56 +122,9 @@ def build_project(
     return BuildReport(root, used, sdist, wheel, inspect_wheel(wheel, data=data))
 
 
-def data_patterns(project: str | os.PathLike[str]) -> tuple[str, ...]:
-    """`[tool.modelcrate] data` of PROJECT's pyproject.toml: glob patterns of files shipped as data."""
-    pyproject = Path(project).expanduser().resolve() / PYPROJECT
-    data = read_pyproject(project).get("tool", {}).get("modelcrate", {}).get("data", [])
-    if not isinstance(data, list) or not all(isinstance(p, str) and p for p in data):
-        raise ProjectError(
-            f"{pyproject}: [tool.modelcrate] data must be a list of glob patterns of paths "
-            'inside the wheel, e.g. data = ["my_model/weights/*.onnx"]'
-        )
-    return tuple(data)
-
-
-def find_uv() -> str | None:
-    """The uv executable: next to this Python (same environment), the one the `uv` package
-    ships, or the one on PATH; None when there is none."""
-    beside = shutil.which("uv", path=str(Path(sys.executable).parent))
-    if beside:
-        return beside
-    try:
-        from uv import find_uv_bin
-
-        return find_uv_bin()
-    except (ImportError, FileNotFoundError):
-        return shutil.which("uv")
-
-
-def _frontend(choice: Frontend) -> tuple[list[str], Literal["uv", "build"]]:
-    """The front end's command line up to its output-folder option, and the front end's name."""
-    uv = find_uv() if choice in ("auto", "uv") else None
-    if uv:
-        return [uv, "build", "--python", sys.executable, "--sdist", "--wheel", "--out-dir"], "uv"
-    if choice == "uv":
-        raise ProjectError(
-            "uv is not installed: install it (pip install uv) or use --frontend build"
-        )
-    import importlib.util
-
-    if importlib.util.find_spec("build") is None:
-        raise ProjectError(
-            "neither uv nor build is installed: install one of them (pip install uv, or "
-            "pip install build)"
-        )
-    return [sys.executable, "-m", "build", "--sdist", "--wheel", "--outdir"], "build"
-
-
 def _run(command: list[str], root: Path, used: str) -> None:
     log.info("building %s: %s", root, " ".join(command))
-    done = subprocess.run(
-        command, cwd=root, capture_output=True, text=True, errors="replace", check=False
-    )
+    done = run_tool(command, cwd=root)
     output = "\n".join(s for s in (done.stdout, done.stderr) if s)
     if done.returncode == 0:
         return

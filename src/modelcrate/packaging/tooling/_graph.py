@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
-from .._errors import ProjectError
-from ._pyproject import DEV_EXTRA, project_interpreter, read_project
+from ..._errors import ProjectError
+from .._project import DEV_EXTRA, read_project
+from .._tools import project_interpreter, run_tool
 
 # Runs inside the environment's interpreter: standard library only, any Python 3.8+.
 _DUMP_SCRIPT = r"""
@@ -56,6 +56,42 @@ print(json.dumps({"python": sys.executable, "environment": environment,
 """
 
 
+DUMP_TIMEOUT_SECONDS = 120
+"""How long listing an environment's distributions may take."""
+
+
+class _NodeFields(TypedDict):
+    name: str
+    version: str | None
+    required: str
+    children: list[NodeDict]
+
+
+class NodeDict(_NodeFields, total=False):
+    """`Node.to_dict()`: a dependency and its own, nested; `cycle` (always true) only when the
+    tree is cut there because the dependency is its own ancestor."""
+
+    cycle: bool
+
+
+class ConflictDict(TypedDict):
+    """`Conflict.to_dict()`; `kind` is "missing" when nothing is installed, else "mismatch"."""
+
+    package: str
+    requirement: str
+    installed: str | None
+    kind: Literal["missing", "mismatch"]
+
+
+class DependencyGraphDict(TypedDict):
+    """`DependencyGraph.to_dict()`: what `modelcrate graph --json` prints."""
+
+    project: str
+    version: str
+    dependencies: list[NodeDict]
+    conflicts: list[ConflictDict]
+
+
 @dataclass(frozen=True)
 class Node:
     """One dependency: the installed distribution (version None when missing), the specifier
@@ -67,9 +103,9 @@ class Node:
     children: tuple[Node, ...] = ()
     cycle: bool = False
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> NodeDict:
         """Plain JSON-ready form (children nested)."""
-        data: dict[str, Any] = {
+        data: NodeDict = {
             "name": self.name,
             "version": self.version,
             "required": self.required,
@@ -92,9 +128,9 @@ class Conflict:
         found = f"{self.installed} is installed" if self.installed else "it is not installed"
         return f"{self.package} requires {self.requirement}, but {found}"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> ConflictDict:
         """Plain JSON-ready form."""
-        kind = "mismatch" if self.installed else "missing"
+        kind: Literal["missing", "mismatch"] = "mismatch" if self.installed else "missing"
         return {"package": self.package, "requirement": self.requirement,
                 "installed": self.installed, "kind": kind}  # fmt: skip
 
@@ -108,7 +144,7 @@ class DependencyGraph:
     dependencies: tuple[Node, ...]
     conflicts: tuple[Conflict, ...] = field(default=())
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> DependencyGraphDict:
         """`{"project", "version", "dependencies": [tree], "conflicts": [...]}`."""
         return {
             "project": self.project,
@@ -142,13 +178,15 @@ def environment_dump(python: str | os.PathLike[str]) -> dict[str, Any]:
     """Every distribution installed for `python` (name, version, requires) and its marker
     environment, read by running a short script in that interpreter."""
     try:
-        done = subprocess.run(
-            [str(python), "-I", "-c", _DUMP_SCRIPT],
-            capture_output=True, text=True, check=False, timeout=120,
-        )  # fmt: skip
+        done = run_tool([python, "-I", "-c", _DUMP_SCRIPT], timeout=DUMP_TIMEOUT_SECONDS)
     except OSError as exc:
         raise ProjectError(
             f"{python}: cannot run this Python ({exc}); give another --python"
+        ) from None
+    except TimeoutError:
+        raise ProjectError(
+            f"{python}: listing its distributions took more than {DUMP_TIMEOUT_SECONDS} s; "
+            "check that this Python starts, or give another --python"
         ) from None
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]

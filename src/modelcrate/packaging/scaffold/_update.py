@@ -15,19 +15,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._errors import ProjectError
-from ..spec import load_spec
-from ._new import ANSWERS_FILE, TEMPLATE_SOURCE, template_answers, variables_path
-from ._options import ProjectOptions, make_options
-from ._template_repository import (
+from ..._errors import ProjectError
+from ...spec import load_spec, write_text_atomic
+from .._git import git, git_available, git_toplevel
+from .._options import ProjectOptions, make_options
+from .._project import ANSWERS_FILE, read_project, variables_path
+from ._releases import (
     REPOSITORY_ENV,
-    git,
-    git_available,
-    git_toplevel,
+    TEMPLATE_SOURCE,
     release_template,
     template_repository,
     template_versions,
 )
+from ._render import template_answers
 
 CONFLICT_MARKER = b"<<<<<<< "
 # Answers that keep the value recorded when the project was made (the copyright year).
@@ -195,8 +195,6 @@ def _modelcrate_requirement(path: Path) -> str | None:
     """The project's requirement on modelcrate as its pyproject.toml states it, or None."""
     from packaging.utils import canonicalize_name
 
-    from ._pyproject import read_project
-
     try:
         dependencies = read_project(path).dependencies
     except ProjectError:
@@ -271,8 +269,6 @@ def _run_copier_update(path: Path, source: Path, target: str, data: dict[str, An
 
 def _record_source(answers_file: Path) -> None:
     """Put back in the answers file a source that is no path of this machine."""
-    from ..spec import write_text_atomic
-
     lines = answers_file.read_text(encoding="utf-8").splitlines(keepends=True)
     text = "".join(
         f"_src_path: {TEMPLATE_SOURCE}\n" if line.startswith("_src_path:") else line

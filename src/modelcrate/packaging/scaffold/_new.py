@@ -2,38 +2,25 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
 import tempfile
 import warnings
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
-from typing import Any
 
-from .._errors import ModelcrateWarning, ProjectError
-from ..spec import Spec, dump_spec, load_spec, write_text_atomic
-from ._options import ProjectOptions
-from ._render import template_data
-from ._template_repository import (
-    TemplateRelease,
-    git,
-    git_available,
-    git_toplevel,
-    release_template,
-    template_path,
-)
+from ..._errors import ModelcrateWarning, ProjectError
+from ...spec import Spec, dump_spec, load_spec, write_text_atomic
+from .._git import git, git_available, git_toplevel
+from .._options import ProjectOptions
+from .._project import ANSWERS_FILE, PYPROJECT, variables_path
+from ._releases import TEMPLATE_SOURCE, TemplateRelease, release_template, template_path
+from ._render import template_answers
 from ._verify import verify_project
 
 log = logging.getLogger("modelcrate.packaging")
 
-VARIABLES_FILE = "variables.yml"
-ANSWERS_FILE = ".copier-answers.yml"
-# What the answers file records as the template's source (`_src_path`): not a path of this
-# machine; `modelcrate update` merges from the local repository of template releases.
-TEMPLATE_SOURCE = "modelcrate-template-releases"
 FALLBACK_IDENTITY = ("modelcrate", "modelcrate@localhost")
 
 
@@ -132,20 +119,6 @@ def _move_into(work: Path, dest: Path) -> None:
     work.rmdir()
 
 
-def template_answers(spec: Spec, options: ProjectOptions) -> dict[str, Any]:
-    """Every answer the template is rendered with: the options and what derives from them and
-    from the spec (as plain JSON values, the way the answers file records them)."""
-    data = {
-        **options.model_dump(),
-        **template_data(spec),
-        "flow_name": options.flow_name,
-        "image": options.image,
-        "requirement_is_direct": " @ " in options.modelcrate_requirement,
-        "year": date.today().year,
-    }
-    return json.loads(json.dumps(data))
-
-
 def render(
     spec: Spec, options: ProjectOptions, into: Path, *, template: TemplateRelease | None = None
 ) -> None:
@@ -198,16 +171,11 @@ def _record_release(answers_file: Path, template: TemplateRelease | None) -> Non
     write_text_atomic(answers_file, text)
 
 
-def variables_path(project: Path, package_name: str) -> Path:
-    """Where a project keeps its variables file (written by modelcrate, not by the template)."""
-    return project / "src" / package_name / VARIABLES_FILE
-
-
 def _version_from(outer: Path, dest: Path, work: Path) -> None:
     """A project made inside an existing git repository gets no repository of its own (no
     repository nested in another); its version then comes from the outer one's tags."""
     up = Path(os.path.relpath(outer, dest)).as_posix()
-    pyproject = work / "pyproject.toml"
+    pyproject = work / PYPROJECT
     text = pyproject.read_text(encoding="utf-8").rstrip("\n")
     text += (
         "\n\n# The project is inside the git repository at "
@@ -226,7 +194,7 @@ def _version_from(outer: Path, dest: Path, work: Path) -> None:
 
 def _git_init(path: Path) -> bool:
     """`git init` and a first commit; False (with a warning) when git is missing or fails."""
-    if shutil.which("git") is None:
+    if not git_available():
         warnings.warn(
             "git is not installed: the project is not a git repository",
             ModelcrateWarning,

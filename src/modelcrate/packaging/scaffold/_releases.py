@@ -15,17 +15,21 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 
-from .._errors import ProjectError
+from ..._errors import ProjectError
+from .._git import git, git_available
+from .._tools import Completed
 
 REPOSITORY_ENV = "MODELCRATE_TEMPLATE_REPOSITORY"
 BRANCH = "refs/heads/releases"
 FINGERPRINT_KEY = "Template-Fingerprint"
+# What the answers file records as the template's source (`_src_path`): not a path of this
+# machine; `modelcrate update` merges from the local repository of template releases.
+TEMPLATE_SOURCE = "modelcrate-template-releases"
 _IDENTITY = {
     "GIT_AUTHOR_NAME": "modelcrate",
     "GIT_AUTHOR_EMAIL": "modelcrate@localhost",
@@ -36,7 +40,7 @@ _IDENTITY = {
 
 def template_path() -> Path:
     """The copier template shipped inside modelcrate."""
-    return Path(str(files("modelcrate.packaging") / "template"))
+    return Path(str(files("modelcrate.packaging.scaffold") / "template"))
 
 
 def template_repository() -> Path:
@@ -54,7 +58,7 @@ def template_version() -> str:
     """This modelcrate's version in PEP 440 normal form: the tag of its template release."""
     from packaging.version import InvalidVersion, Version
 
-    from .. import __version__
+    from ... import __version__
 
     try:
         return str(Version(__version__))
@@ -75,25 +79,6 @@ class TemplateRelease:
     checkout: Path | None = field(default=None, compare=False)
 
 
-def git_available() -> bool:
-    """Whether git is installed (template releases and updates need it)."""
-    return shutil.which("git") is not None
-
-
-def git(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run git in `cwd` and capture what it says; its exit code is for the caller to read."""
-    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
-
-
-def git_toplevel(path: Path) -> Path | None:
-    """The top folder of the git work tree that holds the existing folder `path`, or None."""
-    if not git_available():
-        return path if (path / ".git").exists() else None
-    done = git("rev-parse", "--show-toplevel", cwd=path)
-    top = done.stdout.strip()
-    return Path(top).resolve() if done.returncode == 0 and top else None
-
-
 def _git_dir(repository: Path) -> Path:
     dot_git = repository / ".git"
     return dot_git if dot_git.exists() else repository
@@ -101,16 +86,9 @@ def _git_dir(repository: Path) -> Path:
 
 def _run_git(
     repository: Path, *args: str, stdin: str | None = None, env: dict | None = None
-) -> subprocess.CompletedProcess[str]:
+) -> Completed:
     """Run git on `repository`'s git directory."""
-    return subprocess.run(
-        ["git", f"--git-dir={_git_dir(repository)}", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, **(env or {})},
-    )
+    return git(*args, git_dir=_git_dir(repository), stdin=stdin, env=env)
 
 
 def _git(repository: Path, *args: str, stdin: str | None = None, env: dict | None = None) -> str:
@@ -179,9 +157,7 @@ def _create_repository(repository: Path) -> None:
     work = Path(tempfile.mkdtemp(prefix=f".{repository.name}.", dir=repository.parent))
     try:
         bare = ["--bare"] if repository.name.endswith(".git") else []
-        done = subprocess.run(
-            ["git", "init", "-q", *bare, str(work)], capture_output=True, text=True, check=False
-        )
+        done = git("init", "-q", *bare, str(work))
         if done.returncode != 0:
             raise ProjectError(f"{repository}: git init failed: {done.stderr.strip()}")
         _git(work, "symbolic-ref", "HEAD", BRANCH)

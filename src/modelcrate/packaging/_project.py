@@ -1,21 +1,69 @@
-"""A project as the packaging verbs read it: its pyproject.toml and its environment's Python."""
+"""A project's layout as every packaging verb sees it: the names of its files, where its
+variables file is, and its pyproject.toml read into what the verbs need."""
 
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from .._errors import ProjectError
-from ..runtime._discovery import read_pyproject
+from ..runtime import FLOWS_GROUP, MODELS_GROUP, read_pyproject
 
 PYPROJECT = "pyproject.toml"
+VARIABLES_FILE = "variables.yml"
+"""The variables file, in the package folder: src/PACKAGE/variables.yml (see `variables_path`)."""
+ANSWERS_FILE = ".copier-answers.yml"
+README = "README.md"
+DOCKERFILE = "Dockerfile"
 DEV_EXTRA = "dev"
+"""The optional-dependencies extra of development tools (tests, linters)."""
+
+LOCK_DIR = "requirements"
+DEV_LOCK = f"{LOCK_DIR}/dev.lock.txt"
+RUNTIME_LOCK = f"{LOCK_DIR}/runtime.lock.txt"
+DEV_DIRECT = f"{LOCK_DIR}/dev.direct.txt"
+RUNTIME_DIRECT = f"{LOCK_DIR}/runtime.direct.txt"
+LOCK_FILES = f"{LOCK_DIR}/*.lock.txt"
+"""A glob of the hashed lock files, relative to the project."""
+PIPFILE = "Pipfile"
+PIPFILE_LOCK = "Pipfile.lock"
+
+__all__ = [
+    "ANSWERS_FILE",
+    "DEV_DIRECT",
+    "DEV_EXTRA",
+    "DEV_LOCK",
+    "DOCKERFILE",
+    "LOCK_DIR",
+    "LOCK_FILES",
+    "PIPFILE",
+    "PIPFILE_LOCK",
+    "PYPROJECT",
+    "README",
+    "RUNTIME_DIRECT",
+    "RUNTIME_LOCK",
+    "VARIABLES_FILE",
+    "ProjectMetadata",
+    "data_patterns",
+    "lowest_python",
+    "project_package",
+    "read_project",
+    "read_pyproject",
+    "reference_package",
+    "variables_path",
+]
+
+
+def variables_path(project: Path, package_name: str) -> Path:
+    """Where a project keeps its variables file (written by modelcrate, not by the template);
+    `package_name` as a path (`acme/models/my_model` for a namespace package)."""
+    return project / "src" / package_name / VARIABLES_FILE
 
 
 @dataclass(frozen=True)
@@ -80,39 +128,6 @@ def lowest_python(requires_python: str, *, where: str = "requires-python") -> st
     raise ProjectError(f"{where}: {requires_python!r} allows no Python 3 version; widen it")
 
 
-def project_interpreter(
-    project: str | os.PathLike[str],
-    python: str | os.PathLike[str] | None = None,
-    *,
-    required: bool = False,
-) -> Path:
-    """The Python of PROJECT's environment: `python` when given, else PROJECT/.venv's.
-
-    Without a .venv: this Python, or a `ProjectError` saying how to make one when `required`.
-    """
-    if python is not None:
-        path = Path(python).expanduser()
-        if not path.is_file():
-            raise ProjectError(f"--python {python}: no such interpreter; give the path of a python")
-        return path
-    root = Path(project).expanduser().resolve()
-    scripts, exe = ("Scripts", "python.exe") if sys.platform == "win32" else ("bin", "python")
-    venv_python = root / ".venv" / scripts / exe
-    if venv_python.is_file():
-        return venv_python
-    create = f"cd {root} && python -m venv .venv && .venv/bin/pip install -e '.[dev]'"
-    if (root / ".venv").is_dir():  # there, but broken: its base Python was removed, say
-        raise ProjectError(
-            f"{root / '.venv'}: has no working python ({venv_python} is missing or a broken "
-            f"link); recreate it (rm -rf .venv, then {create}), or give --python PATH"
-        )
-    if not required:
-        return Path(sys.executable)
-    raise ProjectError(
-        f"{root}: no environment at .venv; create it ({create}), or give --python PATH"
-    )
-
-
 def reference_package(module: str, is_package: Callable[[str], bool]) -> str:
     """The package that holds an entry point's module, dotted: the module itself when
     `is_package("a/b/module")` says it is a package folder, else its parent
@@ -121,3 +136,34 @@ def reference_package(module: str, is_package: Callable[[str], bool]) -> str:
         return ""
     parent = module.rpartition(".")[0]
     return module if not parent or is_package(module.replace(".", "/")) else parent
+
+
+def project_package(root: Path, pyproject: dict[str, Any]) -> str | None:
+    """The project's package under src/ (dotted, e.g. `my_model` or `acme.models.my_model`):
+    the one holding the module its entry points name, else the one with variables.yml."""
+    src = root / "src"
+    groups = pyproject.get("project", {}).get("entry-points", {})
+    for group in (MODELS_GROUP, FLOWS_GROUP):
+        for reference in groups.get(group, {}).values():
+            module = str(reference).split(":")[0].strip()
+            package = reference_package(module, lambda path: (src / path).is_dir())
+            if package and (src / package.replace(".", "/")).is_dir():
+                return package
+    candidates = (
+        sorted(".".join(p.parent.relative_to(src).parts) for p in src.glob(f"**/{VARIABLES_FILE}"))
+        if src.is_dir()
+        else []
+    )
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def data_patterns(project: str | os.PathLike[str]) -> tuple[str, ...]:
+    """`[tool.modelcrate] data` of PROJECT's pyproject.toml: glob patterns of files shipped as data."""
+    pyproject = Path(project).expanduser().resolve() / PYPROJECT
+    data = read_pyproject(project).get("tool", {}).get("modelcrate", {}).get("data", [])
+    if not isinstance(data, list) or not all(isinstance(p, str) and p for p in data):
+        raise ProjectError(
+            f"{pyproject}: [tool.modelcrate] data must be a list of glob patterns of paths "
+            'inside the wheel, e.g. data = ["my_model/weights/*.onnx"]'
+        )
+    return tuple(data)

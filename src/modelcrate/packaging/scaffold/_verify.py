@@ -12,8 +12,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .._errors import ProjectError, SpecError
-from ..spec import Spec, dump_spec, load_spec
+from ..._errors import ProjectError, SpecError
+from ...spec import Spec, dump_spec, load_spec
 
 try:
     import tomllib

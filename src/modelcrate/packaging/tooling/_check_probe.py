@@ -37,14 +37,14 @@ class _Project:
 
     def declared(self, group: str) -> dict[str, str]:
         """The entry points of `group` in pyproject.toml (`ProjectError` if there are none)."""
-        from modelcrate.runtime._discovery import project_entry_points
+        from modelcrate.runtime import project_entry_points
 
         return project_entry_points(self.root, group)
 
     def load(self, group: str, name: str, reference: str) -> Any:
         """The object an entry point names; an error names the entry point and how to fix it."""
         from modelcrate import ProjectError
-        from modelcrate.runtime._discovery import load_object
+        from modelcrate.runtime import load_object
 
         where = f'[project.entry-points."{group}"] {name} = "{reference}"'
         if ":" not in reference:

@@ -1,61 +1,20 @@
-"""Text derived from a `Spec` for the generated project: README tables and placeholder code."""
+"""The answers the template is rendered with: the options, and what derives from them and from
+the `Spec` (README tables, placeholder code, comments)."""
 
 from __future__ import annotations
 
 import ast
-import math
+import json
+from datetime import date
 from typing import Any
 
 import numpy as np
 
-from .._errors import ProjectError
-from ..spec import ArrayVariable, DistributionVariable, EnumVariable, Spec, Variable
-from ._escape import markdown_code_cell, markdown_text, one_line, python_float, python_string
-
-
-def _kind_text(variable: Variable) -> str:
-    if isinstance(variable, ArrayVariable):
-        shape = (
-            "x".join("n" if n is None else str(n) for n in variable.shape)
-            if variable.shape
-            else "any shape"
-        )
-        return f"{variable.kind} ({shape}, {variable.dtype})"
-    if isinstance(variable, DistributionVariable):
-        return f"distribution ({variable.distribution_type})"
-    if isinstance(variable, EnumVariable):
-        return "enum (" + ", ".join(str(c) for c in variable.choices) + ")"
-    return variable.kind
-
-
-def _range_text(variable: Variable) -> str:
-    value_range = getattr(variable, "value_range", None)
-    if value_range is None:
-        return ""
-    lo, hi = (("-∞" if b < 0 else "∞") if math.isinf(b) else f"{b:g}" for b in value_range)
-    return f"[{lo}, {hi}]"
-
-
-def _default_text(variable: Variable) -> str:
-    if not variable.has_default:
-        return "required"
-    value = variable.default
-    if isinstance(value, (list, np.ndarray)):
-        return f"array of {np.asarray(value).size}"
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def variable_table(variables: tuple[Variable, ...], *, inputs: bool) -> str:
-    """A Markdown table of variables: name, kind, unit, (default,) range and description."""
-    header = ["Name", "Kind", "Unit"] + (["Default"] if inputs else []) + ["Range", "Description"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for v in variables:
-        cells = [markdown_code_cell(v.name), markdown_text(_kind_text(v)), markdown_text(v.unit)]
-        if inputs:
-            cells.append(markdown_text(_default_text(v)) + (" (read-only)" if v.read_only else ""))
-        cells += [_range_text(v), markdown_text(v.description)]  # the range is numbers only
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+from ..._errors import ProjectError
+from ...spec import ArrayVariable, DistributionVariable, Spec, Variable
+from .._escape import one_line, python_float, python_string
+from .._options import ProjectOptions
+from .._tables import kind_text, range_text, variable_table
 
 
 def placeholder_source(variable: Variable) -> str:
@@ -95,11 +54,11 @@ def _literal(value: Any) -> str:
 
 def input_comment(variable: Variable) -> str:
     """One comment line describing an input for the generated `evaluate` (printable, one line)."""
-    parts = [_kind_text(variable)]
+    parts = [kind_text(variable)]
     if variable.unit:
         parts.append(variable.unit)
-    if _range_text(variable):
-        parts.append("range " + _range_text(variable))
+    if range_text(variable):
+        parts.append("range " + range_text(variable))
     return one_line(f"inputs[{python_string(variable.name)}]: " + ", ".join(parts))
 
 
@@ -114,3 +73,17 @@ def template_data(spec: Spec) -> dict[str, Any]:
             isinstance(v, (ArrayVariable, DistributionVariable)) for v in spec.outputs
         ),
     }
+
+
+def template_answers(spec: Spec, options: ProjectOptions) -> dict[str, Any]:
+    """Every answer the template is rendered with: the options and what derives from them and
+    from the spec (as plain JSON values, the way the answers file records them)."""
+    data = {
+        **options.model_dump(),
+        **template_data(spec),
+        "flow_name": options.flow_name,
+        "image": options.image,
+        "requirement_is_direct": " @ " in options.modelcrate_requirement,
+        "year": date.today().year,
+    }
+    return json.loads(json.dumps(data))

@@ -15,8 +15,6 @@ import json
 import logging
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -26,21 +24,29 @@ from typing import Literal
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from .._errors import ModelcrateWarning, ProjectError
-from ..spec import write_text_atomic
-from ._build import find_uv
-from ._pyproject import DEV_EXTRA, ProjectMetadata, read_project
+from ..._errors import ModelcrateWarning, ProjectError
+from ...spec import write_text_atomic
+from .._project import (
+    DEV_DIRECT,
+    DEV_EXTRA,
+    DEV_LOCK,
+    LOCK_DIR,
+    LOCK_FILES,
+    PIPFILE,
+    PIPFILE_LOCK,
+    RUNTIME_DIRECT,
+    RUNTIME_LOCK,
+    ProjectMetadata,
+    read_project,
+)
+from .._tools import find_pipenv as _pipenv
+from .._tools import find_uv, run_tool
 
 log = logging.getLogger("modelcrate.packaging")
 
 LockFormat = Literal["uv", "pipenv"]
 LOCK_FORMATS: tuple[str, ...] = LockFormat.__args__  # type: ignore[attr-defined]
 
-LOCK_DIR = "requirements"
-DEV_LOCK = f"{LOCK_DIR}/dev.lock.txt"
-RUNTIME_LOCK = f"{LOCK_DIR}/runtime.lock.txt"
-DEV_DIRECT = f"{LOCK_DIR}/dev.direct.txt"
-RUNTIME_DIRECT = f"{LOCK_DIR}/runtime.direct.txt"
 COMPILE_COMMAND = "modelcrate lock ."
 
 
@@ -271,7 +277,7 @@ def _compile(
         cmd += ["--no-emit-package", req.name]
     if upgrade:
         cmd.append("--upgrade")
-    done = subprocess.run(cmd, cwd=root, capture_output=True, text=True, check=False)
+    done = run_tool(cmd, cwd=root)
     if done.returncode == 0:
         return True
     if not check:
@@ -392,16 +398,6 @@ def _toml_key(name: str) -> str:
     return name if all(c.isalnum() or c in "-_" for c in name) else json.dumps(name)
 
 
-def _pipenv() -> list[str]:
-    """The command that runs pipenv: the one on PATH, else the one installed beside modelcrate."""
-    found = shutil.which("pipenv")
-    if found:
-        return [found]
-    import importlib.util
-
-    return [sys.executable, "-m", "pipenv"] if importlib.util.find_spec("pipenv") else []
-
-
 def _lock_pipenv(meta: ProjectMetadata, *, upgrade: bool) -> Locked:
     pipenv = _pipenv()
     if not pipenv:
@@ -409,16 +405,16 @@ def _lock_pipenv(meta: ProjectMetadata, *, upgrade: bool) -> Locked:
             "pipenv is not installed: `pip install pipenv`, or lock with uv (the default)"
         )
     root = meta.path.parent
-    pipfile = write_text_atomic(root / "Pipfile", pipfile_text(meta))
+    pipfile = write_text_atomic(root / PIPFILE, pipfile_text(meta))
     env = {**os.environ, "PIPENV_PIPFILE": str(pipfile), "PIPENV_VERBOSITY": "-1"}
     cmd = [*pipenv, "lock", *(["--clear"] if upgrade else [])]
-    done = subprocess.run(cmd, cwd=root, capture_output=True, text=True, env=env, check=False)
+    done = run_tool(cmd, cwd=root, env=env)
     if done.returncode != 0:
         reason = " ".join(line.strip() for line in done.stderr.splitlines()[-5:] if line.strip())
         raise ProjectError(f"{pipfile}: pipenv lock failed: {reason}")
-    lock = json.loads((root / "Pipfile.lock").read_text(encoding="utf-8"))
+    lock = json.loads((root / PIPFILE_LOCK).read_text(encoding="utf-8"))
     pins = len(lock.get("default", {})) + len(lock.get("develop", {}))
-    stale = sorted(p.relative_to(root).as_posix() for p in root.glob("requirements/*.lock.txt"))
+    stale = sorted(p.relative_to(root).as_posix() for p in root.glob(LOCK_FILES))
     if stale:
         warnings.warn(
             f"{', '.join(stale)} from an earlier `modelcrate lock` are still there, and the "
@@ -430,6 +426,6 @@ def _lock_pipenv(meta: ProjectMetadata, *, upgrade: bool) -> Locked:
     return Locked(
         project=root,
         files=(LockFile(pipfile, len(meta.dependencies) + len(meta.dev), "requirement"),
-               LockFile(root / "Pipfile.lock", pins)),
+               LockFile(root / PIPFILE_LOCK, pins)),
         direct=(),
     )  # fmt: skip

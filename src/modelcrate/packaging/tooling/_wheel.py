@@ -16,12 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
-from .._errors import ProjectError
-from ..runtime import FLOWS_GROUP, MODELS_GROUP
-from ._new import VARIABLES_FILE
-from ._pyproject import reference_package
+from ..._errors import ProjectError
+from ...runtime import FLOWS_GROUP, MODELS_GROUP
+from .._project import VARIABLES_FILE, reference_package
 
 LARGE_FILE_BYTES = 5 * 1024 * 1024
 """Files above this size get a warning unless `[tool.modelcrate] data` declares them."""
@@ -50,6 +49,34 @@ _SECRET_TEXT = (
 _LICENSE_NAMES = ("LICEN[CS]E*", "COPYING*", "NOTICE*")
 
 Level = Literal["warning", "error"]
+
+
+class ProblemDict(TypedDict):
+    """A `Problem` in a report's JSON: the path inside the wheel (None if none) and the message."""
+
+    path: str | None
+    message: str
+
+
+class WheelFileDict(TypedDict):
+    """A `WheelFile` in a report's JSON."""
+
+    path: str
+    size: int
+
+
+class WheelReportDict(TypedDict):
+    """`WheelReport.to_dict()`: the report's fields, its total size, and its problems split
+    into warnings and errors."""
+
+    path: str
+    files: list[WheelFileDict]
+    size: int
+    entry_points: dict[str, dict[str, str]]
+    license_files: list[str]
+    metadata: dict[str, Any]
+    warnings: list[ProblemDict]
+    errors: list[ProblemDict]
 
 
 @dataclass(frozen=True)
@@ -93,7 +120,7 @@ class WheelReport:
         """Total uncompressed size of the files."""
         return sum(f.size for f in self.files)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> WheelReportDict:
         """The report as JSON-ready data."""
         return {
             "path": str(self.path),
@@ -107,7 +134,7 @@ class WheelReport:
         }
 
 
-def _problem_dict(problem: Problem) -> dict[str, Any]:
+def _problem_dict(problem: Problem) -> ProblemDict:
     return {"path": problem.path, "message": problem.message}
 
 
