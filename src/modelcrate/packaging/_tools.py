@@ -2,7 +2,8 @@
 
 Every packaging module that runs a program does it through here: output is captured as text
 (undecodable bytes replaced), a program that cannot start raises `OSError`, one that takes longer
-than its timeout is killed and raises `TimeoutError`; the exit code is the caller's to read.
+than its timeout is killed and raises `TimeoutError` (an `OSError` too: catch it first); the exit
+code is the caller's to read.
 """
 
 from __future__ import annotations

@@ -179,14 +179,14 @@ def environment_dump(python: str | os.PathLike[str]) -> dict[str, Any]:
     environment, read by running a short script in that interpreter."""
     try:
         done = run_tool([python, "-I", "-c", _DUMP_SCRIPT], timeout=DUMP_TIMEOUT_SECONDS)
-    except OSError as exc:
-        raise ProjectError(
-            f"{python}: cannot run this Python ({exc}); give another --python"
-        ) from None
-    except TimeoutError:
+    except TimeoutError:  # an OSError too: first
         raise ProjectError(
             f"{python}: listing its distributions took more than {DUMP_TIMEOUT_SECONDS} s; "
             "check that this Python starts, or give another --python"
+        ) from None
+    except OSError as exc:
+        raise ProjectError(
+            f"{python}: cannot run this Python ({exc}); give another --python"
         ) from None
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
