@@ -6,6 +6,7 @@ Database drivers are imported only when a target of theirs is used.
 
 from ._discovery import FLOWS_GROUP, MODELS_GROUP, find, find_model
 from ._filesystem import FilesystemTarget, load_file
+from ._flows import flow_target, prefect_home, run_flow, use_local_prefect_for
 from ._prefect_env import use_local_prefect
 from ._query import (
     EXPORT_FORMATS,
@@ -66,6 +67,7 @@ __all__ = [
     "export_results",
     "find",
     "find_model",
+    "flow_target",
     "input_sets",
     "latest_result",
     "load_file",
@@ -76,13 +78,16 @@ __all__ = [
     "mask_uri",
     "open_target",
     "parse_time",
+    "prefect_home",
     "prepare_batch",
     "prepare_inputs",
     "query_results",
     "resolve_targets",
     "run",
+    "run_flow",
     "save_results",
     "summarize",
     "uri_secrets",
     "use_local_prefect",
+    "use_local_prefect_for",
 ]
