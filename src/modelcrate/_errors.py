@@ -1,16 +1,17 @@
-"""Errors and warnings a user can cause; each message is the sentence the user sees.
+"""Errors and warnings a user can cause; each message is the sentence the user sees, and each
+error class carries the exit code of the command line (in brackets).
 
-ModelcrateError
+ModelcrateError [2]         bad input, unless a subclass says otherwise
 ├── SpecError          a variables file cannot be read or breaks a rule
 ├── VariableValueError a value does not fit its variable (type, shape, range, choices)
 │   ├── InputError
-│   └── OutputError
+│   └── OutputError [1]    the model returned outputs that break its spec (a run-time failure)
 ├── ProjectError       project options are invalid, or a project or model cannot be found
 ├── SettingsError      a MODELCRATE_* environment variable cannot be understood
 ├── FileError          a file to read is too large or not a file; a path to write is not a file
 └── TargetError        a result target URI is malformed, unreachable or refuses a write
-    ├── SaveError      some targets of a run did not store its results (others may have)
-    └── PartialWriteError  a target stored some results of a batch and refused others
+    ├── SaveError [1]          some targets of a run did not store its results (others may have)
+    └── PartialWriteError [1]  a target stored some results of a batch and refused others
 
 ModelcrateWarning
 ├── SpecWarning        a variables file is readable but suspicious (default outside range)
@@ -20,7 +21,11 @@ ModelcrateWarning
 
 from __future__ import annotations
 
+from enum import IntEnum
+from typing import ClassVar
+
 __all__ = [
+    "ExitCode",
     "FileError",
     "InputError",
     "ModelcrateError",
@@ -39,8 +44,20 @@ __all__ = [
 ]
 
 
+class ExitCode(IntEnum):
+    """The exit codes of the `modelcrate` command."""
+
+    OK = 0
+    FAILURE = 1  # a failure at run time: a target, a model's outputs, a failed check, a bug
+    USAGE = 2  # bad input: a variables file, an option, an input value, a project or target
+    INTERRUPTED = 130  # Ctrl-C
+
+
 class ModelcrateError(Exception):
-    """Base of every error modelcrate raises on purpose; `str()` is the user-facing sentence."""
+    """Base of every error modelcrate raises on purpose; `str()` is the user-facing sentence and
+    `exit_code` the command line's exit code for it."""
+
+    exit_code: ClassVar[ExitCode] = ExitCode.USAGE
 
 
 class SpecError(ModelcrateError):
@@ -57,6 +74,8 @@ class InputError(VariableValueError):
 
 class OutputError(VariableValueError):
     """Raised when a model's `evaluate` returns outputs that do not match its spec."""
+
+    exit_code = ExitCode.FAILURE
 
 
 class ProjectError(ModelcrateError):
@@ -79,6 +98,8 @@ class FileError(ModelcrateError):
 class SaveError(TargetError):
     """Some targets did not store the results; `stored` says what the others did store."""
 
+    exit_code = ExitCode.FAILURE
+
     def __init__(self, message: str, stored: list | None = None) -> None:
         super().__init__(message)
         self.stored = stored or []
@@ -87,6 +108,8 @@ class SaveError(TargetError):
 class PartialWriteError(TargetError):
     """Raised when a target stored some results of a batch and refused others; `locations`
     holds where each result is, None for a refused one."""
+
+    exit_code = ExitCode.FAILURE
 
     def __init__(self, message: str, locations: list[str | None]) -> None:
         super().__init__(message)

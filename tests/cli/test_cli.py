@@ -97,7 +97,7 @@ def test_invalid_project_name_is_refused(run_cli, tmp_path, example_variables):
     code, _, err = run_cli(
         "new", example_variables, "-o", tmp_path / "p", "--yes", "--package-name", "not-valid"
     )
-    assert code == 2 and "package_name 'not-valid' is not a Python identifier" in err
+    assert code == 2 and "package_name: 'not-valid' is not a Python identifier" in err
     assert not (tmp_path / "p").exists()
 
 
@@ -112,9 +112,9 @@ def test_new_refuses_a_non_empty_destination(run_cli, tmp_path, example_variable
 def test_new_prompts_in_a_terminal_with_derived_defaults(
     run_cli, tmp_path, example_variables, monkeypatch
 ):
-    from modelcrate.cli import _main
+    from modelcrate.cli import _new
 
-    monkeypatch.setattr(_main, "_interactive", lambda: True)
+    monkeypatch.setattr(_new, "_interactive", lambda: True)
     answers = ["Beam Line Surrogate"] + [""] * 10  # accept every derived default
     monkeypatch.setattr("sys.stdin", __import__("io").StringIO("\n".join(answers) + "\n"))
     code, out, err = run_cli("new", example_variables, "-o", tmp_path / "p", "--no-git")
@@ -128,9 +128,42 @@ def test_new_prompts_in_a_terminal_with_derived_defaults(
     )
 
 
+def test_the_prompt_offers_the_defaults_that_yes_takes(
+    run_cli, tmp_path, example_variables, monkeypatch
+):
+    """One declaration of each question: a name starting with a digit gets the same package
+    name at the prompt as with --yes (the prompt once offered one the library refused)."""
+    from modelcrate.cli import _new
+
+    monkeypatch.setattr(_new, "_interactive", lambda: True)
+    monkeypatch.setattr("sys.stdin", __import__("io").StringIO("3D Beam\n" + "\n" * 10))
+    code, out, err = run_cli("new", example_variables, "-o", tmp_path / "asked", "--no-git")
+    assert code == 0, err
+    assert "Python package name [model_3d_beam]" in out
+    code, _, err = run_cli(
+        "new", example_variables, "-o", tmp_path / "yes", "--no-git", "--yes", "--name", "3D Beam"
+    )
+    assert code == 0, err
+    assert (tmp_path / "asked" / "src" / "model_3d_beam").is_dir()
+    assert (tmp_path / "yes" / "src" / "model_3d_beam").is_dir()
+
+
+def test_a_refused_answer_is_asked_again(run_cli, tmp_path, example_variables, monkeypatch):
+    from modelcrate.cli import _new
+
+    monkeypatch.setattr(_new, "_interactive", lambda: True)
+    answers = ["Beam", "", "json", "beam_model"] + [""] * 10
+    monkeypatch.setattr("sys.stdin", __import__("io").StringIO("\n".join(answers) + "\n"))
+    code, out, err = run_cli("new", example_variables, "-o", tmp_path / "p", "--no-git")
+    assert code == 0, err
+    assert "'json' is the name of a module" in out + err
+    assert (tmp_path / "p" / "src" / "beam_model").is_dir()
+
+
 def test_new_without_terminal_takes_defaults(run_cli, tmp_path, example_variables):
-    code, out, _ = run_cli("new", example_variables, "-o", tmp_path / "p", "--no-git")
+    code, out, err = run_cli("new", example_variables, "-o", tmp_path / "p", "--no-git")
     assert code == 0
+    assert "warning: no terminal to ask on: took the default" in err
     assert "Created injector-surrogate" in out
     assert (tmp_path / "p" / "src" / "injector_surrogate" / "variables.yml").is_file()
 
@@ -296,7 +329,7 @@ def test_run_without_prefect_does_not_import_prefect(project, tmp_path):
 def test_prefect_failures_are_logged_without_their_traceback(caplog):
     import logging
 
-    from modelcrate.cli._main import _one_line_prefect_failures
+    from modelcrate.cli._run import _one_line_prefect_failures
 
     _one_line_prefect_failures()
     _one_line_prefect_failures()  # once is enough: no second filter

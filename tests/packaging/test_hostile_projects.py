@@ -225,15 +225,15 @@ def test_a_requirement_that_is_not_one_requirement_on_modelcrate_is_refused(tmp_
                                "(found '\\x00' at position 1)"),
         ({"description": "a\x1b[31mred"}, "description: must not contain control characters"),
         ({"author": "\ud800"}, "author: must not contain control characters or surrogates"),
-        ({"email": "a@b"}, "email 'a@b' is not an e-mail address"),
+        ({"email": "a@b"}, "email: 'a@b' is not an e-mail address"),
         ({"email": 'a"@b.org'}, "is not an e-mail address"),
         ({"github_user": "you/../x"}, "github_user: 'you/../x' is not a GitHub account name"),
         ({"github_user": "-you"}, "is not a GitHub account name"),
         ({"github_url": "javascript:alert(1)"}, "github_url: 'javascript:alert(1)' is not an "
                                                "http(s) URL"),
-        ({"package_name": "json"}, "package_name 'json' is the name of a module"),
-        ({"package_name": "\ufb01le"}, "package_name '\ufb01le' is not a Python identifier"),
-        ({"model_class": "flow"}, "model_class 'flow' is a name the generated code uses"),
+        ({"package_name": "json"}, "package_name: 'json' is the name of a module"),
+        ({"package_name": "\ufb01le"}, "package_name: '\ufb01le' is not a Python identifier"),
+        ({"model_class": "flow"}, "model_class: 'flow' is a name the generated code uses"),
     ],
 )  # fmt: skip
 def test_options_that_cannot_be_written_safely_are_refused(answers, message):

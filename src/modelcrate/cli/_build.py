@@ -7,9 +7,7 @@ from pathlib import Path
 
 import click
 
-from ._output import columns, shown_path
-
-EXIT_MISSING_ESSENTIALS = 1
+from ._output import columns, exit_failed, shown_path
 
 
 @click.command()
@@ -55,4 +53,4 @@ def build(project: Path, outdir: Path | None, frontend: str, as_json: bool) -> N
         for kind, path in (("sdist", report.sdist), ("wheel", report.wheel)):
             click.echo(f"  {kind}: {shown_path(path)} ({format_size(path.stat().st_size)})")
     if report.errors:
-        click.get_current_context().exit(EXIT_MISSING_ESSENTIALS)
+        exit_failed()

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import click
 
-from ._output import columns
+from ._output import columns, exit_failed
 
-EXIT_CHECK_FAILED = 1
 DETAIL_WIDTH = 72
 
 
@@ -54,7 +53,7 @@ def check(project: Path, python: Path | None, as_json: bool) -> None:
         passed = len(results) - len(failed)
         click.echo(f"{passed} of {len(results)} checks passed.")
     if failed:
-        raise click.exceptions.Exit(EXIT_CHECK_FAILED)
+        exit_failed()
 
 
 def _shorten(text: str, width: int) -> str:

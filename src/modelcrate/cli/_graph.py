@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from ._output import exit_failed
+
 
 @click.command()
 @click.argument("project", type=click.Path(path_type=Path), default=".")
@@ -31,4 +33,4 @@ def graph(project: Path, python: Path | None, dev: bool, as_json: bool) -> None:
     else:
         click.echo(render_tree(found))
     if found.conflicts:
-        raise click.exceptions.Exit(1)
+        exit_failed()

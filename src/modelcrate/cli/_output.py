@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from .._errors import ExitCode
 
 # Characters that would break a line or drive the terminal: C0 and C1 controls (tab aside),
 # Unicode line and paragraph separators, and lone surrogates (undecodable bytes of a file name).
@@ -34,3 +39,20 @@ def one_line(text: str) -> str:
     """`text` as one printable line: line breaks, terminal controls and undecodable characters
     are shown as escapes (`\\n`, `\\x1b`, `\\udcff`)."""
     return _UNPRINTABLE.sub(lambda match: repr(match.group())[1:-1], text)
+
+
+def stderr(message: str) -> None:
+    """Print a line to standard error (warnings, errors, progress notes)."""
+    click.echo(message, err=True)
+
+
+def is_verbose() -> bool:
+    """Whether `-v/--verbose` was given (as click parsed it for the running command)."""
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx is not None and ctx.find_root().params.get("verbose"))
+
+
+def exit_failed() -> NoReturn:
+    """End a verb whose printed report shows a failure (a failed check, conflicts, a wheel that
+    lacks an essential) with the run-time failure code."""
+    raise click.exceptions.Exit(ExitCode.FAILURE)

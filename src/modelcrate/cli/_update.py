@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ._output import shown_path
+from ._output import exit_failed, shown_path
 
 
 @click.command()
@@ -50,7 +50,7 @@ def update(project: Path, to: str | None) -> None:
         "In each, keep what you want between `<<<<<<< before updating` and "
         "`>>>>>>> after updating`, delete the markers, then commit."
     )
-    raise click.exceptions.Exit(1)
+    exit_failed()
 
 
 def _mark(name: str, updated) -> str:

@@ -1,4 +1,6 @@
-"""The answers a new project is made from: one pydantic model, with defaults derived from the name."""
+"""The questions of `new` and the answers a project is made from: each question declared once
+(prompt, default derived from earlier answers, choices, checks), used by the prompt, by `--yes`
+and by library callers alike."""
 
 from __future__ import annotations
 
@@ -7,12 +9,21 @@ import keyword
 import re
 import sys
 import unicodedata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 from typing import Any, Literal
 
 from packaging.version import InvalidVersion, Version
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from .._errors import ProjectError
 
@@ -56,16 +67,21 @@ def slugify(text: str) -> str:
 def derived_defaults(project_name: str) -> dict[str, str]:
     """Names derived from the project name: repository, package and model class."""
     repo = slugify(project_name) or "my-model"
-    package = re.sub(r"[^a-z0-9_]", "_", repo)
-    if package[0].isdigit() or keyword.iskeyword(package) or package in _TAKEN_MODULES:
-        package = f"model_{package}"
     words = [w for w in re.split(r"[^A-Za-z0-9]+", project_name) if w]
     cls = "".join(w[:1].upper() + w[1:] for w in words) or "My"
     if cls[0].isdigit():
         cls = f"Model{cls}"
     if not cls.endswith("Model"):
         cls += "Model"
-    return {"repo_name": repo, "package_name": package, "model_class": cls}
+    return {"repo_name": repo, "package_name": package_for(repo), "model_class": cls}
+
+
+def package_for(repo_name: str) -> str:
+    """The Python package name for a repository name (`3d-beam` -> `model_3d_beam`)."""
+    package = re.sub(r"[^a-z0-9_]", "_", repo_name.lower()) or "model"
+    if package[0].isdigit() or keyword.iskeyword(package) or package in _TAKEN_MODULES:
+        package = f"model_{package}"
+    return package
 
 
 def github_account(author: str) -> str:
@@ -75,20 +91,11 @@ def github_account(author: str) -> str:
 
 
 def git_identity() -> tuple[str, str]:
-    """The user's git `user.name` and `user.email`, or empty strings."""
-    import shutil
-    import subprocess
+    """The user's git `user.name` and `user.email` (empty when it is not an e-mail address),
+    or empty strings."""
+    from ._git import git_identity as configured
 
-    if shutil.which("git") is None:
-        return "", ""
-
-    def get(key: str) -> str:
-        done = subprocess.run(
-            ["git", "config", "--get", key], capture_output=True, text=True, check=False
-        )
-        return done.stdout.strip() if done.returncode == 0 else ""
-
-    name, email = get("user.name"), get("user.email")
+    name, email = configured()
     return name, email if _EMAIL.match(email) else ""
 
 
@@ -148,158 +155,255 @@ def modelcrate_requirement(spec: str | None) -> str:
     )
 
 
+Answers = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question of `new`: the answer's key, the prompt, its default (derived from the
+    answers before it) and its choices. The prompt, `--yes` and library callers all use it."""
+
+    key: str
+    text: str
+    default: Callable[[Answers], str]
+    choices: tuple[str, ...] | None = None
+    asked: bool = True  # False: always derived, never prompted for
+
+
+def _identity(answers: Answers) -> tuple[str, str]:
+    identity = answers.get(_IDENTITY)
+    return identity if identity is not None else git_identity()
+
+
+_IDENTITY = "_git_identity"  # the git identity, read once per set of answers
+
+QUESTIONS: tuple[Question, ...] = (
+    Question("project_name", "Project name", lambda a: a.get(_DEFAULT_NAME) or "my model"),
+    Question("repo_name", "Repository name", lambda a: derived_defaults(a["project_name"])["repo_name"]),
+    Question("package_name", "Python package name", lambda a: package_for(a["repo_name"])),
+    Question("model_class", "Model class name", lambda a: derived_defaults(a["project_name"])["model_class"]),
+    Question("description", "Description", lambda a: f"{a['project_name']}, packaged with modelcrate."),
+    Question("author", "Author", lambda a: _identity(a)[0] or "Your Name"),
+    Question("email", "E-mail", lambda a: _identity(a)[1] or "you@example.org"),
+    Question("github_user", "GitHub user or organisation", lambda a: github_account(a["author"])),
+    Question(
+        "github_url",
+        "Repository URL",
+        lambda a: f"https://github.com/{a['github_user']}/{a['repo_name']}",
+        asked=False,
+    ),
+    Question("license", "License", lambda a: "BSD-3-Clause", LICENSES),
+    Question("cli", "Command-line interface", lambda a: "click", CLIS),
+    Question("registry", "Container registry", lambda a: "ghcr", REGISTRIES),
+    Question(
+        "modelcrate_requirement",
+        "modelcrate requirement",
+        lambda a: default_modelcrate_requirement(),
+        asked=False,
+    ),
+)  # fmt: skip
+"""The questions of `new`, in the order they are asked; each default may use earlier answers."""
+
+_DEFAULT_NAME = "_default_name"
+
+Asker = Callable[[Question, str], str]
+"""Asks one question (its default given) and returns a valid answer (see `check_answer`)."""
+
+
+def answer_questions(
+    given: Answers, *, default_name: str | None = None, ask: Asker | None = None
+) -> dict[str, Any]:
+    """Every answer of `new`: those given (None counts as not given), then each other question
+    asked with `ask`, or its default when there is no `ask` (`--yes`, library callers)."""
+    answers: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+    context: dict[str, Any] = {_DEFAULT_NAME: default_name}
+    for question in QUESTIONS:
+        if question.key in answers:
+            continue
+        if question.key in ("author", "email") and _IDENTITY not in context:
+            context[_IDENTITY] = git_identity()
+        default = question.default({**context, **answers})
+        answers[question.key] = ask(question, default) if ask and question.asked else default
+    return answers
+
+
+def check_answer(key: str, value: str) -> str:
+    """`value` as the answer to question `key`, checked by that answer's own rules; raises
+    `ValueError` saying what is wrong (a prompt shows it and asks again)."""
+    value = _writable(value)
+    check = _FIELD_CHECKS.get(key)
+    return check(value) if check else value
+
+
+def _writable(value: Any) -> Any:
+    if isinstance(value, str):
+        if _JINJA.search(value):
+            raise ValueError("must not contain template syntax ({{ }}, {% %} or {# #})")
+        if "\n" in value or "\r" in value:
+            raise ValueError("must be a single line")
+        bad = next((c for c in value if unicodedata.category(c) in _UNWRITABLE), None)
+        if bad is not None:
+            raise ValueError(
+                f"must not contain control characters or surrogates (found {bad!r} "
+                f"at position {value.index(bad)})"
+            )
+    return value
+
+
+def _check_project_name(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be empty")
+    if len(value) > 100:
+        raise ValueError("must be at most 100 characters")
+    if "/" in value or "\\" in value or ".." in value:
+        raise ValueError("must not contain '/', '\\' or '..'")
+    if not slugify(value):
+        raise ValueError("needs at least one letter or digit")
+    return value
+
+
+def _check_repo_name(value: str) -> str:
+    if not _SLUG.match(value):
+        raise ValueError(f"{value!r} must be lower-case letters, digits and dashes")
+    return value
+
+
+def _identifier(value: str) -> str:
+    if (
+        not value.isidentifier()
+        or keyword.iskeyword(value)
+        or unicodedata.normalize("NFKC", value) != value
+    ):
+        raise ValueError(f"{value!r} is not a Python identifier; use letters, digits and _")
+    return value
+
+
+def _check_package_name(value: str) -> str:
+    _identifier(value)
+    if not value.islower():
+        raise ValueError(f"{value!r} must be lower case")
+    if not _PACKAGE.match(value):
+        raise ValueError(f"{value!r} must be ASCII letters, digits and _")
+    if value in _TAKEN_MODULES:
+        raise ValueError(
+            f"{value!r} is the name of a module the project imports or of the standard "
+            f"library; choose another (e.g. {package_for(value)!r})"
+        )
+    return value
+
+
+def _check_model_class(value: str) -> str:
+    _identifier(value)
+    if value in _GENERATED_NAMES:
+        raise ValueError(
+            f"{value!r} is a name the generated code uses; choose another (e.g. ending in Model)"
+        )
+    return value
+
+
+def _check_email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise ValueError(f"{value!r} is not an e-mail address")
+    return value
+
+
+def _check_github_user(value: str) -> str:
+    if not _GITHUB_USER.match(value):
+        raise ValueError(
+            f"{value!r} is not a GitHub account name (letters, digits and single dashes "
+            "between them, at most 39)"
+        )
+    return value
+
+
+def _check_github_url(value: str) -> str:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or " " in value:
+        raise ValueError(f"{value!r} is not an http(s) URL; give e.g. https://github.com/you/repo")
+    return value
+
+
+def _check_choice(choices: tuple[str, ...]) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if value not in choices:
+            raise ValueError(f"{value!r} is not one of: {', '.join(choices)}")
+        return value
+
+    return check
+
+
+def _check_requirement(value: str) -> str:
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    value = modelcrate_requirement(value)
+    try:
+        requirement = Requirement(value)
+    except InvalidRequirement as exc:
+        reason = str(exc).splitlines()[0].strip()
+        raise ValueError(f"{value!r} is not one PEP 508 requirement ({reason})") from None
+    if canonicalize_name(requirement.name) != "modelcrate":
+        raise ValueError(
+            f"{value!r} is a requirement on {requirement.name!r}, not on modelcrate; "
+            "give a path, URL or version of modelcrate, or e.g. 'modelcrate>=0.2'"
+        )
+    return value
+
+
+_FIELD_CHECKS: dict[str, Callable[[str], str]] = {
+    "project_name": _check_project_name,
+    "repo_name": _check_repo_name,
+    "package_name": _check_package_name,
+    "model_class": _check_model_class,
+    "email": _check_email,
+    "github_user": _check_github_user,
+    "github_url": _check_github_url,
+    "license": _check_choice(LICENSES),
+    "cli": _check_choice(CLIS),
+    "registry": _check_choice(REGISTRIES),
+    "modelcrate_requirement": _check_requirement,
+}
+
+
 class ProjectOptions(BaseModel):
-    """Everything `modelcrate new` needs besides the variables; names not given are derived."""
+    """Everything `new` needs besides the variables: the answers to `QUESTIONS`, those not
+    given derived as their questions say, each checked by its own rules (`check_answer`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    project_name: str = Field(min_length=1, max_length=100)
-    repo_name: str = ""
-    package_name: str = ""
-    model_class: str = ""
-    description: str = ""
-    author: str = ""
-    email: str = ""
-    github_user: str = ""
-    github_url: str = ""
-    license: License = "BSD-3-Clause"
-    cli: Cli = "click"
-    registry: Registry = "ghcr"
-    modelcrate_requirement: str = ""
+    project_name: str
+    repo_name: str
+    package_name: str
+    model_class: str
+    description: str
+    author: str
+    email: str
+    github_user: str
+    github_url: str
+    license: License
+    cli: Cli
+    registry: Registry
+    modelcrate_requirement: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _answer_the_rest(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and isinstance(data.get("project_name"), str):
+            return answer_questions(data)
+        return data
 
     @field_validator("*", mode="before")
     @classmethod
-    def _no_template_syntax(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            if _JINJA.search(value):
-                raise ValueError("must not contain template syntax ({{ }}, {% %} or {# #})")
-            if "\n" in value or "\r" in value:
-                raise ValueError("must be a single line")
-            bad = next((c for c in value if unicodedata.category(c) in _UNWRITABLE), None)
-            if bad is not None:
-                raise ValueError(
-                    f"must not contain control characters or surrogates (found {bad!r} "
-                    f"at position {value.index(bad)})"
-                )
-        return value
-
-    @field_validator("modelcrate_requirement")
-    @classmethod
-    def _one_requirement_on_modelcrate(cls, value: str) -> str:
-        if not value:
+    def _checked(cls, value: Any, info: ValidationInfo) -> Any:
+        if not isinstance(value, str):
             return value
-        from packaging.requirements import InvalidRequirement, Requirement
-        from packaging.utils import canonicalize_name
-
-        value = modelcrate_requirement(value)
-        try:
-            requirement = Requirement(value)
-        except InvalidRequirement as exc:
-            reason = str(exc).splitlines()[0].strip()
-            raise ValueError(f"{value!r} is not one PEP 508 requirement ({reason})") from None
-        if canonicalize_name(requirement.name) != "modelcrate":
-            raise ValueError(
-                f"{value!r} is a requirement on {requirement.name!r}, not on modelcrate; "
-                "give a path, URL or version of modelcrate, or e.g. 'modelcrate>=0.2'"
-            )
-        return value
-
-    @field_validator("github_user")
-    @classmethod
-    def _github_account(cls, value: str) -> str:
-        if value and not _GITHUB_USER.match(value):
-            raise ValueError(
-                f"{value!r} is not a GitHub account name (letters, digits and single dashes "
-                "between them, at most 39)"
-            )
-        return value
-
-    @field_validator("github_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        from urllib.parse import urlsplit
-
-        if not value:
-            return value
-        try:
-            parts = urlsplit(value)
-        except ValueError:
-            parts = None
-        if (
-            parts is None
-            or parts.scheme not in ("http", "https")
-            or not parts.hostname
-            or " " in value
-        ):
-            raise ValueError(
-                f"{value!r} is not an http(s) URL; give e.g. https://github.com/you/repo"
-            )
-        return value
-
-    @field_validator("project_name")
-    @classmethod
-    def _project_name(cls, value: str) -> str:
-        value = value.strip()
-        if "/" in value or "\\" in value or ".." in value:
-            raise ValueError("must not contain '/', '\\' or '..'")
-        if not slugify(value):
-            raise ValueError("needs at least one letter or digit")
-        return value
-
-    @model_validator(mode="after")
-    def _derive_and_check(self) -> ProjectOptions:
-        derived = derived_defaults(self.project_name)
-        updates = {k: v for k, v in derived.items() if not getattr(self, k)}
-        identity = git_identity() if not (self.author and self.email) else ("", "")
-        if not self.author:
-            updates["author"] = identity[0] or "Your Name"
-        if not self.email:
-            updates["email"] = identity[1] or "you@example.org"
-        if not self.github_user:
-            updates["github_user"] = github_account(updates.get("author", self.author))
-        if not self.github_url:
-            user = updates.get("github_user", self.github_user)
-            repo = updates.get("repo_name", self.repo_name)
-            updates["github_url"] = f"https://github.com/{user}/{repo}"
-        if not self.description:
-            updates["description"] = f"{self.project_name}, packaged with modelcrate."
-        if not self.modelcrate_requirement:
-            updates["modelcrate_requirement"] = default_modelcrate_requirement()
-        for key, value in updates.items():
-            object.__setattr__(self, key, value)
-        if not _SLUG.match(self.repo_name):
-            raise ValueError(
-                f"repo_name {self.repo_name!r} must be lower-case letters, digits and dashes"
-            )
-        for key in ("package_name", "model_class"):
-            value = getattr(self, key)
-            if (
-                not value.isidentifier()
-                or keyword.iskeyword(value)
-                or unicodedata.normalize("NFKC", value) != value
-            ):
-                raise ValueError(
-                    f"{key} {value!r} is not a Python identifier; use letters, digits and _"
-                )
-        if not self.package_name.islower():
-            raise ValueError(f"package_name {self.package_name!r} must be lower case")
-        if not _PACKAGE.match(self.package_name):
-            raise ValueError(
-                f"package_name {self.package_name!r} must be ASCII letters, digits and _"
-            )
-        if self.package_name in _TAKEN_MODULES:
-            raise ValueError(
-                f"package_name {self.package_name!r} is the name of a module the project "
-                "imports or of the standard library; choose another"
-            )
-        if self.model_class in _GENERATED_NAMES:
-            raise ValueError(
-                f"model_class {self.model_class!r} is a name the generated code uses; "
-                "choose another (e.g. ending in Model)"
-            )
-        if not _EMAIL.match(self.email):
-            raise ValueError(f"email {self.email!r} is not an e-mail address")
-        return self
+        return check_answer(info.field_name or "", value)
 
     @property
     def flow_name(self) -> str:

@@ -14,6 +14,7 @@ from ._discovery import (
     read_pyproject,
 )
 from ._filesystem import FilesystemTarget, load_file
+from ._flows import flow_target, prefect_home, run_flow, use_local_prefect_for
 from ._prefect_env import LOCAL_PREFECT_SETTINGS, use_local_prefect
 from ._query import (
     EXPORT_FORMATS,
@@ -75,6 +76,7 @@ __all__ = [
     "export_results",
     "find",
     "find_model",
+    "flow_target",
     "input_sets",
     "latest_result",
     "load_file",
@@ -86,6 +88,7 @@ __all__ = [
     "mask_uri",
     "open_target",
     "parse_time",
+    "prefect_home",
     "prepare_batch",
     "prepare_inputs",
     "project_entry_points",
@@ -93,8 +96,10 @@ __all__ = [
     "read_pyproject",
     "resolve_targets",
     "run",
+    "run_flow",
     "save_results",
     "summarize",
     "uri_secrets",
     "use_local_prefect",
+    "use_local_prefect_for",
 ]

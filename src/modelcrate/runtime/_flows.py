@@ -1,0 +1,49 @@
+"""Running a packaged model's Prefect flow from outside it: where Prefect keeps its state, how
+targets are passed as flow parameters, and finding and calling the flow."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from ._discovery import FLOWS_GROUP, find
+from ._prefect_env import use_local_prefect
+from ._targets import TARGET_ENV, Target, uri_secrets
+
+
+def prefect_home(project: Path | None) -> Path:
+    """Where a local flow run keeps Prefect's state: the project's `.prefect`, or for an
+    installed model a folder in the user cache directory."""
+    if project is not None:
+        return project / ".prefect"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("modelcrate")) / "prefect"
+
+
+def use_local_prefect_for(project: Path | None) -> bool:
+    """`use_local_prefect` with the home of `project`; False when a Prefect API is configured."""
+    return use_local_prefect(prefect_home(project))
+
+
+def flow_target(given: str, target: Target) -> str:
+    """How a flow run is given a target: by a name resolved inside the run when the URI holds
+    a secret (Prefect stores flow parameters), else by its URI."""
+    given = given.strip()
+    if given.startswith("@"):
+        return given
+    if not uri_secrets(target.uri):
+        return target.uri
+    name = f"run_{secrets.token_hex(8)}"
+    os.environ[f"{TARGET_ENV}S__{name.upper()}"] = target.uri  # read when the flow resolves it
+    return f"@{name}"
+
+
+def run_flow(model_ref: str, input_sets: list[dict[str, Any]], targets: list[str]) -> Any:
+    """Call the Prefect flow of `model_ref` (a project directory or an installed model) on the
+    input sets, one set as one input or several as a batch; returns what the flow returns."""
+    flow = find(model_ref, FLOWS_GROUP).obj
+    inputs = input_sets if len(input_sets) > 1 else input_sets[0]
+    return flow(inputs=inputs, targets=targets)
