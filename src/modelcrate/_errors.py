@@ -20,6 +20,11 @@ ModelcrateWarning
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .runtime import Stored
+
 __all__ = [
     "FileError",
     "InputError",
@@ -79,9 +84,9 @@ class FileError(ModelcrateError):
 class SaveError(TargetError):
     """Some targets did not store the results; `stored` says what the others did store."""
 
-    def __init__(self, message: str, stored: list | None = None) -> None:
+    def __init__(self, message: str, stored: list[Stored] | None = None) -> None:
         super().__init__(message)
-        self.stored = stored or []
+        self.stored: list[Stored] = stored or []
 
 
 class PartialWriteError(TargetError):
