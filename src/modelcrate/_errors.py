@@ -22,7 +22,7 @@ ModelcrateWarning
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import ClassVar
+from typing import Any, ClassVar
 
 __all__ = [
     "ExitCode",
@@ -100,9 +100,9 @@ class SaveError(TargetError):
 
     exit_code = ExitCode.FAILURE
 
-    def __init__(self, message: str, stored: list | None = None) -> None:
+    def __init__(self, message: str, stored: list[Any] | None = None) -> None:
         super().__init__(message)
-        self.stored = stored or []
+        self.stored: list[Any] = stored or []  # runtime.Stored (this module imports no layer)
 
 
 class PartialWriteError(TargetError):

@@ -10,9 +10,12 @@ import sys
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._errors import ProjectError
+
+if TYPE_CHECKING:
+    from ..model import Model
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -168,7 +171,7 @@ def _import_project_package(reference: str, src: Path) -> None:
         raise
 
 
-def find_model(reference: str | Path) -> tuple[Any, Path | None]:
+def find_model(reference: str | Path) -> tuple[Model, Path | None]:
     """A model instance and its project directory (None for an installed model)."""
     from ..model import Model
 

@@ -132,8 +132,9 @@ class FilesystemTarget(BaseTarget):
             raise self._ambiguous(result_id, len(matches))
         return self._result(str(matches[0]), matches[0])
 
-    def _result(self, where: str, document: Any) -> Result:
+    def _result(self, where: str, document: object) -> Result:
         """The result in a file (`document` is its path), named by its content's hash."""
+        assert isinstance(document, Path)
         result = super()._result(where, _read(document))
         if Path(where).stem != result.hash:
             raise TargetError(
@@ -220,7 +221,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _read(path: Path) -> Any:
+def _read(path: Path) -> object:
     """The JSON document in a result file (checked as a result by the caller)."""
     try:
         return json.loads(path.read_text(encoding="utf-8"))

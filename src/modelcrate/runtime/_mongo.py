@@ -12,26 +12,40 @@ import re
 import threading
 import warnings
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .._errors import TargetError
 from ._result import Result
 from ._targets import BaseTarget, as_utc, reported
 
+if TYPE_CHECKING:
+    from pymongo import MongoClient
+    from pymongo.collection import Collection
+
+    Document = dict[str, Any]
+
 COLLECTION = "results"
 DEFAULT_DATABASE = "modelcrate"
 _DUPLICATE_KEY = 11000
 
-_clients: dict[str, Any] = {}
+_clients: dict[str, MongoClient[Document]] = {}
 _lock = threading.Lock()
 
 
 class MongoTarget(BaseTarget):
     """Results in a MongoDB collection."""
 
-    def __init__(self, uri: str, *, connect_timeout: float = 10.0, client: Any = None) -> None:
+    def __init__(
+        self,
+        uri: str,
+        *,
+        connect_timeout: float = 10.0,
+        client: MongoClient[Document] | None = None,
+    ) -> None:
         self.uri = uri
         self.connect_timeout = connect_timeout
         self.database = urlsplit(uri).path.strip("/") or DEFAULT_DATABASE
@@ -41,7 +55,7 @@ class MongoTarget(BaseTarget):
                 "use one without spaces, dots or $, e.g. mongodb://host/results"
             )
         self._client = client
-        self._collection: Any = None
+        self._collection: Collection[Document] | None = None
         if client is None and urlsplit(uri).scheme == "mongodb":
             self._check_uri()
 
@@ -57,7 +71,7 @@ class MongoTarget(BaseTarget):
             uri_parser.parse_uri(self.uri, validate=True, warn=True)
 
     @property
-    def collection(self) -> Any:
+    def collection(self) -> Collection[Document]:
         """The results collection, with its indexes made at the first use."""
         if self._collection is None:
             with self._errors("cannot reach the database"):
@@ -67,7 +81,7 @@ class MongoTarget(BaseTarget):
             self._collection = collection
         return self._collection
 
-    def _get_client(self) -> Any:
+    def _get_client(self) -> MongoClient[Document]:
         if self._client is None:
             pymongo = _driver(self.name)
             with _lock:
@@ -139,7 +153,7 @@ class MongoTarget(BaseTarget):
         criteria: dict[str, Any] = {}
         if model is not None:
             criteria["model"] = model
-        window = {}  # BSON dates hold milliseconds: compare at that precision
+        window: dict[str, datetime] = {}  # BSON dates hold milliseconds: compare at that precision
         if since is not None:
             window["$gte"] = _milliseconds(as_utc(since))
         if until is not None:
@@ -175,7 +189,7 @@ class MongoTarget(BaseTarget):
             document = {**document, "id": f"{id_} (its _id)"}  # fails the check of its id
         return f"{self.name}#{id_}", document
 
-    def _errors(self, doing: str, *more: type[BaseException]) -> Any:
+    def _errors(self, doing: str, *more: type[BaseException]) -> AbstractContextManager[None]:
         _driver(self.name)
         from bson.errors import BSONError
         from pymongo.errors import PyMongoError
@@ -185,7 +199,7 @@ class MongoTarget(BaseTarget):
         return reported(self, doing, kinds)
 
 
-def _driver(name: str) -> Any:
+def _driver(name: str) -> ModuleType:
     """pymongo, or a `TargetError` saying how to install it."""
     try:
         import bson.errors  # noqa: F401 - part of pymongo, and needed as well

@@ -39,7 +39,10 @@ def query_results(
 ) -> list[Result]:
     """Results stored in `target`, oldest first, optionally of one model, in [since, until);
     with `limit`, the most recent `limit`. Times may be datetimes or text (see `parse_time`)."""
-    return _target(target).list(model=model, since=_time(since), until=_time(until), limit=limit)
+    found = _target(target).query(
+        model=model, since=_time(since), until=_time(until), newest_first=True, limit=limit
+    )
+    return list(found)[::-1]
 
 
 def load_result(target: str | os.PathLike[str] | Target, result_id: str) -> Result:
@@ -71,7 +74,7 @@ def latest_result(
     )
 
 
-def _same(stored: Any, wanted: Any) -> bool:
+def _same(stored: object, wanted: object) -> bool:
     if isinstance(stored, np.ndarray) or isinstance(wanted, np.ndarray):
         return bool(np.array_equal(np.asarray(stored), np.asarray(wanted)))
     return bool(stored == wanted)
@@ -109,14 +112,14 @@ def _csv_line(cells: list[str]) -> str:
     return buffer.getvalue()[:-2] + "\n"
 
 
-def _keys(mappings: Iterable[Mapping[str, Any]]) -> list[str]:
+def _keys(mappings: Iterable[Mapping[str, object]]) -> list[str]:
     keys: dict[str, None] = {}
     for mapping in mappings:
         keys.update(dict.fromkeys(mapping))
     return list(keys)
 
 
-def _cell(value: Any) -> str:
+def _cell(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, np.ndarray):
@@ -138,7 +141,7 @@ def _inert(text: str) -> str:
     return text
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: object) -> object:
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, np.generic):

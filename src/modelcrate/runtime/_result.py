@@ -8,10 +8,28 @@ import json
 import math
 from collections.abc import Mapping
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeAlias, TypedDict, cast
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
+
+JSONValue: TypeAlias = bool | int | float | str | list["JSONValue"] | dict[str, "JSONValue"] | None
+"""A value strict JSON can hold (what `encode_value` gives and `json.loads` returns)."""
+
+
+class ResultDocument(TypedDict):
+    """The JSON shape of a stored result (`Result.to_document`, `results export --format json`)."""
+
+    id: str
+    model: str
+    version: str
+    flow_run_id: str | None
+    created: str
+    inputs: dict[str, JSONValue]
+    outputs: dict[str, JSONValue]
+    units: dict[str, str]
+    hash: str
+
 
 _ARRAY_KEY = "__ndarray__"
 _FLOAT_KEY = "__float__"
@@ -21,7 +39,7 @@ BINARY_ARRAY_MIN_SIZE = 1024
 _NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 
-def encode_value(value: Any) -> Any:
+def encode_value(value: object) -> JSONValue:
     """A strict-JSON form of a value, arrays kept exactly.
 
     A numpy array becomes `{"__ndarray__": {dtype, shape, data}}` with `data` a list, or, for a
@@ -39,10 +57,15 @@ def encode_value(value: Any) -> Any:
         return {str(k): encode_value(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [encode_value(v) for v in value]
-    return value
+    return cast(JSONValue, value)  # anything else as it is: `json.dumps` refuses what is not JSON
 
 
-def keep_whole_floats(document: Any) -> Any:
+def _encode_mapping(values: Mapping[str, object]) -> dict[str, JSONValue]:
+    """`encode_value` of a mapping, typed as the JSON object it gives."""
+    return {str(k): encode_value(v) for k, v in values.items()}
+
+
+def keep_whole_floats(document: JSONValue) -> JSONValue:
     """`document` with each whole float of 1e16 or more written as `{"__float__": "1e+16"}`.
 
     For stores that keep numbers as decimals (PostgreSQL JSONB): they give `1e+16` back as
@@ -62,8 +85,8 @@ def keep_whole_floats(document: Any) -> Any:
     return document
 
 
-def _encode_array(array: np.ndarray) -> dict[str, Any]:
-    head = {"dtype": array.dtype.str, "shape": list(array.shape)}
+def _encode_array(array: np.ndarray) -> dict[str, JSONValue]:
+    head: dict[str, JSONValue] = {"dtype": array.dtype.str, "shape": list(array.shape)}
     if array.dtype.hasobject:
         return {**head, "data": [encode_value(v) for v in array.ravel().tolist()]}
     binary = array.size >= BINARY_ARRAY_MIN_SIZE or (
@@ -75,7 +98,7 @@ def _encode_array(array: np.ndarray) -> dict[str, Any]:
     return {**head, "data": array.ravel().tolist()}
 
 
-def decode_value(value: Any) -> Any:
+def decode_value(value: JSONValue) -> Any:
     """The inverse of `encode_value`: arrays come back with their dtype and shape."""
     if isinstance(value, Mapping):
         if len(value) == 1 and _ARRAY_KEY in value:
@@ -93,7 +116,7 @@ _SMALL_ARRAY_BYTES = 1 << 20
 """An array stored as a list may take this many bytes whatever its stored size."""
 
 
-def _decode_array(spec: Mapping[str, Any]) -> np.ndarray:
+def _decode_array(spec: object) -> np.ndarray:
     """An array from its stored form, its size checked against the bytes stored before any
     memory is allocated (a document cannot make a reader allocate more than it holds)."""
     if not isinstance(spec, Mapping):
@@ -126,8 +149,8 @@ def _decode_array(spec: Mapping[str, Any]) -> np.ndarray:
         return np.frombuffer(raw, dtype=dtype).copy().reshape(shape)
     data = spec["data"]
     if not isinstance(data, list) or len(data) != count:
-        stored = len(data) if isinstance(data, list) else "no list of"
-        raise ValueError(f"array of shape {tuple(shape)} needs {count} values, {stored} are stored")
+        held = len(data) if isinstance(data, list) else "no list of"
+        raise ValueError(f"array of shape {tuple(shape)} needs {count} values, {held} are stored")
     if needed > _SMALL_ARRAY_BYTES and needed > 64 * len(json.dumps(data)):
         raise ValueError(
             f"array of {count} values of dtype {dtype} would take {needed} bytes, "
@@ -138,13 +161,13 @@ def _decode_array(spec: Mapping[str, Any]) -> np.ndarray:
     return np.array(data, dtype=dtype).reshape(shape)
 
 
-def canonical_json(value: Any) -> str:
+def canonical_json(value: JSONValue) -> str:
     """Compact, key-sorted JSON of an encoded value (the form that is hashed)."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
 def content_hash(
-    model: str, version: str, inputs: Mapping[str, Any], outputs: Mapping[str, Any]
+    model: str, version: str, inputs: Mapping[str, object], outputs: Mapping[str, object]
 ) -> str:
     """SHA-256 of (model, version, inputs, outputs): equal results have equal hashes."""
     payload = {"model": model, "version": version,
@@ -185,7 +208,7 @@ class Result(BaseModel):
         """The result's identifier: its content hash."""
         return self.hash
 
-    def to_document(self) -> dict[str, Any]:
+    def to_document(self) -> ResultDocument:
         """The result as a JSON-ready mapping (arrays encoded with dtype and shape)."""
         return {
             "id": self.hash,
@@ -193,8 +216,8 @@ class Result(BaseModel):
             "version": self.version,
             "flow_run_id": self.flow_run_id,
             "created": self.created.isoformat(),
-            "inputs": encode_value(self.inputs),
-            "outputs": encode_value(self.outputs),
+            "inputs": _encode_mapping(self.inputs),
+            "outputs": _encode_mapping(self.outputs),
             "units": dict(self.units),
             "hash": self.hash,
         }
@@ -240,7 +263,7 @@ def text_problem_in(result: Result) -> str | None:
     a name, a unit, an input or an output), or None."""
     from ..spec._variables import text_problem
 
-    def walk(value: Any, where: str) -> str | None:
+    def walk(value: object, where: str) -> str | None:
         if isinstance(value, str):
             problem = text_problem(value)
             return f"{where} {problem}" if problem else None
@@ -260,7 +283,7 @@ def text_problem_in(result: Result) -> str | None:
                     return found
         return None
 
-    fields = {"model name": result.model, "version": result.version}
+    fields: dict[str, object] = {"model name": result.model, "version": result.version}
     fields.update({"flow run id": result.flow_run_id or "", "units": result.units})
     fields.update({"inputs": result.inputs, "outputs": result.outputs})
     for name, value in fields.items():
@@ -270,7 +293,7 @@ def text_problem_in(result: Result) -> str | None:
     return None
 
 
-def summarize(value: Any) -> str:
+def summarize(value: object) -> str:
     """A short text for a value in a table: numbers as is, arrays by shape and range."""
     if isinstance(value, np.ndarray):
         if value.size and value.dtype.kind in "fiu" and not np.isnan(value).all():

@@ -133,13 +133,19 @@ def load_settings() -> Settings:
 def _env_settings_class() -> type[Settings]:
     global _EnvSettings
     if _EnvSettings is None:
-        from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
+        from pydantic.fields import FieldInfo
+        from pydantic_settings import (
+            BaseSettings,
+            EnvSettingsSource,
+            PydanticBaseSettingsSource,
+            SettingsConfigDict,
+        )
 
         class Source(EnvSettingsSource):
             """Decodes `MODELCRATE_TARGETS` as JSON, so it merges with `MODELCRATE_TARGETS__NAME`
             variables (undecoded, the JSON would replace them); other values stay text."""
 
-            def decode_complex_value(self, field_name: str, field: Any, value: Any) -> Any:
+            def decode_complex_value(self, field_name: str, field: FieldInfo, value: Any) -> Any:
                 if field_name == "targets" and isinstance(value, str) and value.strip():
                     try:
                         return json.loads(value)
@@ -147,7 +153,7 @@ def _env_settings_class() -> type[Settings]:
                         return value  # the validator says what is wrong with it
                 return value
 
-        class EnvSettings(BaseSettings, Settings):  # type: ignore[misc]
+        class EnvSettings(BaseSettings, Settings):
             model_config = SettingsConfigDict(
                 env_prefix=ENV_PREFIX,
                 env_nested_delimiter="__",
@@ -158,8 +164,13 @@ def _env_settings_class() -> type[Settings]:
 
             @classmethod
             def settings_customise_sources(
-                cls, settings_cls: Any, init_settings: Any, **others: Any
-            ) -> tuple[Any, ...]:
+                cls,
+                settings_cls: type[BaseSettings],
+                init_settings: PydanticBaseSettingsSource,
+                env_settings: PydanticBaseSettingsSource,
+                dotenv_settings: PydanticBaseSettingsSource,
+                file_secret_settings: PydanticBaseSettingsSource,
+            ) -> tuple[PydanticBaseSettingsSource, ...]:
                 return init_settings, Source(settings_cls)
 
         _EnvSettings = EnvSettings

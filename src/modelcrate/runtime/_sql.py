@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -21,7 +22,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from .._errors import PartialWriteError, TargetError
-from ._result import Result, keep_whole_floats
+from ._result import JSONValue, Result, keep_whole_floats
 from ._targets import BaseTarget, as_utc, mask_secrets, mask_uri, reported
 
 TABLE = "modelcrate_results"
@@ -37,23 +38,23 @@ _DRIVERS = {
 }
 """The database drivers (DB-API, synchronous) a SQL target can use, by backend."""
 
-_engines: dict[str, Any] = {}
+_engines: dict[str, sa.Engine] = {}
 _engines_lock = threading.Lock()
 
 
-class UTCDateTime(sa.types.TypeDecorator):
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
     """A time stored as UTC (naive UTC on SQLite, timestamptz on PostgreSQL), read back aware."""
 
     impl = sa.DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
         if value is None:
             return None
         value = as_utc(value)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
@@ -91,7 +92,7 @@ class SQLTarget(BaseTarget):
         self._url = _sqlalchemy_url(uri, base)
 
     @property
-    def engine(self) -> Any:
+    def engine(self) -> sa.Engine:
         """The database engine, connected and migrated at the first use in this process."""
         key = self._url.render_as_string(hide_password=False)
         with _engines_lock:
@@ -109,16 +110,15 @@ class SQLTarget(BaseTarget):
     def _no_database_file(self) -> bool:
         """Whether this is a SQLite file that does not exist yet (reading it finds nothing, and
         must not leave an empty database behind)."""
-        database = self._url.database
+        database = self._url.database or ""
         return (
             self._url.get_backend_name() == "sqlite"
-            and bool(database)
-            and database != ":memory:"
+            and database not in ("", ":memory:")
             and not database.startswith("file:")
             and not Path(database).exists()
         )
 
-    def _create_engine(self) -> Any:
+    def _create_engine(self) -> sa.Engine:
         if self._url.get_backend_name() == "sqlite":
             database = self._url.database
             if database and database != ":memory:" and not database.startswith("file:"):
@@ -145,8 +145,12 @@ class SQLTarget(BaseTarget):
         engine = self.engine
         is_postgresql = engine.dialect.name == "postgresql"
         insert = postgresql.insert if is_postgresql else sqlite.insert
+
         # JSONB reads whole floats such as 1e+16 back as ints: mark them (see keep_whole_floats)
-        document = keep_whole_floats if is_postgresql else (lambda doc: doc)
+        def document(result: Result) -> JSONValue:
+            doc = cast(JSONValue, result.to_document())  # a JSON object, typed by its fields
+            return keep_whole_floats(doc) if is_postgresql else doc
+
         statement = insert(results_table).on_conflict_do_nothing(index_elements=["id"])
 
         def write(batch: Sequence[Result]) -> None:
@@ -157,7 +161,7 @@ class SQLTarget(BaseTarget):
                     "version": r.version,
                     "flow_run_id": r.flow_run_id,
                     "created": r.created,
-                    "document": document(r.to_document()),
+                    "document": document(r),
                 }
                 for r in batch
             ]
@@ -187,7 +191,7 @@ class SQLTarget(BaseTarget):
                             locations.append(None)
         except TargetError as exc:
             if any(locations):  # earlier batches are stored: say where
-                rest = [None] * (len(results) - len(locations))
+                rest: list[str | None] = [None] * (len(results) - len(locations))
                 raise PartialWriteError(str(exc), locations + rest) from None
             raise
         return locations
@@ -239,7 +243,7 @@ class SQLTarget(BaseTarget):
     def _row(self, id_: str) -> str:
         return f"{self.name}#{id_}"
 
-    def _result(self, where: str, document: Any) -> Result:
+    def _result(self, where: str, document: object) -> Result:
         result = super()._result(where, document)
         if not where.endswith(f"#{result.hash}"):
             raise TargetError(
@@ -248,11 +252,11 @@ class SQLTarget(BaseTarget):
             )
         return result
 
-    def _errors(self, doing: str) -> Any:
+    def _errors(self, doing: str) -> AbstractContextManager[None]:
         return reported(self, doing, (SQLAlchemyError, OSError, ImportError))
 
 
-def _sqlalchemy_url(uri: str, base: Path | None) -> Any:
+def _sqlalchemy_url(uri: str, base: Path | None) -> sa.URL:
     try:
         url = sa.make_url(uri)
     except (ArgumentError, ValueError) as exc:
@@ -298,7 +302,7 @@ def _first_line(exc: BaseException) -> str:
     return (str(cause).strip().splitlines() or [type(cause).__name__])[0][:200]
 
 
-def _serialise_sqlite_writes(engine: Any) -> None:
+def _serialise_sqlite_writes(engine: sa.Engine) -> None:
     """Begin every SQLite transaction with BEGIN IMMEDIATE, so concurrent writers queue up
     (waiting up to the busy timeout) instead of failing on a lock upgrade."""
 
@@ -307,11 +311,11 @@ def _serialise_sqlite_writes(engine: Any) -> None:
         dbapi_connection.isolation_level = None  # let SQLAlchemy's BEGIN below start transactions
 
     @event.listens_for(engine, "begin")
-    def _begin(connection: Any) -> None:
+    def _begin(connection: sa.Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _migrate(engine: Any) -> None:
+def _migrate(engine: sa.Engine) -> None:
     """Bring the results table to the newest migration, one process at a time."""
     from alembic import command
     from alembic.config import Config

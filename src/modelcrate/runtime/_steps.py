@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .._errors import PartialWriteError, SaveError, TargetError
 from ..model import Model
@@ -15,6 +15,8 @@ from ._settings import load_settings
 from ._targets import Target, default_target_uris, open_target
 
 log = logging.getLogger("modelcrate.runtime")
+
+T = TypeVar("T")
 
 DEFAULT_CHUNK_SIZE = 1000
 """Input sets per evaluate task when many input sets go through one flow run."""
@@ -70,7 +72,7 @@ def evaluate_batch(model: Model, input_sets: Sequence[dict[str, Any]]) -> list[d
     return model.evaluate_prepared(input_sets)
 
 
-def chunks(items: Sequence[Any], size: int = DEFAULT_CHUNK_SIZE) -> list[Sequence[Any]]:
+def chunks(items: Sequence[T], size: int = DEFAULT_CHUNK_SIZE) -> list[Sequence[T]]:
     """Split `items` into consecutive chunks of at most `size`."""
     if size < 1:
         raise ValueError(f"chunk size must be at least 1, got {size}")
@@ -82,7 +84,7 @@ def make_result(
     inputs: Mapping[str, Any],
     outputs: Mapping[str, Any],
     *,
-    flow_run_id: Any = None,
+    flow_run_id: object = None,
 ) -> Result:
     """The result document of one evaluation."""
     return Result(
@@ -100,7 +102,7 @@ def make_results(
     input_sets: Sequence[Mapping[str, Any]],
     outputs: Sequence[Mapping[str, Any]],
     *,
-    flow_run_id: Any = None,
+    flow_run_id: object = None,
 ) -> list[Result]:
     """The result documents of many evaluations (inputs and outputs pair up in order)."""
     return [

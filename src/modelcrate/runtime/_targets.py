@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 from urllib.parse import SplitResult, parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from .._errors import PartialWriteError, TargetError, TargetWarning
@@ -31,7 +31,10 @@ class Target(Protocol):
     """A place results are stored in and read back from."""
 
     uri: str
-    name: str
+
+    @property
+    def name(self) -> str:
+        """The URI with any password masked, for messages and locations."""
 
     def save_many(self, results: Sequence[Result]) -> list[str]:
         """Store results (those already there are left as they are); return where each is."""
@@ -110,10 +113,11 @@ class BaseTarget:
         to `refused`); raise `TargetError` when the target fails as a whole."""
         raise NotImplementedError
 
-    def _results(self, documents: Iterable[tuple[str, Any]]) -> list[Result]:
+    def _results(self, documents: Iterable[tuple[str, object]]) -> list[Result]:
         """The good results among stored documents (each with where it is stored); a damaged
         or altered one is left out, and a `TargetWarning` says which and why."""
-        good, bad = [], []
+        good: list[Result] = []
+        bad: list[str] = []
         for where, document in documents:
             try:
                 good.append(self._result(where, document))
@@ -129,7 +133,7 @@ class BaseTarget:
             )
         return good
 
-    def _result(self, where: str, document: Any) -> Result:
+    def _result(self, where: str, document: object) -> Result:
         """The result a stored document holds, its content checked against its hash."""
         try:
             if not isinstance(document, dict):

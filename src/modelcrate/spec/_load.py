@@ -14,17 +14,19 @@ import math
 import os
 import warnings
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from .._errors import SpecError, SpecWarning
 from ._files import read_text_file
 from ._spec import Spec
-from ._variables import VARIABLE_CLASSES, Variable
+from ._variables import VARIABLE_CLASSES, KnownVariable, Variable
 from ._yaml import YAMLInputError, check_structure, load_yaml
 
 SECTIONS = ("input_variables", "output_variables")
+
+V = TypeVar("V", bound=Variable)
 
 # Spellings of each kind across the generations: `type`, `variable_type` and (with "Torch",
 # "Input"/"Output" and "Variable" stripped, lower-cased) `variable_class`.
@@ -79,7 +81,9 @@ def parse_spec(document: str | Mapping[str, Any], *, source: str = "<variables>"
     return Spec(inputs=inputs, outputs=outputs, metadata=metadata, source=source)
 
 
-def _split_sections(document: Mapping[str, Any], source: str) -> tuple[dict, dict]:
+def _split_sections(
+    document: Mapping[str, Any], source: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Find the variable sections at the top level, or nested under `model:`."""
     sections = {k: document[k] for k in SECTIONS if k in document}
     metadata = {k: v for k, v in document.items() if k not in SECTIONS}
@@ -94,7 +98,7 @@ def _split_sections(document: Mapping[str, Any], source: str) -> tuple[dict, dic
     return sections, metadata
 
 
-def _parse_section(section: Any, role: str, source: str) -> tuple[Variable, ...]:
+def _parse_section(section: Any, role: str, source: str) -> tuple[KnownVariable, ...]:
     if section is None:
         return ()
     entries: list[tuple[str, Any]]
@@ -112,7 +116,7 @@ def _parse_section(section: Any, role: str, source: str) -> tuple[Variable, ...]
     else:
         raise SpecError(f"{source}: {role}_variables must be a mapping of name to variable")
 
-    variables: list[Variable] = []
+    variables: list[KnownVariable] = []
     seen: set[str] = set()
     for name, entry in entries:
         where = f"{source}: {role} variable {name!r}"
@@ -137,7 +141,7 @@ def _check_name(name: str, where: str) -> None:
         )
 
 
-def _parse_variable(key: str, entry: Any, where: str) -> Variable:
+def _parse_variable(key: str, entry: Any, where: str) -> KnownVariable:
     if not isinstance(entry, Mapping):
         raise SpecError(f"{where}: expected a mapping of fields, got {entry!r}; {_TYPE_HINT}")
     raw = dict(entry)
@@ -197,7 +201,7 @@ def _parse_variable(key: str, entry: Any, where: str) -> Variable:
     return _check_default(variable, where)
 
 
-def _pop_kind(raw: dict, where: str) -> str:
+def _pop_kind(raw: dict[str, Any], where: str) -> str:
     if "variable_class" in raw:
         spelled = str(raw.pop("variable_class"))
         word = spelled.removeprefix("Torch").removesuffix("Variable")
@@ -214,7 +218,7 @@ def _pop_kind(raw: dict, where: str) -> str:
     return kind
 
 
-def _pop_first(raw: dict, *keys: str) -> Any:
+def _pop_first(raw: dict[str, Any], *keys: str) -> Any:
     """Pop every spelling of a field; the first one present wins."""
     found = None
     for key in reversed(keys):
@@ -223,7 +227,7 @@ def _pop_first(raw: dict, *keys: str) -> Any:
     return found
 
 
-def _take(raw: dict, fields: dict, field: str, *keys: str) -> None:
+def _take(raw: dict[str, Any], fields: dict[str, Any], field: str, *keys: str) -> None:
     value = _pop_first(raw, *keys)
     if value is not None:
         fields[field] = value
@@ -248,7 +252,7 @@ def _to_bound(value: Any, where: str, label: str) -> float:
     return number
 
 
-def _pop_range(raw: dict, where: str) -> tuple[float, float] | None:
+def _pop_range(raw: dict[str, Any], where: str) -> tuple[float, float] | None:
     value = _pop_first(raw, "value_range", "range")
     lower = _pop_first(raw, "lower", "min")
     upper = _pop_first(raw, "upper", "max")
@@ -308,7 +312,7 @@ def _shorten(value: Any, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def _check_default(variable: Variable, where: str) -> Variable:
+def _check_default(variable: V, where: str) -> V:
     if not variable.has_default:
         return variable
     try:

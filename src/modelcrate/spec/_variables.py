@@ -374,7 +374,7 @@ class DistributionVariable(Variable):
         return {p: np.ones(1) for p in self.parameters}
 
 
-AnyVariable = Annotated[
+KnownVariable = (
     ScalarVariable
     | IntVariable
     | BoolVariable
@@ -382,11 +382,13 @@ AnyVariable = Annotated[
     | EnumVariable
     | ArrayVariable
     | ImageVariable
-    | DistributionVariable,
-    Field(discriminator="type"),
-]
+    | DistributionVariable
+)
+"""Any one of the variable kinds this version knows."""
 
-VARIABLE_CLASSES: dict[str, type[Variable]] = {
+AnyVariable = Annotated[KnownVariable, Field(discriminator="type")]
+
+VARIABLE_CLASSES: dict[str, type[KnownVariable]] = {
     cls.kind: cls
     for cls in (
         ScalarVariable,

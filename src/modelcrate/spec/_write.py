@@ -142,7 +142,7 @@ def _represent_float(dumper: yaml.SafeDumper, value: float) -> yaml.Node:
     return yaml.SafeDumper.represent_float(dumper, value)
 
 
-def _represent_list(dumper: yaml.SafeDumper, value: list) -> yaml.Node:
+def _represent_list(dumper: yaml.SafeDumper, value: list[Any]) -> yaml.Node:
     flow = all(not isinstance(v, (list, dict)) for v in value) and len(value) <= 16
     return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=flow)
 

@@ -36,9 +36,11 @@ class _Loader(yaml.SafeLoader):
     """A safe YAML loader that refuses duplicate and unhashable keys and oversized integers."""
 
 
-def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    own: dict = {}
-    merged: dict = {}
+def _construct_mapping(
+    loader: _Loader, node: yaml.MappingNode, deep: bool = False
+) -> dict[Hashable, Any]:
+    own: dict[Hashable, Any] = {}
+    merged: dict[Hashable, Any] = {}
     for key_node, value_node in node.value:
         if key_node.tag == _MERGE_TAG:  # `<<: *base` or `<<: [*a, *b]`: the first source wins
             for key, value in _merge_sources(loader, value_node).items():
@@ -59,10 +61,10 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = Fal
     return {**merged, **own}  # the mapping's own keys override merged ones (YAML 1.1)
 
 
-def _merge_sources(loader: _Loader, node: yaml.Node) -> dict:
+def _merge_sources(loader: _Loader, node: yaml.Node) -> dict[Hashable, Any]:
     """The keys a merge key brings in, the first of several sources winning."""
     sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
-    merged: dict = {}
+    merged: dict[Hashable, Any] = {}
     for source in sources:
         if not isinstance(source, yaml.MappingNode):
             raise yaml.constructor.ConstructorError(
@@ -104,11 +106,11 @@ def load_yaml(text: str) -> Any:
     return document
 
 
-def check_structure(document: Any, *, what: str = "") -> None:
+def check_structure(document: object, *, what: str = "") -> None:
     """Refuse a parsed document that nests deeper than `MAX_DEPTH` or holds more than
     `MAX_NODES` values (aliases expanded); walks without recursion."""
     prefix = f"{what} " if what else ""
-    stack: list[tuple[Any, int]] = [(document, 0)]
+    stack: list[tuple[object, int]] = [(document, 0)]
     count = 0
     while stack:
         value, depth = stack.pop()
