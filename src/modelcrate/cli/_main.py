@@ -47,7 +47,14 @@ class _Verbs(click.Group):
         return command
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
     stderr(f"warning: {one_line(str(message))}")
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
@@ -15,7 +16,7 @@ from .._errors import ExitCode
 _UNPRINTABLE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 
-def columns(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+def columns(header: tuple[str, ...], rows: Sequence[tuple[Any, ...]]) -> str:
     """A plain, left-aligned text table (no import of a rendering library on the hot path)."""
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
     lines = [header, *rows]

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ._output import exit_failed, shown_path
+
+if TYPE_CHECKING:
+    from ..packaging import Updated
 
 
 @click.command()
@@ -53,7 +57,7 @@ def update(project: Path, to: str | None) -> None:
     exit_failed()
 
 
-def _mark(name: str, updated) -> str:
+def _mark(name: str, updated: Updated) -> str:
     """One letter for what the update did to a file: Conflict, Added, Deleted or Modified."""
     if name in updated.conflicts:
         return "C"

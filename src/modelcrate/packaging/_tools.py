@@ -15,7 +15,7 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 from .._errors import ProjectError
 
@@ -26,6 +26,13 @@ Background: TypeAlias = "subprocess.Popen[str]"
 
 Frontend = Literal["auto", "uv", "build"]
 FRONTENDS: tuple[str, ...] = ("auto", "uv", "build")
+
+
+def program(process: subprocess.Popen[Any] | subprocess.CompletedProcess[Any]) -> str:
+    """The program a process runs (its first argument), for messages."""
+    args = process.args
+    first = args[0] if isinstance(args, (list, tuple)) and args else args
+    return os.fsdecode(first) if isinstance(first, (str, bytes, os.PathLike)) else str(first)
 
 
 def run_tool(
@@ -82,7 +89,7 @@ def finish_tool(process: Background, *, timeout: float | None = None) -> tuple[i
         _, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         stop_tool(process)
-        raise TimeoutError(f"{process.args[0]} took more than {timeout} s") from None
+        raise TimeoutError(f"{program(process)} took more than {timeout} s") from None
     return process.returncode, stderr or ""
 
 

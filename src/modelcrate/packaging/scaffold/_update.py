@@ -251,7 +251,7 @@ def _run_copier_update(path: Path, source: Path, target: str, data: dict[str, An
         try:
             from copier._main import Worker
         except ImportError:  # pragma: no cover - copier before 9.5
-            from copier.main import Worker  # type: ignore[no-redef]
+            from copier.main import Worker
         with Worker(dst_path=path, src_path=str(source), **options) as worker:
             last = worker.subproject.last_answers
             last["_src_path"] = str(source)

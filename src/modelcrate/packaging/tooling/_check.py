@@ -21,7 +21,7 @@ from ...spec import load_spec
 from .._git import git_toplevel
 from .._project import DOCKERFILE, README, project_package, read_pyproject, variables_path
 from .._tables import variable_table
-from .._tools import Background, finish_tool, project_interpreter, start_tool, stop_tool
+from .._tools import Background, finish_tool, program, project_interpreter, start_tool, stop_tool
 from . import _check_probe
 
 _PROBE_CHECKS = tuple(_check_probe.CHECKS)
@@ -123,7 +123,7 @@ def _finish_probe(probe: Background, tmp: Path) -> list[CheckResult]:
         lines = [line for line in stderr.splitlines() if line.strip()]
         last = lines[-1].strip() if lines else f"exit code {returncode}"
         return _all_failed(
-            f"the check process ({probe.args[0]}) failed: {last}; is modelcrate installed "
+            f"the check process ({program(probe)}) failed: {last}; is modelcrate installed "
             "in that environment? (give another one with --python)"
         )
     found = {item["name"]: item for item in json.loads(out.read_text(encoding="utf-8"))}
@@ -188,12 +188,12 @@ def _table_difference(lines: list[str], want: list[str], role: str) -> str | Non
     for offset, (have, expected) in enumerate(zip(got, want, strict=False)):
         if not _same_row(have, expected):
             return f"line {start + offset + 1}: {_row_difference(have, expected, want[0], role)}"
-    line = start + len(got) + 1
+    end = start + len(got) + 1
     if len(got) < len(want):
-        return f"line {line}: the {role} table ends before the row of {_row_name(want[len(got)])}"
+        return f"line {end}: the {role} table ends before the row of {_row_name(want[len(got)])}"
     if len(got) > len(want):
         row = _row_name(got[len(want)]) or "a row"
-        return f"line {line - 1}: the {role} table has {row}, which variables.yml does not declare"
+        return f"line {end - 1}: the {role} table has {row}, which variables.yml does not declare"
     return None
 
 

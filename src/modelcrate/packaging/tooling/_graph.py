@@ -234,7 +234,8 @@ def build_graph(dump: dict[str, Any], project: str, *, dev: bool = False) -> Dep
         dist = dists.get(canonicalize_name(req.name))
         installed = dist["version"] if dist else None
         if dist is None or (
-            req.specifier and not req.specifier.contains(installed, prereleases=True)
+            installed is None
+            or (req.specifier and not req.specifier.contains(installed, prereleases=True))
         ):
             text = f"{req.name}{required(req)}" if not req.url else f"{req.name} {required(req)}"
             conflicts.setdefault((parent["name"], text), Conflict(parent["name"], text, installed))

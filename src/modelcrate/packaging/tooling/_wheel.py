@@ -231,13 +231,13 @@ def _unwanted(
             )
         if "__pycache__" in parts or name.endswith((".pyc", ".pyo")):
             compiled.append(f.path)
-    for folder, count in test_folders.items():
+    for test_folder, count in test_folders.items():
         problems.append(
             Problem(
                 "warning",
-                f"{folder} ({count} file{'s' if count != 1 else ''}) is a test folder inside the "
-                "package: move it to the project's tests/ folder",
-                folder,
+                f"{test_folder} ({count} file{'s' if count != 1 else ''}) is a test folder inside "
+                "the package: move it to the project's tests/ folder",
+                test_folder,
             )
         )
     if compiled:
