@@ -1,4 +1,5 @@
-"""Shared fixtures: example files and a runner for the `modelcrate` command line."""
+"""Shared fixtures: example files, generated projects and a runner for the `modelcrate` command
+line."""
 
 from __future__ import annotations
 
@@ -6,9 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "examples"
+from _projects import EXAMPLE, ProjectFactory
 
 # Prefect, when a test imports it, runs against a private home and a patient temporary server.
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
@@ -27,10 +26,18 @@ def template_releases(tmp_path_factory) -> Path:
         yield repository
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def example_variables() -> Path:
     """The injector example's variables file."""
-    return EXAMPLES / "injector" / "variables.yml"
+    return EXAMPLE
+
+
+@pytest.fixture(scope="session")
+def make_project(template_releases, tmp_path_factory) -> ProjectFactory:
+    """`make_project(variables=EXAMPLE, *, model=None, git=False, template=None, dest=None,
+    **options) -> Path`: a generated project of its own for the caller, rendered once per session
+    for each set of arguments and copied for each call (see tests/_projects.py)."""
+    return ProjectFactory(tmp_path_factory.mktemp)
 
 
 @pytest.fixture

@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
-from pathlib import Path
 
 import pytest
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+from _projects import EXAMPLE_MODEL
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory):
+def project(make_project, tmp_path_factory):
     """The injector example as a generated project with the reference model (not installed),
-    one per test module; its modules are forgotten afterwards."""
-    from modelcrate.cli import main
-
+    as `modelcrate new VARIABLES --yes --no-git` makes it, one per test module; its modules are
+    forgotten afterwards."""
     root = tmp_path_factory.mktemp("cli-project")
-    dest = root / "injector"
-    variables = EXAMPLES / "injector" / "variables.yml"
-    assert main(["new", str(variables), "-o", str(dest), "--yes", "--no-git"]) == 0
-    shutil.copy(
-        EXAMPLES / "injector" / "model.py", dest / "src" / "injector_surrogate" / "model.py"
+    dest = make_project(
+        project_name="injector-surrogate", model=EXAMPLE_MODEL, dest=root / "injector"
     )
     yield dest
     for name in [m for m in sys.modules if m.startswith("injector_surrogate")]:

@@ -6,14 +6,11 @@ import json
 import shlex
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from modelcrate.runtime import FilesystemTarget
 from modelcrate.spec import load_spec
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def test_help_lists_the_verbs(run_cli):

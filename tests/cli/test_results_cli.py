@@ -7,13 +7,11 @@ import io
 import json
 import os
 import re
-from pathlib import Path
 
 import pytest
 
 from modelcrate.runtime import FilesystemTarget, Result, open_target, query_results
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 MODEL = "injector-surrogate"
 UNREACHABLE = "postgresql://u:secret@127.0.0.1:1/db"
 

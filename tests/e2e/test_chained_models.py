@@ -15,7 +15,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from test_generated_projects import ROOT, _sh
+from _projects import EXAMPLE, EXAMPLE_MODEL, ROOT, find_uv, sh
 
 from modelcrate.runtime import open_target
 
@@ -50,28 +50,28 @@ print(json.dumps({"a": a.result.hash, "b": b.result.hash, "b_inputs": b.result.i
 def test_model_b_flow_uses_model_a_stored_output(tmp_path):
     projects = {}
     for name, variables in (
-        ("Injector Surrogate", ROOT / "examples/injector/variables.yml"),
+        ("Injector Surrogate", EXAMPLE),
         ("Linac Downstream", HERE / "variables/linac_downstream.yml"),
     ):
         project = tmp_path / name.lower().replace(" ", "-")
-        _sh(sys.executable, "-m", "modelcrate", "new", variables, "-o", project, "--yes",
-            "--name", name, "--no-git", "--modelcrate-requirement", ROOT)  # fmt: skip
+        sh(sys.executable, "-m", "modelcrate", "new", variables, "-o", project, "--yes",
+           "--name", name, "--no-git", "--modelcrate-requirement", ROOT)  # fmt: skip
         projects[name] = project
     shutil.copy(
-        ROOT / "examples/injector/model.py",
+        EXAMPLE_MODEL,
         projects["Injector Surrogate"] / "src/injector_surrogate/model.py",
     )
     flow_py = projects["Linac Downstream"] / "src/linac_downstream/flow.py"
     flow_py.write_text(flow_py.read_text() + textwrap.dedent(CHAINED_FLOW))
 
     venv = tmp_path / ".venv"
-    uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
+    uv = find_uv()
     if uv is None:  # pragma: no cover - uv is a dev dependency
         pytest.skip("needs uv to make the environment")
-    _sh(uv, "venv", "-q", "--python", sys.executable, venv)
+    sh(uv, "venv", "-q", "--python", sys.executable, venv)
     python = venv / "bin" / "python"
-    _sh(uv, "pip", "install", "-q", "--python", python,
-        "-e", projects["Injector Surrogate"], "-e", projects["Linac Downstream"])  # fmt: skip
+    sh(uv, "pip", "install", "-q", "--python", python,
+       "-e", projects["Injector Surrogate"], "-e", projects["Linac Downstream"])  # fmt: skip
 
     database = f"sqlite:///{tmp_path / 'results.db'}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "MODELCRATE_"))}
@@ -81,7 +81,7 @@ def test_model_b_flow_uses_model_a_stored_output(tmp_path):
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         DO_NOT_TRACK="1",
     )
-    done = _sh(python, "-c", SCRIPT, database, cwd=tmp_path, env=env)
+    done = sh(python, "-c", SCRIPT, database, cwd=tmp_path, env=env)
     report = json.loads(done.stdout.strip().splitlines()[-1])
 
     assert report["b_inputs"]["beam_size"] == report["a_sigma_x"]

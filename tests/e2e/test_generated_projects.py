@@ -1,6 +1,10 @@
 """End to end, as a user would: `modelcrate new`, install into a fresh virtual environment, run the
 generated tests, build the wheel and sdist, and run the model from the command line.
 
+One step, one test, so a failing step names itself and does not hide the others: the project is
+made and installed once per variables file (module fixtures; when one fails, the tests that need
+it are errors of that fixture: `generated`, `installed` or `built`).
+
 Slow (a fresh environment with Prefect per project, and a real Prefect flow run in each project's
 tests); run in CI. Uses uv to make the environments when it is installed, else venv and pip.
 """
@@ -8,31 +12,26 @@ tests); run in CI. Uses uv to make the environments when it is installed, else v
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 import sys
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from _projects import EXAMPLE, EXAMPLE_MODEL, ROOT, fresh_env, sh, without_prefect_settings
 
 from modelcrate.packaging import derived_defaults
 from modelcrate.runtime import FilesystemTarget, encode_value
 from modelcrate.spec import load_spec
 
-ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 
 pytestmark = pytest.mark.slow
 
 CASES = {
     # variables file, project name, reference model to copy in (or None: the generated placeholder)
-    "injector": (
-        ROOT / "examples/injector/variables.yml",
-        "Injector Surrogate",
-        ROOT / "examples/injector/model.py",
-    ),
+    "injector": (EXAMPLE, "Injector Surrogate", EXAMPLE_MODEL),
     "all-kinds": (HERE / "variables/all_kinds.yml", "All Kinds", None),
     "lume-services": (HERE / "variables/lume_services_old.yml", "Old Template Model", None),
     "lume-torch": (HERE / "variables/lume_torch_nested.yml", "Torch GP", None),
@@ -45,55 +44,60 @@ CLI_CHOICE = {
 }
 
 
-def _sh(
-    *args: str | Path, cwd: Path | None = None, env: dict | None = None, timeout: int = 900
-) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(
-        [str(a) for a in args], cwd=cwd, capture_output=True, text=True, env=env, timeout=timeout
-    )
-    assert done.returncode == 0, (
-        f"{' '.join(map(str, args))} failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
-    )
-    return done
+@dataclass(frozen=True)
+class Generated:
+    """A project made by `modelcrate new` for one case."""
+
+    case: str
+    name: str
+    path: Path
+    package: str
 
 
-def _fresh_env(project: Path) -> Path:
-    """A new virtual environment with the project installed as its README says (`-e '.[dev]'`)."""
-    venv = project / ".venv"
-    uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
-    if uv:
-        _sh(uv, "venv", "-q", "--python", sys.executable, venv)
-        python = venv / "bin" / "python"
-        _sh(uv, "pip", "install", "-q", "--python", python, "-e", f"{project}[dev]")
-    else:  # pragma: no cover - uv is a dev dependency
-        _sh(sys.executable, "-m", "venv", venv)
-        python = venv / "bin" / "python"
-        _sh(python, "-m", "pip", "install", "-q", "-e", f"{project}[dev]")
-    return python
-
-
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_generated_project_installs_tests_builds_and_runs(case, tmp_path):
+@pytest.fixture(scope="module", params=sorted(CASES))
+def generated(request, tmp_path_factory) -> Generated:
+    """`modelcrate new`: the case's project, with its reference model copied in."""
+    case = request.param
     variables, name, reference = CASES[case]
-    project = tmp_path / case
-    _sh(sys.executable, "-m", "modelcrate", "new", variables, "-o", project, "--yes", "--name", name,
-        "--cli", CLI_CHOICE[case], "--modelcrate-requirement", ROOT)  # fmt: skip
+    project = tmp_path_factory.mktemp(case) / case
+    sh(sys.executable, "-m", "modelcrate", "new", variables, "-o", project, "--yes", "--name", name,
+       "--cli", CLI_CHOICE[case], "--modelcrate-requirement", ROOT)  # fmt: skip
     package = next((project / "src").iterdir()).name
     if reference:
         shutil.copy(reference, project / "src" / package / "model.py")
+    return Generated(case, name, project, package)
 
-    python = _fresh_env(project)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
 
-    # The generated tests pass as generated (incl. one real Prefect flow run).
-    tests = _sh(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=project, env=env)
+@pytest.fixture(scope="module")
+def installed(generated) -> Path:
+    """A fresh virtual environment with the project (`-e '.[dev]'`); its Python."""
+    return fresh_env(generated.path)
+
+
+@pytest.fixture(scope="module")
+def built(generated, installed) -> Path:
+    """The wheel and sdist, built by `python -m build`, versioned from git; their directory."""
+    dist = generated.path / "dist"
+    sh(installed, "-m", "build", "--outdir", dist, generated.path, env=without_prefect_settings())
+    return dist
+
+
+def test_the_generated_tests_pass(generated, installed):
+    """The generated tests pass as generated (incl. one real Prefect flow run)."""
+    tests = sh(installed, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+               cwd=generated.path, env=without_prefect_settings())  # fmt: skip
     assert " passed" in tests.stdout and "failed" not in tests.stdout
 
-    # The wheel and sdist build, versioned from git, with the variables file and entry points.
-    _sh(python, "-m", "build", "--outdir", project / "dist", project, env=env)
-    wheels = list((project / "dist").glob("*.whl"))
-    assert len(wheels) == 1 and list((project / "dist").glob("*.tar.gz"))
-    with zipfile.ZipFile(wheels[0]) as wheel:
+
+def test_the_build_makes_one_wheel_and_one_sdist(built):
+    assert len(list(built.glob("*.whl"))) == 1 and list(built.glob("*.tar.gz"))
+
+
+def test_the_wheel_holds_the_package_variables_and_entry_points(generated, built):
+    """The wheel holds the package with its variables file, and the entry points."""
+    wheel_path = next(built.glob("*.whl"))
+    package = generated.package
+    with zipfile.ZipFile(wheel_path) as wheel:
         names = wheel.namelist()
         assert f"{package}/variables.yml" in names
         assert f"{package}/model.py" in names and f"{package}/flow.py" in names
@@ -104,10 +108,14 @@ def test_generated_project_installs_tests_builds_and_runs(case, tmp_path):
         metadata = wheel.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
     assert "[modelcrate.models]" in entry_points and "[modelcrate.flows]" in entry_points
     assert "Requires-Dist: modelcrate @ file://" in metadata
-    assert ".dev" in wheels[0].name  # no tag yet: a development version from git
+    assert ".dev" in wheel_path.name  # no tag yet: a development version from git
 
-    # The installed model runs from the command line, by directory and by installed name.
-    spec = load_spec(project / "src" / package / "variables.yml")
+
+def test_the_installed_model_runs_by_directory_and_by_name(generated, installed, tmp_path):
+    """The installed model runs from the command line, by directory and by installed
+    name, giving the same result, stored once."""
+    env = without_prefect_settings()
+    spec = load_spec(generated.path / "src" / generated.package / "variables.yml")
     args = [
         a
         for v in spec.inputs
@@ -115,19 +123,11 @@ def test_generated_project_installs_tests_builds_and_runs(case, tmp_path):
         for a in ("--set", f"{v.name}={_text(v.sample())}")
     ]
     results = tmp_path / "results"
-    by_dir = _sh(
-        python.parent / "modelcrate", "run", project, *args, "--target", results.as_uri(), env=env
-    )
-    installed_name = derived_defaults(name)["repo_name"]
-    by_name = _sh(
-        python.parent / "modelcrate",
-        "run",
-        installed_name,
-        *args,
-        "-t",
-        results.as_uri(),
-        cwd=results,
-        env=env,
+    modelcrate = installed.parent / "modelcrate"
+    by_dir = sh(modelcrate, "run", generated.path, *args, "--target", results.as_uri(), env=env)
+    installed_name = derived_defaults(generated.name)["repo_name"]
+    by_name = sh(
+        modelcrate, "run", installed_name, *args, "-t", results.as_uri(), cwd=results, env=env
     )
     assert "Stored result" in by_dir.stdout
     assert by_dir.stdout.splitlines()[0] == by_name.stdout.splitlines()[0]  # same result id

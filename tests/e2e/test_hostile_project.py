@@ -4,13 +4,12 @@ to break out of their strings. Slow (a fresh environment with Prefect); run in C
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from test_generated_projects import ROOT, _fresh_env, _sh
+from _projects import ROOT, fresh_env, sh, without_prefect_settings
 
 pytestmark = pytest.mark.slow
 
@@ -35,12 +34,12 @@ def test_a_hostile_project_installs_and_passes_its_own_tests(tmp_path):
     )  # fmt: skip
     variables.write_text(text, encoding="utf-8")
     project = tmp_path / "hostile"
-    _sh(sys.executable, "-m", "modelcrate", "new", variables, "-o", project, "--yes",
-        "--name", "Hostile Model", "--description", f'x"""; {RUN}; """\\',
-        "--author", 'A", email = "a@b.org" }, { name = "B\\', "--modelcrate-requirement", ROOT)  # fmt: skip
+    sh(sys.executable, "-m", "modelcrate", "new", variables, "-o", project, "--yes",
+       "--name", "Hostile Model", "--description", f'x"""; {RUN}; """\\',
+       "--author", 'A", email = "a@b.org" }, { name = "B\\', "--modelcrate-requirement", ROOT)  # fmt: skip
 
-    python = _fresh_env(project)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    tests = _sh(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=project, env=env)
+    python = fresh_env(project)
+    env = without_prefect_settings()
+    tests = sh(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=project, env=env)
     assert " passed" in tests.stdout and "failed" not in tests.stdout
     assert not any(Path(tmp_path).rglob("CANARY"))

@@ -10,25 +10,20 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from _projects import CHECKOUT_REQUIREMENT
 
 from modelcrate import ProjectError
-from modelcrate.packaging import build_project, make_options, new_project
+from modelcrate.packaging import build_project
 from modelcrate.packaging.tooling._wheel import LARGE_FILE_BYTES, inspect_wheel
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "examples" / "injector" / "variables.yml"
 PKG = "build_model"
 DIST = "build-model"
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Path:
-    """A generated project, made once; tests that change it work on a copy."""
-    options = make_options(
-        project_name="Build Model", modelcrate_requirement=f"modelcrate @ {ROOT.as_uri()}"
-    )
-    where = tmp_path_factory.mktemp("build") / "project"
-    return new_project(EXAMPLE, where, options, git=False).path
+def project(make_project) -> Path:
+    """A generated project, one per module; tests that change it work on a copy."""
+    return make_project(project_name="Build Model", modelcrate_requirement=CHECKOUT_REQUIREMENT)
 
 
 @pytest.fixture

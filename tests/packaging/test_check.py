@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -18,20 +17,16 @@ from pathlib import Path
 
 import pytest
 import yaml
+from _projects import CHECKOUT_REQUIREMENT, EXAMPLE_MODEL, ROOT, find_uv
 
 from modelcrate import ProjectError
 from modelcrate.packaging import (
     CHECKS,
     CheckResult,
     check_project,
-    make_options,
-    modelcrate_requirement,
-    new_project,
 )
 from modelcrate.packaging.tooling._check import dockerfile_instructions
 
-ROOT = Path(__file__).resolve().parents[2]
-INJECTOR = ROOT / "examples" / "injector"
 ALL_KINDS = ROOT / "tests" / "e2e" / "variables" / "all_kinds.yml"
 PACKAGE = "injector_surrogate"
 
@@ -110,17 +105,21 @@ BREAKAGES = {
 }
 
 
-def _make(parent: Path, name: str, *, example: bool) -> Path:
-    variables, project_name = (
-        (INJECTOR / "variables.yml", "Injector Surrogate") if example else (ALL_KINDS, "All Kinds")
-    )
-    options = make_options(
-        project_name=project_name, modelcrate_requirement=modelcrate_requirement(str(ROOT))
-    )
-    path = new_project(variables, parent / name, options).path
-    if example:
-        shutil.copy(INJECTOR / "model.py", _model(path))
-    return path
+@pytest.fixture(scope="module")
+def make(make_project):
+    """`make(parent, name, example=...)`: a git project at parent/name, of the example with its
+    reference model, or else of every kind of variable with the generated placeholder model."""
+
+    def make(parent: Path, name: str, *, example: bool) -> Path:
+        if example:
+            kind = {"project_name": "Injector Surrogate", "model": EXAMPLE_MODEL}
+        else:
+            kind = {"variables": ALL_KINDS, "project_name": "All Kinds"}
+        return make_project(
+            **kind, modelcrate_requirement=CHECKOUT_REQUIREMENT, git=True, dest=parent / name
+        )
+
+    return make
 
 
 def _cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -133,17 +132,17 @@ def _cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def checked(tmp_path_factory):
+def checked(make, tmp_path_factory):
     """Every project made, broken as named, and checked, at once.
 
     Two go through the command line in a child process: the placeholder project as text, the
     one with a root Dockerfile as JSON (which gives its results); the others through the library.
     """
     root = tmp_path_factory.mktemp("check")
-    projects = {"placeholder": _make(root, "placeholder", example=False)}
-    projects["example"] = _make(root, "example", example=True)
+    projects = {"placeholder": make(root, "placeholder", example=False)}
+    projects["example"] = make(root, "example", example=True)
     for name, (breaks, _, _) in BREAKAGES.items():
-        projects[name] = _make(root, name, example=True)
+        projects[name] = make(root, name, example=True)
         breaks(projects[name])
     by_cli = {"placeholder": (), "root-dockerfile": ("--json",)}
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
@@ -299,9 +298,9 @@ def test_a_dockerfile_without_user_or_wheel_fails(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_project_venv_is_the_default_interpreter(tmp_path):
-    project = _make(tmp_path, "venv-project", example=True)
-    uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
+def test_a_project_venv_is_the_default_interpreter(make, tmp_path):
+    project = make(tmp_path, "venv-project", example=True)
+    uv = find_uv()
     if uv is None:
         pytest.skip("uv is not installed")
     venv = project / ".venv"

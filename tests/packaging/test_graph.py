@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from _projects import CHECKOUT_REQUIREMENT, ROOT, find_uv
 from packaging.markers import default_environment
 from packaging.specifiers import SpecifierSet
 
 from modelcrate import ProjectError
-from modelcrate.packaging import make_options, new_project, render_tree
+from modelcrate.packaging import render_tree
 from modelcrate.packaging.tooling._graph import build_graph
-
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "examples" / "injector" / "variables.yml"
 
 # A hand-made environment: a cycle (alpha <-> beta), a version conflict (beta<2 with 2.1 installed),
 # a missing requirement (gamma), one reached only through an extra (delta[fast] -> epsilon,
@@ -179,13 +176,12 @@ def test_cli_with_the_project_not_installed(tmp_path, run_cli):
 
 
 @pytest.fixture(scope="module")
-def installed_project(tmp_path_factory):
+def installed_project(make_project):
     """A generated project installed (editable, with its dependencies) in PROJECT/.venv."""
-    options = make_options(
-        project_name="Graph Model", modelcrate_requirement=f"modelcrate @ {ROOT.as_uri()}"
+    project = make_project(
+        project_name="Graph Model", modelcrate_requirement=CHECKOUT_REQUIREMENT, git=True
     )
-    project = new_project(EXAMPLE, tmp_path_factory.mktemp("graph") / "p", options).path
-    uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
+    uv = find_uv()
     venv = project / ".venv"
     subprocess.run([uv, "venv", "-q", "--python", sys.executable, venv], check=True)
     python = venv / "bin" / "python"

@@ -13,18 +13,17 @@ from pathlib import Path
 import pytest
 import tomllib
 import yaml
+from _projects import CHECKOUT_REQUIREMENT, ROOT
 from packaging.markers import Marker
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
 from modelcrate import ModelcrateWarning, ProjectError
-from modelcrate.packaging import lock_project, make_options, new_project
+from modelcrate.packaging import lock_project
 from modelcrate.packaging._project import lowest_python, read_project
 from modelcrate.packaging.tooling._graph import environment_dump
 from modelcrate.packaging.tooling._lock import parse_lock, pipfile_text, read_lock, verify_locks
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "examples" / "injector" / "variables.yml"
 HASH = "--hash=sha256:" + "a" * 64
 
 LOCK_TEXT = f"""\
@@ -42,11 +41,14 @@ numpy==2.4.0 ; python_full_version >= '3.11' \\
 """
 
 
-def _project(tmp_path: Path, name: str = "Lock Model") -> Path:
-    options = make_options(
-        project_name=name, modelcrate_requirement=f"modelcrate @ {ROOT.as_uri()}"
+@pytest.fixture
+def project(make_project, tmp_path) -> Path:
+    """A generated project (modelcrate by file:// URL) of the test's own."""
+    return make_project(
+        project_name="Lock Model",
+        modelcrate_requirement=CHECKOUT_REQUIREMENT,
+        dest=tmp_path / "project",
     )
-    return new_project(EXAMPLE, tmp_path / "project", options, git=False).path
 
 
 # -- fast: parsing, checks, Pipfile, errors --------------------------------------------------------
@@ -74,8 +76,8 @@ def test_lowest_python_allowed():
         lowest_python("three")
 
 
-def test_locks_are_checked(tmp_path):
-    meta = read_project(_project(tmp_path))  # requires fastapi<0.151
+def test_locks_are_checked(project):
+    meta = read_project(project)  # requires fastapi<0.151
     dev = parse_lock(LOCK_TEXT + f"fastapi==0.150.0 \\\n    {HASH}\n")
     verify_locks(meta, dev[:1], dev)  # a subset with the same versions: fine
     with pytest.raises(ProjectError, match=r"click==9\.0 is not in requirements/dev\.lock\.txt"):
@@ -88,8 +90,8 @@ def test_locks_are_checked(tmp_path):
         verify_locks(meta, unhashed, unhashed)
 
 
-def test_pipfile_is_made_from_pyproject(tmp_path):
-    meta = read_project(_project(tmp_path))
+def test_pipfile_is_made_from_pyproject(project):
+    meta = read_project(project)
     pipfile = tomllib.loads(pipfile_text(meta))
     packages = pipfile["packages"]
     assert SpecifierSet(packages["prefect"]) == SpecifierSet(">=3.8,<4")
@@ -121,8 +123,7 @@ def test_pipfile_vcs_entries(url, fields):
     assert _vcs_fields(url) == fields
 
 
-def test_pipenv_format_needs_pipenv(tmp_path, monkeypatch, run_cli):
-    project = _project(tmp_path)
+def test_pipenv_format_needs_pipenv(project, monkeypatch, run_cli):
     monkeypatch.setattr("modelcrate.packaging.tooling._lock._pipenv", lambda: [])
     code, _, err = run_cli("lock", project, "--format", "pipenv")
     assert code == 2
@@ -141,9 +142,9 @@ def test_lock_of_a_directory_without_pyproject(tmp_path, run_cli):
 
 
 @pytest.fixture(scope="module")
-def locked(tmp_path_factory):
+def locked(make_project):
     """A generated project (modelcrate by file:// URL) locked once; (project, warnings)."""
-    project = _project(tmp_path_factory.mktemp("lock"))
+    project = make_project(project_name="Lock Model", modelcrate_requirement=CHECKOUT_REQUIREMENT)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = lock_project(project)
@@ -229,14 +230,13 @@ def test_relock_keeps_the_pins_and_says_what_it_wrote(locked, run_cli):
 
 
 @pytest.mark.slow
-def test_pipenv_format(tmp_path, monkeypatch, run_cli):
+def test_pipenv_format(project, tmp_path, monkeypatch, run_cli):
     from modelcrate.packaging.tooling._lock import _pipenv
 
     if not _pipenv():
         pytest.skip("pipenv is not installed (pip install pipenv, or pip install -e '.[dev]')")
     monkeypatch.setenv("WORKON_HOME", str(tmp_path / "virtualenvs"))  # pipenv's venv goes here
     monkeypatch.delenv("PIPENV_VENV_IN_PROJECT", raising=False)
-    project = _project(tmp_path)
     (project / "requirements").mkdir()
     (project / "requirements/runtime.lock.txt").write_text("# an earlier uv lock\n")
     code, out, err = run_cli("lock", project, "--format", "pipenv")
@@ -274,8 +274,7 @@ def _ci_install(project: Path, tmp_path: Path) -> list[str]:
     return log.read_text().splitlines()
 
 
-def test_ci_and_dockerfile_install_from_the_lock_when_there_is_one(tmp_path):
-    project = _project(tmp_path)
+def test_ci_and_dockerfile_install_from_the_lock_when_there_is_one(project, tmp_path):
     assert _ci_install(project, tmp_path) == ["install -e .[dev]"]  # fresh from `new`
     (project / "requirements").mkdir()
     (project / "requirements/dev.lock.txt").write_text(LOCK_TEXT)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import tomllib
 import yaml
+from _projects import EXAMPLE, ROOT
 
 from modelcrate import ModelcrateWarning, ProjectError, SpecError
 from modelcrate.packaging import (
@@ -24,8 +25,6 @@ from modelcrate.packaging import (
 )
 from modelcrate.packaging.scaffold._new import render
 from modelcrate.spec import load_spec
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "injector" / "variables.yml"
 
 COMMON_FILES = [
     ".copier-answers.yml",
@@ -81,8 +80,7 @@ def test_invalid_answers_are_refused_with_the_field(answers, field):
 
 
 def test_modelcrate_requirement_forms(tmp_path):
-    checkout = Path(__file__).resolve().parents[2]
-    assert modelcrate_requirement(str(checkout)) == f"modelcrate @ {checkout.as_uri()}"
+    assert modelcrate_requirement(str(ROOT)) == f"modelcrate @ {ROOT.as_uri()}"
     assert modelcrate_requirement("0.3.1") == "modelcrate==0.3.1"
     assert modelcrate_requirement("git+https://example.org/modelcrate.git@v1") == (
         "modelcrate @ git+https://example.org/modelcrate.git@v1"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from _projects import EXAMPLE
 
 from modelcrate import ProjectError
 from modelcrate.packaging import (
@@ -25,7 +26,6 @@ from modelcrate.packaging.scaffold._releases import (
     template_versions,
 )
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "injector" / "variables.yml"
 PACKAGE = "injector_surrogate"
 MODEL = f"src/{PACKAGE}/model.py"
 IDENTITY = ["-c", "user.name=Test", "-c", "user.email=test@example.org"]
@@ -84,14 +84,17 @@ def template_repo(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def project(template_repo, tmp_path, monkeypatch) -> Path:
+def project(make_project, template_repo, tmp_path, monkeypatch) -> Path:
     """A project made from template 0.1.0, with the user's model committed."""
     monkeypatch.setenv("MODELCRATE_TEMPLATE_REPOSITORY", str(template_repo))
-    options = make_options(project_name="Injector Surrogate", author="Ada", email="ada@example.org")
-    made = new_project(
-        EXAMPLE, tmp_path / "injector", options, template=TemplateRelease(template_repo, "0.1.0")
+    path = make_project(
+        project_name="Injector Surrogate",
+        author="Ada",
+        email="ada@example.org",
+        git=True,
+        template=TemplateRelease(template_repo, "0.1.0"),
+        dest=tmp_path / "injector",
     )
-    path = made.path
     answers = yaml.safe_load((path / ".copier-answers.yml").read_text())
     assert answers["_commit"] == "0.1.0"
     assert answers["_src_path"] == TEMPLATE_SOURCE  # no path of this machine

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_targets import assert_same_result
+from _results import assert_same_result
 
 from modelcrate import TargetError
 from modelcrate.runtime import (

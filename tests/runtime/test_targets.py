@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _results import assert_same_result
 
 from modelcrate import TargetError
 from modelcrate.runtime import FilesystemTarget, Result, Target, open_target
@@ -92,38 +93,6 @@ def rich() -> Result:
         flow_run_id="1d2c3b4a-0000-4000-8000-000000000000",
         created=datetime(2024, 5, 1, 8, 0, 0, 123000, tzinfo=timezone.utc),
     )
-
-
-def assert_same_value(got, want, where="") -> None:
-    if isinstance(want, np.ndarray):
-        assert isinstance(got, np.ndarray), where
-        assert (got.dtype, got.shape) == (want.dtype, want.shape), where
-        np.testing.assert_array_equal(got, want, err_msg=where)
-    elif isinstance(want, dict):
-        assert isinstance(got, dict) and got.keys() == want.keys(), where
-        for key in want:
-            assert_same_value(got[key], want[key], f"{where}.{key}")
-    elif isinstance(want, list):
-        assert isinstance(got, list) and len(got) == len(want), where
-        for i, (a, b) in enumerate(zip(got, want, strict=True)):
-            assert_same_value(a, b, f"{where}[{i}]")
-    elif isinstance(want, float) and math.isnan(want):
-        assert isinstance(got, float) and math.isnan(got), where
-    else:
-        assert type(got) is type(want) and got == want, where
-
-
-def assert_same_result(got: Result, want: Result) -> None:
-    assert (got.hash, got.model, got.version, got.created, got.units, got.flow_run_id) == (
-        want.hash,
-        want.model,
-        want.version,
-        want.created,
-        want.units,
-        want.flow_run_id,
-    )
-    assert_same_value(got.inputs, want.inputs, "inputs")
-    assert_same_value(got.outputs, want.outputs, "outputs")
 
 
 def ids(results) -> list[int]:

@@ -1,0 +1,115 @@
+"""Generated projects for the tests: the example files, a factory that makes each kind of project
+once per session and hands out copies, and the commands the end-to-end tests run.
+
+Imported by tests/conftest.py (its fixtures) and by test modules that need a constant or a
+command helper; test modules never import each other.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+EXAMPLE = EXAMPLES / "injector" / "variables.yml"
+EXAMPLE_MODEL = EXAMPLES / "injector" / "model.py"
+# How a project made by the tests depends on modelcrate: this checkout, by file:// URL.
+CHECKOUT_REQUIREMENT = f"modelcrate @ {ROOT.as_uri()}"
+
+
+class ProjectFactory:
+    """Makes generated projects: each distinct set of arguments is rendered once, and every call
+    returns a fresh copy of it (copying a project costs far less than rendering one), so a test
+    may change its project freely."""
+
+    def __init__(self, workdir: Callable[[str], Path]) -> None:
+        self._workdir = workdir  # a new, empty directory for each name asked for
+        self._made: dict[tuple[str, ...], Path] = {}
+
+    def __call__(
+        self,
+        variables: Path = EXAMPLE,
+        *,
+        model: Path | None = None,
+        git: bool = False,
+        template: Any = None,
+        dest: Path | None = None,
+        **options: Any,
+    ) -> Path:
+        """A copy of the project `new_project` makes from `variables` with `options` (passed to
+        `make_options`), in `dest` (a new temporary `.../project` if not given).
+
+        `model` replaces the generated model.py (e.g. with the example's reference model);
+        `git` makes the project a git repository with its first commit, as `new` does by default;
+        `template` is a `TemplateRelease` to render instead of this modelcrate's template.
+        """
+        key = (
+            str(Path(variables).resolve()),
+            str(model),
+            str(git),
+            repr(template),
+            *sorted(f"{name}={value!r}" for name, value in options.items()),
+        )
+        if key not in self._made:
+            self._made[key] = self._make(variables, model, git, template, options)
+        dest = dest if dest is not None else self._workdir("project") / "project"
+        return Path(shutil.copytree(self._made[key], dest, symlinks=True))
+
+    def _make(
+        self, variables: Path, model: Path | None, git: bool, template: Any, options: dict
+    ) -> Path:
+        from modelcrate.packaging import make_options, new_project
+
+        where = self._workdir("made") / "project"
+        made = new_project(variables, where, make_options(**options), git=git, template=template)
+        if model is not None:  # copied in, not committed: as a user who just wrote their model
+            shutil.copy(model, made.path / "src" / made.options.package_name / "model.py")
+        return made.path
+
+
+# -- commands of the end-to-end tests --------------------------------------------------------------
+
+
+def sh(
+    *args: str | Path, cwd: Path | None = None, env: dict | None = None, timeout: int = 900
+) -> subprocess.CompletedProcess[str]:
+    """Run a command; fail the test with its output (the end of it) if it exits non-zero."""
+    done = subprocess.run(
+        [str(a) for a in args], cwd=cwd, capture_output=True, text=True, env=env, timeout=timeout
+    )
+    assert done.returncode == 0, (
+        f"{' '.join(map(str, args))} failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+    )
+    return done
+
+
+def find_uv() -> str | None:
+    """The uv beside this Python (a dev dependency), else one on PATH."""
+    return shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
+
+
+def fresh_env(project: Path) -> Path:
+    """A new virtual environment with the project installed as its README says (`-e '.[dev]'`);
+    its Python."""
+    venv = project / ".venv"
+    uv = find_uv()
+    if uv:
+        sh(uv, "venv", "-q", "--python", sys.executable, venv)
+        python = venv / "bin" / "python"
+        sh(uv, "pip", "install", "-q", "--python", python, "-e", f"{project}[dev]")
+    else:  # pragma: no cover - uv is a dev dependency
+        sh(sys.executable, "-m", "venv", venv)
+        python = venv / "bin" / "python"
+        sh(python, "-m", "pip", "install", "-q", "-e", f"{project}[dev]")
+    return python
+
+
+def without_prefect_settings() -> dict[str, str]:
+    """This process's environment without its PREFECT_ settings (a project's own tests set them)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
