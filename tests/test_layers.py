@@ -30,7 +30,7 @@ RANK["_version"] = RANK["_errors"]  # written at build time; imports nothing
 # from it) loads the model layer, so it counts as that layer.
 ROOT_RANK = RANK["model"]
 # Data, not modules of modelcrate: the template's files are rendered into generated projects.
-NOT_MODULES = [PACKAGE / "packaging" / "template"]
+NOT_MODULES = [PACKAGE / "packaging" / "scaffold" / "template"]
 
 # Tools for making and building projects: never loaded by what runs inside a packaged model.
 PROJECT_TOOLS = ["copier", "jinja2", "questionary", "build", "uv"]
