@@ -151,6 +151,17 @@ def test_a_bogus_mongodb_option_is_one_line_and_no_resource_warning(tmp_path):
     assert done.stderr.count("\n") == 1
 
 
+@pytest.mark.parametrize("password", ["se/cret", "se#cret", "se?cret"])
+def test_a_password_a_driver_reads_to_the_first_at_is_masked(run_cli, project, password):
+    """Drivers take `user:pass/word@host` as the password `pass/word`; so does the masking."""
+    uri = f"postgresql://u:{password}{PASSWORD}@127.0.0.1:1/db"
+    code, out, err = run_cli("run", project, "-t", uri)
+    assert code in (1, 2) and err.count("error:") == 1
+    assert PASSWORD not in out + err and "cret" not in out + err
+    code, out, err = run_cli("results", "list", "-t", uri)
+    assert PASSWORD not in out + err and "cret" not in out + err
+
+
 def test_a_malformed_mounts_variable_does_not_show_a_password(run_cli, monkeypatch):
     monkeypatch.setenv("MODELCRATE_MOUNTS", f"/data:/mnt,postgresql://u:{PASSWORD}@db/x")
     code, out, err = run_cli("results", "list", "-t", "results")

@@ -232,6 +232,7 @@ def test_a_requirement_that_is_not_one_requirement_on_modelcrate_is_refused(tmp_
         ({"github_url": "javascript:alert(1)"}, "github_url: 'javascript:alert(1)' is not an "
                                                "http(s) URL"),
         ({"package_name": "json"}, "package_name: 'json' is the name of a module"),
+        ({"package_name": "tasks"}, "package_name: 'tasks' is the name of a module"),
         ({"package_name": "\ufb01le"}, "package_name: '\ufb01le' is not a Python identifier"),
         ({"model_class": "flow"}, "model_class: 'flow' is a name the generated code uses"),
     ],

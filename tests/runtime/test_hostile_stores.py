@@ -312,6 +312,24 @@ def test_a_file_holding_another_result_is_not_listed_under_its_name(tmp_path):
         assert [r.hash for r in target.list()] == [good.hash]
 
 
+@pytest.mark.parametrize("kind", ["fifo", "link to a device", "link out of the store"])
+def test_what_is_not_a_result_file_is_reported_not_read(tmp_path, kind):
+    """A pipe would block a reader forever, a link to /dev/zero fill its memory, a link out of
+    the store read another file: none is opened as a result."""
+    target = FilesystemTarget(tmp_path / "store")
+    good = result(1)
+    target.save(good)
+    odd = target.path_of(good).with_name("5" * 64 + ".json")
+    if kind == "fifo":
+        os.mkfifo(odd)
+    else:
+        outside = tmp_path / "outside.json"
+        outside.write_text(json.dumps(good.to_document()))
+        odd.symlink_to("/dev/zero" if kind == "link to a device" else outside)
+    with pytest.warns(TargetWarning, match="not a readable result"):
+        assert [r.hash for r in target.list()] == [good.hash]
+
+
 def bomb(shape: list[int], dtype: str = "<f8", **array) -> dict:
     """A small document whose one output declares an array of `shape`."""
     document = result(1).to_document()

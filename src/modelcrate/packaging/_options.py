@@ -56,6 +56,7 @@ _GENERATED_NAMES = frozenset((
 ))  # fmt: skip
 _TAKEN_MODULES = frozenset(sys.stdlib_module_names) | {
     "modelcrate", "prefect", "numpy", "click", "pytest", "invoke", "pydantic", "yaml", "tests",
+    "tasks", "conftest",  # the project's own tasks.py and tests/conftest.py
 }  # fmt: skip
 
 

@@ -7,10 +7,12 @@ the locations a run prints are where the results are found on the host.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
 import socket
+import stat
 import tempfile
 import time
 import warnings
@@ -224,7 +226,22 @@ def _alive(pid: int) -> bool:
 def _read(path: Path) -> object:
     """The JSON document in a result file (checked as a result by the caller)."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        # never a link (out of the store), and never wait on a pipe or read a device forever
+        fd = os.open(
+            path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+        )
+    except OSError as exc:
+        reason = "a symbolic link" if exc.errno == errno.ELOOP else exc.strerror or exc
+        raise TargetError(
+            f"{path}: not a readable result ({reason}); move it out of the target"
+        ) from None
+    try:
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                raise TargetError(
+                    f"{path}: not a readable result (not a regular file); move it out of the target"
+                )
+            return json.loads(fh.read().decode("utf-8"))
     except (OSError, ValueError, RecursionError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         if isinstance(exc, RecursionError):

@@ -268,6 +268,9 @@ def in_window(created: datetime, since: datetime | None, until: datetime | None)
 _SECRET_KEY = re.compile(r"pass|secret|token|key", re.IGNORECASE)
 _PARAMETER = re.compile(r"[?&#;]([^=&#?;]+)=([^&#?;]*)")
 _USERINFO = re.compile(r"(//[^/?#@]*?:)[^/?#]*@")
+_LOOSE_USERINFO = re.compile(r"^([A-Za-z][\w+.-]*://[^:/?#@]*:)([^@]*)@")
+"""`scheme://user:password@` as database drivers read it: the password runs to the first `@`,
+so it may hold an unescaped `/`, `?` or `#` that `urlsplit` takes for the end of the host."""
 """`//user:password@` in text that is not a well-formed URI (masked by pattern instead)."""
 
 
@@ -289,6 +292,9 @@ def uri_secrets(uri: str) -> list[str]:
         found = [password] if password else []
     except ValueError:  # malformed: whatever stands between `user:` and `@` is the password
         found = [m.group(0)[len(m.group(1)) : -1] for m in _USERINFO.finditer(uri)]
+    loose = _LOOSE_USERINFO.match(uri)
+    if loose and loose.group(2):
+        found.append(loose.group(2))
     # `key=value` wherever it stands after a `?`, `&`, `;` or `#` (not only in the query)
     found += [v for k, v in _PARAMETER.findall(uri) if _SECRET_KEY.search(unquote(k))]
     found += [unquote(secret) for secret in found]  # as given and as a driver shows it
@@ -299,6 +305,9 @@ def mask_uri(uri: str) -> str:
     """The URI with its secrets replaced by `***` (for anything shown or stored)."""
     if not uri_secrets(uri):
         return uri
+    loose = _LOOSE_USERINFO.match(uri)
+    if loose and loose.group(2):
+        uri = _LOOSE_USERINFO.sub(r"\1***@", uri, count=1)
     try:
         parts = urlsplit(uri)
         password = parts.password
