@@ -105,3 +105,14 @@ def mongo_client(monkeypatch):
     monkeypatch.setattr("pymongo.MongoClient", mongomock.MongoClient)
     monkeypatch.setattr(_mongo, "_clients", {})
     return mongomock.MongoClient
+
+
+@pytest.fixture
+def no_pymongo(monkeypatch):
+    """pymongo (and its bson) cannot be imported, as in an environment without them."""
+    import sys
+
+    for name in [m for m in sys.modules if m.split(".")[0] in ("pymongo", "bson")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "pymongo", None)
+    monkeypatch.setitem(sys.modules, "bson", None)

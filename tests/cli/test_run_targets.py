@@ -195,14 +195,6 @@ def test_a_batch_prints_each_target_as_named_password_masked(
 # -- a driver that is not installed ---------------------------------------------------------------
 
 
-@pytest.fixture
-def no_pymongo(monkeypatch):
-    for name in [m for m in sys.modules if m.split(".")[0] in ("pymongo", "bson")]:
-        monkeypatch.delitem(sys.modules, name)
-    monkeypatch.setitem(sys.modules, "pymongo", None)
-    monkeypatch.setitem(sys.modules, "bson", None)
-
-
 def test_without_pymongo_the_other_targets_still_store(run_cli, project, no_pymongo):
     code, out, err = run_cli(
         "run", project, "-t", "mongodb://127.0.0.1:1/results", "-t", "sqlite:///r.db"

@@ -432,15 +432,6 @@ def test_a_row_the_database_refuses_fails_alone(tmp_path):
 # -- a driver that is not installed ---------------------------------------------------------------
 
 
-@pytest.fixture
-def no_pymongo(monkeypatch):
-    """pymongo (and its bson) cannot be imported, as in an environment without them."""
-    for name in [m for m in sys.modules if m.split(".")[0] in ("pymongo", "bson")]:
-        monkeypatch.delitem(sys.modules, name)
-    monkeypatch.setitem(sys.modules, "pymongo", None)
-    monkeypatch.setitem(sys.modules, "bson", None)
-
-
 def test_a_missing_driver_fails_its_target_alone(no_pymongo, tmp_path):
     database = f"sqlite:///{tmp_path / 'r.db'}"
     with pytest.raises(SaveError) as info:

@@ -231,9 +231,9 @@ def _read(path: Path) -> object:
             path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
         )
     except OSError as exc:
-        reason = "a symbolic link" if exc.errno == errno.ELOOP else exc.strerror or exc
+        why = "a symbolic link" if exc.errno == errno.ELOOP else exc.strerror or str(exc)
         raise TargetError(
-            f"{path}: not a readable result ({reason}); move it out of the target"
+            f"{path}: not a readable result ({why}); move it out of the target"
         ) from None
     try:
         with os.fdopen(fd, "rb") as fh:

@@ -13,12 +13,12 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypedDict
+from typing import Literal
 
 from ..._errors import ProjectError
 from .._project import data_patterns, read_project
 from .._tools import Frontend, build_frontend, run_tool
-from ._wheel import Problem, ProblemDict, WheelFileDict, WheelReport, inspect_wheel
+from ._wheel import Problem, WheelContentsDict, WheelReport, inspect_wheel
 
 log = logging.getLogger("modelcrate.packaging")
 
@@ -27,21 +27,14 @@ _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Failure): .+")
 _ERROR_LINE = re.compile(r"^(?:error|ERROR)\b:?\s*(.+)")
 
 
-class BuildReportDict(TypedDict):
-    """`BuildReport.to_dict()`: the wheel's report (`WheelReportDict` but its path) after the
-    project, the front end and the two files built."""
+class BuildReportDict(WheelContentsDict):
+    """`BuildReport.to_dict()`: the project, the front end and the two files built, then what
+    the wheel holds."""
 
     project: str
     frontend: Literal["uv", "build"]
     sdist: str
     wheel: str
-    files: list[WheelFileDict]
-    size: int
-    entry_points: dict[str, dict[str, str]]
-    license_files: list[str]
-    metadata: dict[str, Any]
-    warnings: list[ProblemDict]
-    errors: list[ProblemDict]
 
 
 @dataclass(frozen=True)

@@ -65,11 +65,10 @@ class WheelFileDict(TypedDict):
     size: int
 
 
-class WheelReportDict(TypedDict):
-    """`WheelReport.to_dict()`: the report's fields, its total size, and its problems split
-    into warnings and errors."""
+class WheelContentsDict(TypedDict):
+    """What a wheel holds, as its JSON report shows it: the files, their total size, the entry
+    points, license files and metadata, and its problems split into warnings and errors."""
 
-    path: str
     files: list[WheelFileDict]
     size: int
     entry_points: dict[str, dict[str, str]]
@@ -77,6 +76,12 @@ class WheelReportDict(TypedDict):
     metadata: dict[str, Any]
     warnings: list[ProblemDict]
     errors: list[ProblemDict]
+
+
+class WheelReportDict(WheelContentsDict):
+    """`WheelReport.to_dict()`: the wheel's path and what it holds."""
+
+    path: str
 
 
 @dataclass(frozen=True)
