@@ -22,6 +22,8 @@ from .._errors import SpecError, SpecWarning
 from ._files import read_text_file
 from ._spec import Spec
 from ._variables import (
+    _INT64_MAX,
+    _INT64_MIN,
     MAX_DIMENSIONS,
     MAX_ELEMENTS,
     STORED_DTYPES,
@@ -368,9 +370,6 @@ def _check_choice(choice: Any, where: str) -> Any:
     return choice
 
 
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-
-
 def _check_declaration(variable: Variable, where: str) -> None:
     """Refuse ranges the variable's type cannot hold, images that are not 2-D and image extents
     that are not names."""
@@ -385,7 +384,7 @@ def _check_declaration(variable: Variable, where: str) -> None:
     if shape is not None and len(shape) not in (2, 3):
         raise SpecError(
             f"{where}: an image is 2-D, so its shape is [rows, columns] (or [rows, columns, "
-            f"channels] for colour), not {list(variable.shape)}; fix the shape or use "
+            f"channels] for colour), not {list(shape)}; fix the shape or use "
             "type: array"
         )
     value_range = getattr(variable, "value_range", None)
@@ -397,7 +396,7 @@ def _check_declaration(variable: Variable, where: str) -> None:
     elif isinstance(variable, ArrayVariable) and variable.numeric:
         dtype = np.dtype(variable.dtype)
         info = np.iinfo(dtype) if dtype.kind in "iu" else np.finfo(dtype)
-        what, low, high = f"{dtype.name}", float(info.min), float(info.max)
+        what, low, high = dtype.name, float(info.min), float(info.max)
         limits = (
             f"{info.min:g} to {info.max:g}" if dtype.kind == "f" else f"{info.min} to {info.max}"
         )
