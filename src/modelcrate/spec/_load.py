@@ -21,7 +21,20 @@ import numpy as np
 from .._errors import SpecError, SpecWarning
 from ._files import read_text_file
 from ._spec import Spec
-from ._variables import VARIABLE_CLASSES, KnownVariable, Variable
+from ._variables import (
+    _INT64_MAX,
+    _INT64_MIN,
+    MAX_DIMENSIONS,
+    MAX_ELEMENTS,
+    STORED_DTYPES,
+    VARIABLE_CLASSES,
+    ArrayVariable,
+    ImageVariable,
+    IntVariable,
+    KnownVariable,
+    Variable,
+    text_problem,
+)
 from ._yaml import YAMLInputError, check_structure, load_yaml
 
 SECTIONS = ("input_variables", "output_variables")
@@ -188,7 +201,7 @@ def _parse_variable(key: str, entry: Any, where: str) -> KnownVariable:
         choices = _pop_first(raw, "choices", "options", "values")
         if not isinstance(choices, list) or not choices:
             raise SpecError(f"{where}: an enum variable needs `choices: [a, b, ...]`")
-        fields["choices"] = tuple(choices)
+        fields["choices"] = tuple(_check_choice(c, where) for c in choices)
     if kind == "distribution":
         _take(raw, fields, "distribution_type", "distribution_type")
 
@@ -198,6 +211,7 @@ def _parse_variable(key: str, entry: Any, where: str) -> KnownVariable:
         variable = cls(**fields)
     except Exception as exc:  # pydantic's ValidationError: show `field: message` lines
         raise SpecError(f"{where}: {_pydantic_message(exc)}") from None
+    _check_declaration(variable, where)
     return _check_default(variable, where)
 
 
@@ -247,6 +261,11 @@ def _to_bound(value: Any, where: str, label: str) -> float:
         raise SpecError(
             f"{where}: {label} {value!r} is not a number; write e.g. [0, 10] or [0, inf]"
         ) from None
+    except OverflowError:
+        raise SpecError(
+            f"{where}: {label} {_shorten(value)} is beyond the largest float (1.8e308); "
+            "write inf for no bound"
+        ) from None
     if math.isnan(number):
         raise SpecError(f"{where}: {label} is NaN; give a number or inf")
     return number
@@ -275,6 +294,10 @@ def _parse_shape(value: Any, where: str) -> tuple[int | None, ...]:
     if not isinstance(value, (list, tuple)):
         raise SpecError(f"{where}: shape {value!r} must be a list of lengths, e.g. [64, 64]")
     shape: list[int | None] = []
+    if len(value) > MAX_DIMENSIONS:
+        raise SpecError(
+            f"{where}: shape has {len(value)} dimensions; at most {MAX_DIMENSIONS} are allowed"
+        )
     for n in value:
         if n is None or n == -1 or n == "any":
             shape.append(None)
@@ -282,8 +305,15 @@ def _parse_shape(value: Any, where: str) -> tuple[int | None, ...]:
             shape.append(n)
         else:
             raise SpecError(
-                f"{where}: shape {value!r} must hold non-negative integers (or null for any)"
+                f"{where}: shape {_shorten(value)} must hold non-negative integers "
+                "(or null for any)"
             )
+    elements = math.prod(n for n in shape if n is not None)
+    if elements > MAX_ELEMENTS:
+        raise SpecError(
+            f"{where}: shape {_shorten(value)} holds {elements:,} elements, more than "
+            f"{MAX_ELEMENTS:,}; declare a smaller shape (or null for a length that varies)"
+        )
     return tuple(shape)
 
 
@@ -300,10 +330,84 @@ def _parse_dtype(value: Any, where: str) -> str:
     except (TypeError, ValueError, SyntaxError):
         dtype = None
     if dtype is None or dtype.kind not in "biuf":  # numbers or booleans, one per element
+        raise SpecError(f"{where}: unknown dtype {_shorten(value)}; use {_DTYPE_LIST}")
+    if dtype.name not in STORED_DTYPES:
         raise SpecError(
-            f"{where}: unknown dtype {_shorten(value)}; use float64, float32, int64, bool or string"
+            f"{where}: dtype {dtype.name} is not stored by every target; use {_DTYPE_LIST}"
         )
     return dtype.name
+
+
+_DTYPE_LIST = ", ".join(STORED_DTYPES[:-1]) + " or " + STORED_DTYPES[-1]
+
+
+def _check_choice(choice: Any, where: str) -> Any:
+    """An enum choice is text, an integer, a finite float or a boolean that every target stores."""
+    problem = None
+    if isinstance(choice, str):
+        problem = text_problem(choice)
+        if problem:
+            raise SpecError(f"{where}: choice {_shorten(choice)} {problem}; give text without it")
+    elif isinstance(choice, int) and not isinstance(choice, bool):
+        if not _INT64_MIN <= choice <= _INT64_MAX:
+            problem = "is an integer beyond -2**63 to 2**63 - 1"
+    elif isinstance(choice, float):
+        if not math.isfinite(choice):
+            problem = "is not a finite number"
+    elif choice is None:
+        problem = "is null"
+    elif isinstance(choice, (bytes, bytearray)):
+        problem = "is binary data"
+    elif isinstance(choice, (Mapping, list, tuple, set)):
+        problem = "is a list, set or mapping"
+    elif not isinstance(choice, bool):
+        problem = f"is a {type(choice).__name__} value"
+    if problem:
+        raise SpecError(
+            f"{where}: choice {_shorten(choice)} {problem}; "
+            "a choice must be text, an integer, a finite number or true/false"
+        )
+    return choice
+
+
+def _check_declaration(variable: Variable, where: str) -> None:
+    """Refuse ranges the variable's type cannot hold, images that are not 2-D and image extents
+    that are not names."""
+    for key in _EXTENT_REFERENCES:
+        value = variable.extras.get(key)
+        if value is not None and not isinstance(value, str):
+            raise SpecError(
+                f"{where}: {key} is {_shorten(value)}; it must be the name of another variable, "
+                f"e.g. {key}: {variable.name}_{key[:5]}"
+            )
+    shape = variable.shape if isinstance(variable, ImageVariable) else None
+    if shape is not None and len(shape) not in (2, 3):
+        raise SpecError(
+            f"{where}: an image is 2-D, so its shape is [rows, columns] (or [rows, columns, "
+            f"channels] for colour), not {list(shape)}; fix the shape or use "
+            "type: array"
+        )
+    value_range = getattr(variable, "value_range", None)
+    if value_range is None:
+        return
+    if isinstance(variable, IntVariable):
+        what, low, high = "an int", float(_INT64_MIN), float(_INT64_MAX)
+        limits = "-2**63 to 2**63 - 1"
+    elif isinstance(variable, ArrayVariable) and variable.numeric:
+        dtype = np.dtype(variable.dtype)
+        info = np.iinfo(dtype) if dtype.kind in "iu" else np.finfo(dtype)
+        what, low, high = dtype.name, float(info.min), float(info.max)
+        limits = (
+            f"{info.min:g} to {info.max:g}" if dtype.kind == "f" else f"{info.min} to {info.max}"
+        )
+    else:
+        return
+    for label, bound in zip(("lower bound", "upper bound"), value_range, strict=True):
+        if math.isfinite(bound) and not low <= bound <= high:
+            raise SpecError(
+                f"{where}: {label} {bound:g} is beyond what {what} holds ({limits}); "
+                "give a bound inside it, or inf for none"
+            )
 
 
 def _shorten(value: Any, width: int = 60) -> str:
@@ -318,7 +422,9 @@ def _check_default(variable: V, where: str) -> V:
     try:
         default = variable.check(variable.default)
     except ValueError as exc:
-        raise SpecError(f"{where}: default value {variable.default!r} is invalid: {exc}") from None
+        raise SpecError(
+            f"{where}: default value {_shorten(variable.default)} is invalid: {exc}"
+        ) from None
     problem = variable.range_problem(default)
     if problem:
         warnings.warn(f"{where}: default value is {problem}", SpecWarning, stacklevel=4)

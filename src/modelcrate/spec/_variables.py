@@ -220,6 +220,29 @@ class EnumVariable(Variable):
 
 Shape = tuple[int | None, ...]
 
+MAX_DIMENSIONS = 32
+"""Most dimensions an array may have (numpy's functions handle no more)."""
+
+MAX_ELEMENTS = 10**8
+"""Most elements a declared shape may hold (a sample of it must fit in memory)."""
+
+STORED_DTYPES = (
+    "float64",
+    "float32",
+    "float16",
+    "int64",
+    "int32",
+    "int16",
+    "int8",
+    "uint64",
+    "uint32",
+    "uint16",
+    "uint8",
+    "bool",
+    "str",
+)
+"""The element types every target stores and reads back exactly."""
+
 
 class ArrayVariable(_Ranged):
     """An n-dimensional array of numbers or strings, kept as a numpy array."""
@@ -245,6 +268,8 @@ class ArrayVariable(_Ranged):
             raise ValueError(f"expects a rectangular array ({exc})") from None
         if arr.dtype == object:
             raise ValueError("expects a rectangular array of one element type")
+        if arr.ndim > MAX_DIMENSIONS:
+            raise ValueError(f"expects at most {MAX_DIMENSIONS} dimensions, got {arr.ndim}")
         if self.dtype == "str":
             if arr.size and arr.dtype.kind != "U":
                 raise ValueError(f"expects an array of strings, got dtype {arr.dtype}")
