@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import TargetError
+from ..spec import excerpt
 from ._result import Result, summarize
 from ._targets import Target, open_target
 
@@ -163,7 +164,7 @@ def parse_time(text: str, *, now: datetime | None = None) -> datetime:
             return (now or datetime.now(timezone.utc)) - timedelta(**{_UNITS[unit]: amount})
         except OverflowError:
             raise TargetError(
-                f"time {_shown(text)}: an age that long reaches before the year 1; "
+                f"time {excerpt(text, 40)}: an age that long reaches before the year 1; "
                 "give a shorter age or a date like 2026-11-01"
             ) from None
     iso = text.strip()
@@ -173,7 +174,7 @@ def parse_time(text: str, *, now: datetime | None = None) -> datetime:
         moment = datetime.fromisoformat(iso)
     except ValueError:
         raise TargetError(
-            f"time {_shown(text)}: write a date or time like 2026-11-01 or 2026-11-01T08:00, "
+            f"time {excerpt(text, 40)}: write a date or time like 2026-11-01 or 2026-11-01T08:00, "
             "or an age like 12h or 7d"
         ) from None
     try:
@@ -182,13 +183,8 @@ def parse_time(text: str, *, now: datetime | None = None) -> datetime:
         return moment
     except (OverflowError, ValueError, OSError):  # the calendar's first/last day
         raise TargetError(
-            f"time {_shown(text)}: out of the range of dates; give a date between 0002 and 9998"
+            f"time {excerpt(text, 40)}: out of the range of dates; give a date between 0002 and 9998"
         ) from None
-
-
-def _shown(text: str, width: int = 40) -> str:
-    shown = repr(text)
-    return shown if len(shown) <= width else shown[: width - 3] + "..."
 
 
 def _time(value: datetime | str | None) -> datetime | None:

@@ -5,7 +5,7 @@ from ._inputs import load_input_sets, parse_input_sets
 from ._load import load_spec, parse_spec
 from ._schema import input_schema, inputs_model, output_schema, python_name, variable_schema
 from ._spec import Spec
-from ._text import parse_text
+from ._text import excerpt, parse_text
 from ._variables import (
     ArrayVariable,
     BoolVariable,
@@ -41,6 +41,7 @@ __all__ = [
     "StrVariable",
     "Variable",
     "dump_spec",
+    "excerpt",
     "input_schema",
     "inputs_model",
     "load_input_sets",

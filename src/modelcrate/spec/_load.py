@@ -21,6 +21,7 @@ import numpy as np
 from .._errors import SpecError, SpecWarning
 from ._files import read_text_file
 from ._spec import Spec
+from ._text import excerpt
 from ._variables import (
     _INT64_MAX,
     _INT64_MIN,
@@ -263,7 +264,7 @@ def _to_bound(value: Any, where: str, label: str) -> float:
         ) from None
     except OverflowError:
         raise SpecError(
-            f"{where}: {label} {_shorten(value)} is beyond the largest float (1.8e308); "
+            f"{where}: {label} {excerpt(value)} is beyond the largest float (1.8e308); "
             "write inf for no bound"
         ) from None
     if math.isnan(number):
@@ -305,13 +306,12 @@ def _parse_shape(value: Any, where: str) -> tuple[int | None, ...]:
             shape.append(n)
         else:
             raise SpecError(
-                f"{where}: shape {_shorten(value)} must hold non-negative integers "
-                "(or null for any)"
+                f"{where}: shape {excerpt(value)} must hold non-negative integers (or null for any)"
             )
     elements = math.prod(n for n in shape if n is not None)
     if elements > MAX_ELEMENTS:
         raise SpecError(
-            f"{where}: shape {_shorten(value)} holds {elements:,} elements, more than "
+            f"{where}: shape {excerpt(value)} holds {elements:,} elements, more than "
             f"{MAX_ELEMENTS:,}; declare a smaller shape (or null for a length that varies)"
         )
     return tuple(shape)
@@ -330,7 +330,7 @@ def _parse_dtype(value: Any, where: str) -> str:
     except (TypeError, ValueError, SyntaxError):
         dtype = None
     if dtype is None or dtype.kind not in "biuf":  # numbers or booleans, one per element
-        raise SpecError(f"{where}: unknown dtype {_shorten(value)}; use {_DTYPE_LIST}")
+        raise SpecError(f"{where}: unknown dtype {excerpt(value)}; use {_DTYPE_LIST}")
     if dtype.name not in STORED_DTYPES:
         raise SpecError(
             f"{where}: dtype {dtype.name} is not stored by every target; use {_DTYPE_LIST}"
@@ -347,7 +347,7 @@ def _check_choice(choice: Any, where: str) -> Any:
     if isinstance(choice, str):
         problem = text_problem(choice)
         if problem:
-            raise SpecError(f"{where}: choice {_shorten(choice)} {problem}; give text without it")
+            raise SpecError(f"{where}: choice {excerpt(choice)} {problem}; give text without it")
     elif isinstance(choice, int) and not isinstance(choice, bool):
         if not _INT64_MIN <= choice <= _INT64_MAX:
             problem = "is an integer beyond -2**63 to 2**63 - 1"
@@ -364,7 +364,7 @@ def _check_choice(choice: Any, where: str) -> Any:
         problem = f"is a {type(choice).__name__} value"
     if problem:
         raise SpecError(
-            f"{where}: choice {_shorten(choice)} {problem}; "
+            f"{where}: choice {excerpt(choice)} {problem}; "
             "a choice must be text, an integer, a finite number or true/false"
         )
     return choice
@@ -377,7 +377,7 @@ def _check_declaration(variable: Variable, where: str) -> None:
         value = variable.extras.get(key)
         if value is not None and not isinstance(value, str):
             raise SpecError(
-                f"{where}: {key} is {_shorten(value)}; it must be the name of another variable, "
+                f"{where}: {key} is {excerpt(value)}; it must be the name of another variable, "
                 f"e.g. {key}: {variable.name}_{key[:5]}"
             )
     shape = variable.shape if isinstance(variable, ImageVariable) else None
@@ -410,12 +410,6 @@ def _check_declaration(variable: Variable, where: str) -> None:
             )
 
 
-def _shorten(value: Any, width: int = 60) -> str:
-    """`repr(value)`, cut to `width` characters for a message."""
-    text = repr(value)
-    return text if len(text) <= width else text[: width - 3] + "..."
-
-
 def _check_default(variable: V, where: str) -> V:
     if not variable.has_default:
         return variable
@@ -423,7 +417,7 @@ def _check_default(variable: V, where: str) -> V:
         default = variable.check(variable.default)
     except ValueError as exc:
         raise SpecError(
-            f"{where}: default value {_shorten(variable.default)} is invalid: {exc}"
+            f"{where}: default value {excerpt(variable.default)} is invalid: {exc}"
         ) from None
     problem = variable.range_problem(default)
     if problem:

@@ -23,7 +23,7 @@ def parse_text(variable: Variable, text: str) -> Any:
             return True
         if stripped.lower() in _FALSE:
             return False
-        raise ValueError(f"expects true or false, got {_shorten(text)}")
+        raise ValueError(f"expects true or false, got {excerpt(text)}")
     if kind == "int" and len(stripped) <= 40:
         try:
             return int(stripped)
@@ -33,21 +33,19 @@ def parse_text(variable: Variable, text: str) -> Any:
         try:
             number = float(stripped)
         except ValueError:
-            raise ValueError(f"expects a number, got {_shorten(text)}") from None
+            raise ValueError(f"expects a number, got {excerpt(text)}") from None
         if kind == "int":
             if not math.isfinite(number) or number != int(number):
-                raise ValueError(f"expects an integer, got {_shorten(text)}")
+                raise ValueError(f"expects an integer, got {excerpt(text)}")
             return int(number)
         return number
     try:  # arrays, images and distributions: JSON (or YAML flow) text
         return load_yaml(stripped)
     except YAMLInputError as exc:
-        raise ValueError(
-            f"expects a list such as [1, 2, 3], got {_shorten(text)} ({exc})"
-        ) from None
+        raise ValueError(f"expects a list such as [1, 2, 3], got {excerpt(text)} ({exc})") from None
 
 
-def _shorten(text: str, width: int = 60) -> str:
-    """`repr(text)`, cut to `width` characters for a message."""
-    shown = repr(text)
-    return shown if len(shown) <= width else shown[: width - 3] + "..."
+def excerpt(value: Any, width: int = 60) -> str:
+    """`repr(value)`, cut to `width` characters, for a message that quotes what it was given."""
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
