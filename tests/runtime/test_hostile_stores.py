@@ -188,12 +188,25 @@ def test_a_killed_writer_s_temporary_file_is_reported_then_removed(tmp_path):
         assert len(target.list()) == 2
 
 
+def test_a_forked_writer_names_itself_not_its_parent():
+    from modelcrate.runtime._filesystem import _writer
+
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports and leaves at once
+        os.write(write, _writer().encode())
+        os._exit(0)
+    os.waitpid(child, 0)
+    named = os.read(read, 1024).decode()
+    assert named.rsplit("~", 1)[1] == str(child) != str(os.getpid())
+
+
 def test_a_live_writer_s_temporary_file_is_left_alone(tmp_path):
     root = tmp_path / "results"
     (root / "m").mkdir(parents=True)
-    from modelcrate.runtime._filesystem import _WRITER
+    from modelcrate.runtime._filesystem import _writer
 
-    host, namespace, _ = _WRITER.split("~")
+    host, namespace, _ = _writer().split("~")
     live = root / "m" / f".{host}~{namespace}~{os.getpid()}.abcdefgh.tmp"  # this process
     elsewhere = root / "m" / ".otherhost~1~1.abcdefgh.tmp"  # a writer on another host
     live.write_text("{")

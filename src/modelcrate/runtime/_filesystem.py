@@ -83,7 +83,7 @@ class FilesystemTarget(BaseTarget):
             for stale in stale_temporary_files(path.parent):
                 stale.unlink(missing_ok=True)
         text = result.to_json(indent=1)
-        fd, tmp = tempfile.mkstemp(prefix=f".{_WRITER}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{_writer()}.", suffix=".tmp", dir=path.parent)
         try:
             os.chmod(tmp, new_file_mode())  # readable as any new file, not only by its writer
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -172,9 +172,14 @@ def _pid_namespace() -> str:
         return "0"
 
 
-_WRITER = (
-    f"{re.sub(r'[^A-Za-z0-9-]', '-', socket.gethostname())[:64]}~{_pid_namespace()}~{os.getpid()}"
-)
+_HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())[:64]
+_NAMESPACE = _pid_namespace()
+
+
+def _writer() -> str:
+    """The name of this writer in its temporary files: host, PID namespace and PID (read at each
+    write, so a forked worker names itself, not its parent)."""
+    return f"{_HOST}~{_NAMESPACE}~{os.getpid()}"
 
 
 _TEMPORARY = re.compile(r"\.(?:(?P<host>[A-Za-z0-9-]+)~(?P<ns>\d+)~(?P<pid>\d+)\.)?\w+\.tmp")
@@ -188,7 +193,6 @@ def stale_temporary_files(folder: Path, *, now: float | None = None) -> list[Pat
     shared mount) or of an older name, when nobody has written to it for `STALE_AFTER`
     seconds: a live writer's file is never taken.
     """
-    host, namespace, _ = _WRITER.split("~")
     now = time.time() if now is None else now
     found = []
     try:
@@ -207,7 +211,7 @@ def stale_temporary_files(folder: Path, *, now: float | None = None) -> list[Pat
             age = now - entry.stat(follow_symlinks=False).st_mtime
         except OSError:
             continue  # removed meanwhile: its writer finished
-        ours = (match["host"], match["ns"]) == (host, namespace)
+        ours = (match["host"], match["ns"]) == (_HOST, _NAMESPACE)
         if (ours and not _alive(int(match["pid"]))) or age > STALE_AFTER:
             found.append(Path(entry.path))
     return sorted(found)
