@@ -113,9 +113,9 @@ def _read_inputs(
 def _run_with_prefect(
     model_ref: str, project: Path | None, input_sets: list[dict[str, Any]], targets: list[str]
 ) -> list[Any]:
-    from ..runtime import run_flow, use_local_prefect_for
+    from ..runtime import prefect_home, run_flow, use_local_prefect
 
-    if use_local_prefect_for(project):
+    if use_local_prefect(prefect_home(project)):
         stderr(
             "Running the Prefect flow on a temporary local Prefect server (takes a few seconds)..."
         )

@@ -14,7 +14,7 @@ from ._discovery import (
     read_pyproject,
 )
 from ._filesystem import FilesystemTarget, load_file
-from ._flows import flow_target, prefect_home, run_flow, use_local_prefect_for
+from ._flows import flow_target, prefect_home, run_flow
 from ._prefect_env import LOCAL_PREFECT_SETTINGS, use_local_prefect
 from ._query import (
     EXPORT_FORMATS,
@@ -101,5 +101,4 @@ __all__ = [
     "summarize",
     "uri_secrets",
     "use_local_prefect",
-    "use_local_prefect_for",
 ]

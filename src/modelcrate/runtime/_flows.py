@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from ._discovery import FLOWS_GROUP, find
-from ._prefect_env import use_local_prefect
 from ._targets import TARGET_ENV, Target, uri_secrets
 
 
@@ -21,11 +20,6 @@ def prefect_home(project: Path | None) -> Path:
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("modelcrate")) / "prefect"
-
-
-def use_local_prefect_for(project: Path | None) -> bool:
-    """`use_local_prefect` with the home of `project`; False when a Prefect API is configured."""
-    return use_local_prefect(prefect_home(project))
 
 
 def flow_target(given: str, target: Target) -> str:
