@@ -21,6 +21,9 @@ EXAMPLE = EXAMPLES / "injector" / "variables.yml"
 EXAMPLE_MODEL = EXAMPLES / "injector" / "model.py"
 # How a project made by the tests depends on modelcrate: this checkout, by file:// URL.
 CHECKOUT_REQUIREMENT = f"modelcrate @ {ROOT.as_uri()}"
+# How a project made by a released modelcrate depends on it: a range of versions that this
+# checkout's own version satisfies.
+RELEASE_REQUIREMENT = "modelcrate>=0.1.dev0,<1"
 
 
 class ProjectFactory:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from _projects import CHECKOUT_REQUIREMENT, EXAMPLE_MODEL, ROOT, find_uv
+from _projects import CHECKOUT_REQUIREMENT, EXAMPLE_MODEL, RELEASE_REQUIREMENT, ROOT, find_uv
 
 from modelcrate import ProjectError
 from modelcrate.packaging import (
@@ -97,6 +97,23 @@ BREAKAGES = {
         "dockerfile",
         "`USER root` runs the image as root",
     ),
+    "checkout-requirement": (
+        lambda p: _edit(
+            p / "pyproject.toml", f'"{RELEASE_REQUIREMENT}"', f'"{CHECKOUT_REQUIREMENT}"'
+        ),
+        "portable",
+        "pyproject.toml line 16: file:",
+    ),
+    "machine-path-in-a-lock-file": (
+        lambda p: (
+            (p / "requirements").mkdir()
+            or (p / "requirements" / "runtime.direct.txt").write_text(
+                f"# modelcrate lock\n{CHECKOUT_REQUIREMENT}\n"
+            )
+        ),
+        "portable",
+        "requirements/runtime.direct.txt line 2: file:",
+    ),
     "hard-coded-version": (
         lambda p: _edit(p / "pyproject.toml", 'dynamic = ["version"]', 'version = "0.1.0"'),
         "version",
@@ -116,7 +133,7 @@ def make(make_project):
         else:
             kind = {"variables": ALL_KINDS, "project_name": "All Kinds"}
         return make_project(
-            **kind, modelcrate_requirement=CHECKOUT_REQUIREMENT, git=True, dest=parent / name
+            **kind, modelcrate_requirement=RELEASE_REQUIREMENT, git=True, dest=parent / name
         )
 
     return make
@@ -170,7 +187,7 @@ def test_a_fresh_project_passes_every_check_on_the_command_line(checked):
     lines = done.stdout.splitlines()
     assert re.split(r"\s{2,}", lines[0]) == ["check", "status", "detail"]
     assert [line.split()[:2] for line in lines[1:-1]] == [[name, "ok"] for name in CHECKS]
-    assert lines[-1] == "7 of 7 checks passed."
+    assert lines[-1] == "8 of 8 checks passed."
 
 
 def test_the_example_model_passes_every_check(checked):
@@ -236,8 +253,8 @@ def test_command_line_prints_each_failure_then_a_summary_table(run_cli, monkeypa
     assert re.split(r"\s{2,}", lines[3]) == ["check", "status", "detail"]
     assert re.split(r"\s{2,}", lines[4]) == ["variables", "ok", "variables message"]
     assert re.split(r"\s{2,}", lines[8]) == ["readme", "FAIL", "readme message"]
-    assert lines[10].endswith("...") and len(lines[10]) < 100
-    assert lines[-1] == "5 of 7 checks passed."
+    assert lines[11].endswith("...") and len(lines[11]) < 100
+    assert lines[-1] == "6 of 8 checks passed."
 
 
 def test_a_project_that_cannot_be_imported_fails_the_import_checks_only(checked, tmp_path):
@@ -249,7 +266,7 @@ def test_a_project_that_cannot_be_imported_fails_the_import_checks_only(checked,
     for name in ("variables", "entry-points", "flow", "evaluate"):
         assert not results[name].ok
         assert "no module named modelcrate" in results[name].message
-    assert all(results[name].ok for name in ("readme", "dockerfile", "version"))
+    assert all(results[name].ok for name in ("readme", "dockerfile", "portable", "version"))
 
 
 def test_not_a_project_is_bad_input(run_cli, tmp_path):
@@ -308,7 +325,8 @@ def test_a_project_venv_is_the_default_interpreter(make, tmp_path):
     results = {r.name: r for r in check_project(project)}
     assert "cannot import modelcrate" in results["evaluate"].message  # an empty .venv is used
     subprocess.run(
-        [uv, "pip", "install", "-q", "--python", venv / "bin" / "python", "-e", project],
+        # modelcrate from this checkout: the project depends on a released version range
+        [uv, "pip", "install", "-q", "--python", venv / "bin" / "python", ROOT, "-e", project],
         check=True,
         timeout=600,
     )

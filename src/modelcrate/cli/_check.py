@@ -31,6 +31,7 @@ def check(project: Path, python: Path | None, as_json: bool) -> None:
     evaluate      the model on its defaults returns every output, right kind, shape, range
     readme        README.md's variable tables equal the ones rendered from variables.yml
     dockerfile    the image runs as a non-root user and installs the wheel
+    portable      no dependency or lock file names a path of this machine (file:...)
     version       the version comes from git tags (hatch-vcs or setuptools-scm)
 
     Exit code 1 when a check fails; 2 when PROJECT is not a project.

@@ -8,13 +8,14 @@ for the packaging tools). The exit code of an error is the one its class carries
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 import warnings
 from typing import Any
 
 import click
 
-from .._errors import ExitCode, ModelcrateError
+from .._errors import ExitCode, ModelcrateError, ProjectError
 from ._output import one_line, stderr
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = ExitCode.OK, ExitCode.FAILURE, ExitCode.USAGE
@@ -32,6 +33,35 @@ VERBS = {
 }
 """Each verb and the module:command that implements it, in the order `--help` lists them."""
 
+TOOL_VERBS = frozenset({"new", "check", "build", "lock", "graph", "update"})
+"""The verbs that make or work on projects: they need the `tools` extra."""
+TOOL_MODULES = ("copier", "packaging", "validate_pyproject", "uv")
+"""What the `tools` extra installs (`pip install 'modelcrate[tools]'`), by import name."""
+TOOLS_HINT = "pip install 'modelcrate[tools]'"
+
+
+def missing_tools() -> list[str]:
+    """The modules of the `tools` extra that are not installed (a packaged model's environment
+    holds modelcrate's runtime only)."""
+    return [name for name in TOOL_MODULES if importlib.util.find_spec(name) is None]
+
+
+def _needs_tools(verb: str, missing: list[str]) -> click.Command:
+    """A stand-in for a verb whose tools are missing: listed by `--help`, one error when used."""
+
+    def refuse(**_: object) -> None:
+        raise ProjectError(
+            f"`modelcrate {verb}` needs modelcrate's project tools, which are not installed in "
+            f"this environment ({', '.join(missing)} missing): {TOOLS_HINT}"
+        )
+
+    return click.Command(
+        verb,
+        callback=refuse,
+        help=f"(Needs the project tools: {TOOLS_HINT}.)",
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    )
+
 
 class _Verbs(click.Group):
     """A group whose commands are imported when they are used."""
@@ -42,6 +72,8 @@ class _Verbs(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in VERBS:
             return None
+        if cmd_name in TOOL_VERBS and (missing := missing_tools()):
+            return _needs_tools(cmd_name, missing)
         module, _, name = VERBS[cmd_name].partition(":")
         command: click.Command = getattr(importlib.import_module(module, __package__), name)
         return command

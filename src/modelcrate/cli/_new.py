@@ -66,7 +66,7 @@ if TYPE_CHECKING:
 )
 def new(variables: Path, output: Path | None, yes: bool, no_git: bool, **given: Any) -> None:
     """Make a complete, working project from a VARIABLES file (YAML of inputs and outputs)."""
-    from ..packaging import answer_questions, make_options, new_project
+    from ..packaging import answer_questions, is_local_requirement, make_options, new_project
     from ..spec import load_spec
 
     spec = load_spec(variables)  # fail on a bad file before asking anything
@@ -103,6 +103,13 @@ def new(variables: Path, output: Path | None, yes: bool, no_git: bool, **given: 
     )
     click.echo(f"  flow        : src/{options.package_name}/flow.py ({options.flow_name})")
     click.echo(f"  modelcrate  : {options.modelcrate_requirement}")
+    if is_local_requirement(options.modelcrate_requirement):
+        stderr(
+            "note: the project depends on modelcrate by a path of this machine, so it installs "
+            "nowhere else (CI, its image) and `modelcrate check` fails `portable`; point it at a "
+            "release or a git URL with --modelcrate-requirement, or later in pyproject.toml "
+            "(its README says how)"
+        )
     click.echo("Next:")
     click.echo(
         f"  {'' if here else f'cd {shlex.quote(shown)} && '}python -m venv .venv && "

@@ -21,6 +21,7 @@ from ._options import (
     check_answer,
     derived_defaults,
     git_identity,
+    is_local_requirement,
     make_options,
     modelcrate_requirement,
 )
@@ -92,6 +93,7 @@ __all__ = [
     "derived_defaults",
     "format_size",
     "git_identity",
+    "is_local_requirement",
     "lock_project",
     "make_options",
     "modelcrate_requirement",

@@ -103,8 +103,9 @@ def git_identity() -> tuple[str, str]:
 def default_modelcrate_requirement() -> str:
     """How a generated project should depend on modelcrate: where this modelcrate came from.
 
-    A modelcrate installed from a local directory or a VCS URL is referenced the same way (it
-    is not on an index yet); one installed from an index gets a version range.
+    A modelcrate installed from a local directory (a checkout) or a VCS URL is referenced the
+    same way, since that version is on no index; one installed from an index, or from a wheel or
+    sdist file (a release's own files), gets a version range: `modelcrate>=X.Y,<X+1`.
     """
     try:
         dist = distribution("modelcrate")
@@ -118,8 +119,11 @@ def default_modelcrate_requirement() -> str:
         if vcs:
             ref = vcs.get("requested_revision") or vcs.get("commit_id")
             return f"modelcrate @ {vcs['vcs']}+{url}" + (f"@{ref}" if ref else "")
-        if url:
+        if url and "archive_info" not in info:
+            # A checkout (editable or not): its version is not published anywhere.
             return f"modelcrate @ {url}"
+        # A wheel or sdist file, installed from a path or URL: a build of a release, as an
+        # index would serve it.
     return _range_for(dist.version)
 
 
@@ -130,6 +134,29 @@ def _range_for(version: str) -> str:
         return "modelcrate"
     floor = f"{v.major}.{v.minor}" + (".dev0" if v.is_prerelease or v.is_devrelease else "")
     return f"modelcrate>={floor},<{v.major + 1}"
+
+
+def tools_requirement(requirement: str) -> str:
+    """The same requirement on modelcrate with its `tools` extra: what a project's development
+    environment needs for `modelcrate check`, `lock` and `update`."""
+    from packaging.requirements import Requirement
+
+    parsed = Requirement(requirement)
+    parsed.extras = {*parsed.extras, "tools"}
+    return str(parsed)
+
+
+def is_local_requirement(requirement: str) -> bool:
+    """Whether a requirement points at a path of this machine (`name @ file:...`), which no
+    other machine, CI runner or container build can install."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        url = Requirement(requirement).url or ""
+    except InvalidRequirement:
+        return False
+    scheme = url.partition(":")[0].lower()
+    return scheme == "file" or scheme.endswith("+file") or (":" not in url and bool(url))
 
 
 def modelcrate_requirement(spec: str | None) -> str:

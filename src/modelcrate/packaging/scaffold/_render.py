@@ -13,7 +13,7 @@ import numpy as np
 from ..._errors import ProjectError
 from ...spec import ArrayVariable, DistributionVariable, Spec, Variable
 from .._escape import one_line, python_float, python_string
-from .._options import ProjectOptions
+from .._options import ProjectOptions, tools_requirement
 from .._tables import kind_text, range_text, variable_table
 
 
@@ -84,6 +84,7 @@ def template_answers(spec: Spec, options: ProjectOptions) -> dict[str, Any]:
         "flow_name": options.flow_name,
         "image": options.image,
         "requirement_is_direct": " @ " in options.modelcrate_requirement,
+        "tools_requirement": tools_requirement(options.modelcrate_requirement),
         "year": date.today().year,
     }
     return json.loads(json.dumps(data))

@@ -33,7 +33,7 @@ CONFLICT_MARKER = b"<<<<<<< "
 # Answers that keep the value recorded when the project was made (the copyright year).
 KEPT_ANSWERS = ("year",)
 # Answers the answers file does not record (pyproject.toml holds the requirement).
-UNRECORDED_ANSWERS = ("modelcrate_requirement",)
+UNRECORDED_ANSWERS = ("modelcrate_requirement", "tools_requirement")
 
 
 @dataclass(frozen=True)
@@ -255,7 +255,8 @@ def _run_copier_update(path: Path, source: Path, target: str, data: dict[str, An
         with Worker(dst_path=path, src_path=str(source), **options) as worker:
             last = worker.subproject.last_answers
             last["_src_path"] = str(source)
-            last.setdefault("modelcrate_requirement", data["modelcrate_requirement"])
+            for derived in UNRECORDED_ANSWERS:
+                last.setdefault(derived, data[derived])
             worker.run_update()
         _record_source(path / ANSWERS_FILE)
     except ProjectError:

@@ -19,13 +19,24 @@ from ..._errors import ModelcrateError, ProjectError
 from ...runtime import LOCAL_PREFECT_SETTINGS
 from ...spec import load_spec
 from .._git import git_toplevel
-from .._project import DOCKERFILE, README, project_package, read_pyproject, variables_path
+from .._project import (
+    ANSWERS_FILE,
+    DOCKERFILE,
+    LOCK_DIR,
+    PIPFILE,
+    PIPFILE_LOCK,
+    PYPROJECT,
+    README,
+    project_package,
+    read_pyproject,
+    variables_path,
+)
 from .._tables import variable_table
 from .._tools import Background, finish_tool, program, project_interpreter, start_tool, stop_tool
 from . import _check_probe
 
 _PROBE_CHECKS = tuple(_check_probe.CHECKS)
-CHECKS = (*_PROBE_CHECKS, "readme", "dockerfile", "version")
+CHECKS = (*_PROBE_CHECKS, "readme", "dockerfile", "portable", "version")
 """The checks, in the order they are reported."""
 
 PROBE_TIMEOUT_SECONDS = 600
@@ -71,6 +82,7 @@ def check_project(
             static = [
                 check_readme(root, variables),
                 check_dockerfile(root),
+                check_portable(root),
                 check_version(root, pyproject),
             ]
         except BaseException:
@@ -316,6 +328,58 @@ def check_dockerfile(root: Path) -> CheckResult:
 def _user_name(user: str) -> str:
     words = user.split() or [""]
     return words[0].strip("'\"").split(":")[0].strip().lower()
+
+
+# -- portable -------------------------------------------------------------------------------------
+
+PORTABLE_FILES = (
+    PYPROJECT,
+    f"{LOCK_DIR}/*.txt",
+    "environment.yml",
+    PIPFILE,
+    PIPFILE_LOCK,
+    ANSWERS_FILE,
+)
+"""The committed files that say what to install, or how the project was made: none may name a
+path of the machine that wrote it. (The Dockerfile's paths are the image's own.)"""
+_FILE_URL = re.compile(r"(?:\b[a-z]+\+)?\bfile:[^\s'\",\]]+", re.IGNORECASE)
+
+
+def check_portable(root: Path) -> CheckResult:
+    """No file that says what to install names a path of this machine (`modelcrate @ file:...`),
+    so the project installs in CI, in its image and on other machines."""
+    name = "portable"
+    found: list[tuple[str, int, str]] = []
+    for pattern in PORTABLE_FILES:
+        for path in sorted(root.glob(pattern)):
+            try:
+                lines = path.read_text(encoding="utf-8").splitlines()
+            except (OSError, UnicodeDecodeError):
+                continue
+            for number, line in enumerate(lines, 1):
+                match = _FILE_URL.search(line)
+                local = match.group(0) if match else (str(root) if str(root) in line else None)
+                if local:
+                    found.append((path.relative_to(root).as_posix(), number, local))
+    if not found:
+        return CheckResult(
+            name, True, "no dependency or committed file names a path of this machine"
+        )
+    where, line, local = found[0]
+    more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+    if where.startswith(f"{LOCK_DIR}/") or where in (PIPFILE, PIPFILE_LOCK):
+        fix = "fix pyproject.toml first, then run `modelcrate lock` again"
+    else:
+        fix = (
+            "depend on a released modelcrate (e.g. modelcrate>=0.2,<1 in dependencies and "
+            "modelcrate[tools]>=0.2,<1 in the dev extra) or on a git URL"
+        )
+    return CheckResult(
+        name,
+        False,
+        f"{where} line {line}: {_short(local)} is a path of this machine, so the project does "
+        f"not install anywhere else (CI, the image){more}; {fix}",
+    )
 
 
 # -- version --------------------------------------------------------------------------------------

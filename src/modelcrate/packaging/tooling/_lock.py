@@ -241,7 +241,7 @@ def _uv() -> str:
     found = find_uv()
     if not found:
         raise ProjectError(
-            "uv is not installed: `pip install uv` (modelcrate lock resolves with it)"
+            "uv is not installed: pip install 'modelcrate[tools]' (modelcrate lock resolves with uv)"
         )
     return found
 
