@@ -394,3 +394,58 @@ def test_a_model_in_a_nested_namespace_package(tmp_path):
     del files[f"{nested}/variables.yml"]
     wheel = _wheel(tmp_path / "b", files, entry_points=entry_points, variables=None)
     assert [p.path for p in inspect_wheel(wheel).errors] == [f"{nested}/variables.yml"]
+
+
+# -- the lowest build backend the generated pyproject.toml allows ----------------------------------
+
+
+def _lowest_backend(project: Path) -> list[str]:
+    """The project's build requirements, each pinned to the lowest version it allows."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    pins = []
+    for text in tomllib.loads((project / "pyproject.toml").read_text())["build-system"]["requires"]:
+        requirement = Requirement(text)
+        lowest = [s.version for s in requirement.specifier if s.operator == ">="]
+        assert lowest, f"{text}: the build requirement has no lower bound"
+        pins.append(f"{requirement.name}=={lowest[0]}")
+    return pins
+
+
+def _metadata(wheel: Path) -> str:
+    with zipfile.ZipFile(wheel) as archive:
+        name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+        return archive.read(name).decode()
+
+
+@pytest.mark.slow
+def test_the_lowest_allowed_build_backend_writes_the_license_metadata(project, tmp_path):
+    """`license-files` as a list and an SPDX `license` need hatchling 1.27 (PEP 639): the
+    generated project builds with the lowest versions its pyproject.toml allows, and one release
+    older would write the legacy License field instead."""
+    from _projects import find_uv, sh
+
+    uv = find_uv()
+    if uv is None:
+        pytest.skip("uv is not installed")
+    lowest = _lowest_backend(project)
+    assert "hatchling==1.27" in lowest
+    older = Path(shutil.copytree(project, tmp_path / "older-project"))
+    pyproject = older / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('"hatchling>=1.27"', '"hatchling>=1.26"'))
+    for name, (source, pins) in {
+        "lowest": (project, lowest),
+        "older": (older, ["hatchling==1.26.3"]),
+    }.items():
+        constraints = tmp_path / f"{name}.txt"
+        constraints.write_text("\n".join(pins) + "\n")
+        out = tmp_path / name
+        sh(uv, "build", "-q", "--wheel", "--out-dir", out, "--build-constraint", constraints, source)
+        metadata = _metadata(next(out.glob("*.whl")))
+        if name == "lowest":
+            assert "License-Expression: BSD-3-Clause" in metadata
+            assert "License-File: LICENSE" in metadata
+        else:
+            assert "License-Expression" not in metadata
