@@ -141,9 +141,10 @@ def tools_requirement(requirement: str) -> str:
     environment needs for `modelcrate check`, `lock` and `update`."""
     from packaging.requirements import Requirement
 
-    parsed = Requirement(requirement)
-    parsed.extras = {*parsed.extras, "tools"}
-    return str(parsed)
+    extras = ",".join(sorted({*Requirement(requirement).extras, "tools"}))
+    # The requirement as written (`str(Requirement)` would reorder its specifiers), extras added.
+    name = re.compile(r"^\s*([A-Za-z0-9._-]+)(\s*)(\[[^\]]*\])?")
+    return name.sub(rf"\1[{extras}]\2", requirement.strip(), count=1)
 
 
 def is_local_requirement(requirement: str) -> bool:
