@@ -175,11 +175,12 @@ def test_list_table(run_cli, uri, stored):
     _, results = stored
     code, out, err = run_cli("results", "list", "-t", uri)
     assert code == 0, err
-    assert out.splitlines()[0].split() == ["id", "model", "version", "created", "inputs"]
+    assert out.splitlines()[0].split() == ["id", "model", "version", "code", "created", "inputs"]
     rows = list_rows(out)
     assert [row[0] for row in rows] == [r.hash[:12] for r in results]  # oldest first
     assert all(row[1] == MODEL for row in rows)
-    assert rows[0][4].startswith("laser_radius=0.5, bunch_charge=100")
+    assert [row[3] for row in rows] == [r.fingerprint[:12] for r in results]
+    assert rows[0][5].startswith("laser_radius=0.5, bunch_charge=100")
     assert out.strip().splitlines()[-1] == f"2 results in {open_target(uri).name}"
 
 
