@@ -178,8 +178,11 @@ def test_the_variables_file_and_data_files_are_part_of_the_code(projects, run_cl
     with_data = projects("tiny_data")
     (package_of(with_data) / "weights").mkdir()
     (package_of(with_data) / "weights" / "layer1.npy").write_bytes(b"\x93NUMPY")
-    codes = [plain] + [run_here(run_cli, p) for p in (described, with_data)]
-    assert len({c["fingerprint"] for c in codes}) == 3
+    with_subpackage = projects("tiny_sub")  # a subpackage named like a results folder is code
+    (package_of(with_subpackage) / "results").mkdir()
+    (package_of(with_subpackage) / "results" / "__init__.py").write_text("")
+    more = [run_here(run_cli, p) for p in (described, with_data, with_subpackage)]
+    assert len({c["fingerprint"] for c in [plain, *more]}) == 4
 
 
 def test_generated_files_in_the_package_leave_the_code_as_it_is(projects, run_cli):

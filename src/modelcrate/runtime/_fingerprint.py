@@ -18,7 +18,8 @@ from types import ModuleType
 log = logging.getLogger("modelcrate.runtime")
 
 SKIPPED_DIRECTORIES = frozenset({"__pycache__", "build", "dist", "results"})
-"""Folders of a package that hold what tools or runs write, not the model's code or data."""
+"""Folders of a package that hold what tools or runs write, not the model's code or data
+(unless one holds an `__init__.py`: then it is a subpackage of that name)."""
 SKIPPED_SUFFIXES = (".pyc", ".pyo", ".egg-info", ".dist-info", ".db", ".sqlite")
 """Files (and folders) of these kinds are generated (compiled code, metadata, result stores)."""
 _SKIPPED_PARTS = ("-journal", "-wal", "-shm")  # what SQLite writes beside a result store
@@ -116,16 +117,19 @@ def package_files(root: Path) -> list[Path]:
     generated files and folders (see `SKIPPED_DIRECTORIES`, `SKIPPED_SUFFIXES`) left out."""
     found: list[Path] = []
     for folder, directories, files in os.walk(root, onerror=_log_walk_error):
-        directories[:] = sorted(d for d in directories if not _skipped(d, directory=True))
-        found += [Path(folder, f) for f in sorted(files) if not _skipped(f, directory=False)]
+        directories[:] = sorted(
+            d for d in directories if not _skipped(d, directory=Path(folder, d))
+        )
+        found += [Path(folder, f) for f in sorted(files) if not _skipped(f, directory=None)]
     return found
 
 
-def _skipped(name: str, *, directory: bool) -> bool:
+def _skipped(name: str, *, directory: Path | None) -> bool:
+    """Whether a file (`directory` None) or the folder `directory` called `name` is left out."""
     if name.startswith(".") or name.endswith(SKIPPED_SUFFIXES):
         return True
-    if directory:
-        return name in SKIPPED_DIRECTORIES
+    if directory is not None:
+        return name in SKIPPED_DIRECTORIES and not (directory / "__init__.py").is_file()
     return any(name.endswith(s + p) for s in (".db", ".sqlite") for p in _SKIPPED_PARTS)
 
 
@@ -207,4 +211,7 @@ def _counts(path: Path, root: Path | None) -> bool:
     if root is None or not path.is_relative_to(root):
         return True
     parts = path.relative_to(root).parts
-    return not any(_skipped(p, directory=i < len(parts) - 1) for i, p in enumerate(parts))
+    folders = [root.joinpath(*parts[: i + 1]) for i in range(len(parts) - 1)]
+    if any(_skipped(folder.name, directory=folder) for folder in folders):
+        return False
+    return not _skipped(parts[-1], directory=None) if parts else True
