@@ -49,9 +49,13 @@ def code_fingerprint(model: object) -> CodeFingerprint:
 
 @functools.lru_cache(maxsize=256)
 def _of_class(cls: type) -> CodeFingerprint:
-    root, single = _code_location(cls)
-    extra = _spec_file(cls)
-    return _of_files(root, tuple(sorted({p for p in (single, extra) if p is not None})))
+    try:
+        root, single = _code_location(cls)
+        extra = _spec_file(cls)
+        return _of_files(root, tuple(sorted({p for p in (single, extra) if p is not None})))
+    except (OSError, RuntimeError, ValueError) as exc:  # a link loop, say: never fail a run
+        log.warning("cannot fingerprint the code of %s: %s", cls.__qualname__, exc)
+        return CodeFingerprint(None)
 
 
 def _code_location(cls: type) -> tuple[Path | None, Path | None]:
