@@ -175,11 +175,12 @@ def test_list_table(run_cli, uri, stored):
     _, results = stored
     code, out, err = run_cli("results", "list", "-t", uri)
     assert code == 0, err
-    assert out.splitlines()[0].split() == ["id", "model", "version", "created", "inputs"]
+    assert out.splitlines()[0].split() == ["id", "model", "version", "code", "created", "inputs"]
     rows = list_rows(out)
     assert [row[0] for row in rows] == [r.hash[:12] for r in results]  # oldest first
     assert all(row[1] == MODEL for row in rows)
-    assert rows[0][4].startswith("laser_radius=0.5, bunch_charge=100")
+    assert [row[3] for row in rows] == [r.fingerprint[:12] for r in results]
+    assert rows[0][5].startswith("laser_radius=0.5, bunch_charge=100")
     assert out.strip().splitlines()[-1] == f"2 results in {open_target(uri).name}"
 
 
@@ -288,6 +289,7 @@ def test_export_csv_to_a_file(run_cli, uri, stored, tmp_path):
     rows = list(csv.DictReader(io.StringIO(output.read_text())))
     assert [row["id"] for row in rows] == [r.hash for r in stored[1]]
     assert [row["input:laser_radius"] for row in rows] == ["0.5", "0.3"]
+    assert [row["fingerprint"] for row in rows] == [r.fingerprint for r in stored[1]]
     image = json.loads(rows[0]["output:beam_image"])
     assert len(image) == 64 and len(image[0]) == 64
     assert float(rows[0]["output:sigma_x"]) == pytest.approx(stored[1][0].outputs["sigma_x"])
@@ -311,7 +313,7 @@ def test_export_json_to_stdout(run_cli, uri, stored):
 
 def test_export_with_filters(run_cli, uri):
     code, out, _ = run_cli("results", "export", "-t", uri, "-f", "csv", "--until", "2000-01-01")
-    assert code == 0 and out == "id,model,version,created,flow_run_id\n"
+    assert code == 0 and out == "id,model,version,created,flow_run_id,fingerprint,dirty\n"
 
 
 def test_export_bad_format_is_a_usage_error(run_cli, uri):

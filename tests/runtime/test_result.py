@@ -136,6 +136,79 @@ def test_hash_is_of_model_version_inputs_and_outputs_only():
     assert make(outputs={"sigma_x": 0.2}).hash != a.hash
 
 
+FINGERPRINT = "5c1e0a9f" * 8
+
+
+def test_hash_is_of_the_code_too_but_not_of_its_dirty_mark():
+    plain = make()
+    code = make(fingerprint=FINGERPRINT)
+    assert code.hash != plain.hash
+    assert make(fingerprint="0" * 64).hash != code.hash
+    assert make(fingerprint=FINGERPRINT, dirty=True).hash == code.hash
+    doc = make(fingerprint=FINGERPRINT, dirty=True).to_document()
+    assert (doc["fingerprint"], doc["dirty"]) == (FINGERPRINT, True)
+    back = Result.from_document(json.loads(json.dumps(doc)), verify=True)
+    assert (back.fingerprint, back.dirty, back.hash) == (FINGERPRINT, True, code.hash)
+
+
+# A document as results were stored before they recorded their code (no fingerprint, no dirty).
+OLD_DOCUMENT = {
+    "id": "73f146e59aa4f57e6ca042697be3d67a2e9f32bf2ac494833c596cb53233fd1a",
+    "model": "injector-surrogate",
+    "version": "0.0.1.dev1+g1a2b3c4",
+    "flow_run_id": None,
+    "created": "2026-11-30T08:00:00+00:00",
+    "inputs": {"laser_radius": 0.5, "QUAD:IN20:121:BACT": -0.02},
+    "outputs": {
+        "sigma_x": 0.1,
+        "image": {"__ndarray__": {"dtype": "<f8", "shape": [2, 2], "data": [0.0, 1.0, 2.0, 3.0]}},
+    },
+    "units": {"laser_radius": "mm"},
+    "hash": "73f146e59aa4f57e6ca042697be3d67a2e9f32bf2ac494833c596cb53233fd1a",
+}
+
+
+def test_a_document_stored_before_results_recorded_their_code_still_verifies():
+    old = Result.from_document(OLD_DOCUMENT, verify=True)
+    assert (old.fingerprint, old.dirty, old.id) == (None, None, OLD_DOCUMENT["id"])
+    assert_same_array(old.outputs["image"], np.arange(4.0).reshape(2, 2))
+    again = Result.from_document(json.loads(old.to_json()), verify=True)
+    assert again == old and again.to_document()["fingerprint"] is None
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        pytest.param({"fingerprint": None}, "is not the hash of its content", id="removed"),
+        pytest.param({"fingerprint": "0" * 64}, "is not the hash of its content", id="changed"),
+        pytest.param({"fingerprint": "abc"}, "fingerprint", id="not a sha256"),
+        pytest.param({"dirty": "yes"}, "dirty", id="dirty not a boolean"),
+    ],
+)
+def test_an_altered_fingerprint_is_caught(change, reason):
+    document = make(fingerprint=FINGERPRINT).to_document()
+    Result.from_document(document, verify=True)
+    with pytest.raises(ValueError, match=reason):
+        Result.from_document({**document, **change}, verify=True)
+
+
+def test_results_list_and_show_read_old_documents(run_cli, tmp_path):
+    folder = tmp_path / "results" / "injector-surrogate"
+    folder.mkdir(parents=True)
+    (folder / f"{OLD_DOCUMENT['id']}.json").write_text(json.dumps(OLD_DOCUMENT))
+    new = make(model="injector-surrogate", fingerprint=FINGERPRINT, dirty=True)
+    (folder / f"{new.id}.json").write_text(new.to_json())
+
+    code, out, err = run_cli("results", "list", "-t", tmp_path / "results")
+    assert (code, err) == (0, "")
+    rows = {line.split()[0]: line.split()[3:5] for line in out.splitlines()[1:-1]}
+    assert rows[OLD_DOCUMENT["id"][:12]][0] == "-"
+    assert rows[new.id[:12]] == [FINGERPRINT[:12], "dirty"]
+    code, out, err = run_cli("results", "show", OLD_DOCUMENT["id"][:8], "-t", tmp_path / "results")
+    assert (code, err) == (0, "")
+    assert "\ncode     - (stored before results recorded their code)\n" in out
+
+
 def test_hash_does_not_depend_on_key_order():
     a = make(inputs={"a": 1.0, "b": 2.0})
     b = make(inputs={"b": 2.0, "a": 1.0})

@@ -100,10 +100,10 @@ def list_results(
         click.echo(f"No results in {opened.name}" + (f" of model {model}" if model else ""))
         return
     rows = [
-        (r.hash[:12], r.model, r.version, _local(r.created), _inputs_summary(r.inputs))
+        (r.hash[:12], r.model, r.version, _code(r), _local(r.created), _inputs_summary(r.inputs))
         for r in found
     ]
-    click.echo(columns(("id", "model", "version", "created", "inputs"), rows))
+    click.echo(columns(("id", "model", "version", "code", "created", "inputs"), rows))
     click.echo(f"{len(found)} result{'s' if len(found) != 1 else ''} in {opened.name}")
 
 
@@ -122,6 +122,7 @@ def show_result(result_id: str, target: str | None, as_json: bool) -> None:
         return
     click.echo(f"result   {result.hash}")
     click.echo(f"model    {result.model} {result.version}")
+    click.echo(f"code     {_code(result, full=True)}")
     click.echo(f"created  {_local(result.created)}")
     if result.flow_run_id:
         click.echo(f"flow run {result.flow_run_id}")
@@ -172,6 +173,17 @@ def export(
     write_text_atomic(output, text)
     count = f"{len(found)} result{'s' if len(found) != 1 else ''}"
     click.echo(f"Exported {count} from {opened.name} to {output}", err=True)
+
+
+def _code(result: Any, *, full: bool = False) -> str:
+    """The fingerprint of the code that made a result (12 characters, or all of it with `full`),
+    marked when that code had uncommitted changes; `-` for a result stored without one."""
+    if result.fingerprint is None:
+        return "-" if not full else "- (stored before results recorded their code)"
+    shown = result.fingerprint if full else result.fingerprint[:12]
+    if result.dirty:
+        return f"{shown} (uncommitted changes)" if full else f"{shown} dirty"
+    return shown
 
 
 def _local(moment: datetime) -> str:

@@ -14,6 +14,7 @@ from ._discovery import (
     read_pyproject,
 )
 from ._filesystem import FilesystemTarget, load_file
+from ._fingerprint import CodeFingerprint, code_fingerprint
 from ._flows import flow_target, prefect_home, run_flow
 from ._prefect_env import LOCAL_PREFECT_SETTINGS, use_local_prefect
 from ._query import (
@@ -60,6 +61,7 @@ __all__ = [
     "MODELS_GROUP",
     "TARGET_ENV",
     "BaseTarget",
+    "CodeFingerprint",
     "FilesystemTarget",
     "Mount",
     "Result",
@@ -67,6 +69,7 @@ __all__ = [
     "Stored",
     "Target",
     "chunks",
+    "code_fingerprint",
     "decode_value",
     "default_target_uri",
     "default_target_uris",

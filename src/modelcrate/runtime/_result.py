@@ -23,6 +23,8 @@ class ResultDocument(TypedDict):
     id: str
     model: str
     version: str
+    fingerprint: str | None
+    dirty: bool | None
     flow_run_id: str | None
     created: str
     inputs: dict[str, JSONValue]
@@ -167,11 +169,19 @@ def canonical_json(value: JSONValue) -> str:
 
 
 def content_hash(
-    model: str, version: str, inputs: Mapping[str, object], outputs: Mapping[str, object]
+    model: str,
+    version: str,
+    inputs: Mapping[str, object],
+    outputs: Mapping[str, object],
+    fingerprint: str | None = None,
 ) -> str:
-    """SHA-256 of (model, version, inputs, outputs): equal results have equal hashes."""
-    payload = {"model": model, "version": version,
+    """SHA-256 of (model, version, code fingerprint, inputs, outputs): equal results of the same
+    code have equal hashes. Without a fingerprint (results stored before there was one), the
+    hash is of the rest alone, as it was then."""
+    payload: dict[str, JSONValue] = {"model": model, "version": version,
                "inputs": encode_value(inputs), "outputs": encode_value(outputs)}  # fmt: skip
+    if fingerprint is not None:
+        payload["code"] = fingerprint
     return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
 
 
@@ -185,15 +195,17 @@ class Result(BaseModel):
     inputs: dict[str, Any]
     outputs: dict[str, Any]
     units: dict[str, str] = Field(default_factory=dict)
+    fingerprint: str | None = Field(default=None, pattern="^[0-9a-f]{64}$")
+    """SHA-256 of the model package's files (see `code_fingerprint`); None if unknown."""
+    dirty: bool | None = Field(default=None, strict=True)
+    """Whether those files held changes not committed to git; None if unknown."""
     flow_run_id: str | None = None
     created: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
     hash: str = ""
 
     def model_post_init(self, __context: Any) -> None:
         if not self.hash:
-            object.__setattr__(
-                self, "hash", content_hash(self.model, self.version, self.inputs, self.outputs)
-            )
+            object.__setattr__(self, "hash", self._content_hash())
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Result):
@@ -202,6 +214,9 @@ class Result(BaseModel):
 
     def __hash__(self) -> int:
         return hash(self.hash)
+
+    def _content_hash(self) -> str:
+        return content_hash(self.model, self.version, self.inputs, self.outputs, self.fingerprint)
 
     @property
     def id(self) -> str:
@@ -214,6 +229,8 @@ class Result(BaseModel):
             "id": self.hash,
             "model": self.model,
             "version": self.version,
+            "fingerprint": self.fingerprint,
+            "dirty": self.dirty,
             "flow_run_id": self.flow_run_id,
             "created": self.created.isoformat(),
             "inputs": _encode_mapping(self.inputs),
@@ -232,10 +249,11 @@ class Result(BaseModel):
 
         With `verify`, a `ValueError` says when the document's `hash` (or `id`) is not the hash
         of its content: the document was altered, or is stored under another result's id.
+        A document stored before results had a `fingerprint` is verified as it was hashed then.
         """
         result = cls._from_document(doc)
         if verify:
-            actual = content_hash(result.model, result.version, result.inputs, result.outputs)
+            actual = result._content_hash()
             claimed = {doc["hash"], doc.get("id", doc["hash"])}
             if claimed != {actual}:
                 raise ValueError(
@@ -254,6 +272,8 @@ class Result(BaseModel):
             inputs=decode_value(doc["inputs"]),
             outputs=decode_value(doc["outputs"]),
             units=dict(doc.get("units") or {}),
+            fingerprint=doc.get("fingerprint"),
+            dirty=doc.get("dirty"),
             hash=doc["hash"],
         )
 

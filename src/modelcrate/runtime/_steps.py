@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from .._errors import PartialWriteError, SaveError, TargetError
 from ..model import Model
+from ._fingerprint import CodeFingerprint, code_fingerprint
 from ._result import Result
 from ._settings import load_settings
 from ._targets import Target, default_target_uris, open_target
@@ -85,14 +86,19 @@ def make_result(
     outputs: Mapping[str, Any],
     *,
     flow_run_id: object = None,
+    code: CodeFingerprint | None = None,
 ) -> Result:
-    """The result document of one evaluation."""
+    """The result document of one evaluation, with the fingerprint of the model's code (`code`,
+    else worked out once per process: see `code_fingerprint`)."""
+    code = code_fingerprint(model) if code is None else code
     return Result(
         model=model.name,
         version=str(model.version),
         inputs=dict(inputs),
         outputs=dict(outputs),
         units=model.spec.units(),
+        fingerprint=code.fingerprint,
+        dirty=code.dirty,
         flow_run_id=None if flow_run_id is None else str(flow_run_id),
     )
 
@@ -105,8 +111,9 @@ def make_results(
     flow_run_id: object = None,
 ) -> list[Result]:
     """The result documents of many evaluations (inputs and outputs pair up in order)."""
+    code = code_fingerprint(model)
     return [
-        make_result(model, i, o, flow_run_id=flow_run_id)
+        make_result(model, i, o, flow_run_id=flow_run_id, code=code)
         for i, o in zip(input_sets, outputs, strict=True)
     ]
 
