@@ -16,6 +16,13 @@ from ._discovery import (
 from ._filesystem import FilesystemTarget, load_file
 from ._flows import flow_target, prefect_home, run_flow
 from ._prefect_env import LOCAL_PREFECT_SETTINGS, use_local_prefect
+from ._progress import (
+    Progress,
+    ProgressListener,
+    ProgressStep,
+    report_progress,
+    reporting_progress,
+)
 from ._query import (
     EXPORT_FORMATS,
     export_results,
@@ -62,6 +69,9 @@ __all__ = [
     "BaseTarget",
     "FilesystemTarget",
     "Mount",
+    "Progress",
+    "ProgressListener",
+    "ProgressStep",
     "Result",
     "Settings",
     "Stored",
@@ -94,6 +104,8 @@ __all__ = [
     "project_entry_points",
     "query_results",
     "read_pyproject",
+    "report_progress",
+    "reporting_progress",
     "resolve_targets",
     "run",
     "run_flow",
