@@ -233,3 +233,42 @@ def test_a_batch_through_prefect_shows_prefect_starting_then_its_bars(project, t
     for step in ("checking inputs", "evaluating", "storing in"):
         assert step in shown
     assert "30/30 sets" in shown
+
+
+# -- build and lock: a spinner on a terminal -------------------------------------------------------
+
+
+def test_build_on_a_terminal_shows_a_spinner_and_prints_its_report(project, run_cli, tmp_path):
+    code, piped_out, piped_err = run_cli("build", project, "-o", tmp_path / "piped")
+    assert code == 0, piped_err
+    assert "building" not in piped_err  # piped: only the report and its warnings
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TTY_INTERACTIVE", "1")
+        patch.setenv("TTY_COMPATIBLE", "1")
+        code, out, err = run_cli("build", project, "-o", tmp_path / "shown")
+    assert code == 0, err
+    assert out.replace("shown", "piped") == piped_out  # the report is the same
+    # the spinner's last frame names the last step the build logged
+    assert "built injector_surrogate-" in err and ".whl" in err
+    assert err.endswith(piped_err)  # then the same warnings as when piped
+
+
+def test_lock_on_a_terminal_shows_a_spinner_naming_the_project(
+    project, run_cli, terminal, monkeypatch
+):
+    monkeypatch.setattr("modelcrate.packaging.tooling._lock._pipenv", lambda: [])
+    code, out, err = run_cli("lock", project, "--format", "pipenv")
+    assert (code, out) == (2, "")
+    assert f"locking {project} with pipenv" in err
+    last = "error: pipenv is not installed: `pip install pipenv`, or lock with uv (the default)\n"
+    assert err.endswith(last)
+
+
+def test_a_failing_build_on_a_terminal_still_ends_in_one_error_line(run_cli, tmp_path, terminal):
+    code, out, err = run_cli("build", tmp_path)
+    assert (code, out) == (2, "")
+    assert f"building {tmp_path.name}" in err  # the current folder, by its name
+    assert err.endswith(
+        f"error: {tmp_path}: no pyproject.toml; give a project made by `modelcrate new`\n"
+    )
