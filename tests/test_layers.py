@@ -34,8 +34,9 @@ NOT_MODULES = [PACKAGE / "packaging" / "scaffold" / "template"]
 
 # Tools for making and building projects: never loaded by what runs inside a packaged model.
 PROJECT_TOOLS = ["copier", "jinja2", "questionary", "build", "uv"]
-# Loaded by a run only when it needs them: Prefect for a flow, a driver for its target.
-ON_DEMAND = ["prefect", "sqlalchemy", "pymongo"]
+# Loaded by a run only when it needs them: Prefect for a flow, a driver for its target, rich
+# (through Prefect, or the command line on a terminal) to draw progress.
+ON_DEMAND = ["prefect", "sqlalchemy", "pymongo", "rich"]
 HIGHER = {
     layer: [f"modelcrate.{above}" for above in LAYERS[RANK[layer] + 1 :]]
     for layer in ("model", "runtime")

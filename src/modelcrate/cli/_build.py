@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ._output import columns, exit_failed, shown_path
+from ._progress import spinner
 
 
 @click.command()
@@ -37,7 +38,8 @@ def build(project: Path, outdir: Path | None, frontend: str, as_json: bool) -> N
     """
     from ..packaging import build_project, format_size
 
-    report = build_project(project, outdir, frontend=frontend)  # type: ignore[arg-type]
+    with spinner(f"building {shown_path(project.absolute())}"):
+        report = build_project(project, outdir, frontend=frontend)  # type: ignore[arg-type]
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:

@@ -6,6 +6,9 @@ from pathlib import Path
 
 import click
 
+from ._output import shown_path
+from ._progress import spinner
+
 
 @click.command()
 @click.argument("project", type=click.Path(path_type=Path), default=".")
@@ -32,7 +35,8 @@ def lock(project: Path, format_: str, upgrade: bool) -> None:
     """
     from ..packaging import lock_project
 
-    locked = lock_project(project, format=format_, upgrade=upgrade)  # type: ignore[arg-type]
+    with spinner(f"locking {shown_path(project.absolute())} with {format_}"):
+        locked = lock_project(project, format=format_, upgrade=upgrade)  # type: ignore[arg-type]
     for file in locked.files:
         try:
             shown = file.path.relative_to(Path.cwd())

@@ -10,6 +10,7 @@ import click
 
 from .._errors import InputError, SaveError
 from ._output import columns, is_verbose, stderr
+from ._progress import run_progress
 
 
 @click.command()
@@ -74,9 +75,10 @@ def run(
             flow_targets = [
                 runtime.flow_target(str(uri), t) for uri, t in zip(uris, opened, strict=True)
             ]
-            stored = _run_with_prefect(model_ref, project, input_sets, flow_targets)
+            stored = _run_with_prefect(model_ref, project, input_sets, flow_targets, as_json)
         else:
-            stored = runtime.run(model, input_sets, opened)
+            with run_progress(shown=not as_json):
+                stored = runtime.run(model, input_sets, opened)
     except SaveError as exc:
         if exc.stored:
             _print_stored(exc.stored, as_json, shown)
@@ -111,17 +113,24 @@ def _read_inputs(
 
 
 def _run_with_prefect(
-    model_ref: str, project: Path | None, input_sets: list[dict[str, Any]], targets: list[str]
+    model_ref: str,
+    project: Path | None,
+    input_sets: list[dict[str, Any]],
+    targets: list[str],
+    as_json: bool,
 ) -> list[Any]:
     from ..runtime import prefect_home, run_flow, use_local_prefect
 
-    if use_local_prefect(prefect_home(project)):
+    local = use_local_prefect(prefect_home(project))
+    if local:
         stderr(
             "Running the Prefect flow on a temporary local Prefect server (takes a few seconds)..."
         )
     if not is_verbose():
         _one_line_prefect_failures()
-    return list(run_flow(model_ref, input_sets, targets))
+    starting = "starting Prefect" if local else "connecting to the Prefect server"
+    with run_progress(starting=starting, shown=not as_json):
+        return list(run_flow(model_ref, input_sets, targets))
 
 
 class _NoTraceback:

@@ -51,15 +51,18 @@ class Model:
             [self.prepare(inputs, index=i) for i, inputs in enumerate(input_sets)]
         )
 
-    def evaluate_prepared(self, input_sets: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Evaluate input sets that `prepare` completed (via `evaluate_batch`) and check the outputs."""
+    def evaluate_prepared(
+        self, input_sets: Sequence[dict[str, Any]], *, start: int = 0
+    ) -> list[dict[str, Any]]:
+        """Evaluate input sets that `prepare` completed (via `evaluate_batch`) and check the
+        outputs; an error names an input set by its place, counting from `start`."""
         outputs = self.evaluate_batch(list(input_sets))
         if len(outputs) != len(input_sets):
             raise OutputError(
                 f"{type(self).__name__}.evaluate_batch returned {len(outputs)} results "
                 f"for {len(input_sets)} input sets"
             )
-        return [self.check_outputs(out, index=i) for i, out in enumerate(outputs)]
+        return [self.check_outputs(out, index=start + i) for i, out in enumerate(outputs)]
 
     def prepare(
         self, inputs: Mapping[str, Any] | None = None, *, index: int | None = None

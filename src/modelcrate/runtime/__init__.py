@@ -17,6 +17,13 @@ from ._filesystem import FilesystemTarget, load_file
 from ._fingerprint import CodeFingerprint, code_fingerprint
 from ._flows import flow_target, prefect_home, run_flow
 from ._prefect_env import LOCAL_PREFECT_SETTINGS, use_local_prefect
+from ._progress import (
+    Progress,
+    ProgressListener,
+    ProgressStep,
+    report_progress,
+    reporting_progress,
+)
 from ._query import (
     EXPORT_FORMATS,
     export_results,
@@ -64,6 +71,9 @@ __all__ = [
     "CodeFingerprint",
     "FilesystemTarget",
     "Mount",
+    "Progress",
+    "ProgressListener",
+    "ProgressStep",
     "Result",
     "Settings",
     "Stored",
@@ -97,6 +107,8 @@ __all__ = [
     "project_entry_points",
     "query_results",
     "read_pyproject",
+    "report_progress",
+    "reporting_progress",
     "resolve_targets",
     "run",
     "run_flow",

@@ -24,6 +24,7 @@ from urllib.parse import unquote
 
 from .._errors import TargetError, TargetWarning
 from ..spec import new_file_mode
+from ._progress import report_progress
 from ._result import Result
 from ._settings import Mount
 from ._targets import BaseTarget, as_utc, in_window, mask_uri, split_uri
@@ -68,6 +69,7 @@ class FilesystemTarget(BaseTarget):
                 first_error = first_error or reason
                 refused.append(f"{result.hash[:12]}: cannot write result ({reason})")
                 locations.append(None)
+            report_progress("store", len(locations), len(results), target=self.name)
         if first_error and all(where is None for where in locations):
             raise TargetError(f"{self.name}: cannot write result ({first_error})")
         return locations

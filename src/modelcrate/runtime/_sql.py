@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from .._errors import PartialWriteError, TargetError
+from ._progress import report_progress
 from ._result import JSONValue, Result, keep_whole_floats
 from ._targets import BaseTarget, as_utc, mask_secrets, mask_uri, reported
 
@@ -175,6 +176,7 @@ class SQLTarget(BaseTarget):
                     try:
                         write(batch)
                         locations += [f"{self.name}#{r.hash}" for r in batch]
+                        report_progress("store", len(locations), len(results), target=self.name)
                         continue
                     except (SQLAlchemyError, ValueError, TypeError, OverflowError) as exc:
                         if not _refused_data(exc):
@@ -189,6 +191,7 @@ class SQLTarget(BaseTarget):
                             reason = mask_secrets(_first_line(exc), self.uri)
                             refused.append(f"{result.hash[:12]}: {reason}")
                             locations.append(None)
+                    report_progress("store", len(locations), len(results), target=self.name)
         except TargetError as exc:
             if any(locations):  # earlier batches are stored: say where
                 rest: list[str | None] = [None] * (len(results) - len(locations))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -11,6 +12,7 @@ from typing import Any, TypeVar
 from .._errors import PartialWriteError, SaveError, TargetError
 from ..model import Model
 from ._fingerprint import CodeFingerprint, code_fingerprint
+from ._progress import ProgressListener, report_progress, reporting_progress
 from ._result import Result
 from ._settings import load_settings
 from ._targets import Target, default_target_uris, open_target
@@ -57,8 +59,16 @@ def prepare_inputs(model: Model, inputs: Mapping[str, Any] | None = None) -> dic
 def prepare_batch(model: Model, input_sets: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Fill in defaults and check many input sets; an error names the input set."""
     if len(input_sets) == 1:
-        return [model.prepare(input_sets[0])]
-    return [model.prepare(inputs, index=i) for i, inputs in enumerate(input_sets)]
+        prepared = [model.prepare(input_sets[0])]
+        report_progress("prepare", 1, 1)
+        return prepared
+    total = len(input_sets)
+    prepared = []
+    for i, inputs in enumerate(input_sets):
+        prepared.append(model.prepare(inputs, index=i))
+        if (i + 1) % DEFAULT_CHUNK_SIZE == 0 or i + 1 == total:
+            report_progress("prepare", i + 1, total)
+    return prepared
 
 
 def evaluate(model: Model, inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -66,11 +76,14 @@ def evaluate(model: Model, inputs: Mapping[str, Any]) -> dict[str, Any]:
     return model.check_outputs(model.evaluate(dict(inputs)))
 
 
-def evaluate_batch(model: Model, input_sets: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Evaluate prepared input sets with the model's `evaluate_batch` and check the outputs."""
-    if len(input_sets) == 1:
+def evaluate_batch(
+    model: Model, input_sets: Sequence[dict[str, Any]], *, start: int = 0
+) -> list[dict[str, Any]]:
+    """Evaluate prepared input sets with the model's `evaluate_batch` and check the outputs; an
+    error names the input set by its place in the batch, counting from `start`."""
+    if len(input_sets) == 1 and start == 0:
         return [evaluate(model, input_sets[0])]
-    return model.evaluate_prepared(input_sets)
+    return model.evaluate_prepared(input_sets, start=start)
 
 
 def chunks(items: Sequence[T], size: int = DEFAULT_CHUNK_SIZE) -> list[Sequence[T]]:
@@ -142,6 +155,7 @@ def save_results(
     stored = [Stored(result, []) for result in results]
     failures: list[str] = []
     for target in opened:
+        report_progress("store", 0, len(results), target=target.name)
         try:
             found: Sequence[str | None] = target.save_many(results)
         except PartialWriteError as exc:  # some results stored, others refused
@@ -154,6 +168,7 @@ def save_results(
             if where is not None:
                 item.locations.append(where)
                 item.targets.append(target.name)
+        report_progress("store", len(results), len(results), target=target.name)
     for item in stored:
         if item.locations:
             log.info(
@@ -171,11 +186,19 @@ def run(
     model: Model,
     inputs: Any = None,
     targets: Iterable[str | Target] | None = None,
+    *,
+    on_progress: ProgressListener | None = None,
 ) -> list[Stored]:
-    """The whole pipeline without Prefect: prepare, evaluate (as one batch), store.
+    """The whole pipeline without Prefect: prepare, evaluate (in chunks), store.
 
-    `inputs` is one input mapping, a list of them, or None for the defaults.
+    `inputs` is one input mapping, a list of them, or None for the defaults; `on_progress` is
+    told how far each step is (see `Progress`).
     """
-    prepared = prepare_batch(model, input_sets(inputs))
-    outputs = evaluate_batch(model, prepared)
-    return save_results(make_results(model, prepared, outputs), targets)
+    with reporting_progress(on_progress) if on_progress else nullcontext():
+        prepared = prepare_batch(model, input_sets(inputs))
+        results: list[Result] = []
+        for chunk in chunks(prepared):
+            outputs = evaluate_batch(model, chunk, start=len(results))
+            results += make_results(model, chunk, outputs)
+            report_progress("evaluate", len(results), len(prepared))
+        return save_results(results, targets)

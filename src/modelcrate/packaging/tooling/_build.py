@@ -116,7 +116,8 @@ def build_project(
 
 
 def _run(command: list[str], root: Path, used: str) -> None:
-    log.info("building %s: %s", root, " ".join(command))
+    shown = "uv" if used == "uv" else "python -m build"
+    log.info("building the sdist and wheel with %s: %s", shown, " ".join(command))
     done = run_tool(command, cwd=root)
     output = "\n".join(s for s in (done.stdout, done.stderr) if s)
     if done.returncode == 0:
