@@ -402,7 +402,6 @@ def test_a_model_in_a_nested_namespace_package(tmp_path):
 def _lowest_backend(project: Path) -> list[str]:
     """The project's build requirements, each pinned to the lowest version it allows."""
     import tomllib
-
     from packaging.requirements import Requirement
 
     pins = []
@@ -442,7 +441,17 @@ def test_the_lowest_allowed_build_backend_writes_the_license_metadata(project, t
         constraints = tmp_path / f"{name}.txt"
         constraints.write_text("\n".join(pins) + "\n")
         out = tmp_path / name
-        sh(uv, "build", "-q", "--wheel", "--out-dir", out, "--build-constraint", constraints, source)
+        sh(
+            uv,
+            "build",
+            "-q",
+            "--wheel",
+            "--out-dir",
+            out,
+            "--build-constraint",
+            constraints,
+            source,
+        )
         metadata = _metadata(next(out.glob("*.whl")))
         if name == "lowest":
             assert "License-Expression: BSD-3-Clause" in metadata

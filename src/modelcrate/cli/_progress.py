@@ -44,12 +44,13 @@ def run_progress(*, starting: str | None = None, shown: bool = True) -> Iterator
     if console is None:
         yield
         return
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
+    from rich.progress import BarColumn, SpinnerColumn, TextColumn
+    from rich.progress import Progress as Bars
     from rich.table import Column
 
     from ..runtime import reporting_progress
 
-    bars = Progress(
+    bars = Bars(
         SpinnerColumn(),
         TextColumn(
             "{task.description}",

@@ -365,7 +365,7 @@ def check_portable(root: Path) -> CheckResult:
         return CheckResult(
             name, True, "no dependency or committed file names a path of this machine"
         )
-    where, line, local = found[0]
+    where, number, local = found[0]
     more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
     if where.startswith(f"{LOCK_DIR}/") or where in (PIPFILE, PIPFILE_LOCK):
         fix = "fix pyproject.toml first, then run `modelcrate lock` again"
@@ -377,7 +377,7 @@ def check_portable(root: Path) -> CheckResult:
     return CheckResult(
         name,
         False,
-        f"{where} line {line}: {_short(local)} is a path of this machine, so the project does "
+        f"{where} line {number}: {_short(local)} is a path of this machine, so the project does "
         f"not install anywhere else (CI, the image){more}; {fix}",
     )
 
