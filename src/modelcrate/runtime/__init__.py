@@ -41,6 +41,7 @@ from ._steps import (
     run,
     save_results,
 )
+from ._table import outputs_table
 from ._targets import (
     TARGET_ENV,
     BaseTarget,
@@ -87,6 +88,7 @@ __all__ = [
     "make_results",
     "mask_uri",
     "open_target",
+    "outputs_table",
     "parse_time",
     "prefect_home",
     "prepare_batch",
