@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -49,11 +50,7 @@ My_Model==1.0
 │   │   └── alpha==1.5 (required: any) [cycle]
 │   └── delta==0.1 (required: any)
 │       └── epsilon [missing] (required: >=2)
-├── beta==2.1 (required: <2)
-│   └── alpha==1.5 (required: any)
-│       ├── beta==2.1 (required: >=1) [cycle]
-│       └── delta==0.1 (required: any)
-│           └── epsilon [missing] (required: >=2)
+├── beta==2.1 (required: <2) (see above)
 └── gamma [missing] (required: any)
 
 3 conflicts:
@@ -102,6 +99,84 @@ def test_tree_of_a_hand_made_environment():
     assert {"package": "My_Model", "requirement": "gamma", "installed": None,
             "kind": "missing"} in data["conflicts"]  # fmt: skip
     json.dumps(data)  # JSON-ready
+
+
+# Two packages requiring the same one with its own dependencies (a diamond), two levels deep.
+SHARED = {
+    "environment": default_environment(),
+    "distributions": [
+        {"name": "my-model", "version": "1.0", "requires": ["fastapi", "prefect", "sqlmodel"]},
+        {"name": "fastapi", "version": "0.120", "requires": ["pydantic>=2", "starlette"]},
+        {"name": "prefect", "version": "3.9", "requires": ["fastapi", "pydantic>=2.7"]},
+        {"name": "sqlmodel", "version": "0.0.22", "requires": ["pydantic"]},
+        {"name": "pydantic", "version": "2.9", "requires": ["pydantic-core", "typing-extensions"]},
+        {"name": "pydantic-core", "version": "2.23", "requires": ["typing-extensions"]},
+        {"name": "starlette", "version": "0.40", "requires": []},
+        {"name": "typing-extensions", "version": "4.12", "requires": []},
+    ],
+}
+
+
+def test_a_shared_dependency_is_listed_once_and_referred_back_to():
+    assert (
+        render_tree(build_graph(SHARED, "my-model"))
+        == """\
+my-model==1.0
+├── fastapi==0.120 (required: any)
+│   ├── pydantic==2.9 (required: >=2)
+│   │   ├── pydantic-core==2.23 (required: any)
+│   │   │   └── typing-extensions==4.12 (required: any)
+│   │   └── typing-extensions==4.12 (required: any)
+│   └── starlette==0.40 (required: any)
+├── prefect==3.9 (required: any)
+│   ├── fastapi==0.120 (required: any) (see above)
+│   └── pydantic==2.9 (required: >=2.7) (see above)
+└── sqlmodel==0.0.22 (required: any)
+    └── pydantic==2.9 (required: any) (see above)
+
+No conflicts."""
+    )
+
+
+def test_depth_limits_the_levels_shown():
+    graph = build_graph(SHARED, "my-model")
+    assert (
+        render_tree(graph, depth=1)
+        == """\
+my-model==1.0
+├── fastapi==0.120 (required: any) (...)
+├── prefect==3.9 (required: any) (...)
+└── sqlmodel==0.0.22 (required: any) (...)
+(...): dependencies deeper than --depth 1 not shown
+
+No conflicts."""
+    )
+    two = render_tree(graph, depth=2).splitlines()
+    assert "│   ├── pydantic==2.9 (required: >=2) (...)" in two
+    assert "│   ├── fastapi==0.120 (required: any) (see above)" in two
+    assert "    └── pydantic==2.9 (required: any) (...)" in two
+    assert [node["truncated"] for node in graph.to_dict(depth=1)["dependencies"]] == [True] * 3
+    fastapi = graph.to_dict(depth=2)["dependencies"][0]
+    assert [(c["name"], c.get("truncated", False)) for c in fastapi["children"]] == [
+        ("pydantic", True), ("starlette", False)
+    ]  # fmt: skip
+    # JSON without a depth nests every subtree in full, wherever it appears
+    prefect = graph.to_dict()["dependencies"][1]
+    assert prefect["children"][1]["children"][0]["name"] == "pydantic-core"
+
+
+def test_cli_depth(tmp_path, monkeypatch, run_cli):
+    project = _pyproject(tmp_path)
+    monkeypatch.setattr(
+        "modelcrate.packaging.tooling._graph.environment_dump", lambda python: SHARED
+    )
+    code, out, _ = run_cli("graph", project, "--python", sys.executable, "--depth", "1")
+    assert code == 0 and out.strip() == render_tree(build_graph(SHARED, "my-model"), depth=1)
+    code, out, _ = run_cli("graph", project, "--python", sys.executable, "--depth", "1", "--json")
+    assert code == 0 and json.loads(out)["dependencies"][0]["children"] == []
+    code, _, err = run_cli("graph", project, "--depth", "0")
+    assert code == 2
+    assert err.startswith("error: Invalid value for '--depth': 0 is not in the range x>=1")
 
 
 def test_dev_extra_is_followed_only_when_asked():
@@ -219,3 +294,12 @@ def test_graph_of_a_generated_project(installed_project, run_cli):
     assert f"├── fastapi=={versions['fastapi']} (required: <0.151)" in lines
     assert any(line.startswith(f"└── prefect=={versions['prefect']} (required: ") for line in lines)
     assert lines[-1] == "No conflicts."
+    # each subtree once: a dependency's own dependencies are listed where it first appears
+    expanded = [
+        line.split("── ")[1].split(" ")[0]
+        for line, below in itertools.pairwise(lines)
+        if "── " in line
+        and len(below) - len(below.lstrip("│ ")) > len(line) - len(line.lstrip("│ "))
+    ]
+    assert len(expanded) == len(set(expanded))
+    assert any(line.endswith(" (see above)") for line in lines)

@@ -18,9 +18,18 @@ from ._output import exit_failed
     help="The environment's interpreter [default: PROJECT/.venv/bin/python].",
 )
 @click.option("--dev", is_flag=True, help="Follow the project's dev extra too.")
+@click.option(
+    "--depth",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Show N levels of dependencies (1: direct ones only) [default: all].",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a tree.")
-def graph(project: Path, python: Path | None, dev: bool, as_json: bool) -> None:
+def graph(project: Path, python: Path | None, dev: bool, depth: int | None, as_json: bool) -> None:
     """Show which dependency of PROJECT pulls in what, with installed versions and conflicts.
+
+    The tree lists a dependency's own dependencies once, where it first appears, and marks it
+    "(see above)" after that; --json nests every subtree in full.
 
     Exits with 1 when an installed version does not match what requires it, or a requirement
     is not installed.
@@ -29,8 +38,8 @@ def graph(project: Path, python: Path | None, dev: bool, as_json: bool) -> None:
 
     found = dependency_graph(project, python=python, dev=dev)
     if as_json:
-        click.echo(json.dumps(found.to_dict(), indent=2))
+        click.echo(json.dumps(found.to_dict(depth=depth), indent=2))
     else:
-        click.echo(render_tree(found))
+        click.echo(render_tree(found, depth=depth))
     if found.conflicts:
         exit_failed()

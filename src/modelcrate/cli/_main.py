@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
 import warnings
 from typing import Any
@@ -115,6 +116,41 @@ def cli(verbose: bool) -> None:
         logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
 
 
+def _internal_error(exc: Exception, verbose: bool) -> int:
+    """Report a bug (ours or in the model's code) in one line; re-raise it with --verbose."""
+    if verbose:
+        raise exc
+    stderr(
+        f"error: internal error: {type(exc).__name__}: {one_line(str(exc))} "
+        "(a bug in modelcrate or in the model's code; run with --verbose for the traceback)"
+    )
+    return ExitCode.FAILURE
+
+
+def _reader_left() -> bool:
+    """Whether standard output is a pipe whose reading end was closed."""
+    import select
+
+    if not hasattr(select, "poll"):  # pragma: no cover - Windows: no way to ask; assume so
+        return True
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(event & select.POLLERR for _, event in poller.poll(0))
+    except (OSError, ValueError):  # not a real file (output captured by a caller)
+        return False
+
+
+def _discard_stdout() -> None:
+    """Send what is left for standard output to the null device, so that the interpreter's last
+    flush does not fail again on the closed pipe."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+    except (OSError, ValueError):  # not a real file (output captured by a caller)
+        pass
+
+
 # -- entry point ----------------------------------------------------------------------------------
 
 
@@ -149,12 +185,11 @@ def main(argv: list[str] | None = None) -> int:
             return exc.exit_code
         except click.exceptions.Exit as exc:  # --help, --version, or a verb's report of failure
             return exc.exit_code
+        except BrokenPipeError as exc:
+            if not _reader_left():  # a pipe to another program (a tool, a database) broke
+                return _internal_error(exc, verbose)
+            _discard_stdout()  # the reader left early (`modelcrate ... | head -1`): not an error
+            return ExitCode.OK
         except Exception as exc:  # a bug (ours or in the model's code): say so in one line
-            if verbose:
-                raise
-            stderr(
-                f"error: internal error: {type(exc).__name__}: {one_line(str(exc))} "
-                "(a bug in modelcrate or in the model's code; run with --verbose for the traceback)"
-            )
-            return ExitCode.FAILURE
+            return _internal_error(exc, verbose)
     return result if isinstance(result, int) else ExitCode.OK

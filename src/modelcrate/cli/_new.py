@@ -34,7 +34,10 @@ if TYPE_CHECKING:
 @click.option("--description", help="One-line description.")
 @click.option("--author", help="Author's name.")
 @click.option("--email", help="Author's e-mail address.")
-@click.option("--github-user", help="GitHub user or organisation owning the repository.")
+@click.option(
+    "--github-user",
+    help="GitHub user or organisation owning the repository [default: git config github.user].",
+)
 @click.option("--github-url", help="Repository URL [default: https://github.com/USER/REPO_NAME].")
 @click.option(
     "--license",
@@ -66,7 +69,13 @@ if TYPE_CHECKING:
 )
 def new(variables: Path, output: Path | None, yes: bool, no_git: bool, **given: Any) -> None:
     """Make a complete, working project from a VARIABLES file (YAML of inputs and outputs)."""
-    from ..packaging import answer_questions, is_local_requirement, make_options, new_project
+    from ..packaging import (
+        answer_questions,
+        default_project_name,
+        is_local_requirement,
+        make_options,
+        new_project,
+    )
     from ..spec import load_spec
 
     spec = load_spec(variables)  # fail on a bad file before asking anything
@@ -76,7 +85,7 @@ def new(variables: Path, output: Path | None, yes: bool, no_git: bool, **given: 
         "cli": given.pop("cli_kind"),
         **given,
     }
-    default_name = spec.model_name or _name_from_path(variables)
+    default_name = default_project_name(variables, model_name=spec.model_name, output=output)
     ask = None
     if not yes:
         if _interactive():
@@ -103,6 +112,11 @@ def new(variables: Path, output: Path | None, yes: bool, no_git: bool, **given: 
     )
     click.echo(f"  flow        : src/{options.package_name}/flow.py ({options.flow_name})")
     click.echo(f"  modelcrate  : {options.modelcrate_requirement}")
+    if not options.github_user:
+        click.echo(
+            "  GitHub      : no account known (--github-user, or `git config --global "
+            "github.user NAME`): pyproject.toml has no Source URL; add one under [project.urls]"
+        )
     if is_local_requirement(options.modelcrate_requirement):
         stderr(
             "note: the project depends on modelcrate by a path of this machine, so it installs "
@@ -139,11 +153,6 @@ def _required_settings(spec: Any) -> str:
 def _interactive() -> bool:
     """Whether prompts can be answered (a terminal on stdin)."""
     return sys.stdin.isatty()
-
-
-def _name_from_path(path: Path) -> str:
-    stem = path.stem if path.stem.lower() not in ("variables", "vars", "model", "config") else ""
-    return (stem or path.resolve().parent.name or "my model").replace("_", " ")
 
 
 def _prompt(question: Question, default: str) -> str:

@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import click
 
 from .._errors import ExitCode
+from ..runtime._table import columns as columns  # shared with the packaged model's CLI
 
 # Characters that would break a line or drive the terminal: C0 and C1 controls (tab aside),
 # Unicode line and paragraph separators, and lone surrogates (undecodable bytes of a file name).
 _UNPRINTABLE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
-
-
-def columns(header: tuple[str, ...], rows: Sequence[tuple[Any, ...]]) -> str:
-    """A plain, left-aligned text table (no import of a rendering library on the hot path)."""
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
-    lines = [header, *rows]
-    return "\n".join(
-        "  ".join(str(cell).ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
-        for line in lines
-    )
 
 
 def shown_path(path: Path) -> str:

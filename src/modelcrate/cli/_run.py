@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from .._errors import InputError, SaveError
-from ._output import columns, is_verbose, stderr
+from ._output import is_verbose, stderr
 from ._progress import run_progress
 
 
@@ -159,7 +159,7 @@ def _print_stored(stored: list, as_json: bool, shown: dict[str, str]) -> None:
         docs = [dict(item.result.to_document(), locations=item.locations) for item in stored]
         click.echo(json.dumps(docs if len(docs) > 1 else docs[0], indent=2))
         return
-    from ..runtime import summarize
+    from ..runtime import outputs_table
 
     first = stored[0].result
     if len(stored) > 1:
@@ -174,7 +174,4 @@ def _print_stored(stored: list, as_json: bool, shown: dict[str, str]) -> None:
     click.echo(f"Stored result {first.hash[:12]} of {first.model} {first.version} in:")
     for location in stored[0].locations:
         click.echo(f"  {location}")
-    rows = [
-        (name, summarize(value), first.units.get(name, "")) for name, value in first.outputs.items()
-    ]
-    click.echo(columns(("output", "value", "unit"), rows))
+    click.echo(outputs_table(first.outputs, first.units))

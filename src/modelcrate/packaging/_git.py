@@ -42,11 +42,13 @@ def git_toplevel(path: Path) -> Path | None:
 def git_identity() -> tuple[str, str]:
     """The user's git `user.name` and `user.email` as configured; empty strings for what is
     not set, or without git."""
+    return git_setting("user.name"), git_setting("user.email")
+
+
+def git_setting(key: str) -> str:
+    """The value of the git setting `key` (e.g. `github.user`), or an empty string when it is
+    not set or git is not installed."""
     if not git_available():
-        return "", ""
-
-    def get(key: str) -> str:
-        done = git("config", "--get", key)
-        return done.stdout.strip() if done.returncode == 0 else ""
-
-    return get("user.name"), get("user.email")
+        return ""
+    done = git("config", "--get", key)
+    return done.stdout.strip() if done.returncode == 0 else ""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import keyword
+import os
 import re
 import sys
 import unicodedata
@@ -85,10 +86,35 @@ def package_for(repo_name: str) -> str:
     return package
 
 
-def github_account(author: str) -> str:
-    """A GitHub account name guessed from the author's name (`Ada Lovelace` -> `adalovelace`)."""
-    user = slugify(author).replace("-", "")[:39]
-    return user if _GITHUB_USER.match(user) else "you"
+def configured_github_user() -> str:
+    """The GitHub account of git's `github.user` setting (as `hub` and `gh` read it), or an
+    empty string when it is not set or not an account name: an account is never guessed."""
+    from ._git import git_setting
+
+    user = git_setting("github.user")
+    return user if _GITHUB_USER.match(user) else ""
+
+
+def default_project_name(
+    variables: str | os.PathLike[str], *, model_name: str | None = None,
+    output: str | os.PathLike[str] | None = None,
+) -> str:  # fmt: skip
+    """The project name `new` offers: the model's name declared in the variables file, else the
+    name of the `output` directory, else the variables file's name (or its folder's, when the
+    file has a generic name such as `variables.yml`)."""
+    if model_name and model_name.strip():
+        return model_name.strip()
+    if output is not None:
+        folder = Path(output).expanduser().resolve().name
+        if slugify(folder):
+            return folder.replace("_", " ")
+    path = Path(variables)
+    stem = "" if path.stem.lower() in _GENERIC_STEMS else path.stem
+    name = stem or path.expanduser().resolve().parent.name
+    return name.replace("_", " ") if slugify(name) else "my model"
+
+
+_GENERIC_STEMS = frozenset(("variables", "vars", "model", "config"))
 
 
 def git_identity() -> tuple[str, str]:
@@ -205,6 +231,13 @@ def _identity(answers: Answers) -> tuple[str, str]:
 
 
 _IDENTITY = "_git_identity"  # the git identity, read once per set of answers
+_GITHUB = "_github_user"  # git's github.user setting, read once per set of answers
+
+
+def github_url(github_user: str, repo_name: str) -> str:
+    """The repository's URL on GitHub, or an empty string when the account is not known."""
+    return f"https://github.com/{github_user}/{repo_name}" if github_user else ""
+
 
 QUESTIONS: tuple[Question, ...] = (
     Question("project_name", "Project name", lambda a: a.get(_DEFAULT_NAME) or "my model"),
@@ -214,13 +247,12 @@ QUESTIONS: tuple[Question, ...] = (
     Question("description", "Description", lambda a: f"{a['project_name']}, packaged with modelcrate."),
     Question("author", "Author", lambda a: _identity(a)[0] or "Your Name"),
     Question("email", "E-mail", lambda a: _identity(a)[1] or "you@example.org"),
-    Question("github_user", "GitHub user or organisation", lambda a: github_account(a["author"])),
     Question(
-        "github_url",
-        "Repository URL",
-        lambda a: f"https://github.com/{a['github_user']}/{a['repo_name']}",
-        asked=False,
+        "github_user",
+        "GitHub user or organisation (empty: fill in later)",
+        lambda a: a.get(_GITHUB) or "",
     ),
+    Question("github_url", "Repository URL", lambda a: github_url(a["github_user"], a["repo_name"]), asked=False),
     Question("license", "License", lambda a: "BSD-3-Clause", LICENSES),
     Question("cli", "Command-line interface", lambda a: "click", CLIS),
     Question("registry", "Container registry", lambda a: "ghcr", REGISTRIES),
@@ -251,6 +283,8 @@ def answer_questions(
             continue
         if question.key in ("author", "email") and _IDENTITY not in context:
             context[_IDENTITY] = git_identity()
+        if question.key == "github_user" and _GITHUB not in context:
+            context[_GITHUB] = configured_github_user()
         default = question.default({**context, **answers})
         answers[question.key] = ask(question, default) if ask and question.asked else default
     return answers
@@ -338,7 +372,8 @@ def _check_email(value: str) -> str:
 
 
 def _check_github_user(value: str) -> str:
-    if not _GITHUB_USER.match(value):
+    value = value.strip()
+    if value and not _GITHUB_USER.match(value):
         raise ValueError(
             f"{value!r} is not a GitHub account name (letters, digits and single dashes "
             "between them, at most 39)"
@@ -349,6 +384,8 @@ def _check_github_user(value: str) -> str:
 def _check_github_url(value: str) -> str:
     from urllib.parse import urlsplit
 
+    if not value:  # not known: the project is made without a URL
+        return value
     try:
         parts = urlsplit(value)
     except ValueError:
@@ -441,8 +478,16 @@ class ProjectOptions(BaseModel):
 
     @property
     def image(self) -> str:
-        """The container image name in the chosen registry."""
+        """The container image name in the chosen registry; empty when the GitHub account is not
+        known (the image workflow then names it after the account that owns the repository)."""
+        if not self.github_user:
+            return ""
         return f"{REGISTRY_HOSTS[self.registry]}/{self.github_user.lower()}/{self.repo_name}"
+
+    @property
+    def image_shown(self) -> str:
+        """The image name as documentation shows it: `OWNER` stands for an unknown account."""
+        return self.image or f"{REGISTRY_HOSTS[self.registry]}/OWNER/{self.repo_name}"
 
 
 def make_options(**answers: Any) -> ProjectOptions:

@@ -49,6 +49,7 @@ from ._steps import (
     run,
     save_results,
 )
+from ._table import outputs_table
 from ._targets import (
     TARGET_ENV,
     BaseTarget,
@@ -100,6 +101,7 @@ __all__ = [
     "make_results",
     "mask_uri",
     "open_target",
+    "outputs_table",
     "parse_time",
     "prefect_home",
     "prepare_batch",

@@ -69,9 +69,11 @@ class _NodeFields(TypedDict):
 
 class NodeDict(_NodeFields, total=False):
     """`Node.to_dict()`: a dependency and its own, nested; `cycle` (always true) only when the
-    tree is cut there because the dependency is its own ancestor."""
+    tree is cut there because the dependency is its own ancestor; `truncated` (always true) only
+    when its dependencies are left out for `--depth`."""
 
     cycle: bool
+    truncated: bool
 
 
 class ConflictDict(TypedDict):
@@ -103,16 +105,21 @@ class Node:
     children: tuple[Node, ...] = ()
     cycle: bool = False
 
-    def to_dict(self) -> NodeDict:
-        """Plain JSON-ready form (children nested)."""
+    def to_dict(self, *, depth: int | None = None) -> NodeDict:
+        """Plain JSON-ready form (children nested, `depth` levels of them when given)."""
+        below = None if depth is None else depth - 1
         data: NodeDict = {
             "name": self.name,
             "version": self.version,
             "required": self.required,
-            "children": [child.to_dict() for child in self.children],
+            "children": []
+            if below is not None and below < 0
+            else [child.to_dict(depth=below) for child in self.children],
         }
         if self.cycle:
             data["cycle"] = True
+        if self.children and not data["children"]:
+            data["truncated"] = True
         return data
 
 
@@ -144,12 +151,14 @@ class DependencyGraph:
     dependencies: tuple[Node, ...]
     conflicts: tuple[Conflict, ...] = field(default=())
 
-    def to_dict(self) -> DependencyGraphDict:
-        """`{"project", "version", "dependencies": [tree], "conflicts": [...]}`."""
+    def to_dict(self, *, depth: int | None = None) -> DependencyGraphDict:
+        """`{"project", "version", "dependencies": [tree], "conflicts": [...]}`; `depth` levels
+        of dependencies when given (1: direct dependencies only)."""
+        below = None if depth is None else depth - 1
         return {
             "project": self.project,
             "version": self.version,
-            "dependencies": [node.to_dict() for node in self.dependencies],
+            "dependencies": [node.to_dict(depth=below) for node in self.dependencies],
             "conflicts": [conflict.to_dict() for conflict in self.conflicts],
         }
 
@@ -276,27 +285,43 @@ def build_graph(dump: dict[str, Any], project: str, *, dev: bool = False) -> Dep
     return DependencyGraph(top["name"], top["version"], tuple(roots), tuple(conflicts.values()))
 
 
-def render_tree(graph: DependencyGraph) -> str:
+def render_tree(graph: DependencyGraph, *, depth: int | None = None) -> str:
     """The graph as text: `name==version (required: spec)` lines joined by ├── / └──, then
-    the conflicts."""
+    the conflicts. A dependency's own dependencies are listed once, where it first appears;
+    later it is marked `(see above)`. `depth` limits the levels shown (1: direct dependencies)."""
     lines = [f"{graph.project}=={graph.version}"]
+    shown: set[tuple[str, tuple[str, ...]]] = set()  # a dependency and its direct requirements
+    cut = False
 
-    def walk(nodes: tuple[Node, ...], prefix: str) -> None:
+    def walk(nodes: tuple[Node, ...], prefix: str, level: int) -> None:
+        nonlocal cut
         for i, item in enumerate(nodes):
             last = i == len(nodes) - 1
             label = f"{item.name}=={item.version}" if item.version else f"{item.name} [missing]"
             label += f" (required: {item.required or 'any'})"
+            key = (canonicalize_name(item.name), tuple(c.name for c in item.children))
+            expand = False
             if item.cycle:
                 label += " [cycle]"
+            elif item.children and key in shown:
+                label += " (see above)"
+            elif item.children and depth is not None and level >= depth:
+                label += " (...)"
+                cut = True
+            elif item.children:
+                expand = True
+                shown.add(key)
             lines.append(f"{prefix}{'└── ' if last else '├── '}{label}")
-            walk(item.children, prefix + ("    " if last else "│   "))
+            if expand:
+                walk(item.children, prefix + ("    " if last else "│   "), level + 1)
 
-    walk(graph.dependencies, "")
+    walk(graph.dependencies, "", 1)
+    if cut:
+        lines.append(f"(...): dependencies deeper than --depth {depth} not shown")
+    lines.append("")
     if graph.conflicts:
-        lines.append("")
         lines.append(f"{len(graph.conflicts)} conflict{'s' if len(graph.conflicts) > 1 else ''}:")
         lines.extend(f"  {conflict}" for conflict in graph.conflicts)
     else:
-        lines.append("")
         lines.append("No conflicts.")
     return "\n".join(lines)
