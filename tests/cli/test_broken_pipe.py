@@ -32,7 +32,8 @@ def _into_closed_pipe(*args: str, cwd) -> subprocess.CompletedProcess[str]:
     "args",
     [
         ["--help"],
-        ["new", str(EXAMPLE), "-o", "made", "--yes", "--no-git"],
+        # (a released modelcrate: from this checkout, `new` adds a note on standard error)
+        ["new", str(EXAMPLE), "-o", "made", "--yes", "--no-git", "--modelcrate-requirement", "0.1"],
         ["upgrade-variables", str(EXAMPLE), "-o", "-"],
     ],
     ids=["help", "new", "upgrade-variables"],
@@ -45,7 +46,7 @@ def test_a_closed_pipe_ends_the_command_quietly(tmp_path, args):
 def test_new_into_head_makes_the_whole_project(tmp_path):
     done = subprocess.run(
         f"set -o pipefail; {sys.executable} -m modelcrate new {EXAMPLE} -o made --yes --no-git"
-        " | head -1",
+        " --modelcrate-requirement 0.1 | head -1",
         shell=True,
         executable="/bin/bash",
         capture_output=True,

@@ -125,8 +125,13 @@ def _check_project(root: Path, options) -> None:
     }
     assert ("scripts" in project) == (options.cli != "none")
     assert any(dep.startswith("modelcrate") for dep in project["dependencies"])
-    assert "fastapi<0.151" in project["dependencies"]
-    assert "pytest>=8" in project["optional-dependencies"]["dev"]
+    assert "prefect>=3.9,<4" in project["dependencies"]  # which bounds fastapi itself
+    assert not any(d.startswith("fastapi") for d in project["dependencies"])
+    assert project["requires-python"] == ">=3.11"  # Prefect 3.9's
+    dev = project["optional-dependencies"]["dev"]
+    assert "pytest>=8" in dev
+    # the runtime requirement on modelcrate, and the same with the project tools for development
+    assert dev[0] == project["dependencies"][0].replace("modelcrate", "modelcrate[tools]", 1)
     if options.license != "none":
         assert project["license"] == options.license
     answers = yaml.safe_load((root / ".copier-answers.yml").read_text())
@@ -285,3 +290,37 @@ def test_bad_variables_file_fails_before_rendering(tmp_path):
     with pytest.raises(SpecError, match="no such file"):
         new_project(tmp_path / "missing.yml", tmp_path / "p", make_options(project_name="X"))
     assert not (tmp_path / "p").exists()
+
+
+@pytest.mark.parametrize(
+    ("runtime", "tools"),
+    [
+        ("modelcrate>=0.3,<1", "modelcrate[tools]>=0.3,<1"),
+        ("modelcrate @ file:///somewhere", "modelcrate[tools] @ file:///somewhere"),
+        (
+            "modelcrate[mongodb] @ git+https://h/m.git@v1",
+            "modelcrate[mongodb,tools] @ git+https://h/m.git@v1",
+        ),
+        ("modelcrate", "modelcrate[tools]"),
+    ],
+)
+def test_the_development_requirement_adds_the_tools_to_the_runtime_one(runtime, tools):
+    from modelcrate.packaging._options import tools_requirement
+
+    assert tools_requirement(runtime) == tools
+
+
+@pytest.mark.parametrize(
+    ("requirement", "local"),
+    [
+        ("modelcrate @ file:///somewhere", True),
+        ("modelcrate @ git+file:///somewhere/repo", True),
+        ("modelcrate @ git+https://host/modelcrate.git@v1", False),
+        ("modelcrate @ https://host/modelcrate-1.0-py3-none-any.whl", False),
+        ("modelcrate>=0.3,<1", False),
+    ],
+)
+def test_a_path_of_this_machine_is_told_apart_from_a_portable_requirement(requirement, local):
+    from modelcrate.packaging import is_local_requirement
+
+    assert is_local_requirement(requirement) is local
