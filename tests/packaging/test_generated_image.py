@@ -225,3 +225,17 @@ def test_the_build_stage_gives_the_wheel_the_projects_version(
     assert [w.name for w in (context / "dist").glob("*.whl")] == [
         f"injector_surrogate-{expected}-py3-none-any.whl"
     ]
+
+
+def test_the_readme_shows_each_mode_of_the_image(project):
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    container = readme[readme.index("## Container") : readme.index("## CI and checks")]
+    for example in (
+        "docker run IMAGE  ",
+        "docker run IMAGE run --inputs-json '{",
+        "IMAGE run --inputs /in.json",
+        "IMAGE worker --pool my-pool",
+        "docker run IMAGE help",
+        "docker run IMAGE python -c 'import injector_surrogate'",
+    ):
+        assert example in container, example
