@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from _projects import sh
 
 from modelcrate.packaging.tooling._check import dockerfile_instructions
@@ -239,3 +240,19 @@ def test_the_readme_shows_each_mode_of_the_image(project):
         "docker run IMAGE python -c 'import injector_surrogate'",
     ):
         assert example in container, example
+
+
+def test_the_kubernetes_deployment_runs_the_flow_installed_in_the_image(project):
+    """prefect.yaml's commented Kubernetes deployment, once uncommented, names the image and the
+    flow by module path (the image has the package, not the source tree)."""
+    text = (project / "prefect.yaml").read_text(encoding="utf-8")
+    uncommented = "\n".join(
+        line.replace("  # ", "  ", 1) if line.startswith(("  # -", "  #   ")) else line
+        for line in text.splitlines()
+    )
+    deployment = yaml.safe_load(uncommented)["deployments"][1]
+    assert deployment["entrypoint"] == "injector_surrogate.flow:injector_surrogate_flow"
+    assert deployment["pull"][0]["prefect.deployments.steps.set_working_directory"] == {
+        "directory": "/home/model"
+    }
+    assert deployment["work_pool"]["job_variables"]["image"].endswith("/injector-surrogate:latest")
