@@ -136,3 +136,31 @@ def test_the_installed_model_runs_by_directory_and_by_name(generated, installed,
 
 def _text(value) -> str:
     return json.dumps(encode_value(value))
+
+
+def test_the_image_entry_point_runs_the_installed_model_and_prefect_finds_its_flow(
+    generated, installed, tmp_path
+):
+    """The image's entry point, run with bash against the installed project as the image runs it
+    (MODELCRATE_MODEL set, the environment's bin on PATH): `run --inputs-json` stores one result
+    in the target; Prefect loads the flow by the module path the Kubernetes deployment names."""
+    env = {
+        **without_prefect_settings(),
+        "PATH": f"{installed.parent}:/usr/bin:/bin",
+        "MODELCRATE_MODEL": derived_defaults(generated.name)["repo_name"],
+    }
+    spec = load_spec(generated.path / "src" / generated.package / "variables.yml")
+    inputs = {v.name: encode_value(v.sample()) for v in spec.inputs if not v.has_default}
+    results = tmp_path / "results"
+    ran = sh("bash", generated.path / "_entrypoint.sh", "run", "--inputs-json", json.dumps(inputs),
+             "--target", results.as_uri(), cwd=tmp_path, env=env)  # fmt: skip
+    assert "Stored result" in ran.stdout
+    assert len(FilesystemTarget(results).list()) == 1
+    usage = sh("bash", generated.path / "_entrypoint.sh", "help", env=env)
+    assert usage.stdout.startswith("usage: docker run IMAGE")
+    entrypoint = f"{generated.package}.flow:{generated.package}_flow"
+    load = (
+        f"from prefect.flows import load_flow_from_entrypoint as f; print(f({entrypoint!r}).name)"
+    )
+    loaded = sh(installed, "-c", load, cwd=tmp_path, env=env)
+    assert loaded.stdout.strip() == derived_defaults(generated.name)["repo_name"]
