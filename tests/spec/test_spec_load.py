@@ -43,7 +43,9 @@ def parse_quietly(text: str, source: str = "variables.yml"):
 # --- the four generations ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", GENERATIONS)
+@pytest.mark.parametrize(
+    "name", [*GENERATIONS, "lume_units_number.yml", "lume_array_string_default.yml"]
+)
 def test_every_generation_loads_without_warnings(name):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
