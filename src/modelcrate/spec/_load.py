@@ -6,6 +6,9 @@ Four generations are in use, and this module reads them all:
 - `variable_type: scalar`, `default`, `value_range`, `is_constant`
 - `variable_class: ScalarVariable`, `default_value`, `value_range`, `is_constant`
 - `variable_class: TorchScalarVariable` (lume-torch), `default_value`, `value_range`, `unit`, `read_only`
+
+Keys it does not read are kept as they are; one that looks like a misspelling of a key it reads
+(`unitz`, `defualt`) is warned about. An input and an output may not share a name.
 """
 
 from __future__ import annotations
@@ -203,8 +206,8 @@ def _parse_variable(key: str, entry: Any, where: str) -> KnownVariable:
     if name is not None and str(name) != key:
         raise SpecError(f"{where}: its name field {name!r} differs from its key; make them equal")
 
-    _warn_near_misses(raw, _READ_KEYS, f"{where}:")
     kind = _pop_kind(raw, where)
+    _warn_near_misses(raw, _READ_KEYS, f"{where}:")
     cls = VARIABLE_CLASSES[kind]
     fields: dict[str, Any] = {"name": key}
     _take(raw, fields, "description", "description", "doc")
