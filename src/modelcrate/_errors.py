@@ -14,7 +14,7 @@ ModelcrateError [2]         bad input, unless a subclass says otherwise
     └── PartialWriteError [1]  a target stored some results of a batch and refused others
 
 ModelcrateWarning
-├── SpecWarning        a variables file is readable but suspicious (default outside range)
+├── SpecWarning        a variables file is readable but suspicious (default outside range, misspelt key)
 ├── ValueWarning       a value is outside its range and the variable's policy is "warn"
 └── TargetWarning      a target holds something that is not a good result (left out of listings)
 """

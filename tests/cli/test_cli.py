@@ -66,6 +66,10 @@ BAD_FILES = {
         "input_variables:\n  x: {type: scalar}\n  x: {type: scalar}\noutput_variables:\n  y: {type: scalar}\n",
         "duplicate key 'x'",
     ),
+    "input and output of one name": (
+        "input_variables:\n  x: {type: scalar}\noutput_variables:\n  x: {type: scalar}\n",
+        "variable 'x' is declared both as an input and as an output; rename one of them",
+    ),
 }
 
 
@@ -82,6 +86,21 @@ def test_bad_variables_file_gives_one_line_and_writes_nothing(run_cli, tmp_path,
     assert expected in lines[0]
     assert not out_dir.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["vars.yml"]
+
+
+def test_new_warns_once_about_a_default_outside_its_range(run_cli, tmp_path):
+    path = tmp_path / "vars.yml"
+    path.write_text(
+        "input_variables:\n  x: {type: scalar, default: 5, range: [0, 2], unitz: mm}\n"
+        "output_variables:\n  y: {type: scalar}\n"
+    )
+    code, _, err = run_cli("new", path, "-o", tmp_path / "p", "--yes", "--no-git")
+    assert code == 0, err
+    assert err.splitlines() == [
+        f"warning: {path}: input variable 'x': key 'unitz' is not one modelcrate reads "
+        "(it is kept as it is); did you mean 'unit'?",
+        f"warning: {path}: input variable 'x': default value is 5 outside the range [0, 2]",
+    ]
 
 
 def test_invalid_project_name_is_refused(run_cli, tmp_path, example_variables):
@@ -298,6 +317,47 @@ def test_run_errors_are_one_line(run_cli, project, args, message, tmp_path):
     )
     assert code == 2
     assert err.count("\n") == 1 and message in err
+
+
+@pytest.fixture(scope="module")
+def int_project(make_project, tmp_path_factory):
+    """A project whose one input is an integer."""
+    variables = tmp_path_factory.mktemp("int-project") / "variables.yml"
+    variables.write_text(
+        "input_variables:\n  n_particles: {type: int, default: 1000, range: [1, 100000]}\n"
+        "output_variables:\n  sigma_x: {type: scalar}\n"
+    )
+    return make_project(variables, project_name="int-model")
+
+
+@pytest.mark.parametrize(
+    ("typed", "json_value", "shown"),
+    [("abc", '"abc"', "'abc'"), ("2.5", "2.5", "2.5")],
+)
+def test_an_integer_input_is_refused_in_one_wording_wherever_it_comes_from(
+    run_cli, int_project, tmp_path, typed, json_value, shown
+):
+    """`--set` quotes the text it was given; a JSON file and Python quote the value."""
+    from modelcrate import InputError, Model
+    from modelcrate.spec import load_spec
+
+    expected = "input 'n_particles' expects an integer, got "
+    code, _, err = run_cli("run", int_project, "--set", f"n_particles={typed}", "-t", tmp_path)
+    assert (code, err) == (2, f"error: --set n_particles={typed}: {expected}{typed!r}\n")
+    inputs = tmp_path / "inputs.json"
+    inputs.write_text(f'{{"n_particles": {json_value}}}')
+    code, _, err = run_cli("run", int_project, "--inputs", inputs, "-t", tmp_path)
+    assert (code, err) == (2, f"error: {expected}{shown}\n")
+
+    class IntModel(Model):
+        spec = load_spec(next(int_project.glob("src/*/variables.yml")))
+
+        def evaluate(self, inputs):
+            return {"sigma_x": 1.0}
+
+    with pytest.raises(InputError) as info:
+        IntModel()({"n_particles": json.loads(json_value)})
+    assert str(info.value) == expected + shown
 
 
 def test_run_out_of_range_warns_and_runs(run_cli, project, tmp_path):

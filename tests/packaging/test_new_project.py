@@ -13,7 +13,7 @@ import tomllib
 import yaml
 from _projects import EXAMPLE, ROOT
 
-from modelcrate import ModelcrateWarning, ProjectError, SpecError
+from modelcrate import ModelcrateWarning, ProjectError, SpecError, SpecWarning
 from modelcrate.packaging import (
     CLIS,
     LICENSES,
@@ -234,6 +234,19 @@ def test_variables_file_is_written_in_the_current_form(tmp_path):
     written = made.path / "src" / "old_style" / "variables.yml"
     assert "variable_class: ScalarVariable" in written.read_text()
     assert load_spec(written).inputs == load_spec(old).inputs
+
+
+def test_a_default_outside_its_range_is_warned_once(tmp_path):
+    path = tmp_path / "vars.yml"
+    path.write_text(
+        "input_variables:\n  x: {type: scalar, default: 5, range: [0, 2]}\n"
+        "output_variables:\n  y: {type: scalar}\n"
+    )
+    with pytest.warns(SpecWarning) as record:
+        new_project(path, tmp_path / "p", make_options(project_name="Wide"), git=False)
+    assert [str(w.message) for w in record] == [
+        f"{path}: input variable 'x': default value is 5 outside the range [0, 2]"
+    ]
 
 
 def test_project_is_a_git_repository_with_a_first_commit(tmp_path, monkeypatch):

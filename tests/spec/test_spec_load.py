@@ -43,7 +43,9 @@ def parse_quietly(text: str, source: str = "variables.yml"):
 # --- the four generations ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", GENERATIONS)
+@pytest.mark.parametrize(
+    "name", [*GENERATIONS, "lume_units_number.yml", "lume_array_string_default.yml"]
+)
 def test_every_generation_loads_without_warnings(name):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -685,11 +687,17 @@ def test_duplicate_output_key_is_an_error_too():
         )
 
 
-def test_the_same_name_as_input_and_output_is_allowed():
-    spec = parse_quietly(
-        "input_variables:\n  x: {type: scalar, default: 0}\noutput_variables:\n  x: {type: scalar}\n"
+def test_the_same_name_as_input_and_output_is_refused():
+    with pytest.raises(SpecError) as info:
+        parse_spec(
+            "input_variables:\n  QUAD:IN20:121:BACT: {type: scalar, default: 0}\n"
+            "output_variables:\n  QUAD:IN20:121:BACT: {type: scalar}\n",
+            source="variables.yml",
+        )
+    assert str(info.value) == (
+        "variables.yml: variable 'QUAD:IN20:121:BACT' is declared both as an input and as an "
+        "output; rename one of them (a result names each variable once)"
     )
-    assert spec.input_names == spec.output_names == ("x",)
 
 
 def test_missing_file(tmp_path):
@@ -759,3 +767,136 @@ def test_top_level_name_beside_a_model_block_without_name():
         "input_variables:\n  x: {type: scalar}\n" + ONE_OUTPUT
     )
     assert spec.model_name == "injector-surrogate"
+
+
+# --- misspelt keys: a warning naming the key it is near; other unknown keys are kept quietly ----
+
+
+@pytest.mark.parametrize(
+    ("entry", "key", "near"),
+    [
+        ("{type: scalar, default: 1.0, unitz: mm}", "unitz", "unit"),
+        ("{type: scalar, defualt: 1.0}", "defualt", "default"),
+        ("{type: scalar, value_rnage: [0, 1]}", "value_rnage", "value_range"),
+        ("{variable_class: ScalarVariable, desciption: Solenoid}", "desciption", "description"),
+        ("{type: scalar, is_constnat: true}", "is_constnat", "is_constant"),
+        ("{type: array, shpae: [3]}", "shpae", "shape"),
+    ],
+)
+def test_a_misspelt_key_warns_once_naming_the_key_it_is_near(entry, key, near):
+    with pytest.warns(SpecWarning) as record:
+        spec = parse_spec(
+            f"input_variables:\n  SOL1:solenoid: {entry}\n" + ONE_OUTPUT, source="variables.yml"
+        )
+    assert [str(w.message) for w in record] == [
+        f"variables.yml: input variable 'SOL1:solenoid': key {key!r} is not one modelcrate "
+        f"reads (it is kept as it is); did you mean {near!r}?"
+    ]
+    assert key in spec.input("SOL1:solenoid").extras  # loaded as before: kept, not interpreted
+
+
+def test_a_misspelt_section_warns_naming_the_section_it_is_near():
+    with pytest.warns(SpecWarning) as record:
+        spec = parse_spec(
+            "input_variable:\n  x: {type: scalar}\n" + ONE_OUTPUT, source="variables.yml"
+        )
+    assert [str(w.message) for w in record] == [
+        "variables.yml: key 'input_variable' is not one modelcrate reads (it is kept as it is); "
+        "did you mean 'input_variables'?"
+    ]
+    assert spec.inputs == ()
+
+
+def test_unknown_keys_that_are_no_misspelling_load_quietly():
+    spec = parse_quietly(
+        "input_variables:\n"
+        "  x: {type: scalar, default: 1.0, precision: 3, parent_variable: beam, comment: tuned,"
+        " pv_name: 'SOLN:IN20:121:BCTRL', value_range_tolerance: 1.0e-8}\n"
+        "  profile: {type: array, dim_labels: [s], default: [1.0, 2.0]}\n" + ONE_OUTPUT
+    )
+    assert set(spec.input("x").extras) == {
+        "precision",
+        "parent_variable",
+        "comment",
+        "pv_name",
+        "value_range_tolerance",
+    }
+    assert spec.input("profile").extras == {"dim_labels": ["s"]}
+
+
+def test_a_misspelt_type_key_is_named_in_the_error():
+    with pytest.raises(SpecError) as info:
+        parse_spec("input_variables:\n  x: {tpye: scalar}\n" + ONE_OUTPUT, source="variables.yml")
+    assert str(info.value) == (
+        "variables.yml: input variable 'x': has no type (is 'tpye' a misspelling of 'type'?); "
+        "use variable_class: ScalarVariable (or type: scalar, int, bool, str, enum, array, image, "
+        "distribution)"
+    )
+
+
+# --- LUME files of real model repositories (issue: still refused) ------------------------------
+
+
+def test_units_written_as_a_number_are_that_text():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        spec = load_spec(FIXTURES / "lume_units_number.yml")
+    assert spec.input("L0A:gradient_ratio").unit == "1"
+    assert spec.output("end_mean_gamma").unit == "1"
+    assert spec.units() == {
+        "SOL1:solenoid_field_scale": "kG",
+        "L0A:gradient_ratio": "1",
+        "end_mean_gamma": "1",
+        "end_sigma_x": "mm",
+    }
+
+
+@pytest.mark.parametrize(("written", "unit"), [("1", "1"), ("1.0", "1.0"), ("'1'", "1")])
+def test_units_as_any_number_keep_the_digits_written(written, unit):
+    spec = parse_quietly(
+        f"input_variables:\n  x: {{type: scalar, units: {written}}}\n" + ONE_OUTPUT
+    )
+    assert spec.input("x").unit == unit
+
+
+def test_units_that_are_not_text_or_a_number_are_refused():
+    with pytest.raises(SpecError, match=r"variables.yml: input variable 'x': unit: "):
+        parse_spec("input_variables:\n  x: {type: scalar, units: true}\n" + ONE_OUTPUT,
+                   source="variables.yml")  # fmt: skip
+
+
+def test_an_array_of_strings_with_one_string_as_default_is_that_string_alone():
+    """LUME reads `default: um` of a string array as numpy.array("um"): no dimensions, one
+    string; so does modelcrate, and nothing is reinterpreted, so nothing is warned."""
+    import numpy as np
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        spec = load_spec(FIXTURES / "lume_array_string_default.yml")
+    units = spec.input("profile_units")
+    assert isinstance(units, ArrayVariable)
+    assert (units.dtype, units.shape, units.default) == ("str", None, "um")
+    default = spec.defaults()["profile_units"]
+    assert isinstance(default, np.ndarray)
+    assert (default.shape, default.dtype.kind, default.item()) == ((), "U", "um")
+    assert units.check(["um", "mm"]).tolist() == ["um", "mm"]  # arrays of strings still are
+
+
+def test_one_string_for_an_array_of_strings_of_a_fixed_shape_is_refused():
+    with pytest.raises(SpecError) as info:
+        parse_spec(
+            "input_variables:\n  names: {type: array, value_type: string, shape: [2], default: um}\n"
+            + ONE_OUTPUT,
+            source="variables.yml",
+        )
+    assert str(info.value) == (
+        "variables.yml: input variable 'names': default value 'um' is invalid: "
+        "expects shape (2,), got ()"
+    )
+
+
+def test_one_string_is_no_array_of_numbers():
+    with pytest.raises(
+        SpecError, match="default value 'um' is invalid: expects an array, got 'um'"
+    ):
+        parse_spec("input_variables:\n  x: {type: array, default: um}\n" + ONE_OUTPUT)

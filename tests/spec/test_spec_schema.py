@@ -331,3 +331,39 @@ def test_inputs_model_with_a_leading_underscore_name():
         "output_variables:\n  y: {type: scalar}\n"
     )
     assert inputs_model(spec)().model_dump(by_alias=True) == {"_offset": 1.0}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "gen1_type.yml",
+        "gen2_variable_type.yml",
+        "gen3_variable_class.yml",
+        "gen4_lume_torch.yml",
+        "lume_array_string_default.yml",
+    ],
+)
+def test_every_default_is_valid_under_its_own_schema(name):
+    jsonschema = pytest.importorskip("jsonschema")
+    spec = load_spec(FIXTURES / name)
+    for prop in input_schema(spec)["properties"].values():
+        if "default" in prop:
+            jsonschema.Draft202012Validator.check_schema(prop)
+            errors = list(jsonschema.Draft202012Validator(prop).iter_errors(prop["default"]))
+            assert errors == [], (prop["title"], errors)
+
+
+def test_an_array_of_any_shape_takes_one_element_too():
+    spec = parse_spec(
+        "input_variables:\n  names: {type: array, value_type: string}\n"
+        "output_variables:\n  y: {type: scalar}\n"
+    )
+    schema = input_schema(spec)["properties"]["names"]
+    assert schema == {
+        "title": "names",
+        "anyOf": [
+            {"type": "string"},
+            {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "array"}]}},
+        ],
+        "x-dtype": "str",
+    }

@@ -29,6 +29,8 @@ GENERATIONS = [
     "gen3_variable_class.yml",
     "gen4_lume_torch.yml",
 ]
+REAL_FILES = ["lume_units_number.yml", "lume_array_string_default.yml"]
+"""Files of real LUME model repositories that once failed to load."""
 OLD_KEYS = {"type", "variable_type", "default", "range", "lower", "upper", "units", "is_constant"}
 
 
@@ -38,7 +40,7 @@ def reparse(text: str) -> Spec:
         return parse_spec(text, source="dumped.yml")
 
 
-@pytest.mark.parametrize("name", GENERATIONS)
+@pytest.mark.parametrize("name", GENERATIONS + REAL_FILES)
 def test_upgrade_round_trip_keeps_every_variable(name):
     spec = load_spec(FIXTURES / name)
     again = reparse(dump_spec(spec))
@@ -50,7 +52,7 @@ def test_upgrade_round_trip_keeps_every_variable(name):
     assert again.required_inputs == spec.required_inputs
 
 
-@pytest.mark.parametrize("name", GENERATIONS)
+@pytest.mark.parametrize("name", GENERATIONS + REAL_FILES)
 def test_dumping_is_deterministic_and_idempotent(name):
     spec = load_spec(FIXTURES / name)
     text = dump_spec(spec)
@@ -266,3 +268,33 @@ def test_write_text_atomic_gives_the_file_a_new_files_mode(tmp_path):
     os.umask(umask)
     # the mode `open()` would give it under the process's umask, not mkstemp's private 0600
     assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask
+
+
+def test_upgrade_variables_keeps_units_written_as_a_number(run_cli, tmp_path):
+    path = tmp_path / "variables.yml"
+    path.write_text((FIXTURES / "lume_units_number.yml").read_text())
+    code, _, err = run_cli("upgrade-variables", path)
+    assert (code, err) == (0, "")
+    document = yaml.safe_load(path.read_text())
+    assert document["input_variables"]["L0A:gradient_ratio"]["unit"] == "1"  # text, not 1
+    assert document["output_variables"]["end_mean_gamma"]["unit"] == "1"
+    assert load_spec(path).units() == load_spec(FIXTURES / "lume_units_number.yml").units()
+
+
+def test_upgrade_variables_keeps_one_string_as_a_string_arrays_default(run_cli, tmp_path):
+    path = tmp_path / "variables.yml"
+    path.write_text((FIXTURES / "lume_array_string_default.yml").read_text())
+    code, _, err = run_cli("upgrade-variables", path)
+    assert (code, err) == (0, "")
+    written = yaml.safe_load(path.read_text())["input_variables"]["profile_units"]
+    assert written == {
+        "variable_class": "NDVariable",
+        "default_value": "um",
+        "read_only": False,
+        "default_validation_config": "warn",
+        "dtype": "str",
+    }
+    assert load_spec(path).inputs == load_spec(FIXTURES / "lume_array_string_default.yml").inputs
+    assert run_cli("upgrade-variables", path)[1].endswith(
+        "already in the current form; nothing to do.\n"
+    )

@@ -80,15 +80,26 @@ class _Verbs(click.Group):
         return command
 
 
-def _show_warning(
-    message: Warning | str,
-    category: type[Warning],
-    filename: str,
-    lineno: int,
-    file: Any = None,
-    line: str | None = None,
-) -> None:
-    stderr(f"warning: {one_line(str(message))}")
+class _WarningLines:
+    """Shows each warning as one `warning: ...` line, once per command: a verb may read the
+    same file more than once (to fail early, then to do the work)."""
+
+    def __init__(self) -> None:
+        self.shown: set[str] = set()
+
+    def __call__(
+        self,
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: Any = None,
+        line: str | None = None,
+    ) -> None:
+        text = f"warning: {one_line(str(message))}"
+        if text not in self.shown:
+            self.shown.add(text)
+            stderr(text)
 
 
 @click.group(
@@ -159,8 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     verbose = False  # what click parsed from -v/--verbose, once the arguments are read
     with warnings.catch_warnings():
-        warnings.showwarning = _show_warning
-        warnings.simplefilter("default")
+        warnings.showwarning = _WarningLines()
+        warnings.simplefilter("always")
         try:
             with cli.make_context("modelcrate", args) as ctx:
                 verbose = bool(ctx.params.get("verbose"))

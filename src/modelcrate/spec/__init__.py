@@ -2,7 +2,7 @@
 
 from ._files import MAX_FILE_BYTES
 from ._inputs import load_input_sets, parse_input_sets
-from ._load import load_spec, parse_spec
+from ._load import TYPE_ALIASES, load_spec, parse_spec
 from ._schema import input_schema, inputs_model, output_schema, python_name, variable_schema
 from ._spec import Spec
 from ._text import excerpt, parse_text
@@ -29,6 +29,7 @@ from ._write import (
 
 __all__ = [
     "MAX_FILE_BYTES",
+    "TYPE_ALIASES",
     "ArrayVariable",
     "BoolVariable",
     "DistributionVariable",

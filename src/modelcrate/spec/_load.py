@@ -6,6 +6,9 @@ Four generations are in use, and this module reads them all:
 - `variable_type: scalar`, `default`, `value_range`, `is_constant`
 - `variable_class: ScalarVariable`, `default_value`, `value_range`, `is_constant`
 - `variable_class: TorchScalarVariable` (lume-torch), `default_value`, `value_range`, `unit`, `read_only`
+
+Keys it does not read are kept as they are; one that looks like a misspelling of a key it reads
+(`unitz`, `defualt`) is warned about. An input and an output may not share a name.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import math
 import os
 import warnings
 from collections.abc import Mapping
+from difflib import get_close_matches
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 import numpy as np
@@ -32,6 +37,7 @@ from ._variables import (
     ArrayVariable,
     ImageVariable,
     IntVariable,
+    Kind,
     KnownVariable,
     Variable,
     text_problem,
@@ -42,23 +48,40 @@ SECTIONS = ("input_variables", "output_variables")
 
 V = TypeVar("V", bound=Variable)
 
-# Spellings of each kind across the generations: `type`, `variable_type` and (with "Torch",
-# "Input"/"Output" and "Variable" stripped, lower-cased) `variable_class`.
-_KIND_NAMES = {
-    "scalar": "scalar", "float": "scalar", "number": "scalar",
-    "int": "int", "integer": "int",
-    "bool": "bool", "boolean": "bool",
-    "str": "str", "string": "str", "text": "str",
-    "enum": "enum", "choice": "enum", "categorical": "enum",
-    "array": "array", "nd": "array", "ndarray": "array", "tensor": "array",
-    "image": "image",
-    "distribution": "distribution",
-}  # fmt: skip
+TYPE_ALIASES: Mapping[Kind, tuple[str, ...]] = MappingProxyType({
+    "scalar": ("scalar", "float", "number"),
+    "int": ("int", "integer"),
+    "bool": ("bool", "boolean"),
+    "str": ("str", "string", "text"),
+    "enum": ("enum", "choice", "categorical"),
+    "array": ("array", "nd", "ndarray", "tensor"),
+    "image": ("image",),
+    "distribution": ("distribution",),
+})  # fmt: skip
+"""Every spelling of each kind that `type:` and `variable_type:` accept (any letter case);
+`variable_class:` takes the same word in CamelCase, optionally prefixed by `Torch` and suffixed
+by `Input`/`Output` and `Variable` (`ScalarVariable`, `TorchNDVariable`, `ArrayInputVariable`).
+The README's table of type names is checked against it."""
+
+_KIND_NAMES = {alias: kind for kind, aliases in TYPE_ALIASES.items() for alias in aliases}
 
 _ARRAY_VALUE_TYPES = {"string": "str", "str": "str", "float": "float64", "int": "int64",
                       "integer": "int64", "bool": "bool", "boolean": "bool"}  # fmt: skip
 
-_TYPE_HINT = "use variable_class: ScalarVariable (or type: scalar, int, bool, str, enum, array, image, distribution)"
+_TYPE_HINT = f"use variable_class: ScalarVariable (or type: {', '.join(TYPE_ALIASES)})"
+
+_TYPE_KEYS = ("variable_class", "variable_type", "type")
+_IMAGE_KEYS = ("x_min", "x_max", "y_min", "y_max", "x_label", "y_label", "axis_units")
+_EXTENT_REFERENCES = ("x_min_variable", "x_max_variable", "y_min_variable", "y_max_variable")
+_READ_KEYS = (
+    "name", *_TYPE_KEYS, "description", "doc", "unit", "units", "default_value", "default",
+    "value", "read_only", "is_constant", "default_validation_config", "validation", "policy",
+    "value_range", "range", "lower", "min", "upper", "max", "shape", "dtype", "value_type",
+    *_IMAGE_KEYS, "choices", "options", "values", "distribution_type",
+)  # fmt: skip
+"""Every key of a variable that the loader reads, in any generation."""
+_KEPT_KEYS = (*_EXTENT_REFERENCES, "precision", "parent_variable", "dim_labels", "axis_labels")
+"""Keys of LUME files that are kept as they are, without a meaning here."""
 
 
 def load_spec(path: str | os.PathLike[str]) -> Spec:
@@ -91,6 +114,7 @@ def parse_spec(document: str | Mapping[str, Any], *, source: str = "<variables>"
         )
     if not outputs:
         raise SpecError(f"{source}: declares no output_variables; add at least one output")
+    _check_distinct(inputs, outputs, source)
     _check_references(inputs + outputs, source)
     return Spec(inputs=inputs, outputs=outputs, metadata=metadata, source=source)
 
@@ -109,7 +133,26 @@ def _split_sections(
             )
         sections = {k: model[k] for k in SECTIONS if k in model}
         metadata["model"] = {k: v for k, v in model.items() if k not in SECTIONS}
+    _warn_near_misses(document, SECTIONS, f"{source}:")
+    if isinstance(model, Mapping):
+        _warn_near_misses(model, SECTIONS, f"{source}: model:")
     return sections, metadata
+
+
+def _warn_near_misses(mapping: Mapping[Any, Any], known: tuple[str, ...], where: str) -> None:
+    """Warn once for each key of `mapping` that is not known but nearly is (a misspelling such
+    as `unitz` for `units`); other unknown keys are kept without a word."""
+    for key in mapping:
+        if not isinstance(key, str) or key in known or key in _KEPT_KEYS:
+            continue
+        near = get_close_matches(key, known, n=1, cutoff=0.8)
+        if near:
+            warnings.warn(
+                f"{where} key {key!r} is not one modelcrate reads (it is kept as it is); "
+                f"did you mean {near[0]!r}?",
+                SpecWarning,
+                stacklevel=5,
+            )
 
 
 def _parse_section(section: Any, role: str, source: str) -> tuple[KnownVariable, ...]:
@@ -164,10 +207,14 @@ def _parse_variable(key: str, entry: Any, where: str) -> KnownVariable:
         raise SpecError(f"{where}: its name field {name!r} differs from its key; make them equal")
 
     kind = _pop_kind(raw, where)
+    _warn_near_misses(raw, _READ_KEYS, f"{where}:")
     cls = VARIABLE_CLASSES[kind]
     fields: dict[str, Any] = {"name": key}
     _take(raw, fields, "description", "description", "doc")
     _take(raw, fields, "unit", "unit", "units")
+    unit = fields.get("unit")
+    if isinstance(unit, (int, float)) and not isinstance(unit, bool):
+        fields["unit"] = str(unit)  # `units: 1` (dimensionless) is the text "1"
     _take(raw, fields, "default", "default_value", "default", "value")
     constant = _pop_first(raw, "read_only", "is_constant")
     policy = _pop_first(raw, "default_validation_config", "validation", "policy")
@@ -193,7 +240,7 @@ def _parse_variable(key: str, entry: Any, where: str) -> KnownVariable:
         if dtype is not None:
             fields["dtype"] = _parse_dtype(dtype, where)
     if kind == "image":
-        for key_ in ("x_min", "x_max", "y_min", "y_max", "x_label", "y_label", "axis_units"):
+        for key_ in _IMAGE_KEYS:
             if key_ in raw:
                 fields[key_] = raw.pop(key_)
         if isinstance(fields.get("axis_units"), str):
@@ -226,7 +273,13 @@ def _pop_kind(raw: dict[str, Any], where: str) -> str:
     elif "type" in raw:
         spelled = word = str(raw.pop("type")).lower()
     else:
-        raise SpecError(f"{where}: has no type; {_TYPE_HINT}")
+        near = [
+            f"is {key!r} a misspelling of {match[0]!r}"
+            for key in raw
+            if isinstance(key, str) and (match := get_close_matches(key, _TYPE_KEYS, 1, 0.6))
+        ]
+        hint = f" ({near[0]}?)" if near else ""
+        raise SpecError(f"{where}: has no type{hint}; {_TYPE_HINT}")
     kind = _KIND_NAMES.get(word)
     if kind is None:
         raise SpecError(f"{where}: unknown type {spelled!r}; {_TYPE_HINT}")
@@ -427,7 +480,17 @@ def _check_default(variable: V, where: str) -> V:
     return variable
 
 
-_EXTENT_REFERENCES = ("x_min_variable", "x_max_variable", "y_min_variable", "y_max_variable")
+def _check_distinct(
+    inputs: tuple[KnownVariable, ...], outputs: tuple[KnownVariable, ...], source: str
+) -> None:
+    """An input and an output may not share a name: results and tables would be ambiguous."""
+    output_names = {v.name for v in outputs}
+    for variable in inputs:
+        if variable.name in output_names:
+            raise SpecError(
+                f"{source}: variable {variable.name!r} is declared both as an input and as an "
+                "output; rename one of them (a result names each variable once)"
+            )
 
 
 def _check_references(variables: tuple[Variable, ...], source: str) -> None:

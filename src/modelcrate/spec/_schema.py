@@ -53,14 +53,16 @@ def _array_schema(variable: ArrayVariable) -> dict[str, Any]:
             variable.dtype, "integer" if variable.dtype.startswith(("int", "uint")) else "number"
         )
     }
-    shape = variable.shape or (None,)
-    if variable.shape is None:
-        element = {"anyOf": [element, {"type": "array"}]}
-    schema = element
-    for length in reversed(shape):
-        schema = {"type": "array", "items": schema}
-        if length is not None:
-            schema["minItems"] = schema["maxItems"] = length
+    if variable.shape is None:  # any shape, none included: one element is an array too
+        schema: dict[str, Any] = {
+            "anyOf": [element, {"type": "array", "items": {"anyOf": [element, {"type": "array"}]}}]
+        }
+    else:
+        schema = element
+        for length in reversed(variable.shape):
+            schema = {"type": "array", "items": schema}
+            if length is not None:
+                schema["minItems"] = schema["maxItems"] = length
     schema["x-dtype"] = variable.dtype
     if variable.shape is not None:
         schema["x-shape"] = list(variable.shape)

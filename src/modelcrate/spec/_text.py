@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ._variables import Variable
+from ._variables import Variable, excerpt
 from ._yaml import YAMLInputError, load_yaml
 
 _TRUE = {"true", "yes", "on", "1"}
@@ -30,22 +30,17 @@ def parse_text(variable: Variable, text: str) -> Any:
         except ValueError:
             pass  # 1e3 or 2.0 are integers too
     if kind in ("scalar", "int"):
+        expected = "an integer" if kind == "int" else "a number"
         try:
             number = float(stripped)
         except ValueError:
-            raise ValueError(f"expects a number, got {excerpt(text)}") from None
+            raise ValueError(f"expects {expected}, got {excerpt(text)}") from None
         if kind == "int":
             if not math.isfinite(number) or number != int(number):
-                raise ValueError(f"expects an integer, got {excerpt(text)}")
+                raise ValueError(f"expects {expected}, got {excerpt(text)}")
             return int(number)
         return number
     try:  # arrays, images and distributions: JSON (or YAML flow) text
         return load_yaml(stripped)
     except YAMLInputError as exc:
         raise ValueError(f"expects a list such as [1, 2, 3], got {excerpt(text)} ({exc})") from None
-
-
-def excerpt(value: Any, width: int = 60) -> str:
-    """`repr(value)`, cut to `width` characters, for a message that quotes what it was given."""
-    text = repr(value)
-    return text if len(text) <= width else text[: width - 3] + "..."

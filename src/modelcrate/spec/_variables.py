@@ -260,7 +260,9 @@ class ArrayVariable(_Ranged):
         return self.dtype not in ("str", "bool")
 
     def check(self, value: Any) -> np.ndarray:
-        if isinstance(value, (str, bytes, Mapping)):
+        """One number, or one string for an array of strings, is an array of no dimensions
+        (shape `()`), as numpy and LUME read it."""
+        if isinstance(value, (bytes, Mapping)) or (isinstance(value, str) and self.dtype != "str"):
             raise ValueError(f"expects an array, got {_describe(value)}")
         try:
             arr = np.asarray(value)
@@ -454,10 +456,20 @@ def _check_text(text: str) -> None:
         raise ValueError(f"{problem}; give text without it")
 
 
+def excerpt(value: Any, width: int = 60) -> str:
+    """`repr(value)`, cut to `width` characters, for a message that quotes what it was given."""
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+_SELF_DESCRIBING = (str, int, float, bool, type(None), list, tuple, dict, np.generic)
+
+
 def _describe(value: Any) -> str:
+    """A value as a message quotes it: the same words whichever way it came (`--set`, a JSON
+    file of inputs, the Python API): `'abc'`, `2.5`, or the type for other objects."""
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape}"
-    text = repr(value)
-    if len(text) > 40:
-        text = text[:37] + "..."
-    return f"{type(value).__name__} {text}"
+    if isinstance(value, _SELF_DESCRIBING):
+        return excerpt(value)
+    return f"{type(value).__name__} {excerpt(value)}"
