@@ -5,7 +5,7 @@ from ._inputs import load_input_sets, parse_input_sets
 from ._load import TYPE_ALIASES, load_spec, parse_spec
 from ._schema import input_schema, inputs_model, output_schema, python_name, variable_schema
 from ._spec import Spec
-from ._text import excerpt, parse_text
+from ._text import parse_text
 from ._variables import (
     ArrayVariable,
     BoolVariable,
@@ -17,6 +17,7 @@ from ._variables import (
     ScalarVariable,
     StrVariable,
     Variable,
+    excerpt,
 )
 from ._write import (
     dump_spec,

@@ -26,7 +26,6 @@ import numpy as np
 from .._errors import SpecError, SpecWarning
 from ._files import read_text_file
 from ._spec import Spec
-from ._text import excerpt
 from ._variables import (
     _INT64_MAX,
     _INT64_MIN,
@@ -40,6 +39,7 @@ from ._variables import (
     Kind,
     KnownVariable,
     Variable,
+    excerpt,
     text_problem,
 )
 from ._yaml import YAMLInputError, check_structure, load_yaml
