@@ -179,3 +179,39 @@ def test_validate_pyproject_accepts_pyproject_toml(lint_tools, project):
 @pytest.mark.slow
 def test_shellcheck_finds_nothing_in_the_entry_point(lint_tools, project):
     _lint(lint_tools, project, "shellcheck", "_entrypoint.sh")
+
+
+# -- modelcrate's own workflows meet the same standards ---------------------------------------------
+
+OWN_WORKFLOWS = ROOT / ".github" / "workflows"
+
+
+def test_modelcrate_is_released_from_a_tag_by_trusted_publishing():
+    release = yaml.safe_load((OWN_WORKFLOWS / "release.yml").read_text(encoding="utf-8"))
+    triggers = release.get("on", release.get(True))  # YAML 1.1 reads a bare `on` as true
+    assert triggers == {"push": {"tags": ["v*"]}}
+    assert release["permissions"] == {}
+    build, publish = release["jobs"]["build"], release["jobs"]["publish"]
+    assert build["permissions"] == {"contents": "read"}
+    assert "python -m build" in str(build["steps"])
+    assert publish["needs"] == "build" and publish["environment"]["name"] == "pypi"
+    # Only the publishing job may ask for an identity token, and it holds no password.
+    assert publish["permissions"] == {"contents": "read", "id-token": "write"}
+    assert publish["steps"][-1]["uses"].startswith("pypa/gh-action-pypi-publish@")
+    assert "with" not in publish["steps"][-1]
+
+
+def test_modelcrate_own_actions_are_pinned_by_commit():
+    for path in sorted(OWN_WORKFLOWS.glob("*.yml")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if "uses:" in line:
+                uses = line.split("uses:", 1)[1].partition("#")[0].strip()
+                assert PINNED_USES.match(uses), f"{path.name}: {line.strip()}"
+
+
+@pytest.mark.slow
+def test_modelcrate_own_workflows_pass_zizmor_and_the_schema(lint_tools):
+    done = _lint(lint_tools, ROOT, "zizmor", "--offline", "--persona", "pedantic", ".github")
+    assert "No findings" in done.stdout + done.stderr
+    _lint(lint_tools, ROOT, "check-jsonschema", "--builtin-schema", "vendor.github-workflows",
+          *sorted(OWN_WORKFLOWS.glob("*.yml")))  # fmt: skip

@@ -142,7 +142,7 @@ def _check_project(root: Path, options) -> None:
     image = (root / ".github/workflows/image.yml").read_text()
     assert options.image in image and "${{ github.ref_name }}" in image
     dockerfile = (root / "Dockerfile").read_text()
-    assert "USER model" in dockerfile and "python -m build --wheel" in dockerfile
+    assert "\nUSER 1000:1000\n" in dockerfile and "python -m build --wheel" in dockerfile
 
 
 @pytest.fixture(scope="module")

@@ -302,7 +302,8 @@ def check_dockerfile(root: Path) -> CheckResult:
             name,
             False,
             f"{DOCKERFILE}: the final stage has no USER line, so it runs as root; "
-            "add `USER model` (after `RUN useradd --create-home model`) before ENTRYPOINT",
+            "add a numeric non-root user, e.g. `USER 1000:1000` (after `RUN useradd --uid 1000 "
+            "--create-home model`), before ENTRYPOINT",
         )
     line, user = users[-1]
     if _user_name(user) in _ROOT_USERS:
@@ -310,7 +311,7 @@ def check_dockerfile(root: Path) -> CheckResult:
             name,
             False,
             f"{DOCKERFILE} line {line}: `USER {user}` runs the image as root; "
-            "end with a non-root user, e.g. `USER model`",
+            "end with a numeric non-root user, e.g. `USER 1000:1000`",
         )
     if not installs:
         return CheckResult(
