@@ -102,7 +102,7 @@ BREAKAGES = {
             p / "pyproject.toml", f'"{RELEASE_REQUIREMENT}"', f'"{CHECKOUT_REQUIREMENT}"'
         ),
         "portable",
-        "pyproject.toml line 16: file:",
+        "is a path of this machine, so the project does not install anywhere else",
     ),
     "machine-path-in-a-lock-file": (
         lambda p: (
