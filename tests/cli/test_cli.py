@@ -94,7 +94,9 @@ def test_new_warns_once_about_a_default_outside_its_range(run_cli, tmp_path):
         "input_variables:\n  x: {type: scalar, default: 5, range: [0, 2], unitz: mm}\n"
         "output_variables:\n  y: {type: scalar}\n"
     )
-    code, _, err = run_cli("new", path, "-o", tmp_path / "p", "--yes", "--no-git")
+    code, _, err = run_cli(
+        "new", path, "-o", tmp_path / "p", "--yes", "--no-git", "--modelcrate-requirement", "0.1"
+    )
     assert code == 0, err
     assert err.splitlines() == [
         f"warning: {path}: input variable 'x': key 'unitz' is not one modelcrate reads "

@@ -14,11 +14,12 @@ QUICKSTART = EXAMPLES / "quickstart.sh"
 
 
 def _environment_with_modelcrate(where: Path) -> Path:
-    """A new virtual environment (with pip) holding this checkout of modelcrate; its bin/."""
+    """A new virtual environment (with pip) holding this checkout of modelcrate with its project
+    tools, as the README's Quick Start installs it; its bin/."""
     uv = find_uv()
     venv = where / "venv"
     sh(uv, "venv", "-q", "--seed", "--python", sys.executable, venv)
-    sh(uv, "pip", "install", "-q", "--python", venv / "bin" / "python", "-e", ROOT)
+    sh(uv, "pip", "install", "-q", "--python", venv / "bin" / "python", "-e", f"{ROOT}[tools]")
     return venv / "bin"
 
 
