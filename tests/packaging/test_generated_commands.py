@@ -89,7 +89,7 @@ FLOW_ERRORS = {
     "not json": (("{x",), "error: the inputs are not JSON (Expecting property name enclosed in "
                           "double quotes: line 1 column 2 (char 1)); give an object of inputs"),
     "not an object": (("3",), "error: inputs must be a mapping or a list of mappings, not int"),
-    "wrong type": (('{"x": "abc"}',), "error: input 'x' expects a number, got str 'abc'"),
+    "wrong type": (('{"x": "abc"}',), "error: input 'x' expects a number, got 'abc'"),
     "unknown": (('{"x": 1, "z": 2}',), "error: unknown input 'z'; the inputs of req are: x, n"),
 }  # fmt: skip
 

@@ -280,26 +280,39 @@ def test_graph_of_a_generated_project(installed_project, run_cli):
     assert (data["project"], data["version"]) == ("graph-model", versions["graph-model"])
     assert data["conflicts"] == []
     top = {node["name"]: node for node in data["dependencies"]}
-    assert set(top) == {"click", "fastapi", "modelcrate", "numpy", "prefect"}
+    assert set(top) == {"click", "modelcrate", "numpy", "prefect"}
     assert top["prefect"]["version"] == versions["prefect"]
-    assert SpecifierSet(top["prefect"]["required"]) == SpecifierSet(">=3.8,<4")
+    assert SpecifierSet(top["prefect"]["required"]) == SpecifierSet(">=3.9,<4")
     assert {child["name"] for child in top["prefect"]["children"]} >= {"pydantic", "httpx"}
-    assert top["fastapi"]["required"] == "<0.151"
+    # fastapi comes through Prefect, which bounds it
+    assert any(c["name"] == "fastapi" for c in top["prefect"]["children"])
     assert top["modelcrate"]["required"] == f"@ {ROOT.as_uri()}"
 
     code, out, _ = run_cli("graph", project)
     assert code == 0
     lines = out.splitlines()
     assert lines[0] == f"graph-model=={versions['graph-model']}"
-    assert f"├── fastapi=={versions['fastapi']} (required: <0.151)" in lines
+    assert any(f"── fastapi=={versions['fastapi']} (required: " in line for line in lines)
     assert any(line.startswith(f"└── prefect=={versions['prefect']} (required: ") for line in lines)
     assert lines[-1] == "No conflicts."
+
     # each subtree once: a dependency's own dependencies are listed where it first appears
-    expanded = [
-        line.split("── ")[1].split(" ")[0]
-        for line, below in itertools.pairwise(lines)
-        if "── " in line
-        and len(below) - len(below.lstrip("│ ")) > len(line) - len(line.lstrip("│ "))
-    ]
+    # (again only when they differ, as with an extra: sqlalchemy[asyncio] adds greenlet)
+    def indent(line: str) -> int:
+        return len(line) - len(line.lstrip("│ "))
+
+    def name(line: str) -> str:
+        return line.split("── ")[1].split(" ")[0]
+
+    expanded = []
+    for i, (line, below) in enumerate(itertools.pairwise(lines)):
+        if "── " in line and indent(below) > indent(line):
+            children = []
+            for child in lines[i + 1 :]:
+                if indent(child) <= indent(line) or "── " not in child:
+                    break
+                if indent(child) == indent(below):
+                    children.append(name(child))
+            expanded.append((name(line), tuple(children)))
     assert len(expanded) == len(set(expanded))
     assert any(line.endswith(" (see above)") for line in lines)

@@ -145,7 +145,10 @@ def test_graph_json_has_its_typed_shape():
     assert set(data) == _keys(DependencyGraphDict)
     node = data["dependencies"][0]
     assert set(node) == NodeDict.__required_keys__
-    assert set(node["children"][1]) == NodeDict.__required_keys__ | NodeDict.__optional_keys__
+    assert NodeDict.__optional_keys__ == {"cycle", "truncated"}
+    assert set(node["children"][1]) == NodeDict.__required_keys__ | {"cycle"}
+    cut_by_depth = graph.to_dict(depth=1)["dependencies"][0]
+    assert set(cut_by_depth) == NodeDict.__required_keys__ | {"truncated"}
     assert [set(c) for c in data["conflicts"]] == [_keys(ConflictDict)] * 2
     assert [c["kind"] for c in data["conflicts"]] == ["missing", "mismatch"]
 
