@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from pathlib import Path
 from typing import NoReturn
 
@@ -33,8 +35,23 @@ def one_line(text: str) -> str:
 
 
 def stderr(message: str) -> None:
-    """Print a line to standard error (warnings, errors, progress notes)."""
-    click.echo(message, err=True)
+    """Print a line to standard error (warnings, errors, progress notes). When its reader has
+    left (`2>&1 | head -1`) the line is dropped: the command goes on and keeps its exit code."""
+    try:
+        click.echo(message, err=True)
+    except BrokenPipeError:
+        _drop_stderr()
+
+
+def _drop_stderr() -> None:
+    """Send what is left for standard error to the null device, so that no later line (nor the
+    interpreter's last flush) fails again on the closed pipe."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stderr.fileno())
+        os.close(null)
+    except (OSError, ValueError, AttributeError):  # not a real file (captured by a caller)
+        pass
 
 
 def is_verbose() -> bool:
