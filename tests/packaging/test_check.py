@@ -479,3 +479,24 @@ def test_a_lock_file_in_another_encoding_is_still_read(tmp_path):
     [portable] = [r for r in check_project(project, python=failing_python) if r.name == "portable"]
     assert not portable.ok
     assert portable.message.startswith("requirements/base.txt line 2: file:///home/fran")
+
+
+def test_a_url_that_ends_like_the_project_folder_is_not_a_path_of_this_machine(tmp_path):
+    # As a checkout at /my-model in a container, whose repository is .../you/my-model.
+    project = tmp_path / "my-model"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        f'[project]\nname = "my-model"\n\n[project.urls]\nSource = "https://git.example.org{project}"\n'
+    )
+    failing_python = tmp_path / "python"
+    failing_python.write_text("#!/bin/sh\nexit 1\n")
+    failing_python.chmod(0o755)
+    [portable] = [r for r in check_project(project, python=failing_python) if r.name == "portable"]
+    assert portable.ok, portable.message
+
+    (project / "pyproject.toml").write_text(
+        f'[project]\nname = "my-model"\ndependencies = ["data @ {project}/data"]\n'
+    )
+    [portable] = [r for r in check_project(project, python=failing_python) if r.name == "portable"]
+    assert not portable.ok
+    assert portable.message.startswith(f"pyproject.toml line 3: {project}"[:60])

@@ -353,6 +353,9 @@ def check_portable(root: Path) -> CheckResult:
     name = "portable"
     found: list[tuple[str, int, str]] = []
     unread: list[tuple[str, str]] = []
+    # The project's folder as a path of its own: not the end of a URL (`https://host/you/NAME`
+    # of a checkout at /NAME) nor the start of another folder's name.
+    here = re.compile(rf"(?<![\w.~%+-]){re.escape(str(root))}(?![\w.~%+-])")
     for pattern in PORTABLE_FILES:
         for path in sorted(root.glob(pattern)):
             where = path.relative_to(root).as_posix()
@@ -363,7 +366,7 @@ def check_portable(root: Path) -> CheckResult:
                 continue
             for number, line in enumerate(text.splitlines(), 1):
                 match = _FILE_URL.search(line)
-                local = match.group(0) if match else (str(root) if str(root) in line else None)
+                local = match.group(0) if match else (str(root) if here.search(line) else None)
                 if local:
                     found.append((where, number, local))
     if unread:
