@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -401,3 +402,26 @@ def test_prefect_failures_are_logged_without_their_traceback(caplog):
     assert record.getMessage() == "Task run failed with exception: ValueError('boom')"
     assert "Traceback" not in caplog.text
     logger.filters.clear()
+
+
+def test_a_broken_project_tool_is_named_with_how_to_reinstall_it(tmp_path):
+    from _projects import EXAMPLE
+
+    broken = tmp_path / "site" / "copier"  # installed, but one of its own imports is missing
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text("import plumbum_that_is_not_installed\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "modelcrate", "new", str(EXAMPLE), "-o", "made", "--yes"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(tmp_path / "site")},
+        timeout=120,
+    )
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.splitlines() == [
+        "error: `modelcrate new` needs modelcrate's project tools, which are broken in this "
+        "environment (copier: No module named 'plumbum_that_is_not_installed'): "
+        "pip install --force-reinstall 'modelcrate[tools]'"
+    ]
+    assert not (tmp_path / "made").exists()
