@@ -425,3 +425,36 @@ def test_a_broken_project_tool_is_named_with_how_to_reinstall_it(tmp_path):
         "pip install --force-reinstall 'modelcrate[tools]'"
     ]
     assert not (tmp_path / "made").exists()
+
+
+def test_the_outputs_table_shows_a_string_with_line_breaks_and_escapes_on_one_line(tmp_path):
+    package = tmp_path / "talker" / "src" / "talker"
+    package.mkdir(parents=True)
+    (tmp_path / "talker" / "pyproject.toml").write_text(
+        '[project]\nname = "talker"\nversion = "0.1.0"\n\n'
+        '[project.entry-points."modelcrate.models"]\ntalker = "talker.model:Talker"\n'
+    )
+    (package / "__init__.py").write_text("")
+    (package / "variables.yml").write_text(
+        "input_variables:\n  x: {type: scalar, default: 1}\n"
+        "output_variables:\n  said: {type: string}\n"
+    )
+    (package / "model.py").write_text(
+        "from importlib.resources import files\n\n"
+        "from modelcrate import Model, load_spec\n\n\n"
+        "class Talker(Model):\n"
+        '    spec = load_spec(files(__package__) / "variables.yml")\n\n'
+        "    def evaluate(self, inputs):\n"
+        '        return {"said": "first line\\nsecond \\x1b[2Jcleared"}\n'
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "modelcrate", "run", "talker", "-t", "results"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    header, row = done.stdout.splitlines()[-2:]
+    assert header.split() == ["output", "value", "unit"]
+    assert row == "said    first line\\nsecond \\x1b[2Jcleared"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -12,10 +11,7 @@ import click
 
 from .._errors import ExitCode
 from ..runtime._table import columns as columns  # shared with the packaged model's CLI
-
-# Characters that would break a line or drive the terminal: C0 and C1 controls (tab aside),
-# Unicode line and paragraph separators, and lone surrogates (undecodable bytes of a file name).
-_UNPRINTABLE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+from ..runtime._table import one_line as one_line
 
 
 def shown_path(path: Path) -> str:
@@ -26,12 +22,6 @@ def shown_path(path: Path) -> str:
     except ValueError:
         return str(path)
     return path.name if relative == Path() else str(relative)
-
-
-def one_line(text: str) -> str:
-    """`text` as one printable line: line breaks, terminal controls and undecodable characters
-    are shown as escapes (`\\n`, `\\x1b`, `\\udcff`)."""
-    return _UNPRINTABLE.sub(lambda match: repr(match.group())[1:-1], text)
 
 
 def stderr(message: str) -> None:
