@@ -346,6 +346,17 @@ def test_git_missing_or_failing_never_fails_a_run(projects, run_cli, tmp_path, m
 
 
 @needs_git
+def test_the_dirty_check_runs_no_command_of_the_repository_config(projects, run_cli, tmp_path):
+    project = committed(projects("tiny_monitored"))
+    ran = tmp_path / "monitor-ran"
+    # git status runs a configured file-system monitor (here: one that would also take a minute)
+    hook = f"touch '{ran}'; sleep 60; true"
+    git(project, "config", "core.fsmonitor", hook)
+    assert run_here(run_cli, project)["dirty"] is False
+    assert not ran.exists()
+
+
+@needs_git
 @pytest.mark.skipif(sys.platform == "win32", reason="a shell script stands in for git")
 def test_git_runs_once_per_process_whatever_the_number_of_results(
     projects, run_cli, tmp_path, monkeypatch

@@ -187,7 +187,10 @@ def _git_dirty(paths: list[Path], root: Path | None) -> bool | None:
     if top is None or git is None:
         return None
     inside = [p.relative_to(top).as_posix() or "." for p in paths if p.is_relative_to(top)]
-    command = [git, "--no-optional-locks", "status", "--porcelain", "-z"]
+    # No file-system monitor: a command the repository's config names, which may hang (or do
+    # anything); git finds the changes without it.
+    command = [git, "--no-optional-locks", "-c", "core.fsmonitor=false", "status", "--porcelain"]
+    command += ["-z"]
     command += ["--untracked-files=all", "--", *(f":(literal){p}" for p in inside)]
     environment = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     try:
