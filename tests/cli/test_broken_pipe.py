@@ -67,3 +67,61 @@ def test_a_broken_pipe_to_another_program_is_still_an_error(run_cli, monkeypatch
     code, _, err = run_cli("run", "some-model")
     assert code == 1
     assert err.startswith("error: internal error: BrokenPipeError: [Errno 32] Broken pipe")
+
+
+MISSPELT_VARIABLES = """\
+input_variables:
+  x: {variable_class: ScalarVariable, default_value: 1.0, unitz: m}
+output_variables:
+  y: {variable_class: ScalarVariable}
+"""
+
+
+def _project_with_a_warning(root):
+    """A one-input project whose variables file has a misspelt key (a warning on each run)."""
+    package = root / "src" / "warned_model"
+    package.mkdir(parents=True)
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "warned-model"\nversion = "0.1.0"\n\n'
+        '[project.entry-points."modelcrate.models"]\n'
+        'warned-model = "warned_model.model:Warned"\n'
+    )
+    (package / "__init__.py").write_text("")
+    (package / "variables.yml").write_text(MISSPELT_VARIABLES)
+    (package / "model.py").write_text(
+        "from importlib.resources import files\n\n"
+        "from modelcrate import Model, load_spec\n\n\n"
+        "class Warned(Model):\n"
+        '    spec = load_spec(files(__package__) / "variables.yml")\n\n'
+        "    def evaluate(self, inputs):\n"
+        '        return {"y": 2 * inputs["x"]}\n'
+    )
+    return root
+
+
+def _errors_into_closed_pipe(*args: str, cwd) -> subprocess.CompletedProcess[str]:
+    """Run `modelcrate ARGS` with standard error a pipe whose reader has already gone."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "modelcrate", *args],
+            stdout=subprocess.PIPE,
+            stderr=write,
+            text=True,
+            cwd=cwd,
+            timeout=300,
+        )
+    finally:
+        os.close(write)
+
+
+def test_a_closed_standard_error_neither_stops_the_work_nor_changes_the_exit_code(tmp_path):
+    project = _project_with_a_warning(tmp_path / "warned")
+    done = _errors_into_closed_pipe("run", str(project), "-t", "results", cwd=tmp_path)
+    assert done.returncode == 0
+    assert done.stdout.startswith("Stored result ")
+    assert len(list((tmp_path / "results" / "Warned").glob("*.json"))) == 1
+
+    refused = _errors_into_closed_pipe("run", str(project), "--set", "z=1", cwd=tmp_path)
+    assert (refused.returncode, refused.stdout) == (2, "")

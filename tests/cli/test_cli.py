@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -403,3 +404,59 @@ def test_prefect_failures_are_logged_without_their_traceback(caplog):
     assert record.getMessage() == "Task run failed with exception: ValueError('boom')"
     assert "Traceback" not in caplog.text
     logger.filters.clear()
+
+
+def test_a_broken_project_tool_is_named_with_how_to_reinstall_it(tmp_path):
+    from _projects import EXAMPLE
+
+    broken = tmp_path / "site" / "copier"  # installed, but one of its own imports is missing
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text("import plumbum_that_is_not_installed\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "modelcrate", "new", str(EXAMPLE), "-o", "made", "--yes"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(tmp_path / "site")},
+        timeout=120,
+    )
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.splitlines() == [
+        "error: `modelcrate new` needs modelcrate's project tools, which are broken in this "
+        "environment (copier: No module named 'plumbum_that_is_not_installed'): "
+        "pip install --force-reinstall 'modelcrate[tools]'"
+    ]
+    assert not (tmp_path / "made").exists()
+
+
+def test_the_outputs_table_shows_a_string_with_line_breaks_and_escapes_on_one_line(tmp_path):
+    package = tmp_path / "talker" / "src" / "talker"
+    package.mkdir(parents=True)
+    (tmp_path / "talker" / "pyproject.toml").write_text(
+        '[project]\nname = "talker"\nversion = "0.1.0"\n\n'
+        '[project.entry-points."modelcrate.models"]\ntalker = "talker.model:Talker"\n'
+    )
+    (package / "__init__.py").write_text("")
+    (package / "variables.yml").write_text(
+        "input_variables:\n  x: {type: scalar, default: 1}\n"
+        "output_variables:\n  said: {type: string}\n"
+    )
+    (package / "model.py").write_text(
+        "from importlib.resources import files\n\n"
+        "from modelcrate import Model, load_spec\n\n\n"
+        "class Talker(Model):\n"
+        '    spec = load_spec(files(__package__) / "variables.yml")\n\n'
+        "    def evaluate(self, inputs):\n"
+        '        return {"said": "first line\\nsecond \\x1b[2Jcleared"}\n'
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "modelcrate", "run", "talker", "-t", "results"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    header, row = done.stdout.splitlines()[-2:]
+    assert header.split() == ["output", "value", "unit"]
+    assert row == "said    first line\\nsecond \\x1b[2Jcleared"

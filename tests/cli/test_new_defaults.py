@@ -54,6 +54,18 @@ def test_the_project_is_named_after_the_output_directory(run_cli, tmp_path, vari
     assert "class GasPromptModel(Model)" in model.read_text()
 
 
+@pytest.mark.parametrize(
+    "folder", ["two\nlines", "x" * 120, "{{ name }}"], ids=["two-lines", "too-long", "template"]
+)
+def test_an_output_directory_that_is_no_project_name_leaves_the_name_to_the_variables_file(
+    run_cli, tmp_path, variables, folder
+):
+    code, out, err = run_cli("new", variables, "-o", tmp_path / folder, "--yes", "--no-git")
+    assert code == 0, err
+    assert out.startswith("Created work in ")  # the variables file's folder, as without -o
+    assert (tmp_path / folder / "src" / "work" / "model.py").is_file()
+
+
 def test_a_model_name_in_the_variables_file_comes_before_the_directory(run_cli, tmp_path):
     variables = tmp_path / "vars.yml"
     variables.write_text("model:\n  name: Beam Size\n" + VARIABLES)

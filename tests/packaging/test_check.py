@@ -428,3 +428,75 @@ def test_the_package_of_a_nested_namespace_project(tmp_path):
     assert project_package(tmp_path, pyproject) == "acme.models.inj.model"
     (tmp_path / "src" / "acme" / "models" / "inj" / "variables.yml").write_text("")
     assert project_package(tmp_path, {}) == "acme.models.inj"  # found by its variables file
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_a_lock_file_that_is_a_pipe_or_endless_fails_portable_without_waiting(tmp_path):
+    project = tmp_path / "odd"
+    (project / "requirements").mkdir(parents=True)
+    (project / "pyproject.toml").write_text('[project]\nname = "odd"\n')
+    (project / "requirements" / "base.txt").write_text("# uv pip compile\nnumpy==2.1.0\n")
+    os.mkfifo(project / "requirements" / "incoming.txt")  # no writer: a read would wait forever
+    (project / "requirements" / "zeros.txt").symlink_to("/dev/zero")  # a read would never end
+    failing_python = tmp_path / "python"
+    failing_python.write_text("#!/bin/sh\nexit 1\n")
+    failing_python.chmod(0o755)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "modelcrate",
+            "check",
+            "--json",
+            "--python",
+            failing_python,
+            project,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stderr
+    results = {r["name"]: r for r in json.loads(done.stdout)}
+    assert results["portable"] == {
+        "name": "portable",
+        "ok": False,
+        "message": "requirements/incoming.txt: not a regular file (a pipe, a device or a "
+        "socket), so what it installs cannot be checked (and 1 more); replace it with the file "
+        "itself",
+    }
+
+
+def test_a_lock_file_in_another_encoding_is_still_read(tmp_path):
+    project = tmp_path / "latin"
+    (project / "requirements").mkdir(parents=True)
+    (project / "pyproject.toml").write_text('[project]\nname = "latin"\n')
+    lock = "# Fran\xe7ois's lock\nmodelcrate @ file:///home/fran\xe7ois/modelcrate\n"
+    (project / "requirements" / "base.txt").write_bytes(lock.encode("latin-1"))
+    failing_python = tmp_path / "python"
+    failing_python.write_text("#!/bin/sh\nexit 1\n")
+    failing_python.chmod(0o755)
+    [portable] = [r for r in check_project(project, python=failing_python) if r.name == "portable"]
+    assert not portable.ok
+    assert portable.message.startswith("requirements/base.txt line 2: file:///home/fran")
+
+
+def test_a_url_that_ends_like_the_project_folder_is_not_a_path_of_this_machine(tmp_path):
+    # As a checkout at /my-model in a container, whose repository is .../you/my-model.
+    project = tmp_path / "my-model"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        f'[project]\nname = "my-model"\n\n[project.urls]\nSource = "https://git.example.org{project}"\n'
+    )
+    failing_python = tmp_path / "python"
+    failing_python.write_text("#!/bin/sh\nexit 1\n")
+    failing_python.chmod(0o755)
+    [portable] = [r for r in check_project(project, python=failing_python) if r.name == "portable"]
+    assert portable.ok, portable.message
+
+    (project / "pyproject.toml").write_text(
+        f'[project]\nname = "my-model"\ndependencies = ["data @ {project}/data"]\n'
+    )
+    [portable] = [r for r in check_project(project, python=failing_python) if r.name == "portable"]
+    assert not portable.ok
+    assert portable.message.startswith(f"pyproject.toml line 3: {project}"[:60])

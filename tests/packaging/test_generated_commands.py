@@ -81,6 +81,26 @@ def test_the_package_command_refuses_inputs_that_are_not_json(injector):
     ]
 
 
+DEEP = "[" * 50_000 + "]" * 50_000  # JSON nested deeper than Python's parser goes
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ("[1]", "error: --inputs is a JSON list, not an object of inputs; give e.g. "
+                '--inputs \'{"name": value}\''),
+        ('"x"', "error: --inputs is a JSON string, not an object of inputs; give e.g. "
+                '--inputs \'{"name": value}\''),
+        (DEEP, "error: --inputs is not JSON (nested too deeply)"),
+    ],
+    ids=["list", "string", "too-deep"],
+)  # fmt: skip
+def test_the_package_command_refuses_json_that_is_not_an_object(injector, given, message):
+    done = _python(injector, "-m", "injector_surrogate.cli", "--inputs", given)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.splitlines() == [message]
+
+
 # -- python src/PKG/flow.py ------------------------------------------------------------------------
 
 FLOW_ERRORS = {
@@ -89,6 +109,8 @@ FLOW_ERRORS = {
     "not json": (("{x",), "error: the inputs are not JSON (Expecting property name enclosed in "
                           "double quotes: line 1 column 2 (char 1)); give an object of inputs"),
     "not an object": (("3",), "error: inputs must be a mapping or a list of mappings, not int"),
+    "too deep": ((DEEP,), "error: the inputs are not JSON (nested too deeply); give an object "
+                          "of inputs"),
     "wrong type": (('{"x": "abc"}',), "error: input 'x' expects a number, got 'abc'"),
     "unknown": (('{"x": 1, "z": 2}',), "error: unknown input 'z'; the inputs of req are: x, n"),
 }  # fmt: skip

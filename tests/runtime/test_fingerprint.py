@@ -206,6 +206,18 @@ def test_generated_files_in_the_package_leave_the_code_as_it_is(projects, run_cl
     assert code_fingerprint(sys.modules["tiny_cluttered.model"].TinyModel).files == 3
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_a_pipe_or_device_in_the_package_is_not_read_and_leaves_the_code_as_it_is(tmp_path):
+    plain = run_in_new_process(write_project(tmp_path / "plain"))
+    project = write_project(tmp_path / "odd")
+    package = package_of(project)
+    os.mkfifo(package / "incoming.dat")  # no writer: opening it to read would wait forever
+    (package / "zeros.dat").symlink_to("/dev/zero")  # endless
+    odd = run_in_new_process(project)
+    assert odd["fingerprint"] == plain["fingerprint"]
+    assert odd["id"] == plain["id"]
+
+
 def test_a_model_in_a_single_module_is_fingerprinted_by_its_file_and_variables(tmp_path):
     (tmp_path / "variables.yml").write_text(VARIABLES)
     source = textwrap.dedent(
@@ -331,6 +343,17 @@ def test_git_missing_or_failing_never_fails_a_run(projects, run_cli, tmp_path, m
     document = run_here(run_cli, failing)
     assert document["dirty"] is None
     assert list_table(run_cli, tmp_path / "results")[1][3] == document["fingerprint"][:12]
+
+
+@needs_git
+def test_the_dirty_check_runs_no_command_of_the_repository_config(projects, run_cli, tmp_path):
+    project = committed(projects("tiny_monitored"))
+    ran = tmp_path / "monitor-ran"
+    # git status runs a configured file-system monitor (here: one that would also take a minute)
+    hook = f"touch '{ran}'; sleep 60; true"
+    git(project, "config", "core.fsmonitor", hook)
+    assert run_here(run_cli, project)["dirty"] is False
+    assert not ran.exists()
 
 
 @needs_git

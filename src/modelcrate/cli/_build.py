@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ._output import columns, exit_failed, shown_path
+from ._output import columns, exit_failed, shown_path, stderr
 from ._progress import spinner
 
 
@@ -50,7 +50,7 @@ def build(project: Path, outdir: Path | None, frontend: str, as_json: bool) -> N
             f"{format_size(report.contents.size)} unpacked"
         )
         for problem in report.problems:
-            click.echo(f"{problem.level}: {problem.message}", err=True)
+            stderr(f"{problem.level}: {problem.message}")
         click.echo(f"Built with {'uv' if report.frontend == 'uv' else 'python -m build'}:")
         for kind, path in (("sdist", report.sdist), ("wheel", report.wheel)):
             click.echo(f"  {kind}: {shown_path(path)} ({format_size(path.stat().st_size)})")

@@ -39,6 +39,7 @@ TOOL_VERBS = frozenset({"new", "check", "build", "lock", "graph", "update"})
 TOOL_MODULES = ("copier", "packaging", "validate_pyproject", "uv")
 """What the `tools` extra installs (`pip install 'modelcrate[tools]'`), by import name."""
 TOOLS_HINT = "pip install 'modelcrate[tools]'"
+REINSTALL_HINT = "pip install --force-reinstall 'modelcrate[tools]'"
 
 
 def missing_tools() -> list[str]:
@@ -62,6 +63,17 @@ def _needs_tools(verb: str, missing: list[str]) -> click.Command:
         help=f"(Needs the project tools: {TOOLS_HINT}.)",
         context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
     )
+
+
+def _broken_tool(error: ImportError) -> str | None:
+    """The project tool (a module of the `tools` extra) whose own import failed with `error`:
+    it is installed, but one of its dependencies is missing or broken; None for any other."""
+    frames = []
+    trace = error.__traceback__
+    while trace is not None:
+        frames.append(str(trace.tb_frame.f_globals.get("__name__", "")).partition(".")[0])
+        trace = trace.tb_next
+    return next((name for name in reversed(frames) if name in TOOL_MODULES), None)
 
 
 class _Verbs(click.Group):
@@ -196,6 +208,18 @@ def main(argv: list[str] | None = None) -> int:
             return exc.exit_code
         except click.exceptions.Exit as exc:  # --help, --version, or a verb's report of failure
             return exc.exit_code
+        except ImportError as exc:
+            verb = next((arg for arg in args if not arg.startswith("-")), "")
+            tool = _broken_tool(exc) if verb in TOOL_VERBS else None
+            if tool is None:  # not one of the project tools: a bug, here or in the model
+                return _internal_error(exc, verbose)
+            if verbose:
+                raise
+            stderr(
+                f"error: `modelcrate {verb}` needs modelcrate's project tools, which are broken "
+                f"in this environment ({tool}: {one_line(str(exc))}): {REINSTALL_HINT}"
+            )
+            return ExitCode.USAGE
         except BrokenPipeError as exc:
             if not _reader_left():  # a pipe to another program (a tool, a database) broke
                 return _internal_error(exc, verbose)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import re
+import os
+import sys
 from pathlib import Path
 from typing import NoReturn
 
@@ -10,10 +11,7 @@ import click
 
 from .._errors import ExitCode
 from ..runtime._table import columns as columns  # shared with the packaged model's CLI
-
-# Characters that would break a line or drive the terminal: C0 and C1 controls (tab aside),
-# Unicode line and paragraph separators, and lone surrogates (undecodable bytes of a file name).
-_UNPRINTABLE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+from ..runtime._table import one_line as one_line
 
 
 def shown_path(path: Path) -> str:
@@ -26,15 +24,24 @@ def shown_path(path: Path) -> str:
     return path.name if relative == Path() else str(relative)
 
 
-def one_line(text: str) -> str:
-    """`text` as one printable line: line breaks, terminal controls and undecodable characters
-    are shown as escapes (`\\n`, `\\x1b`, `\\udcff`)."""
-    return _UNPRINTABLE.sub(lambda match: repr(match.group())[1:-1], text)
-
-
 def stderr(message: str) -> None:
-    """Print a line to standard error (warnings, errors, progress notes)."""
-    click.echo(message, err=True)
+    """Print a line to standard error (warnings, errors, progress notes). When its reader has
+    left (`2>&1 | head -1`) the line is dropped: the command goes on and keeps its exit code."""
+    try:
+        click.echo(message, err=True)
+    except BrokenPipeError:
+        _drop_stderr()
+
+
+def _drop_stderr() -> None:
+    """Send what is left for standard error to the null device, so that no later line (nor the
+    interpreter's last flush) fails again on the closed pipe."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stderr.fileno())
+        os.close(null)
+    except (OSError, ValueError, AttributeError):  # not a real file (captured by a caller)
+        pass
 
 
 def is_verbose() -> bool:

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from ._output import columns
+from ._output import columns, stderr
 
 _TARGET_HELP = (
     "The target to read: a directory, file:///path, sqlite:///results.db, "
@@ -55,10 +55,9 @@ def _open(target: str | None) -> Any:
     first, *others = default_target_uris()
     opened = open_target(first)
     if others:
-        click.echo(
+        stderr(
             f"Reading {opened.name}, the first of {len(others) + 1} targets in "
-            "$MODELCRATE_TARGET; give -t to read another.",
-            err=True,
+            "$MODELCRATE_TARGET; give -t to read another."
         )
     return opened
 
@@ -172,7 +171,7 @@ def export(
         return
     write_text_atomic(output, text)
     count = f"{len(found)} result{'s' if len(found) != 1 else ''}"
-    click.echo(f"Exported {count} from {opened.name} to {output}", err=True)
+    stderr(f"Exported {count} from {opened.name} to {output}")
 
 
 def _code(result: Any, *, full: bool = False) -> str:

@@ -105,13 +105,23 @@ def default_project_name(
     if model_name and model_name.strip():
         return model_name.strip()
     if output is not None:
-        folder = Path(output).expanduser().resolve().name
-        if slugify(folder):
-            return folder.replace("_", " ")
+        folder = Path(output).expanduser().resolve().name.replace("_", " ")
+        if _is_project_name(folder):
+            return folder
     path = Path(variables)
     stem = "" if path.stem.lower() in _GENERIC_STEMS else path.stem
-    name = stem or path.expanduser().resolve().parent.name
-    return name.replace("_", " ") if slugify(name) else "my model"
+    name = (stem or path.expanduser().resolve().parent.name).replace("_", " ")
+    return name if _is_project_name(name) else "my model"
+
+
+def _is_project_name(name: str) -> bool:
+    """Whether a name taken from a folder or file is one `new` accepts as a project's name (one
+    line, short, no template syntax, with a letter or digit)."""
+    try:
+        _check_project_name(_writable(name))
+    except ValueError:
+        return False
+    return True
 
 
 _GENERIC_STEMS = frozenset(("variables", "vars", "model", "config"))

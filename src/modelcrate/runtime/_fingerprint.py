@@ -8,6 +8,7 @@ import hashlib
 import logging
 import os
 import shutil
+import stat
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -108,8 +109,14 @@ def _of_files(root: Path | None, extra: tuple[Path, ...]) -> CodeFingerprint:
         return CodeFingerprint(None)
     digest = hashlib.sha256()
     for name in sorted(named):
+        content = _file_digest(named[name])
+        if content is None:  # a pipe, a device or a socket: not code or data
+            del named[name]
+            continue
         label = name.encode("utf-8", "surrogateescape")
-        digest.update(len(label).to_bytes(8, "big") + label + _file_digest(named[name]))
+        digest.update(len(label).to_bytes(8, "big") + label + content)
+    if not named:
+        return CodeFingerprint(None)
     where = ([root] if root is not None else []) + [
         p for p in extra if named.get(f"@/{p.name}") == p
     ]
@@ -141,12 +148,18 @@ def _log_walk_error(error: OSError) -> None:
     log.debug("fingerprint: cannot list %s (%s)", error.filename, error.strerror)
 
 
-def _file_digest(path: Path) -> bytes:
-    """SHA-256 of a file's bytes; a file that cannot be read counts as its error's name, so a
-    run never fails because of the fingerprint."""
+def _file_digest(path: Path) -> bytes | None:
+    """SHA-256 of a file's bytes, or None when it is not a regular file (a named pipe or a
+    device is never read: it could block or never end); a file that cannot be read counts as
+    its error's name, so a run never fails because of the fingerprint."""
     digest = hashlib.sha256()
     try:
-        with path.open("rb") as stream:
+        # Opened without blocking (a pipe with no writer would wait), then told apart.
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with open(descriptor, "rb") as stream:
+            if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+                log.debug("fingerprint: %s is not a regular file; left out", path)
+                return None
             while chunk := stream.read(_CHUNK):
                 digest.update(chunk)
     except OSError as exc:
@@ -174,7 +187,10 @@ def _git_dirty(paths: list[Path], root: Path | None) -> bool | None:
     if top is None or git is None:
         return None
     inside = [p.relative_to(top).as_posix() or "." for p in paths if p.is_relative_to(top)]
-    command = [git, "--no-optional-locks", "status", "--porcelain", "-z"]
+    # No file-system monitor: a command the repository's config names, which may hang (or do
+    # anything); git finds the changes without it.
+    command = [git, "--no-optional-locks", "-c", "core.fsmonitor=false", "status", "--porcelain"]
+    command += ["-z"]
     command += ["--untracked-files=all", "--", *(f":(literal){p}" for p in inside)]
     environment = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any, TypedDict
 
 from ..._errors import ModelcrateError, ProjectError
 from ...runtime import LOCAL_PREFECT_SETTINGS
-from ...spec import load_spec
+from ...spec import MAX_FILE_BYTES, load_spec
 from .._git import git_toplevel
 from .._project import (
     ANSWERS_FILE,
@@ -351,17 +352,32 @@ def check_portable(root: Path) -> CheckResult:
     so the project installs in CI, in its image and on other machines."""
     name = "portable"
     found: list[tuple[str, int, str]] = []
+    unread: list[tuple[str, str]] = []
+    # The project's folder as a path of its own: not the end of a URL (`https://host/you/NAME`
+    # of a checkout at /NAME) nor the start of another folder's name.
+    here = re.compile(rf"(?<![\w.~%+-]){re.escape(str(root))}(?![\w.~%+-])")
     for pattern in PORTABLE_FILES:
         for path in sorted(root.glob(pattern)):
+            where = path.relative_to(root).as_posix()
             try:
-                lines = path.read_text(encoding="utf-8").splitlines()
-            except (OSError, UnicodeDecodeError):
+                text = _scanned_text(path)
+            except _Unscanned as exc:
+                unread.append((where, str(exc)))
                 continue
-            for number, line in enumerate(lines, 1):
+            for number, line in enumerate(text.splitlines(), 1):
                 match = _FILE_URL.search(line)
-                local = match.group(0) if match else (str(root) if str(root) in line else None)
+                local = match.group(0) if match else (str(root) if here.search(line) else None)
                 if local:
-                    found.append((path.relative_to(root).as_posix(), number, local))
+                    found.append((where, number, local))
+    if unread:
+        where, reason = unread[0]
+        more = f" (and {len(unread) - 1} more)" if len(unread) > 1 else ""
+        return CheckResult(
+            name,
+            False,
+            f"{where}: {reason}, so what it installs cannot be checked{more}; "
+            + ("replace it with the file itself" if "regular" in reason else "check that file"),
+        )
     if not found:
         return CheckResult(
             name, True, "no dependency or committed file names a path of this machine"
@@ -381,6 +397,28 @@ def check_portable(root: Path) -> CheckResult:
         f"{where} line {number}: {_short(local)} is a path of this machine, so the project does "
         f"not install anywhere else (CI, the image){more}; {fix}",
     )
+
+
+class _Unscanned(Exception):
+    """A file `check_portable` cannot read; the message says why."""
+
+
+def _scanned_text(path: Path) -> str:
+    """The text of a regular file of at most `MAX_FILE_BYTES` (bytes that are not UTF-8
+    replaced: a path is ASCII enough to be found); `_Unscanned` otherwise. A pipe or a device
+    is never read: it could block or never end."""
+    try:
+        # Opened without blocking (a pipe with no writer would wait), then told apart.
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with open(descriptor, "rb") as stream:
+            if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+                raise _Unscanned("not a regular file (a pipe, a device or a socket)")
+            data = stream.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise _Unscanned(f"cannot be read ({exc.strerror or type(exc).__name__})") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise _Unscanned(f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
+    return data.decode("utf-8", errors="replace")
 
 
 # -- version --------------------------------------------------------------------------------------
