@@ -192,3 +192,35 @@ def test_the_prompt_offers_the_account_of_git_config(
     code, out, err = run_cli("new", variables, "-o", tmp_path / "p", "--no-git")
     assert code == 0, err
     assert "GitHub user or organisation (empty: fill in later) [Ada-L]" in out
+
+
+@pytest.mark.parametrize(
+    ("declared", "expected"),
+    [
+        (
+            "model:\n  description: |\n    Toy gun scan,\n    two lines.\n",
+            "Toy gun scan, two lines.",
+        ),
+        ("description: Scans the gun.\n", "Scans the gun."),
+        ('model:\n  description: "bad \\x07 bell"\n', "Gun, packaged with modelcrate."),
+        ("", "Gun, packaged with modelcrate."),
+    ],
+    ids=["model-description", "top-level", "unwritable", "none"],
+)
+def test_the_description_comes_from_the_variables_file(run_cli, tmp_path, declared, expected):
+    path = tmp_path / "v.yml"
+    path.write_text(declared + VARIABLES)
+    code, _, err = run_cli("new", path, "-o", tmp_path / "p", "--yes", "--no-git", "--name",
+                           "Gun", "--modelcrate-requirement", "0.1")  # fmt: skip
+    assert code == 0, err
+    project = tomllib.loads((tmp_path / "p" / "pyproject.toml").read_text())["project"]
+    assert project["description"] == expected
+
+
+def test_the_description_option_comes_first(run_cli, tmp_path):
+    path = tmp_path / "v.yml"
+    path.write_text("model: {description: From the file.}\n" + VARIABLES)
+    code, _, err = run_cli("new", path, "-o", tmp_path / "p", "--yes", "--no-git",
+                           "--description", "Given.", "--modelcrate-requirement", "0.1")  # fmt: skip
+    assert code == 0, err
+    assert 'description = "Given."' in (tmp_path / "p" / "pyproject.toml").read_text()

@@ -65,9 +65,12 @@ def release(tmp_path_factory) -> Path:
 
 
 def _venv(uv: str, where: Path, *install: str | Path, links: Path) -> Path:
+    """A new environment with `install`; bytecode compiled as pip does by default (so the
+    bundled template holds `__pycache__` folders, which `new` must not render)."""
     sh(uv, "venv", "-q", "--python", sys.executable, where)
     python = where / "bin" / "python"
-    sh(uv, "pip", "install", "-q", "--python", python, "--find-links", links, *install, timeout=900)
+    sh(uv, "pip", "install", "-q", "--compile-bytecode", "--python", python,
+       "--find-links", links, *install, timeout=900)  # fmt: skip
     return python
 
 

@@ -337,3 +337,47 @@ def test_a_path_of_this_machine_is_told_apart_from_a_portable_requirement(requir
     from modelcrate.packaging import is_local_requirement
 
     assert is_local_requirement(requirement) is local
+
+
+def _checkout(tmp_path, remote: str | None) -> str:
+    """A git repository with one commit (and `remote` as origin); a requirement on it by path."""
+    import subprocess
+
+    repo = tmp_path / "modelcrate"
+    repo.mkdir()
+    run = lambda *a: subprocess.run(["git", *a], cwd=repo, check=True, capture_output=True)  # noqa: E731
+    run("init", "-q")
+    run("-c", "user.name=A", "-c", "user.email=a@b.org", "commit", "-q", "--allow-empty", "-m", "x")
+    if remote:
+        run("remote", "add", "origin", remote)
+    return f"modelcrate @ {repo.as_uri()}"
+
+
+@pytest.mark.parametrize(
+    ("remote", "expected"),
+    [
+        (
+            "https://github.com/modelcrate/modelcrate.git",
+            "git+https://github.com/modelcrate/modelcrate.git@",
+        ),
+        (
+            "git@github.com:modelcrate/modelcrate.git",
+            "git+ssh://git@github.com/modelcrate/modelcrate.git@",
+        ),
+        ("https://user:token@host/modelcrate.git", None),  # a secret stays out of files
+        ("/some/local/path", None),
+        (None, None),
+    ],
+    ids=["https", "scp", "token", "local", "no-remote"],
+)
+def test_a_checkout_with_a_remote_is_named_portably(tmp_path, remote, expected):
+    import re
+
+    from modelcrate.packaging import portable_requirement
+
+    found = portable_requirement(_checkout(tmp_path, remote))
+    if expected is None:
+        assert found is None
+    else:
+        assert re.fullmatch(rf"modelcrate @ {re.escape(expected)}[0-9a-f]{{40}}", found), found
+    assert portable_requirement("modelcrate>=0.3,<1") is None

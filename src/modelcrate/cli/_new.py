@@ -95,7 +95,9 @@ def new(variables: Path, output: Path | None, yes: bool, no_git: bool, **given: 
                 "warning: no terminal to ask on: took the default for every answer not given "
                 "as an option (pass --yes to say so)"
             )
-    answers = answer_questions(given, default_name=default_name, ask=ask)
+    answers = answer_questions(
+        given, default_name=default_name, default_description=spec.model_description, ask=ask
+    )
     options = make_options(**answers)
     destination = output or Path.cwd() / options.repo_name
     made = new_project(variables, destination, options, git=not no_git)
@@ -118,11 +120,15 @@ def new(variables: Path, output: Path | None, yes: bool, no_git: bool, **given: 
             "github.user NAME`): pyproject.toml has no Source URL; add one under [project.urls]"
         )
     if is_local_requirement(options.modelcrate_requirement):
+        from ..packaging import portable_requirement
+
+        found = portable_requirement(options.modelcrate_requirement)
+        instead = f"e.g. --modelcrate-requirement '{found}'" if found else "its README says how"
         stderr(
             "note: the project depends on modelcrate by a path of this machine, so it installs "
             "nowhere else (CI, its image) and `modelcrate check` fails `portable`; point it at a "
-            "release or a git URL with --modelcrate-requirement, or later in pyproject.toml "
-            "(its README says how)"
+            f"release or a git URL with --modelcrate-requirement, or later in pyproject.toml "
+            f"({instead})"
         )
     click.echo("Next:")
     click.echo(

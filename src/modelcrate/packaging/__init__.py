@@ -25,6 +25,7 @@ from ._options import (
     is_local_requirement,
     make_options,
     modelcrate_requirement,
+    portable_requirement,
 )
 from ._tools import FRONTENDS, Frontend
 from .scaffold._new import NewProject, new_project
@@ -100,6 +101,7 @@ __all__ = [
     "make_options",
     "modelcrate_requirement",
     "new_project",
+    "portable_requirement",
     "release_template",
     "render_tree",
     "update_project",

@@ -196,6 +196,39 @@ def is_local_requirement(requirement: str) -> bool:
     return scheme == "file" or scheme.endswith("+file") or (":" not in url and bool(url))
 
 
+def portable_requirement(requirement: str) -> str | None:
+    """For a requirement on a git checkout of this machine (`modelcrate @ file:///path`), the
+    same code by its remote's URL at the checked-out commit (`modelcrate @ git+https://host/
+    repo.git@COMMIT`), which installs anywhere; None when there is no such remote."""
+    from urllib.parse import unquote, urlsplit
+
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    from ._git import git, git_available
+
+    try:
+        parsed = Requirement(requirement)
+    except InvalidRequirement:
+        return None
+    url = urlsplit(parsed.url or "")
+    path = Path(unquote(url.path))
+    if url.scheme != "file" or not path.is_dir() or not git_available():
+        return None
+    remote = git("config", "--get", "remote.origin.url", cwd=path).stdout.strip()
+    commit = git("rev-parse", "HEAD", cwd=path).stdout.strip()
+    scp = re.fullmatch(r"([\w.-]+@[\w.-]+):(?!//)(.+)", remote)
+    if scp:
+        remote = f"ssh://{scp.group(1)}/{scp.group(2)}"
+    if not re.match(r"^(https|ssh)://[^\s@]*@?[^\s]+$", remote) or not re.fullmatch(
+        r"[0-9a-f]{40}", commit
+    ):
+        return None
+    if re.match(r"^https://[^/]*@", remote):  # a token in the remote's URL stays out of files
+        return None
+    extras = f"[{','.join(sorted(parsed.extras))}]" if parsed.extras else ""
+    return f"{parsed.name}{extras} @ git+{remote}@{commit}"
+
+
 def modelcrate_requirement(spec: str | None) -> str:
     """A PEP 508 requirement from what a user gives: a path, a VCS URL, a version or a requirement."""
     if not spec:
@@ -254,7 +287,11 @@ QUESTIONS: tuple[Question, ...] = (
     Question("repo_name", "Repository name", lambda a: derived_defaults(a["project_name"])["repo_name"]),
     Question("package_name", "Python package name", lambda a: package_for(a["repo_name"])),
     Question("model_class", "Model class name", lambda a: derived_defaults(a["project_name"])["model_class"]),
-    Question("description", "Description", lambda a: f"{a['project_name']}, packaged with modelcrate."),
+    Question(
+        "description",
+        "Description",
+        lambda a: a.get(_DEFAULT_DESCRIPTION) or f"{a['project_name']}, packaged with modelcrate.",
+    ),
     Question("author", "Author", lambda a: _identity(a)[0] or "Your Name"),
     Question("email", "E-mail", lambda a: _identity(a)[1] or "you@example.org"),
     Question(
@@ -276,18 +313,29 @@ QUESTIONS: tuple[Question, ...] = (
 """The questions of `new`, in the order they are asked; each default may use earlier answers."""
 
 _DEFAULT_NAME = "_default_name"
+_DEFAULT_DESCRIPTION = "_default_description"
 
 Asker = Callable[[Question, str], str]
 """Asks one question (its default given) and returns a valid answer (see `check_answer`)."""
 
 
 def answer_questions(
-    given: Answers, *, default_name: str | None = None, ask: Asker | None = None
+    given: Answers,
+    *,
+    default_name: str | None = None,
+    default_description: str | None = None,
+    ask: Asker | None = None,
 ) -> dict[str, Any]:
     """Every answer of `new`: those given (None counts as not given), then each other question
-    asked with `ask`, or its default when there is no `ask` (`--yes`, library callers)."""
+    asked with `ask`, or its default when there is no `ask` (`--yes`, library callers).
+
+    `default_description` (the variables file's model description, say) is taken as one line,
+    and only when it could be an answer."""
     answers: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
-    context: dict[str, Any] = {_DEFAULT_NAME: default_name}
+    context: dict[str, Any] = {
+        _DEFAULT_NAME: default_name,
+        _DEFAULT_DESCRIPTION: _one_line_answer("description", default_description),
+    }
     for question in QUESTIONS:
         if question.key in answers:
             continue
@@ -298,6 +346,16 @@ def answer_questions(
         default = question.default({**context, **answers})
         answers[question.key] = ask(question, default) if ask and question.asked else default
     return answers
+
+
+def _one_line_answer(key: str, text: str | None) -> str | None:
+    """`text` with its whitespace runs made single spaces, if it is a valid answer to `key`."""
+    if not text or not " ".join(text.split()):
+        return None
+    try:
+        return check_answer(key, " ".join(text.split()))
+    except ValueError:
+        return None
 
 
 def check_answer(key: str, value: str) -> str:

@@ -50,6 +50,16 @@ class Spec(BaseModel):
         )
         return str(name) if name else None
 
+    @property
+    def model_description(self) -> str | None:
+        """The model's description if the file declares one (`description:` or
+        `model: {description: ...}`)."""
+        model = self.metadata.get("model")
+        text = self.metadata.get("description") or (
+            model.get("description") if isinstance(model, Mapping) else None
+        )
+        return str(text) if text else None
+
     def input(self, name: str) -> Variable:
         """The input variable called `name` (KeyError if there is none)."""
         return _find(self.inputs, name, "input")

@@ -20,6 +20,7 @@ from ..._errors import ModelcrateError, ProjectError
 from ...runtime import LOCAL_PREFECT_SETTINGS
 from ...spec import MAX_FILE_BYTES, load_spec
 from .._git import git_toplevel
+from .._options import portable_requirement
 from .._project import (
     ANSWERS_FILE,
     DOCKERFILE,
@@ -387,10 +388,7 @@ def check_portable(root: Path) -> CheckResult:
     if where.startswith(f"{LOCK_DIR}/") or where in (PIPFILE, PIPFILE_LOCK):
         fix = "fix pyproject.toml first, then run `modelcrate lock` again"
     else:
-        fix = (
-            "depend on a released modelcrate (e.g. modelcrate>=0.2,<1 in dependencies and "
-            "modelcrate[tools]>=0.2,<1 in the dev extra) or on a git URL"
-        )
+        fix = portable_fix(f"modelcrate @ {local}" if local.startswith("file:") else None)
     return CheckResult(
         name,
         False,
@@ -419,6 +417,19 @@ def _scanned_text(path: Path) -> str:
     if len(data) > MAX_FILE_BYTES:
         raise _Unscanned(f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
     return data.decode("utf-8", errors="replace")
+
+
+def portable_fix(requirement: str | None) -> str:
+    """How to make a requirement on a path of this machine portable, in words: the checkout's
+    commit on its remote when it has one, else a release or a git URL."""
+    found = portable_requirement(requirement) if requirement else None
+    where = "in dependencies and, with [tools], in the dev extra"
+    if found:
+        return f"depend on {found} (this checkout's commit on its remote) {where}"
+    return (
+        f"depend on a release (modelcrate>=X.Y,<X+1, once modelcrate X.Y is on PyPI) or on a "
+        f"git URL (modelcrate @ git+https://HOST/modelcrate.git@COMMIT) {where}"
+    )
 
 
 # -- version --------------------------------------------------------------------------------------
