@@ -287,6 +287,21 @@ def test_a_project_inside_a_git_repository_becomes_part_of_it(tmp_path):
     assert pyproject["tool"]["hatch"]["version"]["source"] == "vcs"
 
 
+def test_a_project_the_outer_repository_ignores_gets_a_repository_of_its_own(tmp_path):
+    """As the quick start's `demo-model/` in a clone of modelcrate, which ignores it."""
+    import warnings
+
+    outer = tmp_path / "clone"
+    outer.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=outer, check=True)
+    (outer / ".gitignore").write_text("demo-model/\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ModelcrateWarning)  # no "inside the git repository"
+        made = new_project(EXAMPLE, outer / "demo-model", make_options(project_name="Demo"))
+    assert made.git and (made.path / ".git").is_dir()
+    assert "raw-options" not in (made.path / "pyproject.toml").read_text()
+
+
 def test_a_failure_leaves_nothing_behind(tmp_path, monkeypatch):
     import modelcrate.packaging.scaffold._new as new_module
 

@@ -75,6 +75,8 @@ def _make(
     if template is None and git_available():
         template = release_template()
     outer = git_toplevel(dest.parent) if git else None
+    if outer is not None and _ignored_by(outer, dest):
+        outer = None  # the outer repository keeps it out: the project gets a repository of its own
     work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
     try:
         os.chmod(work, 0o777 & ~_umask())  # mkdtemp's 0700 is for its secrecy, not the project's
@@ -91,6 +93,12 @@ def _make(
         shutil.rmtree(work, ignore_errors=True)
         raise
     return made_repo, template
+
+
+def _ignored_by(repository: Path, dest: Path) -> bool:
+    """Whether the git repository at `repository` ignores the folder `dest` (`demo-model/` in
+    its .gitignore, say)."""
+    return git("check-ignore", "-q", "--", f"{dest}/", cwd=repository).returncode == 0
 
 
 def _umask() -> int:
