@@ -421,10 +421,12 @@ def test_a_broken_project_tool_is_named_with_how_to_reinstall_it(tmp_path):
         timeout=120,
     )
     assert (done.returncode, done.stdout) == (2, "")
+    from modelcrate.cli._main import tools_hint
+
     assert done.stderr.splitlines() == [
         "error: `modelcrate new` needs modelcrate's project tools, which are broken in this "
         "environment (copier: No module named 'plumbum_that_is_not_installed'): "
-        "pip install --force-reinstall 'modelcrate[tools]'"
+        f"{tools_hint(reinstall=True)}"
     ]
     assert not (tmp_path / "made").exists()
 
@@ -460,3 +462,34 @@ def test_the_outputs_table_shows_a_string_with_line_breaks_and_escapes_on_one_li
     header, row = done.stdout.splitlines()[-2:]
     assert header.split() == ["output", "value", "unit"]
     assert row == "said    first line\\nsecond \\x1b[2Jcleared"
+
+
+@pytest.mark.parametrize(
+    ("direct_url", "hint"),
+    [
+        (None, "pip install 'modelcrate[tools]'"),  # from an index
+        (
+            {"url": "file:///opt/m%20c", "dir_info": {"editable": True}},
+            "pip install -e '/opt/m c[tools]'",
+        ),
+        ({"url": "file:///opt/mc", "dir_info": {}}, "pip install '/opt/mc[tools]'"),
+        (
+            {"url": "file:///d/mc-1.0-py3-none-any.whl", "archive_info": {}},
+            "pip install 'modelcrate[tools]'",
+        ),
+    ],
+    ids=["index", "editable-checkout", "checkout", "wheel"],
+)
+def test_the_tools_hint_installs_from_where_modelcrate_came_from(monkeypatch, direct_url, hint):
+    """A checkout's modelcrate may be on no index: the hint points at the checkout."""
+    import importlib.metadata
+    import json as json_module
+
+    from modelcrate.cli import _main
+
+    class Dist:
+        def read_text(self, name):
+            return json_module.dumps(direct_url) if direct_url else None
+
+    monkeypatch.setattr(importlib.metadata, "distribution", lambda name: Dist())
+    assert _main.tools_hint() == hint

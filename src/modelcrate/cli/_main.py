@@ -39,7 +39,26 @@ TOOL_VERBS = frozenset({"new", "check", "build", "lock", "graph", "update"})
 TOOL_MODULES = ("copier", "packaging", "validate_pyproject", "uv")
 """What the `tools` extra installs (`pip install 'modelcrate[tools]'`), by import name."""
 TOOLS_HINT = "pip install 'modelcrate[tools]'"
-REINSTALL_HINT = "pip install --force-reinstall 'modelcrate[tools]'"
+
+
+def tools_hint(reinstall: bool = False) -> str:
+    """The command that installs the project tools into this environment: from PyPI, or from
+    the folder (a checkout) this modelcrate was installed from, which PyPI may not have."""
+    import json
+    import shlex
+    from importlib.metadata import PackageNotFoundError, distribution
+    from urllib.parse import unquote, urlsplit
+
+    command = "pip install --force-reinstall" if reinstall else "pip install"
+    try:
+        info = json.loads(distribution("modelcrate").read_text("direct_url.json") or "{}")
+    except (PackageNotFoundError, ValueError):
+        info = {}
+    url = urlsplit(str(info.get("url", "")))
+    if "dir_info" in info and url.scheme == "file":
+        editable = "-e " if info["dir_info"].get("editable") else ""
+        return f"{command} {editable}{shlex.quote(unquote(url.path) + '[tools]')}"
+    return f"{command} 'modelcrate[tools]'"
 
 
 def missing_tools() -> list[str]:
@@ -54,7 +73,7 @@ def _needs_tools(verb: str, missing: list[str]) -> click.Command:
     def refuse(**_: object) -> None:
         raise ProjectError(
             f"`modelcrate {verb}` needs modelcrate's project tools, which are not installed in "
-            f"this environment ({', '.join(missing)} missing): {TOOLS_HINT}"
+            f"this environment ({', '.join(missing)} missing): {tools_hint()}"
         )
 
     return click.Command(
@@ -217,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise
             stderr(
                 f"error: `modelcrate {verb}` needs modelcrate's project tools, which are broken "
-                f"in this environment ({tool}: {one_line(str(exc))}): {REINSTALL_HINT}"
+                f"in this environment ({tool}: {one_line(str(exc))}): {tools_hint(reinstall=True)}"
             )
             return ExitCode.USAGE
         except BrokenPipeError as exc:
