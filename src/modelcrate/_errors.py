@@ -10,9 +10,10 @@ ModelcrateError [2]         bad input, unless a subclass says otherwise
 ├── ProjectError       project options are invalid, or a project or model cannot be found
 ├── SettingsError      a MODELCRATE_* environment variable cannot be understood
 ├── FileError          a file to read is too large or not a file; a path to write is not a file
-└── TargetError        a result target URI is malformed, unreachable or refuses a write
-    ├── SaveError [1]          some targets of a run did not store its results (others may have)
-    └── PartialWriteError [1]  a target stored some results of a batch and refused others
+├── TargetError        a result target URI is malformed, unreachable or refuses a write
+│   ├── SaveError [1]          some targets of a run did not store its results (others may have)
+│   └── PartialWriteError [1]  a target stored some results of a batch and refused others
+└── PrefectStartError [1]  the temporary local Prefect server of a flow run did not start in time
 
 ModelcrateWarning
 ├── SpecWarning        a variables file is readable but suspicious (default outside range, misspelt key)

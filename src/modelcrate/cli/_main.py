@@ -96,8 +96,8 @@ class _Verbs(click.Group):
     cls=_Verbs,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog="Exit codes: 0 success; 1 a failure at run time (a target that did not store the "
-    "results, outputs that break the variables, a failed check, conflicts, or an internal "
-    "error); 2 bad input (a variables file, an option, an input value, a project or a target), "
+    "results, outputs that break the variables, a failed check, conflicts, a temporary Prefect "
+    "server that did not start in time, or an internal error); 2 bad input (a variables file, an option, an input value, a project or a target), "
     "with one 'error: ...' line saying what to fix.",
 )
 @click.version_option(package_name="modelcrate", prog_name="modelcrate")
