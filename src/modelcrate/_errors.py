@@ -5,13 +5,15 @@ ModelcrateError [2]         bad input, unless a subclass says otherwise
 ├── SpecError          a variables file cannot be read or breaks a rule
 ├── VariableValueError a value does not fit its variable (type, shape, range, choices)
 │   ├── InputError
+│   │   └── MissingInputError  a required input (one with no default) was not given
 │   └── OutputError [1]    the model returned outputs that break its spec (a run-time failure)
 ├── ProjectError       project options are invalid, or a project or model cannot be found
 ├── SettingsError      a MODELCRATE_* environment variable cannot be understood
 ├── FileError          a file to read is too large or not a file; a path to write is not a file
-└── TargetError        a result target URI is malformed, unreachable or refuses a write
-    ├── SaveError [1]          some targets of a run did not store its results (others may have)
-    └── PartialWriteError [1]  a target stored some results of a batch and refused others
+├── TargetError        a result target URI is malformed, unreachable or refuses a write
+│   ├── SaveError [1]          some targets of a run did not store its results (others may have)
+│   └── PartialWriteError [1]  a target stored some results of a batch and refused others
+└── PrefectStartError [1]  the temporary local Prefect server of a flow run did not start in time
 
 ModelcrateWarning
 ├── SpecWarning        a variables file is readable but suspicious (default outside range, misspelt key)
@@ -22,16 +24,19 @@ ModelcrateWarning
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 __all__ = [
     "ExitCode",
     "FileError",
     "InputError",
+    "InputHint",
+    "MissingInputError",
     "ModelcrateError",
     "ModelcrateWarning",
     "OutputError",
     "PartialWriteError",
+    "PrefectStartError",
     "ProjectError",
     "SaveError",
     "SettingsError",
@@ -70,6 +75,40 @@ class VariableValueError(ModelcrateError, ValueError):
 
 class InputError(VariableValueError):
     """Raised when an input value is missing, unknown or invalid for the model's spec."""
+
+
+InputHint = Literal["set", "inputs", "json"]
+"""How an entry point takes inputs, for the hint of a missing one: `modelcrate run --set`, a
+package command's `--inputs JSON`, or a JSON argument (`python src/PKG/flow.py JSON`)."""
+
+
+class MissingInputError(InputError):
+    """Raised when a required input (one with no default) is not given. The message names the
+    input; `given_by(how)` is the same error with a hint in the caller's own syntax."""
+
+    def __init__(self, name: str, where: str = "", how: InputHint | None = None) -> None:
+        self.name, self.where, self.how = name, where, how
+        super().__init__(
+            f"{where}input {name!r} is required (it has no default); {_hint(name, how)}"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled by a flow run: keep the fields, not args
+        return (type(self), (self.name, self.where, self.how))
+
+    def given_by(self, how: InputHint | None) -> MissingInputError:
+        """This error with the hint of an entry point that takes inputs `how`."""
+        return MissingInputError(self.name, self.where, how)
+
+
+def _hint(name: str, how: InputHint | None) -> str:
+    import json
+
+    if how == "set":
+        return f"give it a value, e.g. --set {name}=VALUE"
+    if how is None:
+        return "give it a value"
+    example = f"'{{{json.dumps(name)}: VALUE}}'"
+    return f"give it a value, e.g. {'--inputs ' if how == 'inputs' else ''}{example}"
 
 
 class OutputError(VariableValueError):
@@ -114,6 +153,13 @@ class PartialWriteError(TargetError):
     def __init__(self, message: str, locations: list[str | None]) -> None:
         super().__init__(message)
         self.locations = locations
+
+
+class PrefectStartError(ModelcrateError):
+    """Raised when the temporary local Prefect server a flow run starts did not answer in time
+    (often a busy machine): neither a bug nor bad input."""
+
+    exit_code = ExitCode.FAILURE
 
 
 class ModelcrateWarning(UserWarning):

@@ -40,6 +40,30 @@ def injector(request, make_project) -> Path:
     return make_project(model=EXAMPLE_MODEL, project_name="injector-surrogate", cli=request.param)
 
 
+MISSPELT = """\
+input_variables:
+  x: {type: scalar, defualt: 1}
+  n: {type: scalar, default: 2}
+output_variables:
+  y: {type: scalar}
+"""
+
+
+@pytest.fixture(scope="module")
+def misspelt(make_project, tmp_path_factory) -> Path:
+    """A project whose input `x` has a misspelt `defualt:` (a warning) and so no default."""
+    variables = tmp_path_factory.mktemp("misspelt") / "variables.yml"
+    variables.write_text(MISSPELT)
+    return make_project(variables, project_name="spelt")
+
+
+def _misspelt_warning(project: Path) -> str:
+    return (
+        f"warning: {project / 'src' / 'spelt' / 'variables.yml'}: input variable 'x': key "
+        "'defualt' is not one modelcrate reads (it is kept as it is); did you mean 'default'?"
+    )
+
+
 @pytest.fixture(scope="module")
 def required(make_project, tmp_path_factory) -> Path:
     """A project whose input `x` has no default."""
@@ -101,11 +125,57 @@ def test_the_package_command_refuses_json_that_is_not_an_object(injector, given,
     assert done.stderr.splitlines() == [message]
 
 
+def test_the_package_command_says_how_to_give_a_required_input_in_json(required):
+    done = _python(required, "-m", "req.cli")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.splitlines() == [
+        "error: input 'x' is required (it has no default); give it a value, "
+        """e.g. --inputs '{"x": VALUE}'"""
+    ]
+
+
+def test_the_package_command_shows_a_warning_as_one_line_once(misspelt):
+    done = _python(misspelt, "-m", "spelt.cli", "--inputs", '{"x": 1}')
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [_misspelt_warning(misspelt)]
+
+
+def test_flow_py_shows_a_warning_as_one_line_once(misspelt):
+    done = _python(misspelt, "src/spelt/flow.py", env=without_prefect_settings())
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.splitlines() == [
+        _misspelt_warning(misspelt),
+        "error: input 'x' is required (it has no default); give it a value, "
+        """e.g. '{"x": VALUE}'""",
+    ]
+
+
+def test_flow_py_says_the_temporary_prefect_server_did_not_start_in_time(required, tmp_path):
+    env = {
+        **without_prefect_settings(),
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "0",  # no time at all: it times out
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "MODELCRATE_TARGET": (tmp_path / "results").as_uri(),
+    }
+    done = _python(required, "src/req/flow.py", '{"x": 1}', env=env, timeout=300)
+    assert (done.returncode, done.stdout) == (1, "")
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    assert errors == [
+        "error: the temporary local Prefect server did not start within 0 s (the machine may be "
+        "busy); run again, raise PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS (now 0), or "
+        "start a server with `prefect server start` and set PREFECT_API_URL to the address it "
+        "prints"
+    ]
+    assert "Traceback" not in done.stderr
+
+
 # -- python src/PKG/flow.py ------------------------------------------------------------------------
 
 FLOW_ERRORS = {
     "required": ((), "error: input 'x' is required (it has no default); give it a value, "
-                     "e.g. --set x=VALUE"),
+                     """e.g. '{"x": VALUE}'"""),
     "not json": (("{x",), "error: the inputs are not JSON (Expecting property name enclosed in "
                           "double quotes: line 1 column 2 (char 1)); give an object of inputs"),
     "not an object": (("3",), "error: inputs must be a mapping or a list of mappings, not int"),

@@ -11,12 +11,12 @@ import importlib
 import importlib.util
 import os
 import sys
-import warnings
 from typing import Any
 
 import click
 
 from .._errors import ExitCode, ModelcrateError, ProjectError
+from ..runtime._warnings import warning_lines
 from ._output import one_line, stderr
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = ExitCode.OK, ExitCode.FAILURE, ExitCode.USAGE
@@ -111,34 +111,12 @@ class _Verbs(click.Group):
         return command
 
 
-class _WarningLines:
-    """Shows each warning as one `warning: ...` line, once per command: a verb may read the
-    same file more than once (to fail early, then to do the work)."""
-
-    def __init__(self) -> None:
-        self.shown: set[str] = set()
-
-    def __call__(
-        self,
-        message: Warning | str,
-        category: type[Warning],
-        filename: str,
-        lineno: int,
-        file: Any = None,
-        line: str | None = None,
-    ) -> None:
-        text = f"warning: {one_line(str(message))}"
-        if text not in self.shown:
-            self.shown.add(text)
-            stderr(text)
-
-
 @click.group(
     cls=_Verbs,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog="Exit codes: 0 success; 1 a failure at run time (a target that did not store the "
-    "results, outputs that break the variables, a failed check, conflicts, or an internal "
-    "error); 2 bad input (a variables file, an option, an input value, a project or a target), "
+    "results, outputs that break the variables, a failed check, conflicts, a temporary Prefect "
+    "server that did not start in time, or an internal error); 2 bad input (a variables file, an option, an input value, a project or a target), "
     "with one 'error: ...' line saying what to fix.",
 )
 @click.version_option(package_name="modelcrate", prog_name="modelcrate")
@@ -200,9 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code (errors print one `error: ...` line)."""
     args = sys.argv[1:] if argv is None else list(argv)
     verbose = False  # what click parsed from -v/--verbose, once the arguments are read
-    with warnings.catch_warnings():
-        warnings.showwarning = _WarningLines()
-        warnings.simplefilter("always")
+    with warning_lines(stderr):
         try:
             with cli.make_context("modelcrate", args) as ctx:
                 verbose = bool(ctx.params.get("verbose"))

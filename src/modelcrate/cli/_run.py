@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from .._errors import InputError, SaveError
+from .._errors import InputError, MissingInputError, SaveError
 from ._output import is_verbose, stderr
 from ._progress import run_progress
 
@@ -72,6 +72,7 @@ def run(
     }
     try:
         if prefect:
+            runtime.prepare_batch(model, input_sets)  # bad inputs fail before Prefect starts
             flow_targets = [
                 runtime.flow_target(str(uri), t) for uri, t in zip(uris, opened, strict=True)
             ]
@@ -79,6 +80,8 @@ def run(
         else:
             with run_progress(shown=not as_json):
                 stored = runtime.run(model, input_sets, opened)
+    except MissingInputError as exc:
+        raise exc.given_by("set") from None
     except SaveError as exc:
         if exc.stored:
             _print_stored(exc.stored, as_json, shown)

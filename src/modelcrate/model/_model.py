@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .._errors import InputError, OutputError, ValueWarning, VariableValueError
+from .._errors import InputError, MissingInputError, OutputError, ValueWarning, VariableValueError
 from ..spec import Spec, Variable
 
 
@@ -89,10 +89,7 @@ class Model:
             elif variable.has_default:
                 prepared[variable.name] = variable.check(variable.default)
             else:
-                raise InputError(
-                    f"{where}input {variable.name!r} is required (it has no default); "
-                    f"give it a value, e.g. --set {variable.name}=VALUE"
-                )
+                raise MissingInputError(variable.name, where)
         return prepared
 
     def check_outputs(

@@ -16,7 +16,13 @@ from ._discovery import (
 from ._filesystem import FilesystemTarget, load_file
 from ._fingerprint import CodeFingerprint, code_fingerprint
 from ._flows import flow_target, prefect_home, run_flow
-from ._prefect_env import LOCAL_PREFECT_SETTINGS, use_local_prefect
+from ._prefect_env import (
+    LOCAL_PREFECT_SETTINGS,
+    STARTUP_TIMEOUT,
+    prefect_start_error,
+    prefect_start_errors,
+    use_local_prefect,
+)
 from ._progress import (
     Progress,
     ProgressListener,
@@ -60,6 +66,7 @@ from ._targets import (
     open_target,
     uri_secrets,
 )
+from ._warnings import WarningLines, show_warning_lines, warning_lines
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -67,6 +74,7 @@ __all__ = [
     "FLOWS_GROUP",
     "LOCAL_PREFECT_SETTINGS",
     "MODELS_GROUP",
+    "STARTUP_TIMEOUT",
     "TARGET_ENV",
     "BaseTarget",
     "CodeFingerprint",
@@ -79,6 +87,7 @@ __all__ = [
     "Settings",
     "Stored",
     "Target",
+    "WarningLines",
     "chunks",
     "code_fingerprint",
     "decode_value",
@@ -104,6 +113,8 @@ __all__ = [
     "outputs_table",
     "parse_time",
     "prefect_home",
+    "prefect_start_error",
+    "prefect_start_errors",
     "prepare_batch",
     "prepare_inputs",
     "project_entry_points",
@@ -115,7 +126,9 @@ __all__ = [
     "run",
     "run_flow",
     "save_results",
+    "show_warning_lines",
     "summarize",
     "uri_secrets",
     "use_local_prefect",
+    "warning_lines",
 ]

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ._discovery import FLOWS_GROUP, find
+from ._prefect_env import prefect_start_errors
 from ._targets import TARGET_ENV, Target, uri_secrets
 
 
@@ -37,7 +38,9 @@ def flow_target(given: str, target: Target) -> str:
 
 def run_flow(model_ref: str, input_sets: list[dict[str, Any]], targets: list[str]) -> Any:
     """Call the Prefect flow of `model_ref` (a project directory or an installed model) on the
-    input sets, one set as one input or several as a batch; returns what the flow returns."""
+    input sets, one set as one input or several as a batch; returns what the flow returns.
+    A temporary Prefect server that did not start in time raises `PrefectStartError`."""
     flow = find(model_ref, FLOWS_GROUP).obj
     inputs = input_sets if len(input_sets) > 1 else input_sets[0]
-    return flow(inputs=inputs, targets=targets)
+    with prefect_start_errors():
+        return flow(inputs=inputs, targets=targets)

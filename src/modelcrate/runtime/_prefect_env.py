@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from .._errors import PrefectStartError
+
+STARTUP_TIMEOUT = "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"
+"""Prefect's setting: how long a flow run waits for its temporary local server to answer."""
+
+_TIMED_OUT = "Timed out while attempting to connect to ephemeral Prefect API server"
+"""How Prefect's RuntimeError begins when its temporary server did not answer in time."""
+
 LOCAL_PREFECT_SETTINGS = {
-    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
+    STARTUP_TIMEOUT: "90",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "DO_NOT_TRACK": "1",
 }
@@ -25,3 +35,45 @@ def use_local_prefect(home: Path) -> bool:
     for key, value in LOCAL_PREFECT_SETTINGS.items():
         os.environ.setdefault(key, value)
     return True
+
+
+def prefect_start_error(exc: BaseException) -> PrefectStartError | None:
+    """The `PrefectStartError` to report when `exc` (or what caused it) is Prefect's failure to
+    start its temporary local server in time; None for any other exception."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, RuntimeError) and str(cause).startswith(_TIMED_OUT):
+            seconds = _startup_timeout()
+            return PrefectStartError(
+                f"the temporary local Prefect server did not start within {seconds} s (the "
+                f"machine may be busy); run again, raise {STARTUP_TIMEOUT} (now {seconds}), or "
+                "start a server with `prefect server start` and set PREFECT_API_URL to the "
+                "address it prints"
+            )
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
+@contextmanager
+def prefect_start_errors() -> Iterator[None]:
+    """Within the block, Prefect's failure to start its temporary server in time is raised as
+    one `PrefectStartError` (exit code 1) rather than its RuntimeError and traceback."""
+    try:
+        yield
+    except Exception as exc:
+        error = prefect_start_error(exc)
+        if error is None:
+            raise
+        raise error from None
+
+
+def _startup_timeout() -> str:
+    """The startup timeout Prefect used, in seconds: from its settings, else the environment."""
+    try:
+        from prefect.settings import get_current_settings
+
+        return str(get_current_settings().server.ephemeral.startup_timeout_seconds)
+    except Exception:  # an older or broken Prefect: say what the environment says
+        return os.environ.get(STARTUP_TIMEOUT, "20")
