@@ -39,7 +39,7 @@ def _template_dependencies(text: str) -> list[str]:
     block = text[
         text.index("\ndependencies = [") : text.index("\n]", text.index("\ndependencies = ["))
     ]
-    return [r for r in re.findall(r'^\s*"([^"]+)",', block, re.MULTILINE)]
+    return re.findall(r'^\s*"([^"]+)",', block, re.MULTILINE)
 
 
 def requirements(revision: str | None) -> list[str]:

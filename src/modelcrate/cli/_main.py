@@ -38,7 +38,6 @@ TOOL_VERBS = frozenset({"new", "check", "build", "lock", "graph", "update"})
 """The verbs that make or work on projects: they need the `tools` extra."""
 TOOL_MODULES = ("copier", "packaging", "validate_pyproject", "uv")
 """What the `tools` extra installs (`pip install 'modelcrate[tools]'`), by import name."""
-TOOLS_HINT = "pip install 'modelcrate[tools]'"
 
 
 def tools_hint(reinstall: bool = False) -> str:
@@ -79,7 +78,7 @@ def _needs_tools(verb: str, missing: list[str]) -> click.Command:
     return click.Command(
         verb,
         callback=refuse,
-        help=f"(Needs the project tools: {TOOLS_HINT}.)",
+        help=f"(Needs the project tools: {tools_hint()}.)",
         context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
     )
 
