@@ -4,6 +4,7 @@ value (arrays keep their dtype and shape, NaN stays NaN)."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 
@@ -42,3 +43,14 @@ def assert_same_result(got: Result, want: Result) -> None:
     )
     assert_same_value(got.inputs, want.inputs, "inputs")
     assert_same_value(got.outputs, want.outputs, "outputs")
+
+
+def result_files(root: Path) -> list[Path]:
+    """The files under a filesystem target's folder, sorted, but for its inputs-key marks
+    (`<model>/.keys/`), which are no results."""
+    return sorted(p for p in root.rglob("*") if p.is_file() and ".keys" not in p.parts)
+
+
+def key_marks(root: Path) -> list[Path]:
+    """The inputs-key marks under a filesystem target's folder, sorted."""
+    return sorted(p for p in root.rglob("*") if p.is_file() and ".keys" in p.parts)

@@ -313,7 +313,7 @@ def test_export_json_to_stdout(run_cli, uri, stored):
 
 def test_export_with_filters(run_cli, uri):
     code, out, _ = run_cli("results", "export", "-t", uri, "-f", "csv", "--until", "2000-01-01")
-    assert code == 0 and out == "id,model,version,created,flow_run_id,fingerprint,dirty\n"
+    assert code == 0 and out == "id,model,version,created,flow_run_id,fingerprint,dirty,key\n"
 
 
 def test_export_bad_format_is_a_usage_error(run_cli, uri):

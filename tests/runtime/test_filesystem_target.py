@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _results import assert_same_result
+from _results import assert_same_result, key_marks, result_files
 
 from modelcrate import TargetError
 from modelcrate.runtime import (
@@ -33,10 +33,6 @@ def make(i=0, model="injector-surrogate", created=None, **outputs):
         units={"QUAD:IN20:121:BACT": "kG", "sigma_x": "mm"},
         created=created or T0 + timedelta(minutes=i),
     )
-
-
-def files_under(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.is_file())
 
 
 @pytest.fixture
@@ -101,7 +97,8 @@ def test_saving_the_same_result_twice_is_a_no_op(target):
     assert again.hash == first.hash
     assert target.save(again) == where
     assert target.save(first) == where
-    assert files_under(target.root) == [Path(where)]
+    assert result_files(target.root) == [Path(where)]
+    assert key_marks(target.root) == [Path(where).parent / ".keys" / first.key[:2] / first.key]
     assert Path(where).read_bytes() == before
     assert Path(where).stat().st_mtime_ns == mtime
     assert target.load(first.id).created == first.created
@@ -111,7 +108,7 @@ def test_no_temporary_files_are_left(target):
     for i in range(20):
         target.save(make(i))
         target.save(make(i))
-    names = [p.name for p in files_under(target.root)]
+    names = [p.name for p in result_files(target.root)]
     assert len(names) == 20
     assert all(name.endswith(".json") and not name.startswith(".") for name in names)
     assert not [n for n in names if n.endswith(".tmp")]
@@ -305,10 +302,11 @@ def test_concurrent_writers_lose_nothing(tmp_path):
     with multiprocessing.get_context(method).Pool(WORKERS) as pool:
         returned = pool.starmap(_save_many, [(str(root), w) for w in range(WORKERS)])
 
-    files = files_under(root)
+    files = result_files(root)
     assert not [p for p in files if p.suffix != ".json"], "temporary files left behind"
     assert len(files) == WORKERS * PER_WORKER + 1
     assert {str(p) for p in files} == {p for paths in returned for p in paths}
+    assert len(key_marks(root)) == WORKERS * PER_WORKER + 1  # the shared result marked once
 
     target = FilesystemTarget(root)
     results = target.list(model="injector-surrogate")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _results import result_files
 
 from modelcrate import TargetError
 from modelcrate.runtime import (
@@ -32,10 +33,6 @@ def make(i=0, model="injector-surrogate") -> Result:
     )
 
 
-def stored_files(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.is_file())
-
-
 @pytest.fixture
 def host(tmp_path) -> Path:
     """The directory as the host names it: it does not exist here, as in a container."""
@@ -57,10 +54,13 @@ def test_results_go_into_the_mount_and_report_host_paths(host, container, monkey
     results = [make(1), make(2)]
     locations = target.save_many(results)
     assert locations == [str(host / "injector-surrogate" / f"{r.hash}.json") for r in results]
-    assert stored_files(container) == sorted(
+    assert result_files(container) == sorted(
         container / Path(p).relative_to(host) for p in locations
     )
     assert not host.parent.parent.exists()  # nothing written at the host path
+    keys = [r.key for r in results]
+    assert (container / "injector-surrogate" / ".keys" / keys[0][:2] / keys[0]).is_file()
+    assert target.stored_keys([*keys, make(3).key]) == set(keys)
 
     assert [r.hash for r in target.list()] == [r.hash for r in results]
     assert target.load(results[0].id[:10]) == results[0]
@@ -95,7 +95,7 @@ def test_a_folder_inside_a_mount(host, container, monkeypatch):
     assert target.storage == container / "scans" / "2024"
     where = target.save(make(1))
     assert where.startswith(str(host / "scans" / "2024") + "/")
-    assert [p.relative_to(container) for p in stored_files(container)] == [
+    assert [p.relative_to(container) for p in result_files(container)] == [
         Path("scans", "2024", "injector-surrogate", f"{make(1).hash}.json")
     ]
 
@@ -113,7 +113,7 @@ def test_the_longest_mount_wins(tmp_path, monkeypatch, deep_first):
     assert shallow.storage == outer / "results" / "slow"
     deep.save(make(1))
     shallow.save(make(2))
-    assert [p.relative_to(tmp_path) for p in stored_files(tmp_path)] == [
+    assert [p.relative_to(tmp_path) for p in result_files(tmp_path)] == [
         Path("mnt-inner", "run1", "injector-surrogate", f"{make(1).hash}.json"),
         Path("mnt-outer", "results", "slow", "injector-surrogate", f"{make(2).hash}.json"),
     ]
@@ -134,7 +134,7 @@ def test_docker_style_mount_options_and_trailing_slashes(host, container, monkey
     target = open_target(host)
     assert target.storage == container
     target.save(make(1))
-    assert len(stored_files(container)) == 1
+    assert len(result_files(container)) == 1
 
 
 def test_mounts_given_directly(host, container, monkeypatch):

@@ -308,6 +308,7 @@ def test_export_csv(varied):
         "flow_run_id",
         "fingerprint",
         "dirty",
+        "key",
         "input:laser_radius",
         "input:mask",
         "input:charge",
@@ -323,6 +324,7 @@ def test_export_csv(varied):
     assert first["created"] == "2024-05-01T08:00:00+00:00"
     assert first["flow_run_id"] == "0d9a-run" and second["flow_run_id"] == ""
     assert (first["fingerprint"], first["dirty"]) == ("", "")  # stored without: unknown
+    assert (first["key"], second["key"]) == (varied[0].key, varied[1].key)
     assert first["input:laser_radius"] == "0.5" and first["input:charge"] == ""
     assert json.loads(first["input:mask"]) == [True, False]
     assert json.loads(first["output:hist"]) == [[1, 2], [3, 4]]
@@ -334,7 +336,9 @@ def test_export_csv(varied):
 
 
 def test_export_csv_of_nothing_is_the_fixed_header():
-    assert export_results([], "csv") == "id,model,version,created,flow_run_id,fingerprint,dirty\n"
+    assert (
+        export_results([], "csv") == "id,model,version,created,flow_run_id,fingerprint,dirty,key\n"
+    )
 
 
 @pytest.mark.parametrize("format", ["xml", "JSON", ""])

@@ -13,6 +13,7 @@ import time
 import numpy as np
 import pytest
 import sqlalchemy as sa
+from _results import key_marks, result_files
 
 from modelcrate.runtime import FilesystemTarget, Result, open_target
 from modelcrate.runtime._result import content_hash
@@ -160,9 +161,10 @@ def test_eight_writers_into_one_file_and_one_sqlite_target(tmp_path, start_write
     uris = [root.as_uri(), sqlite_uri]
     wait_for(start_writers(workers, per_worker, uris, batch=5))
 
-    files = sorted(p for p in root.rglob("*") if p.is_file())
+    files = result_files(root)
     assert len(files) == workers * per_worker + 1
     assert all(p.suffix == ".json" and not p.name.startswith(".") for p in files)
+    assert len(key_marks(root)) == workers * per_worker + 1
     from_files = check_stored(FilesystemTarget(root), workers, per_worker)
 
     sqlite = open_target(sqlite_uri)
@@ -173,7 +175,7 @@ def test_eight_writers_into_one_file_and_one_sqlite_target(tmp_path, start_write
     target = FilesystemTarget(root)
     for result in from_files[::40]:
         assert target.load(result.id) == result
-    assert migrations_of(sqlite_uri) == ["0001"]
+    assert migrations_of(sqlite_uri) == ["0002"]
 
 
 def test_four_writers_first_use_one_postgresql_database(postgresql_db, start_writers):
@@ -182,7 +184,7 @@ def test_four_writers_first_use_one_postgresql_database(postgresql_db, start_wri
     target = open_target(postgresql_db)
     for result in check_stored(target, workers, per_worker):
         assert target.load(result.id) == result
-    assert migrations_of(postgresql_db) == ["0001"]
+    assert migrations_of(postgresql_db) == ["0002"]
 
 
 def test_a_writer_killed_mid_write_leaves_whole_results(tmp_path, start_writers):

@@ -38,7 +38,7 @@ from ._query import (
     parse_time,
     query_results,
 )
-from ._result import Result, decode_value, encode_value, summarize
+from ._result import Result, decode_value, encode_value, inputs_key, summarize
 from ._settings import Mount, Settings, load_settings
 from ._steps import (
     DEFAULT_CHUNK_SIZE,
@@ -101,6 +101,7 @@ __all__ = [
     "find_model",
     "flow_target",
     "input_sets",
+    "inputs_key",
     "latest_result",
     "load_file",
     "load_object",

@@ -29,13 +29,17 @@ from ._result import Result
 from ._settings import Mount
 from ._targets import BaseTarget, as_utc, in_window, mask_uri, split_uri
 
+KEYS = ".keys"
+"""The folder of a model's inputs-key index: `<root>/<model>/.keys/<key[:2]>/<key>`."""
+
 
 class FilesystemTarget(BaseTarget):
     """A directory holding one JSON file per result: `<root>/<model>/<hash>.json`.
 
     Each file is written to a temporary name and then linked into place, so a reader (or a
     process killed mid-write) never leaves half a result, and storing the same result twice
-    leaves the first file untouched.
+    leaves the first file untouched. Then an empty file named by the result's inputs key marks
+    those inputs as stored (`stored_keys`); it is never read as a result.
     """
 
     def __init__(
@@ -79,6 +83,7 @@ class FilesystemTarget(BaseTarget):
         path = self.storage / shown.relative_to(self.root)
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists():
+            self._mark_key(path.parent, result.key)  # if a killed writer left it unmarked
             return str(shown)
         if path.parent not in self._swept:
             self._swept.add(path.parent)
@@ -101,7 +106,40 @@ class FilesystemTarget(BaseTarget):
                 os.replace(tmp, path)
         finally:
             Path(tmp).unlink(missing_ok=True)
+        self._mark_key(path.parent, result.key)
         return str(shown)
+
+    @staticmethod
+    def _mark_key(folder: Path, key: str) -> None:
+        """Create the empty file that says a result of inputs key `key` is in `folder`, once the
+        result file is in place. A writer killed between the two leaves a result without its
+        mark: a sweep evaluates that input set again, and storing it again is a no-op that
+        makes the mark (so does a mark that cannot be written). Creating the file is atomic
+        (`O_EXCL`), so two writers do not race."""
+        marks = folder / KEYS / key[:2]
+        try:
+            marks.mkdir(parents=True, exist_ok=True)
+            os.close(os.open(marks / key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, new_file_mode()))
+        except FileExistsError:
+            pass
+        except OSError:  # the result is stored all the same (a read-only mount, a full disk)
+            pass
+
+    def _stored_keys(self, keys: Sequence[str]) -> set[str]:
+        """Keys whose mark is in any model's folder (a key names its model, so at most one)."""
+        try:
+            models = [Path(e.path) for e in os.scandir(self.storage) if _is_model_folder(e)]
+        except FileNotFoundError:
+            return set()
+        except OSError as exc:
+            raise TargetError(f"{self.name}: cannot read results ({exc.strerror or exc})") from None
+        found: set[str] = set()
+        for key in keys:
+            if _KEY.fullmatch(key) and any(
+                os.path.lexists(folder / KEYS / key[:2] / key) for folder in models
+            ):
+                found.add(key)
+        return found
 
     def _files(self, model: str | None = None) -> list[Path]:
         if not self.storage.is_dir():
@@ -160,6 +198,17 @@ class FilesystemTarget(BaseTarget):
                 TargetWarning,
                 stacklevel=2,
             )
+
+
+_KEY = re.compile(r"[0-9a-f]{64}")
+"""An inputs key; anything else names no mark (nor a path out of the `.keys` folder)."""
+
+
+def _is_model_folder(entry: os.DirEntry[str]) -> bool:
+    try:
+        return not entry.name.startswith(".") and entry.is_dir()
+    except OSError:
+        return False
 
 
 STALE_AFTER = 3600.0

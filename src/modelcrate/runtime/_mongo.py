@@ -2,7 +2,8 @@
 
 `mongodb://host:27017/db` (the database defaults to `modelcrate`). The content hash is the
 document's `_id` and has a unique index, so storing a result twice is a no-op; `created_at`
-holds the creation time as a BSON date, indexed with the model name for queries.
+holds the creation time as a BSON date, indexed with the model name for queries; `key` (the
+inputs key) is indexed for sweeps (documents stored before there was one lack it).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 COLLECTION = "results"
 DEFAULT_DATABASE = "modelcrate"
 _DUPLICATE_KEY = 11000
+_KEYS_PER_QUERY = 50_000
+"""Keys in one `$in` (a query document is at most 16 MB; a key takes about 75 bytes there)."""
 
 _clients: dict[str, MongoClient[Document]] = {}
 _lock = threading.Lock()
@@ -78,6 +81,7 @@ class MongoTarget(BaseTarget):
                 collection = self._get_client()[self.database][COLLECTION]
                 collection.create_index("hash", unique=True, name="hash_unique")
                 collection.create_index([("model", 1), ("created_at", 1)], name="model_created")
+                collection.create_index("key", name="key")
             self._collection = collection
         return self._collection
 
@@ -181,6 +185,14 @@ class MongoTarget(BaseTarget):
         if not documents:
             raise self._not_found(result_id)
         return self._result(*self._where(documents[0]))
+
+    def _stored_keys(self, keys: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        with self._errors("cannot read results"):
+            for start in range(0, len(keys), _KEYS_PER_QUERY):
+                wanted = {"key": {"$in": keys[start : start + _KEYS_PER_QUERY]}}
+                found.update(doc["key"] for doc in self.collection.find(wanted, {"key": 1}))
+        return found
 
     def _where(self, document: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         """Where a document is (by its `_id`), and the document without it."""

@@ -92,13 +92,13 @@ def export_results(results: Iterable[Result], format: str = "json") -> str:
     inputs = _keys(r.inputs for r in results)
     outputs = _keys(r.outputs for r in results)
     lines: list[str] = []
-    header = ["id", "model", "version", "created", "flow_run_id", "fingerprint", "dirty"]
+    header = ["id", "model", "version", "created", "flow_run_id", "fingerprint", "dirty", "key"]
     header += [f"input:{k}" for k in inputs] + [f"output:{k}" for k in outputs]
     lines.append(_csv_line([_inert(cell) for cell in header]))
     for r in results:
         cells = [_inert(c) for c in (r.hash, r.model, r.version, r.created.isoformat())]
         cells += [_inert(r.flow_run_id or ""), r.fingerprint or ""]
-        cells += ["" if r.dirty is None else str(r.dirty).lower()]
+        cells += ["" if r.dirty is None else str(r.dirty).lower(), r.key]
         cells += [_cell(r.inputs.get(k)) for k in inputs] + [
             _cell(r.outputs.get(k)) for k in outputs
         ]

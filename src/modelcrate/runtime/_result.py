@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from typing import Any, TypeAlias, TypedDict, cast
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 JSONValue: TypeAlias = bool | int | float | str | list["JSONValue"] | dict[str, "JSONValue"] | None
 """A value strict JSON can hold (what `encode_value` gives and `json.loads` returns)."""
@@ -31,6 +31,8 @@ class ResultDocument(TypedDict):
     outputs: dict[str, JSONValue]
     units: dict[str, str]
     hash: str
+    key: str
+    """`inputs_key` of the result (documents stored before there was one lack it)."""
 
 
 _ARRAY_KEY = "__ndarray__"
@@ -163,9 +165,13 @@ def _decode_array(spec: object) -> np.ndarray:
     return np.array(data, dtype=dtype).reshape(shape)
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), allow_nan=False)
+"""One encoder for every hash (`json.dumps` with options builds a new one at each call)."""
+
+
 def canonical_json(value: JSONValue) -> str:
     """Compact, key-sorted JSON of an encoded value (the form that is hashed)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return _CANONICAL.encode(value)
 
 
 def content_hash(
@@ -185,6 +191,31 @@ def content_hash(
     return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
 
 
+_PLAIN = (str, int, bool, type(None))
+"""Types whose values `encode_value` leaves as they are (exact types: not numpy's subclasses)."""
+
+
+def inputs_key(
+    model: str, version: str, inputs: Mapping[str, object], fingerprint: str | None
+) -> str:
+    """SHA-256 of (model, version, code fingerprint, inputs): known before a model runs, so a
+    sweep can skip the input sets a target already holds (see `Target.stored_keys`).
+
+    Unlike `content_hash` it leaves out the outputs. Runs once per input set of a sweep (10^7
+    of them), so plain numbers and text skip `encode_value`.
+    """
+    encoded: dict[str, JSONValue] = {}
+    for name, value in inputs.items():
+        if (type(value) is float and math.isfinite(value)) or type(value) in _PLAIN:
+            encoded[str(name)] = cast(JSONValue, value)
+        else:
+            encoded[str(name)] = encode_value(value)
+    payload: dict[str, JSONValue] = {"model": model, "version": version, "inputs": encoded}
+    if fingerprint is not None:
+        payload["code"] = fingerprint
+    return hashlib.sha256(_CANONICAL.encode(payload).encode()).hexdigest()
+
+
 class Result(BaseModel):
     """One stored evaluation of a model; `id` is the content hash, so storing it twice is a no-op."""
 
@@ -202,6 +233,7 @@ class Result(BaseModel):
     flow_run_id: str | None = None
     created: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
     hash: str = ""
+    _key: str = PrivateAttr(default="")
 
     def model_post_init(self, __context: Any) -> None:
         if not self.hash:
@@ -223,6 +255,14 @@ class Result(BaseModel):
         """The result's identifier: its content hash."""
         return self.hash
 
+    @property
+    def key(self) -> str:
+        """`inputs_key` of this result: the same for every result of these inputs and this code,
+        whatever the outputs (computed at the first use; not part of `hash`)."""
+        if not self._key:
+            self._key = inputs_key(self.model, self.version, self.inputs, self.fingerprint)
+        return self._key
+
     def to_document(self) -> ResultDocument:
         """The result as a JSON-ready mapping (arrays encoded with dtype and shape)."""
         return {
@@ -237,6 +277,7 @@ class Result(BaseModel):
             "outputs": _encode_mapping(self.outputs),
             "units": dict(self.units),
             "hash": self.hash,
+            "key": self.key,
         }
 
     def to_json(self, *, indent: int | None = None) -> str:
@@ -248,8 +289,10 @@ class Result(BaseModel):
         """Rebuild a result from `to_document` output, arrays restored exactly.
 
         With `verify`, a `ValueError` says when the document's `hash` (or `id`) is not the hash
-        of its content: the document was altered, or is stored under another result's id.
-        A document stored before results had a `fingerprint` is verified as it was hashed then.
+        of its content, or its `key` not the key of its inputs: the document was altered, or is
+        stored under another result's id. A document stored before results had a `fingerprint`
+        is verified as it was hashed then; one stored before they had a `key` has none to check.
+        The key is always that of the content, never taken from the document.
         """
         result = cls._from_document(doc)
         if verify:
@@ -259,6 +302,12 @@ class Result(BaseModel):
                 raise ValueError(
                     f"its id {sorted(claimed)[0][:12]!r} is not the hash of its content "
                     f"({actual[:12]}): the document was altered"
+                )
+            stored_key = doc.get("key")
+            if stored_key is not None and stored_key != result.key:
+                raise ValueError(
+                    f"its key {str(stored_key)[:12]!r} is not the key of its inputs "
+                    f"({result.key[:12]}): the document was altered"
                 )
         return result
 

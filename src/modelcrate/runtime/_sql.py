@@ -2,8 +2,8 @@
 
 The table is created and kept current by modelcrate's Alembic migrations (run at the first use
 of a database in a process, under a lock so concurrent first runs do not race). Each row holds
-the result document as JSON (JSONB on PostgreSQL) beside indexed model and time columns; the
-content hash is the primary key, so storing a result twice is a no-op.
+the result document as JSON (JSONB on PostgreSQL) beside indexed model, time and inputs-key
+columns; the content hash is the primary key, so storing a result twice is a no-op.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ VERSION_TABLE = "modelcrate_alembic_version"
 MIGRATIONS = Path(__file__).with_name("migrations")
 _PG_MIGRATION_LOCK = 0x6D6F64656C  # an arbitrary advisory-lock key for modelcrate's migrations
 _BATCH_BYTES = 64 * 1024 * 1024
+_KEYS_PER_QUERY = {"sqlite": 900, "postgresql": 30_000}
+"""Keys in one `key IN (...)`: SQLite before 3.32 takes at most 999 parameters, PostgreSQL 65,535."""
 
 _DRIVERS = {
     "sqlite": ("pysqlite",),
@@ -70,6 +72,7 @@ results_table = sa.Table(
     sa.Column("flow_run_id", sa.String(64)),
     sa.Column("created", UTCDateTime(), nullable=False),
     sa.Column("document", sa.JSON().with_variant(JSONB(), "postgresql"), nullable=False),
+    sa.Column("key", sa.String(64)),  # NULL in rows stored before migration 0002
 )
 """The results table, as the migrations create it."""
 
@@ -163,6 +166,7 @@ class SQLTarget(BaseTarget):
                     "flow_run_id": r.flow_run_id,
                     "created": r.created,
                     "document": document(r),
+                    "key": r.key,
                 }
                 for r in batch
             ]
@@ -242,6 +246,19 @@ class SQLTarget(BaseTarget):
             raise self._not_found(result_id)
         id_, document = documents[0]
         return self._result(self._row(id_), document)
+
+    def _stored_keys(self, keys: Sequence[str]) -> set[str]:
+        if self._no_database_file():
+            return set()
+        engine = self.engine
+        size = _KEYS_PER_QUERY.get(engine.dialect.name, 900)
+        column = results_table.c.key
+        found: set[str] = set()
+        with self._errors("cannot read results"), engine.connect() as connection:
+            for start in range(0, len(keys), size):
+                statement = sa.select(column).where(column.in_(keys[start : start + size]))
+                found.update(connection.execute(statement).scalars())
+        return found
 
     def _row(self, id_: str) -> str:
         return f"{self.name}#{id_}"

@@ -53,6 +53,9 @@ class Target(Protocol):
     def load(self, result_id: str) -> Result:
         """The stored result with this id (or a unique prefix of it)."""
 
+    def stored_keys(self, keys: Sequence[str]) -> set[str]:
+        """Which of these inputs keys (`Result.key`) have a stored result here."""
+
 
 class BaseTarget:
     """What every target shares: one save, a list, and a readable name without secrets."""
@@ -198,6 +201,20 @@ class BaseTarget:
         return self._load(wanted)
 
     def _load(self, result_id: str) -> Result:
+        raise NotImplementedError
+
+    def stored_keys(self, keys: Sequence[str]) -> set[str]:
+        """Which of these inputs keys (`Result.key`, `inputs_key`) have a stored result here,
+        so that a sweep skips those input sets before evaluating them. Unknown keys are left
+        out; a database answers a call of a few thousand keys in one round trip. An unreachable
+        target raises `TargetError`."""
+        if isinstance(keys, str):
+            raise TypeError("stored_keys takes a sequence of keys, not one key")
+        wanted = list(dict.fromkeys(keys))
+        return self._stored_keys(wanted) if wanted else set()
+
+    def _stored_keys(self, keys: Sequence[str]) -> set[str]:
+        """`stored_keys` of distinct keys (at least one)."""
         raise NotImplementedError
 
     def close(self) -> None:
