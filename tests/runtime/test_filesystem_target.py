@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import warnings
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from modelcrate.runtime import (
     default_target_uri,
     open_target,
 )
+from modelcrate.runtime._filesystem import stale_temporary_files
 
 T0 = datetime(2024, 5, 1, 8, 0, tzinfo=timezone.utc)
 
@@ -206,6 +208,72 @@ def test_list_skips_temporary_files(target):
     target.save(make(1))
     (target.root / "injector-surrogate" / ".abc123.tmp").write_text("{half a res")
     assert len(target.list()) == 1
+
+
+# --- the inputs-key marks ----------------------------------------------------------------------
+
+
+def mark_of(target: FilesystemTarget, result: Result) -> Path:
+    return target.path_of(result).parent / ".keys" / result.key[:2] / result.key
+
+
+def test_each_stored_result_marks_its_key(target):
+    results = [make(1), make(2, model="QUAD:scan")]
+    target.save_many(results)
+    assert key_marks(target.root) == sorted(mark_of(target, r) for r in results)
+    assert all(m.stat().st_size == 0 for m in key_marks(target.root))
+    keys = [r.key for r in results]
+    assert target.stored_keys([*keys, make(3).key]) == set(keys)
+
+
+def test_key_marks_are_no_results(target, run_cli):
+    results = [make(i) for i in range(3)]
+    target.save_many(results)
+    marks = key_marks(target.root)
+    assert len(marks) == 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no stale or bad files either
+        assert [r.hash for r in target.list()] == [r.hash for r in results]
+        assert len(list(target.query(model="injector-surrogate"))) == 3
+    for mark in marks:
+        with pytest.raises(TargetError, match="no result with id"):
+            target.load(mark.name[:12])
+    assert stale_temporary_files(target.root / "injector-surrogate") == []
+    code, out, err = run_cli("results", "list", "-t", target.root)
+    assert (code, err) == (0, "")
+    assert out.splitlines()[-1] == f"3 results in {target.uri}"
+    code, out, err = run_cli("results", "export", "-t", target.root)
+    assert code == 0 and len(json.loads(out)) == 3
+
+
+def test_a_result_left_without_its_mark_is_marked_when_stored_again(target):
+    result = make(1)
+    where = Path(target.save(result))
+    mtime = where.stat().st_mtime_ns
+    mark_of(target, result).unlink()  # as if the writer were killed between the two steps
+    assert target.stored_keys([result.key]) == set()
+    assert target.list() == [result]  # the result itself is whole
+
+    assert target.save(make(1, created=T0 + timedelta(days=1))) == str(where)  # a no-op...
+    assert where.stat().st_mtime_ns == mtime
+    assert target.stored_keys([result.key]) == {result.key}  # ...that marks it
+
+
+def test_stored_keys_of_a_missing_folder_or_one_with_other_files(tmp_path):
+    assert FilesystemTarget(tmp_path / "missing").stored_keys([make(1).key]) == set()
+    assert not (tmp_path / "missing").exists()
+    target = FilesystemTarget(tmp_path / "results")
+    target.save(make(1))
+    (target.root / "README").write_text("not a model folder")
+    assert target.stored_keys([make(1).key, make(2).key]) == {make(1).key}
+
+
+def test_stored_keys_of_a_file_that_is_no_folder(tmp_path):
+    (tmp_path / "results").write_text("")
+    target = FilesystemTarget(tmp_path / "results")
+    with pytest.raises(TargetError) as info:
+        target.stored_keys([make(1).key])
+    assert str(info.value) == f"{target.uri}: cannot read results (Not a directory)"
 
 
 # --- a target is named by a URI -----------------------------------------------------------------

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import os
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
 
-from modelcrate.runtime import Result, decode_value, encode_value, summarize
-from modelcrate.runtime._result import BINARY_ARRAY_MIN_SIZE
+from modelcrate.runtime import Result, decode_value, encode_value, inputs_key, summarize
+from modelcrate.runtime._result import BINARY_ARRAY_MIN_SIZE, canonical_json, content_hash
 
 ARRAYS = [
     pytest.param(np.array([1.5, -2.25, 1e300]), id="float64"),
@@ -301,3 +305,122 @@ def test_keep_whole_floats_marks_only_large_whole_floats_and_decodes_back():
     assert decoded["a"] == 1e16 and type(decoded["a"]) is float
     assert decoded["b"] == [-3e20, 2.5, 7] and type(decoded["b"][2]) is int
     assert decoded["arr"].dtype == np.float64
+
+
+# --- the inputs key -----------------------------------------------------------------------------
+
+
+def test_the_key_is_the_hash_of_model_version_code_and_inputs():
+    inputs = {"QUAD:IN20:121:BACT": -0.02, "n": 3, "on": True, "solver": "astra", "none": None}
+    payload = {"model": "m", "version": "1.0", "inputs": encode_value(inputs), "code": FINGERPRINT}
+    want = hashlib.sha256(canonical_json(payload).encode()).hexdigest()
+    assert inputs_key("m", "1.0", inputs, FINGERPRINT) == want
+    del payload["code"]  # without a fingerprint, no code in what is hashed
+    want = hashlib.sha256(canonical_json(payload).encode()).hexdigest()
+    assert inputs_key("m", "1.0", inputs, None) == want
+
+
+# Numbers of other types, non-finite floats, arrays and nested values take the slow path.
+ODD_INPUTS = [
+    pytest.param({"x": math.nan, "y": math.inf, "z": -math.inf}, id="non-finite"),
+    pytest.param(
+        {"x": np.float64(0.5), "n": np.int64(3), "b": np.bool_(False)}, id="numpy scalars"
+    ),
+    pytest.param({"a": np.arange(3.0), "big": np.zeros(2000, dtype=np.float32)}, id="arrays"),
+    pytest.param({"fit": {"sigma": 0.25, "tags": ["a", 1.5]}, "t": (1, 2)}, id="nested"),
+]
+
+
+@pytest.mark.parametrize("inputs", ODD_INPUTS)
+def test_the_key_encodes_inputs_as_documents_do(inputs):
+    payload = {"model": "m", "version": "1.0", "inputs": encode_value(inputs)}
+    want = hashlib.sha256(canonical_json(payload).encode()).hexdigest()
+    assert inputs_key("m", "1.0", inputs, None) == want
+
+
+def test_equal_inputs_and_code_give_equal_keys_whatever_the_outputs():
+    a = make(fingerprint=FINGERPRINT, outputs={"sigma_x": 0.1})
+    b = make(fingerprint=FINGERPRINT, outputs={"sigma_x": 0.2, "image": np.zeros((2, 2))})
+    c = make(fingerprint=FINGERPRINT, dirty=True, flow_run_id="x", units={"sigma_x": "mm"})
+    assert a.hash != b.hash
+    assert a.key == b.key == c.key
+    assert a.key == inputs_key(a.model, a.version, dict(a.inputs), FINGERPRINT)
+    assert make(inputs={"a": 1.0, "b": 2.0}).key == make(inputs={"b": 2.0, "a": 1.0}).key
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        pytest.param({"inputs": {"QUAD:IN20:121:BACT": -0.03}}, id="inputs"),
+        pytest.param({"inputs": {"QUAD:IN20:121:BACT": -0.02, "extra": 1}}, id="more inputs"),
+        pytest.param({"inputs": {"QUAD:IN20:121:BACT": np.float32(-0.02)}}, id="float32 value"),
+        pytest.param({"fingerprint": "0" * 64}, id="fingerprint"),
+        pytest.param({"fingerprint": None}, id="no fingerprint"),
+        pytest.param({"version": "1.2.1"}, id="version"),
+        pytest.param({"model": "other"}, id="model"),
+    ],
+)
+def test_other_inputs_code_version_or_model_give_another_key(other):
+    base = make(fingerprint=FINGERPRINT)
+    changed = make(**{"fingerprint": FINGERPRINT, **other})
+    assert changed.key != base.key
+
+
+def test_the_key_is_the_same_in_another_process():
+    code = (
+        "from modelcrate.runtime import inputs_key; "
+        f"print(inputs_key('injector-surrogate', '1.2.0', {{'b': 0.5, 'a': -2}}, {FINGERPRINT!r}))"
+    )
+    here = inputs_key("injector-surrogate", "1.2.0", {"a": -2, "b": 0.5}, FINGERPRINT)
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+        )
+        assert done.stdout.strip() == here
+    # and the same as when this was written: the key of stored results never changes
+    assert here == PINNED_KEY
+
+
+PINNED_KEY = "140135eb25328c6381fb6e695034ad4d4d2f06c493aace89ccd7454890cdbdd6"
+"""sha256 of {"code":"5c1e…","inputs":{"a":-2,"b":0.5},"model":…,"version":"1.2.0"}, compact."""
+
+
+def test_the_key_is_in_the_document_and_not_in_the_hash():
+    result = make(fingerprint=FINGERPRINT)
+    doc = result.to_document()
+    assert doc["key"] == result.key
+    assert doc["hash"] == content_hash(
+        result.model, result.version, result.inputs, result.outputs, FINGERPRINT
+    )
+    assert "key" not in result.model_dump()
+    back = Result.from_document(json.loads(json.dumps(doc)), verify=True)
+    assert (back.key, back.hash) == (result.key, result.hash)
+
+
+def test_a_document_stored_before_results_had_a_key_still_loads_and_verifies():
+    assert "key" not in OLD_DOCUMENT
+    old = Result.from_document(OLD_DOCUMENT, verify=True)
+    assert old.id == OLD_DOCUMENT["hash"]  # the key changes no hash
+    assert old.key == inputs_key(old.model, old.version, OLD_DOCUMENT["inputs"], None)
+    assert old.to_document()["key"] == old.key
+
+
+@pytest.mark.parametrize(
+    "key", ["0" * 64, "", "not a key"], ids=["another key", "empty", "not hex"]
+)
+def test_a_document_whose_key_is_not_of_its_inputs_is_caught(key):
+    document = make(fingerprint=FINGERPRINT).to_document()
+    Result.from_document({**document, "key": key})  # read without verifying
+    with pytest.raises(ValueError) as caught:
+        Result.from_document({**document, "key": key}, verify=True)
+    assert str(caught.value) == (
+        f"its key {key[:12]!r} is not the key of its inputs ({document['key'][:12]}): "
+        "the document was altered"
+    )
+
+
+def test_the_key_comes_from_the_content_not_the_document():
+    document = make().to_document()
+    forged = Result.from_document({**document, "key": "0" * 64})  # not verified
+    assert forged.key == document["key"]

@@ -140,7 +140,12 @@ def test_unreachable_postgresql(monkeypatch):
     monkeypatch.setenv("MODELCRATE_CONNECT_TIMEOUT", "1")
     target = open_target(UNREACHABLE_PG)
     assert target.name == "postgresql://u:***@127.0.0.1:1/db"
-    for action in (lambda: target.save(make()), target.list, lambda: target.load("abc")):
+    for action in (
+        lambda: target.save(make()),
+        target.list,
+        lambda: target.load("abc"),
+        lambda: target.stored_keys([make().key]),
+    ):
         message = error_of(action)
         assert message.startswith(
             "postgresql://u:***@127.0.0.1:1/db: cannot connect to the database"
@@ -174,9 +179,10 @@ def test_unreachable_mongodb_with_the_timeout_setting(real_mongo, monkeypatch):
 
 def test_unreachable_mongodb_reads(real_mongo):
     target = MongoTarget(UNREACHABLE_MONGO, connect_timeout=0.5)
-    message = error_of(target.list)
-    assert message.startswith("mongodb://u:***@127.0.0.1:1/db: cannot reach the database (")
-    assert_masked(message)
+    for action in (target.list, lambda: target.stored_keys([make().key])):
+        message = error_of(action)
+        assert message.startswith("mongodb://u:***@127.0.0.1:1/db: cannot reach the database (")
+        assert_masked(message)
 
 
 # --- some targets fail, others store ------------------------------------------------------------

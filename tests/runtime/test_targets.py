@@ -338,6 +338,103 @@ def test_ambiguous_prefix_is_an_error(target):
     assert f"id {prefix!r} matches {len(shared)} results; give more of it" in message
 
 
+# --- which inputs keys are stored ---------------------------------------------------------------
+
+
+def test_stored_keys_are_exactly_the_stored_subset(target):
+    stored = [make(i) for i in range(5)]
+    target.save_many(stored)
+    others = [make(i).key for i in range(5, 8)]
+    asked = [stored[1].key, *others, stored[3].key, stored[1].key]  # a repeated key too
+    assert target.stored_keys(asked) == {stored[1].key, stored[3].key}
+    assert target.stored_keys([r.key for r in stored]) == {r.key for r in stored}
+    assert target.stored_keys(others) == set()
+    assert target.stored_keys(["", "not a key", "0" * 64, "../../x"]) == set()
+
+
+def test_stored_keys_of_nothing_is_nothing(target):
+    assert target.stored_keys([]) == set()
+    target.save(make(1))
+    assert target.stored_keys([]) == set()
+    assert target.stored_keys(()) == set()
+
+
+def test_stored_keys_of_an_empty_target(target):
+    assert target.stored_keys([make(1).key]) == set()
+
+
+def test_a_key_is_stored_whatever_the_outputs(target):
+    first = make(1, sigma_x=0.5)
+    target.save(first)
+    rerun = make(1, sigma_x=0.7)  # the same inputs and code, other outputs
+    assert rerun.hash != first.hash
+    assert target.stored_keys([rerun.key]) == {first.key}
+    assert target.stored_keys([make(1, model="other").key]) == set()
+
+
+def test_one_key_is_not_a_sequence_of_keys(target):
+    with pytest.raises(TypeError, match="not one key"):
+        target.stored_keys(make(1).key)
+
+
+def test_thousands_of_keys_in_one_call(target_uri, kind, monkeypatch):
+    monkeypatch.setenv("MODELCRATE_FSYNC", "false")
+    results = [make(i) for i in range(2500)]
+    with open_target(target_uri) as target:
+        target.save_many(results[::2])
+        found = target.stored_keys([r.key for r in results])
+    assert found == {r.key for r in results[::2]}
+
+
+def test_sqlite_is_asked_for_keys_within_its_parameter_limit(tmp_path):
+    import sqlite3
+
+    import sqlalchemy as sa
+
+    if not hasattr(sqlite3.Connection, "setlimit"):
+        pytest.skip("sqlite3 sets limits from Python 3.11")
+    results = [make(i) for i in range(2500)]
+    target = open_target(f"sqlite:///{tmp_path / 'results.db'}")
+    target.save_many(results[::2])
+    engine = target.engine
+
+    @sa.event.listens_for(engine, "connect")
+    def old_limit(dbapi_connection, record):  # as SQLite before 3.32 had it
+        dbapi_connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+
+    engine.pool.dispose()  # connections from here on have the limit
+    with engine.connect() as connection, pytest.raises(sa.exc.OperationalError):
+        connection.execute(sa.select(sa.literal(1)).where(sa.literal(1).in_(list(range(1000)))))
+    assert target.stored_keys([r.key for r in results]) == {r.key for r in results[::2]}
+
+
+def test_reading_keys_of_a_sqlite_file_that_does_not_exist_creates_nothing(tmp_path):
+    database = tmp_path / "missing.db"
+    with open_target(f"sqlite:///{database}") as target:
+        assert target.stored_keys([make(1).key]) == set()
+    assert not database.exists()
+
+
+def test_each_database_kind_stores_the_key_beside_the_document(request, tmp_path, mongo_client):
+    result = make(1)
+    with open_target(kind_uri("sqlite", request, tmp_path)) as sql:
+        sql.save(result)
+        import sqlalchemy as sa
+
+        from modelcrate.runtime._sql import results_table
+
+        with sql.engine.connect() as connection:
+            row = connection.execute(sa.select(results_table.c.key, results_table.c.document))
+            [(key, document)] = row.all()
+        assert key == document["key"] == result.key
+    with open_target(kind_uri("mongodb", request, tmp_path)) as mongo:
+        mongo.save(result)
+        [stored] = list(mongo.collection.find({}, {"key": 1, "_id": 0}))
+        assert stored == {"key": result.key}
+        indexes = mongo.collection.index_information()
+        assert indexes["key"]["key"] == [("key", 1)]
+
+
 # --- opening targets by URI ---------------------------------------------------------------------
 
 
