@@ -112,23 +112,29 @@ class FilesystemTarget(BaseTarget):
     @staticmethod
     def _mark_key(folder: Path, key: str) -> None:
         """Create the empty file that says a result of inputs key `key` is in `folder`, once the
-        result file is in place. A writer killed between the two leaves a result without its
-        mark: a sweep evaluates that input set again, and storing it again is a no-op that
-        makes the mark (so does a mark that cannot be written). Creating the file is atomic
-        (`O_EXCL`), so two writers do not race."""
-        marks = folder / KEYS / key[:2]
+        result file is in place; creating it is atomic (`O_EXCL`), so two writers do not race.
+
+        A writer killed between the two leaves a result without its mark: a sweep evaluates that
+        input set again, and storing it again is a no-op that makes the mark. A mark that cannot
+        be made (a read-only mount, a full disk) is missed the same way: the result is stored.
+        """
+        mark = os.path.join(folder, KEYS, key[:2], key)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
         try:
-            marks.mkdir(parents=True, exist_ok=True)
-            os.close(os.open(marks / key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, new_file_mode()))
+            try:
+                os.close(os.open(mark, flags, 0o666))  # less the umask, as any new file
+            except FileNotFoundError:  # the first mark of its folder
+                os.makedirs(os.path.dirname(mark), exist_ok=True)
+                os.close(os.open(mark, flags, 0o666))
         except FileExistsError:
-            pass
-        except OSError:  # the result is stored all the same (a read-only mount, a full disk)
-            pass
+            pass  # marked already, by another writer or an earlier store
+        except OSError:
+            pass  # the result is stored without its mark (see above)
 
     def _stored_keys(self, keys: Sequence[str]) -> set[str]:
         """Keys whose mark is in any model's folder (a key names its model, so at most one)."""
         try:
-            models = [Path(e.path) for e in os.scandir(self.storage) if _is_model_folder(e)]
+            models = [e.path for e in os.scandir(self.storage) if _is_model_folder(e)]
         except FileNotFoundError:
             return set()
         except OSError as exc:
@@ -136,7 +142,7 @@ class FilesystemTarget(BaseTarget):
         found: set[str] = set()
         for key in keys:
             if _KEY.fullmatch(key) and any(
-                os.path.lexists(folder / KEYS / key[:2] / key) for folder in models
+                os.path.lexists(os.path.join(folder, KEYS, key[:2], key)) for folder in models
             ):
                 found.add(key)
         return found
