@@ -121,6 +121,7 @@ class Range(BaseModel):
         return scaled
 
     def describe(self) -> str:
+        """`name in [low, high]`."""
         if self.integer:
             return f"{self.name} in [{int(self.low)}, {int(self.high)}]"
         return f"{self.name} in [{self.low!r}, {self.high!r}]"
