@@ -375,6 +375,10 @@ ERRORS = [
         "--vary 'mode': input 'mode' is enum, and only numbers are sampled; grid it instead",
     ),
     ({"samples": 3, "vary": ["gap"]}, "--vary 'gap': input 'gap' is read-only"),
+    (
+        {"fixed": {"gap": 3}, "grids": ["free=1"]},
+        "--set 'gap': input 'gap' is read-only (fixed at 2.0); leave it out of the sweep",
+    ),
     ({"samples": 3, "vary": ["radius"]}, "--vary 'radius': no input 'radius'"),
     (
         {"vary": ["n_bins"]},
@@ -414,6 +418,11 @@ def test_an_open_int_range_has_nothing_to_sample():
         build_sweep(spec, samples=2, vary=["k"])
     with pytest.raises(InputError, match="--sample 2: no input left to sample"):
         build_sweep(spec, samples=2)
+
+
+def test_a_read_only_input_may_be_set_to_its_default():
+    sweep = build_sweep(SPEC, grids=["free=1"], fixed={"gap": "2"})
+    assert _all(sweep) == [{"gap": 2.0, "free": 1.0}]
 
 
 def test_a_required_input_must_be_given():

@@ -317,6 +317,11 @@ def build_sweep(
                 value = parse_text(variable, value)
             except ValueError as exc:
                 raise InputError(f"{option}: input {name!r} {exc}") from None
+        if variable.read_only and not _same(variable, value, variable.default):
+            raise InputError(
+                f"{option}: input {name!r} is read-only (fixed at {excerpt(variable.default)}); "
+                "leave it out of the sweep"
+            )
         values[name] = _checked(variable, value, f"{option}: ")
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 0:
         raise InputError(f"--sample {excerpt(samples)}: give a whole number of samples (0: none)")
@@ -369,7 +374,7 @@ def _input(spec: Spec, name: str, option: str) -> Variable:
     except KeyError:
         known = ", ".join(spec.input_names) or "(none)"
         raise InputError(f"{option}: no input {name!r}; the inputs are: {known}") from None
-    if variable.read_only and not option.startswith("--set"):
+    if variable.read_only and not option.startswith("--set"):  # --set may repeat the default
         raise InputError(
             f"{option}: input {name!r} is read-only (fixed at {excerpt(variable.default)}); "
             "leave it out of the sweep"
@@ -424,6 +429,13 @@ def _range(spec: Spec, name: str, given: dict[str, str]) -> Range:
     if isinstance(bounds, str):
         raise InputError(f"{option}: {bounds}")
     return Range(name=name, low=bounds[0], high=bounds[1], integer=variable.kind == "int")
+
+
+def _same(variable: Variable, value: Any, other: Any) -> bool:
+    try:
+        return bool(plain_value(variable.check(value)) == plain_value(variable.check(other)))
+    except ValueError:
+        return False
 
 
 def _checked(variable: Variable, value: Any, where: str) -> Any:
