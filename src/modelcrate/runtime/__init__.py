@@ -1,4 +1,4 @@
-"""What runs inside a packaged model: the steps of a run, result documents, targets, settings.
+"""What runs inside a packaged model: the steps of a run, sweeps, result documents, targets, settings.
 
 Nothing here imports Prefect, the template or build tools; a generated flow wraps these steps.
 Database drivers are imported only when a target of theirs is used.
@@ -55,6 +55,7 @@ from ._steps import (
     run,
     save_results,
 )
+from ._sweep import Axis, Range, Sweep, build_sweep, parse_axis
 from ._table import outputs_table
 from ._targets import (
     TARGET_ENV,
@@ -76,6 +77,7 @@ __all__ = [
     "MODELS_GROUP",
     "STARTUP_TIMEOUT",
     "TARGET_ENV",
+    "Axis",
     "BaseTarget",
     "CodeFingerprint",
     "FilesystemTarget",
@@ -83,11 +85,14 @@ __all__ = [
     "Progress",
     "ProgressListener",
     "ProgressStep",
+    "Range",
     "Result",
     "Settings",
     "Stored",
+    "Sweep",
     "Target",
     "WarningLines",
+    "build_sweep",
     "chunks",
     "code_fingerprint",
     "decode_value",
@@ -112,6 +117,7 @@ __all__ = [
     "mask_uri",
     "open_target",
     "outputs_table",
+    "parse_axis",
     "parse_time",
     "prefect_home",
     "prefect_start_error",
