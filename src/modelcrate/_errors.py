@@ -13,7 +13,8 @@ ModelcrateError [2]         bad input, unless a subclass says otherwise
 ├── TargetError        a result target URI is malformed, unreachable or refuses a write
 │   ├── SaveError [1]          some targets of a run did not store its results (others may have)
 │   └── PartialWriteError [1]  a target stored some results of a batch and refused others
-└── PrefectStartError [1]  the temporary local Prefect server of a flow run did not start in time
+├── PrefectStartError [1]  the temporary local Prefect server of a flow run did not start in time
+└── ClusterError       a Dask cluster cannot be started or reached, or its packages are missing
 
 ModelcrateWarning
 ├── SpecWarning        a variables file is readable but suspicious (default outside range, misspelt key)
@@ -27,6 +28,7 @@ from enum import IntEnum
 from typing import Any, ClassVar, Literal
 
 __all__ = [
+    "ClusterError",
     "ExitCode",
     "FileError",
     "InputError",
@@ -160,6 +162,11 @@ class PrefectStartError(ModelcrateError):
     (often a busy machine): neither a bug nor bad input."""
 
     exit_code = ExitCode.FAILURE
+
+
+class ClusterError(ModelcrateError):
+    """Raised when the Dask cluster of a run cannot be started or reached, or what running on
+    Dask needs is not installed."""
 
 
 class ModelcrateWarning(UserWarning):

@@ -25,6 +25,7 @@ VERBS = {
     "new": "._new:new",
     "upgrade-variables": "._upgrade_variables:upgrade_variables",
     "run": "._run:run",
+    "sweep": "._sweep:sweep",
     "results": "._results:results",
     "check": "._check:check",
     "build": "._build:build",

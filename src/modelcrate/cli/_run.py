@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +15,92 @@ import click
 from .._errors import InputError, MissingInputError, SaveError
 from ._output import is_verbose, stderr
 from ._progress import run_progress
+
+LOCAL_CLUSTER = "local"
+"""What `--dask` without an address stands for: a local cluster."""
+
+target_option = click.option(
+    "-t",
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="URI",
+    help="Where to store results: a directory, file:///path, sqlite:///results.db, "
+    "postgresql://user@host/db, mongodb://host/db or @name (MODELCRATE_TARGETS__NAME); "
+    "repeat for several [default: $MODELCRATE_TARGET, else PROJECT/results or ./results].",
+)
+
+
+@dataclass(frozen=True)
+class RunTargets:
+    """The targets of a run: as given, opened (checked), and as shown to the user (by the name
+    their results carry, password masked)."""
+
+    given: list[str]
+    opened: list[Any]
+
+    @classmethod
+    def of(cls, targets: Sequence[str], project: Path | None) -> RunTargets:
+        """Open the targets given, or the default ones: relative paths given here are relative
+        to the cwd; the default is PROJECT/results."""
+        from .. import runtime
+
+        given = list(targets) or runtime.default_target_uris(project)
+        return cls(given, runtime.resolve_targets(given))
+
+    @property
+    def shown(self) -> dict[str, str]:
+        from ..runtime import mask_uri
+
+        return {
+            t.name: mask_uri(str(uri).strip())
+            for uri, t in zip(self.given, self.opened, strict=True)
+        }
+
+    def for_flow(self) -> list[str]:
+        """The targets as flow parameters: one with a password by a name (see `flow_target`)."""
+        from ..runtime import flow_target
+
+        return [flow_target(str(uri), t) for uri, t in zip(self.given, self.opened, strict=True)]
+
+
+def prefect_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options that choose how a run runs: in this process, through the package's Prefect
+    flow, or with the flow's chunks spread over a Dask cluster."""
+    options = [
+        click.option(
+            "--prefect",
+            is_flag=True,
+            help="Run through the package's Prefect flow instead of calling the steps directly.",
+        ),
+        click.option(
+            "--dask",
+            is_flag=False,
+            flag_value=LOCAL_CLUSTER,
+            default=None,
+            metavar="[ADDRESS]",
+            help="Run the flow's chunks on Dask (implies --prefect): alone, a local cluster of "
+            "one worker process per core; with a scheduler address (tcp://host:8786) or "
+            "scheduler file, a cluster that runs already and has the model installed.",
+        ),
+        click.option(
+            "--workers",
+            type=click.IntRange(1, 1024),
+            metavar="N",
+            help="Worker processes of the local Dask cluster [default: one per core].",
+        ),
+        click.option(
+            "--chunk-size",
+            type=click.IntRange(1, 10_000_000),
+            default=1000,
+            show_default=True,
+            metavar="N",
+            help="Input sets evaluated and stored together (one task of the flow).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
 
 
 @click.command()
@@ -30,21 +120,8 @@ from ._progress import run_progress
     metavar="FILE",
     help="A JSON file of inputs (an object, or a list of objects for a batch); - reads stdin.",
 )
-@click.option(
-    "-t",
-    "--target",
-    "targets",
-    multiple=True,
-    metavar="URI",
-    help="Where to store results: a directory, file:///path, sqlite:///results.db, "
-    "postgresql://user@host/db, mongodb://host/db or @name (MODELCRATE_TARGETS__NAME); "
-    "repeat for several [default: $MODELCRATE_TARGET, else PROJECT/results or ./results].",
-)
-@click.option(
-    "--prefect",
-    is_flag=True,
-    help="Run through the package's Prefect flow instead of calling the steps directly.",
-)
+@target_option
+@prefect_options
 @click.option("--json", "as_json", is_flag=True, help="Print the stored result documents as JSON.")
 def run(
     model_ref: str,
@@ -52,34 +129,35 @@ def run(
     inputs_file: str | None,
     targets: tuple[str, ...],
     prefect: bool,
+    dask: str | None,
+    workers: int | None,
+    chunk_size: int,
     as_json: bool,
 ) -> None:
     """Evaluate a model and store the result.
 
     PROJECT is a project directory made by `modelcrate new`; MODEL is the name of an installed
-    model package. Inputs not given take their defaults.
+    model package. Inputs not given take their defaults. Many input sets (--inputs) are
+    evaluated and stored in chunks; with --dask the chunks run on a Dask cluster.
     """
     from .. import runtime
 
+    check_dask_options(model_ref, dask, workers)
     model, project = runtime.find_model(model_ref)
     input_sets = _read_inputs(model, inputs_file, settings)
-    # Relative paths given here are relative to the cwd; the default is PROJECT/results.
-    uris = list(targets) or runtime.default_target_uris(project)
-    opened = runtime.resolve_targets(uris)  # a bad URI fails before the model runs
-    # each target as the user named it, password masked, by the name its results carry
-    shown = {
-        t.name: runtime.mask_uri(str(uri).strip()) for uri, t in zip(uris, opened, strict=True)
-    }
+    run_targets = RunTargets.of(targets, project)  # a bad URI fails before the model runs
+    shown = run_targets.shown
     try:
-        if prefect:
+        if prefect or dask:
             runtime.prepare_batch(model, input_sets)  # bad inputs fail before Prefect starts
-            flow_targets = [
-                runtime.flow_target(str(uri), t) for uri, t in zip(uris, opened, strict=True)
-            ]
-            stored = _run_with_prefect(model_ref, project, input_sets, flow_targets, as_json)
+            flow_targets = run_targets.for_flow()
+            with flow_runner(project, dask, workers, as_json) as runner:
+                stored = _run_with_prefect(
+                    model_ref, input_sets, flow_targets, as_json, runner, chunk_size
+                )
         else:
             with run_progress(shown=not as_json):
-                stored = runtime.run(model, input_sets, opened)
+                stored = runtime.run(model, input_sets, run_targets.opened)
     except MissingInputError as exc:
         raise exc.given_by("set") from None
     except SaveError as exc:
@@ -115,15 +193,38 @@ def _read_inputs(
     return sets
 
 
-def _run_with_prefect(
-    model_ref: str,
-    project: Path | None,
-    input_sets: list[dict[str, Any]],
-    targets: list[str],
-    as_json: bool,
-) -> list[Any]:
-    from ..runtime import prefect_home, run_flow, use_local_prefect
+def check_dask_options(model_ref: str, dask: str | None, workers: int | None) -> None:
+    """Refuse what `--dask` and `--workers` cannot mean, before anything starts."""
+    if workers is not None and dask is None:
+        raise click.UsageError("--workers sets the size of a local Dask cluster: add --dask")
+    if workers is not None and dask != LOCAL_CLUSTER:
+        raise click.UsageError(
+            "--workers sets the size of a local Dask cluster; leave it out with an address"
+        )
+    if dask not in (None, LOCAL_CLUSTER) and Path(dask).is_dir():
+        raise click.UsageError(
+            f"--dask {dask}: that is a folder, not a scheduler address; put the PROJECT before "
+            f"--dask (modelcrate ... {dask} --dask), or give an address (tcp://host:8786)"
+        )
 
+
+@contextmanager
+def flow_runner(
+    project: Path | None,
+    dask: str | None,
+    workers: int | None,
+    quiet: bool,
+    *,
+    quiet_tasks: bool = False,
+) -> Iterator[Any]:
+    """While the block runs, the task runner for a flow run (None: the flow's own) after
+    Prefect is pointed at a temporary local server when none is configured; with `dask`, a
+    Dask cluster whose address and dashboard are printed. `quiet_tasks` keeps Prefect to its
+    warnings and errors (a sweep's thousands of task runs), unless --verbose."""
+    from ..runtime import dask_cluster, prefect_home, use_local_prefect
+
+    if quiet_tasks and not is_verbose():
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")  # read as Prefect starts
     local = use_local_prefect(prefect_home(project))
     if local:
         stderr(
@@ -131,9 +232,45 @@ def _run_with_prefect(
         )
     if not is_verbose():
         _one_line_prefect_failures()
-    starting = "starting Prefect" if local else "connecting to the Prefect server"
+    if dask is None:
+        yield None
+        return
+    address = None if dask == LOCAL_CLUSTER else dask
+    paths = [project / "src"] if project is not None and (project / "src").is_dir() else []
+    with ExitStack() as stack:
+        with run_progress(starting="starting Dask", shown=not quiet):
+            cluster = stack.enter_context(
+                dask_cluster(address, workers=workers, import_paths=paths)
+            )
+        if address is None:
+            where = f"a local Dask cluster of {cluster.workers} worker processes"
+        else:
+            count = "" if cluster.workers is None else f" ({cluster.workers} workers)"
+            where = f"the Dask cluster at {cluster.address}{count}"
+        dashboard = f"; dashboard: {cluster.dashboard}" if cluster.dashboard else ""
+        stderr(f"Running on {where}{dashboard}")
+        yield cluster.task_runner
+
+
+def _run_with_prefect(
+    model_ref: str,
+    input_sets: list[dict[str, Any]],
+    targets: list[str],
+    as_json: bool,
+    task_runner: Any,
+    chunk_size: int,
+) -> list[Any]:
+    from ..runtime import run_flow
+
+    starting = (
+        "starting Prefect"
+        if os.environ.get("PREFECT_API_URL") is None
+        else "connecting to the Prefect server"
+    )
     with run_progress(starting=starting, shown=not as_json):
-        return list(run_flow(model_ref, input_sets, targets))
+        return list(
+            run_flow(model_ref, input_sets, targets, task_runner=task_runner, chunk_size=chunk_size)
+        )
 
 
 class _NoTraceback:

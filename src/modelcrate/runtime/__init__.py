@@ -4,6 +4,16 @@ Nothing here imports Prefect, the template or build tools; a generated flow wrap
 Database drivers are imported only when a target of theirs is used.
 """
 
+from ._chunks import (
+    MAX_FAILURES_KEPT,
+    ChunkReport,
+    Failure,
+    SweepReport,
+    chunk_bounds,
+    run_chunk,
+    run_sweep,
+)
+from ._dask import Cluster, dask_cluster
 from ._discovery import (
     FLOWS_GROUP,
     MODELS_GROUP,
@@ -15,7 +25,7 @@ from ._discovery import (
 )
 from ._filesystem import FilesystemTarget, load_file
 from ._fingerprint import CodeFingerprint, code_fingerprint
-from ._flows import flow_target, prefect_home, run_flow
+from ._flows import flow_target, prefect_home, run_flow, run_sweep_flow
 from ._prefect_env import (
     LOCAL_PREFECT_SETTINGS,
     STARTUP_TIMEOUT,
@@ -74,12 +84,16 @@ __all__ = [
     "EXPORT_FORMATS",
     "FLOWS_GROUP",
     "LOCAL_PREFECT_SETTINGS",
+    "MAX_FAILURES_KEPT",
     "MODELS_GROUP",
     "STARTUP_TIMEOUT",
     "TARGET_ENV",
     "Axis",
     "BaseTarget",
+    "ChunkReport",
+    "Cluster",
     "CodeFingerprint",
+    "Failure",
     "FilesystemTarget",
     "Mount",
     "Progress",
@@ -90,11 +104,14 @@ __all__ = [
     "Settings",
     "Stored",
     "Sweep",
+    "SweepReport",
     "Target",
     "WarningLines",
     "build_sweep",
+    "chunk_bounds",
     "chunks",
     "code_fingerprint",
+    "dask_cluster",
     "decode_value",
     "default_target_uri",
     "default_target_uris",
@@ -131,7 +148,10 @@ __all__ = [
     "reporting_progress",
     "resolve_targets",
     "run",
+    "run_chunk",
     "run_flow",
+    "run_sweep",
+    "run_sweep_flow",
     "save_results",
     "show_warning_lines",
     "summarize",

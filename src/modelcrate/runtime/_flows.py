@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from pathlib import Path
 from typing import Any
 
+from .._errors import ProjectError
 from ._discovery import FLOWS_GROUP, find
 from ._prefect_env import prefect_start_errors
+from ._steps import DEFAULT_CHUNK_SIZE
 from ._targets import TARGET_ENV, Target, uri_secrets
 
 
@@ -36,11 +39,51 @@ def flow_target(given: str, target: Target) -> str:
     return f"@{name}"
 
 
-def run_flow(model_ref: str, input_sets: list[dict[str, Any]], targets: list[str]) -> Any:
+SWEEP_FLOW = "sweep_flow"
+"""The name of a package's sweep flow in the module of its flow (`modelcrate.flows`)."""
+
+
+def run_flow(
+    model_ref: str,
+    input_sets: list[dict[str, Any]],
+    targets: list[str],
+    *,
+    task_runner: Any = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+) -> Any:
     """Call the Prefect flow of `model_ref` (a project directory or an installed model) on the
-    input sets, one set as one input or several as a batch; returns what the flow returns.
+    input sets, one set as one input or several as a batch, its chunks run by `task_runner`
+    (the flow's own, one at a time, when None); returns what the flow returns.
     A temporary Prefect server that did not start in time raises `PrefectStartError`."""
     flow = find(model_ref, FLOWS_GROUP).obj
+    if task_runner is not None:
+        flow = flow.with_options(task_runner=task_runner)
     inputs = input_sets if len(input_sets) > 1 else input_sets[0]
     with prefect_start_errors():
-        return flow(inputs=inputs, targets=targets)
+        return flow(inputs=inputs, targets=targets, chunk_size=chunk_size)
+
+
+def run_sweep_flow(
+    model_ref: str,
+    sweep: Any,
+    targets: list[str],
+    *,
+    task_runner: Any = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+) -> Any:
+    """Call the sweep flow of `model_ref` on a `Sweep`, its chunks run by `task_runner`;
+    returns its `SweepReport`. A package made before sweeps existed has no sweep flow:
+    `ProjectError` says to update it."""
+    found = find(model_ref, FLOWS_GROUP)
+    module = sys.modules[found.entry_point.partition(":")[0].strip()]
+    flow = getattr(module, SWEEP_FLOW, None)
+    if flow is None or not hasattr(flow, "with_options"):
+        raise ProjectError(
+            f"{model_ref}: its flow module {module.__name__} has no `{SWEEP_FLOW}` (it was "
+            "made before modelcrate had sweeps); bring the project up to date with "
+            "`modelcrate update`, or run its input sets with `modelcrate run --inputs`"
+        )
+    if task_runner is not None:
+        flow = flow.with_options(task_runner=task_runner)
+    with prefect_start_errors():
+        return flow(sweep=sweep, targets=targets, chunk_size=chunk_size)

@@ -1,0 +1,161 @@
+"""Running a flow's tasks on Dask, through Prefect's own integration (prefect-dask's
+`DaskTaskRunner`): a local cluster of one single-threaded worker process per core, or a
+cluster that already runs (a scheduler address, or the scheduler file that dask-jobqueue,
+dask-mpi and `dask scheduler --scheduler-file` write).
+
+Workers of a cluster that already runs must have the model package installed (the local
+cluster's workers share this environment); each worker imports the package's flow module, and
+so loads the model, once. `prefect-dask` comes with modelcrate's `dask` extra.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .._errors import ClusterError
+
+DASK_HINT = "pip install 'modelcrate[dask]'"
+"""How to install what `--dask` needs."""
+
+CONNECT_TIMEOUT = 10
+"""Seconds to wait for a Dask scheduler that already runs."""
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """A Dask cluster a flow runs on: the task runner to give the flow, where its scheduler is,
+    how many workers it has (None when unknown), and its dashboard's address if it has one."""
+
+    task_runner: Any
+    address: str
+    workers: int | None
+    dashboard: str | None
+
+
+def local_worker_count() -> int:
+    """One worker per core this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@contextmanager
+def dask_cluster(
+    address: str | None = None,
+    *,
+    workers: int | None = None,
+    import_paths: Sequence[str | os.PathLike[str]] = (),
+) -> Iterator[Cluster]:
+    """While the block runs, a Dask cluster for a flow's tasks: a local one (on 127.0.0.1, one
+    single-threaded worker process per core, or `workers` of them) started here and closed at
+    the end, or the one whose scheduler is at `address` (`tcp://host:8786`, `host:8786`, or a
+    scheduler file), which is left running. A local cluster's workers can import from
+    `import_paths` too (a project's `src` that is not installed). `ClusterError` says what is
+    missing or wrong."""
+    try:  # untyped packages: Any
+        distributed: Any = importlib.import_module("distributed")
+        DaskTaskRunner: Any = importlib.import_module("prefect_dask").DaskTaskRunner
+    except ImportError as exc:
+        raise ClusterError(
+            f"running on Dask needs prefect-dask and distributed ({exc.name} is not installed): "
+            f"{DASK_HINT}"
+        ) from None
+    if address is None:
+        count = workers or local_worker_count()
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(_importable(import_paths))
+            try:
+                cluster = distributed.LocalCluster(
+                    n_workers=count,
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address="127.0.0.1:0",
+                    silence_logs=logging.ERROR,
+                )
+            except Exception as exc:  # a worker that could not start, no free port, ...
+                raise ClusterError(f"cannot start a local Dask cluster ({_reason(exc)})") from None
+            stack.callback(cluster.close)
+            runner = DaskTaskRunner(address=cluster.scheduler_address)
+            yield Cluster(runner, cluster.scheduler_address, count, _dashboard(cluster))
+        return
+    if workers is not None:
+        raise ClusterError(
+            "--workers sets the size of a local cluster; leave it out with an address"
+        )
+    scheduler = _scheduler_address(address)
+    try:
+        client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
+    except Exception as exc:
+        raise ClusterError(
+            f"cannot reach the Dask scheduler at {scheduler} ({_reason(exc)}); check that it "
+            "runs and the address, or leave the address out for a local cluster"
+        ) from None
+    try:
+        count = len(client.scheduler_info().get("workers", {}))
+        dashboard = _dashboard(client)
+    finally:
+        client.close()
+    yield Cluster(DaskTaskRunner(address=scheduler), scheduler, count, dashboard)
+
+
+@contextmanager
+def _importable(paths: Sequence[str | os.PathLike[str]]) -> Iterator[None]:
+    """`paths` in front of `sys.path` while the block runs: a local cluster's worker processes
+    start with this process's `sys.path` (those that replace a dead worker too)."""
+    added = [os.fspath(p) for p in paths if os.fspath(p) not in sys.path]
+    sys.path[:0] = added
+    try:
+        yield
+    finally:
+        for path in added:
+            if path in sys.path:
+                sys.path.remove(path)
+
+
+def _scheduler_address(given: str) -> str:
+    """The scheduler's address from what the user gave: an address, or a scheduler file."""
+    given = given.strip()
+    if given.endswith(".json") or Path(given).is_file():
+        path = Path(given).expanduser()
+        try:
+            info = json.loads(path.read_text(encoding="utf-8"))
+            address = info["address"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ClusterError(
+                f"{given}: not a Dask scheduler file with an address ({_reason(exc)})"
+            ) from None
+        if not isinstance(address, str) or not address:
+            raise ClusterError(f"{given}: not a Dask scheduler file with an address")
+        return address
+    if not given or any(c.isspace() for c in given):
+        raise ClusterError(
+            f"--dask {given!r}: give a scheduler address (tcp://host:8786) or a scheduler file"
+        )
+    return given if "://" in given else f"tcp://{given}"
+
+
+def _dashboard(cluster_or_client: Any) -> str | None:
+    """The dashboard's link, when the cluster serves one (it needs bokeh)."""
+    try:
+        link = cluster_or_client.dashboard_link
+    except Exception:  # no dashboard service
+        return None
+    return str(link) if link else None
+
+
+def _reason(exc: BaseException) -> str:
+    """An exception's message on one line, or its type when it has none."""
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
