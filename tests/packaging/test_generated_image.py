@@ -250,7 +250,8 @@ def test_the_kubernetes_deployment_runs_the_flow_installed_in_the_image(project)
         line.replace("  # ", "  ", 1) if line.startswith(("  # -", "  #   ")) else line
         for line in text.splitlines()
     )
-    deployment = yaml.safe_load(uncommented)["deployments"][1]
+    deployments = yaml.safe_load(uncommented)["deployments"]
+    (deployment,) = [d for d in deployments if d["name"].endswith("-k8s")]
     assert deployment["entrypoint"] == "injector_surrogate.flow:injector_surrogate_flow"
     assert deployment["pull"][0]["prefect.deployments.steps.set_working_directory"] == {
         "directory": "/home/model"

@@ -104,7 +104,7 @@ def prefect_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @click.command()
-@click.argument("model_ref", metavar="PROJECT|MODEL")
+@click.argument("model_ref", metavar="PROJECT|MODEL", required=False)
 @click.option(
     "-s",
     "--set",
@@ -124,7 +124,7 @@ def prefect_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @prefect_options
 @click.option("--json", "as_json", is_flag=True, help="Print the stored result documents as JSON.")
 def run(
-    model_ref: str,
+    model_ref: str | None,
     settings: tuple[str, ...],
     inputs_file: str | None,
     targets: tuple[str, ...],
@@ -142,7 +142,7 @@ def run(
     """
     from .. import runtime
 
-    check_dask_options(model_ref, dask, workers)
+    model_ref = check_dask_options(model_ref, dask, workers)
     model, project = runtime.find_model(model_ref)
     input_sets = _read_inputs(model, inputs_file, settings)
     run_targets = RunTargets.of(targets, project)  # a bad URI fails before the model runs
@@ -193,19 +193,23 @@ def _read_inputs(
     return sets
 
 
-def check_dask_options(model_ref: str, dask: str | None, workers: int | None) -> None:
-    """Refuse what `--dask` and `--workers` cannot mean, before anything starts."""
+def check_dask_options(model_ref: str | None, dask: str | None, workers: int | None) -> str:
+    """The PROJECT|MODEL argument, after refusing what `--dask` and `--workers` cannot mean,
+    before anything starts (`--dask PROJECT` takes the project for an address: say so)."""
+    if dask not in (None, LOCAL_CLUSTER) and Path(dask).is_dir():
+        raise click.UsageError(
+            f"--dask {dask}: that is a folder, not a scheduler address; put the PROJECT before "
+            f"--dask (modelcrate ... {dask} --dask), or give an address (tcp://host:8786)"
+        )
+    if model_ref is None:
+        raise click.UsageError("Missing argument 'PROJECT|MODEL'")
     if workers is not None and dask is None:
         raise click.UsageError("--workers sets the size of a local Dask cluster: add --dask")
     if workers is not None and dask != LOCAL_CLUSTER:
         raise click.UsageError(
             "--workers sets the size of a local Dask cluster; leave it out with an address"
         )
-    if dask not in (None, LOCAL_CLUSTER) and Path(dask).is_dir():
-        raise click.UsageError(
-            f"--dask {dask}: that is a folder, not a scheduler address; put the PROJECT before "
-            f"--dask (modelcrate ... {dask} --dask), or give an address (tcp://host:8786)"
-        )
+    return model_ref
 
 
 @contextmanager

@@ -31,7 +31,7 @@ FAILURES_SHOWN = 10
 
 
 @click.command()
-@click.argument("model_ref", metavar="PROJECT|MODEL")
+@click.argument("model_ref", metavar="PROJECT|MODEL", required=False)
 @click.option(
     "-g",
     "--grid",
@@ -79,7 +79,7 @@ FAILURES_SHOWN = 10
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the sweep's report as JSON.")
 def sweep(
-    model_ref: str,
+    model_ref: str | None,
     grids: tuple[str, ...],
     samples: int,
     vary: tuple[str, ...],
@@ -108,12 +108,12 @@ def sweep(
     """
     from .. import runtime
 
-    if not grids and not samples:
-        raise click.UsageError("give at least one --grid or --sample")
+    model_ref = check_dask_options(model_ref, dask, workers)
     if (vary or seed is not None) and not samples:
         option = "--vary" if vary else "--seed"
         raise click.UsageError(f"{option} chooses what --sample N samples: add --sample N")
-    check_dask_options(model_ref, dask, workers)
+    if not grids and not samples:
+        raise click.UsageError("give at least one --grid or --sample")
     model, project = runtime.find_model(model_ref)
     fixed = _read_inputs(model, None, settings)[0]
     plan = runtime.build_sweep(
@@ -139,7 +139,7 @@ def sweep(
             report = runtime.run_sweep(model, plan, run_targets.opened, chunk_size=chunk_size)
     _print_report(report, run_targets.shown, plan, as_json)
     if report.failed:
-        sys.exit(1)
+        raise click.exceptions.Exit(1)
 
 
 def _check_first_set(model: Any, plan: Any) -> None:

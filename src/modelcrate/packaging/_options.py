@@ -49,11 +49,12 @@ _EMAIL = re.compile(r"^[^@\s\"<>,;]+@[^@\s\"<>,;]+\.[^@\s\"<>,;.][^@\s\"<>,;]*$"
 _UNWRITABLE = frozenset(("Cc", "Cs", "Zl", "Zp"))
 # Names the generated modules import or define: a package or class of the same name shadows them.
 _GENERATED_NAMES = frozenset((
-    "Any", "FilesystemTarget", "Model", "ModelcrateError", "NAME", "NO_CACHE",
-    "PackageNotFoundError", "annotations", "argparse", "click", "encode_value", "entry_points",
-    "evaluate", "files", "flow", "flow_run", "input_schema", "inputs_model", "json", "load_file",
-    "load_result", "load_spec", "main", "model", "np", "output_schema", "prefect", "prepare",
-    "pytest", "runtime", "save", "sys", "task", "version",
+    "Any", "FilesystemTarget", "Model", "ModelcrateError", "NAME", "NO_CACHE", "ONE_AT_A_TIME",
+    "PackageNotFoundError", "ThreadPoolTaskRunner", "annotations", "argparse", "as_completed",
+    "click", "encode_value", "entry_points", "evaluate", "evaluate_and_store", "files", "flow",
+    "flow_run", "input_schema", "inputs_model", "json", "load_file", "load_result", "load_spec",
+    "main", "model", "np", "output_schema", "plain_value", "prefect", "prepare", "pytest",
+    "runtime", "save", "sweep_chunk", "sweep_flow", "sys", "task", "version",
 ))  # fmt: skip
 _TAKEN_MODULES = frozenset(sys.stdlib_module_names) | {
     "modelcrate", "prefect", "numpy", "click", "pytest", "invoke", "pydantic", "yaml", "tests",

@@ -192,9 +192,12 @@ def _evaluate(
     try:
         outputs = model.evaluate_prepared([inputs for _, inputs in sets], start=sets[0][0])
         return [(i, inputs, out) for (i, inputs), out in zip(sets, outputs, strict=True)]
-    except Exception:
+    except Exception as exc:
         if not isolate:
             raise
+        if len(sets) == 1:  # evaluated alone already: no need to try it again
+            report.failures.append(Failure(sets[0][0], _encoded(sets[0][1]), describe_error(exc)))
+            return []
     evaluated = []
     for index, inputs in sets:  # find the sets that fail: one at a time
         try:
