@@ -26,6 +26,9 @@ from ._run import (
 CONFIRM_ABOVE = 1_000_000
 """Sweeps with more input sets than this run only when confirmed (`--yes`, or at the prompt)."""
 
+WARNINGS_SHOWN = 5
+"""Warnings (values outside their ranges) listed after a sweep."""
+
 FAILURES_SHOWN = 10
 """Failed input sets listed after a sweep (all of them with --json, up to the report's limit)."""
 
@@ -138,6 +141,11 @@ def sweep(
         with run_progress(shown=not as_json):
             report = runtime.run_sweep(model, plan, run_targets.opened, chunk_size=chunk_size)
     _print_report(report, run_targets.shown, plan, as_json)
+    for warning in report.warnings[:WARNINGS_SHOWN]:
+        stderr(f"warning: {warning}")
+    if report.warned > WARNINGS_SHOWN:
+        more = report.warned - WARNINGS_SHOWN
+        stderr(f"warning: and {more:,} more warnings like these (--json lists the first ones)")
     if report.failed:
         raise click.exceptions.Exit(1)
 

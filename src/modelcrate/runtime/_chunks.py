@@ -10,11 +10,12 @@ sweep completes what is missing. A failing input set can be recorded and the res
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._errors import ModelcrateError, SaveError, VariableValueError
+from .._errors import ModelcrateError, SaveError, ValueWarning, VariableValueError
 from ..model import Model
 from ._fingerprint import code_fingerprint
 from ._result import JSONValue, encode_value, inputs_key
@@ -24,6 +25,9 @@ from ._targets import Target
 
 MAX_FAILURES_KEPT = 1000
 """How many failed input sets a report keeps in full (inputs and error); all are counted."""
+
+MAX_WARNINGS_KEPT = 20
+"""How many warnings (a value outside its range) a report keeps; all are counted."""
 
 _ERROR_WIDTH = 300
 """The longest error text kept for one failed input set."""
@@ -51,6 +55,19 @@ class ChunkReport:
     skipped: int = 0
     failures: list[Failure] = field(default_factory=list)
     stored: list[Stored] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """The first `MAX_WARNINGS_KEPT` warnings of its sets (values outside their ranges)."""
+    warned: int = 0
+    """How many warnings there were in all."""
+
+    def warn(self) -> None:
+        """Warn again, in this process, of what the chunk's sets warned of where they ran (a
+        Dask worker, say); the rest are counted in one more warning."""
+        for message in self.warnings:
+            warnings.warn(message, ValueWarning, stacklevel=2)
+        if self.warned > len(self.warnings):
+            more = self.warned - len(self.warnings)
+            warnings.warn(f"and {more:,} more warnings like these", ValueWarning, stacklevel=2)
 
 
 @dataclass
@@ -63,6 +80,9 @@ class SweepReport:
     skipped: int = 0
     failed: int = 0
     failures: list[Failure] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """The first `MAX_WARNINGS_KEPT` warnings (values outside their ranges), in sweep order."""
+    warned: int = 0
     seconds: float = 0.0
 
     @property
@@ -76,6 +96,9 @@ class SweepReport:
         self.skipped += chunk.skipped
         self.failed += len(chunk.failures)
         self._keep(chunk.failures)
+        self.warned += chunk.warned
+        if chunk.warnings and len(self.warnings) < MAX_WARNINGS_KEPT:
+            self.warnings.extend(chunk.warnings[: MAX_WARNINGS_KEPT - len(self.warnings)])
 
     def lost(self, start: int, stop: int, error: BaseException | str) -> None:
         """Count the sets [start, stop) of a chunk whose task failed as a whole (its worker died
@@ -118,9 +141,50 @@ def run_chunk(
     without it, the first error is raised, as a single run wants. A target that cannot store
     raises `SaveError` without `isolate`, else the sets it did not store are failures.
     `keep` returns the stored results in the report (a sweep leaves them in the targets).
+    Warnings of values outside their ranges are gathered in the report (see `warn`), not
+    shown where the chunk runs.
     """
     report = ChunkReport(start=start, size=len(input_sets))
     opened = resolve_targets(targets)
+    caught: list[warnings.WarningMessage] = []
+    raised = True
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ValueWarning)
+            _run_chunk(model, input_sets, opened, report, skip_stored, isolate, keep, flow_run_id)
+        raised = False
+    finally:
+        _gather_warnings(caught, report)
+        if raised:  # the report is lost with the error: warn of what it gathered here
+            report.warn()
+    report.failures.sort(key=lambda f: f.index)
+    return report
+
+
+def _gather_warnings(caught: Sequence[warnings.WarningMessage], report: ChunkReport) -> None:
+    """Count the values-outside-their-ranges warnings in the report; warn again of others."""
+    for warning in caught:
+        if issubclass(warning.category, ValueWarning):
+            report.warned += 1
+            if len(report.warnings) < MAX_WARNINGS_KEPT:
+                report.warnings.append(_short(str(warning.message)))
+        else:  # not ours to gather: as it came
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+
+
+def _run_chunk(
+    model: Model,
+    input_sets: Sequence[Mapping[str, Any]],
+    opened: list[Target],
+    report: ChunkReport,
+    skip_stored: bool,
+    isolate: bool,
+    keep: bool,
+    flow_run_id: object,
+) -> None:
+    start = report.start
     sets: list[tuple[int, dict[str, Any]]] = []
     for index, inputs in enumerate(input_sets, start):
         try:
@@ -133,7 +197,7 @@ def run_chunk(
         sets = _not_stored(model, sets, opened, report)
     evaluated = _evaluate(model, sets, isolate, report)
     if not evaluated:
-        return report
+        return
     results = make_results(
         model, [inputs for _, inputs, _ in evaluated], [out for _, _, out in evaluated],
         flow_run_id=flow_run_id,
@@ -151,12 +215,9 @@ def run_chunk(
                 report.failures.append(Failure(index, _encoded(inputs), error))
         report.done = len(whole)
         report.stored = [s for s in exc.stored if s.result.hash in whole] if keep else []
-        report.failures.sort(key=lambda f: f.index)
-        return report
+        return
     report.done = len(stored)
     report.stored = stored if keep else []
-    report.failures.sort(key=lambda f: f.index)
-    return report
 
 
 def _not_stored(

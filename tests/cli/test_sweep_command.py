@@ -170,3 +170,16 @@ def test_the_size_is_said_before_a_required_input_is_missed(run_cli, make_projec
     code, _, err = run_cli("sweep", path, "--grid", "x=0:1:3", "-t", tmp_path / "r")
     forget_modules("needs_y", path)
     assert "'y'" in one_error(code, err)
+
+
+def test_values_outside_their_ranges_are_warned_of_a_few_times_not_per_set(
+    run_cli, project, tmp_path
+):
+    args = ["sweep", project, "--grid", "laser_radius=0.5:3:50", "-t", tmp_path / "r"]
+    code, out, err = run_cli(*args)
+    assert code == 0 and "50 stored" in out, err
+    warned = [line for line in err.splitlines() if line.startswith("warning: ")]
+    assert warned[0].startswith("warning: --grid 'laser_radius=0.5:3:50': input 'laser_radius'")
+    assert "warning: input set 10: input 'laser_radius' is 1.0102 outside the range" in err
+    assert warned[-1] == "warning: and 35 more warnings like these (--json lists the first ones)"
+    assert len(warned) == 7
