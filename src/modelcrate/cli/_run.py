@@ -95,7 +95,7 @@ def prefect_options(command: Callable[..., Any]) -> Callable[..., Any]:
             default=1000,
             show_default=True,
             metavar="N",
-            help="Input sets evaluated and stored together (one task of the flow).",
+            help="Input sets per evaluate_batch call; in a flow, per task, stored as it ends.",
         ),
     ]
     for option in reversed(options):
@@ -157,7 +157,7 @@ def run(
                 )
         else:
             with run_progress(shown=not as_json):
-                stored = runtime.run(model, input_sets, run_targets.opened)
+                stored = runtime.run(model, input_sets, run_targets.opened, chunk_size=chunk_size)
     except MissingInputError as exc:
         raise exc.given_by("set") from None
     except SaveError as exc:

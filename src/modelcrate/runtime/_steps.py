@@ -188,8 +188,9 @@ def run(
     targets: Iterable[str | Target] | None = None,
     *,
     on_progress: ProgressListener | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
 ) -> list[Stored]:
-    """The whole pipeline without Prefect: prepare, evaluate (in chunks), store.
+    """The whole pipeline without Prefect: prepare, evaluate (in chunks of `chunk_size`), store.
 
     `inputs` is one input mapping, a list of them, or None for the defaults; `on_progress` is
     told how far each step is (see `Progress`).
@@ -197,7 +198,7 @@ def run(
     with reporting_progress(on_progress) if on_progress else nullcontext():
         prepared = prepare_batch(model, input_sets(inputs))
         results: list[Result] = []
-        for chunk in chunks(prepared):
+        for chunk in chunks(prepared, chunk_size):
             outputs = evaluate_batch(model, chunk, start=len(results))
             results += make_results(model, chunk, outputs)
             report_progress("evaluate", len(results), len(prepared))
