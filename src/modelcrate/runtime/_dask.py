@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import ClusterError
+from ._prefect_env import shared_local_server
 
 DASK_HINT = "pip install 'modelcrate[dask]'"
 """How to install what `--dask` needs."""
@@ -61,8 +62,9 @@ def dask_cluster(
     single-threaded worker process per core, or `workers` of them) started here and closed at
     the end, or the one whose scheduler is at `address` (`tcp://host:8786`, `host:8786`, or a
     scheduler file), which is left running. A local cluster's workers can import from
-    `import_paths` too (a project's `src` that is not installed). `ClusterError` says what is
-    missing or wrong."""
+    `import_paths` too (a project's `src` that is not installed), and report their task runs
+    to this process's Prefect server (the temporary one, started before them when no server is
+    configured). `ClusterError` says what is missing or wrong."""
     try:  # untyped packages: Any
         distributed: Any = importlib.import_module("distributed")
         DaskTaskRunner: Any = importlib.import_module("prefect_dask").DaskTaskRunner
@@ -75,6 +77,7 @@ def dask_cluster(
         count = workers or local_worker_count()
         with contextlib.ExitStack() as stack:
             stack.enter_context(_importable(import_paths))
+            stack.enter_context(shared_local_server())  # before the workers start
             try:
                 cluster = distributed.LocalCluster(
                     n_workers=count,

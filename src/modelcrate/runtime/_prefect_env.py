@@ -37,6 +37,49 @@ def use_local_prefect(home: Path) -> bool:
     return True
 
 
+@contextmanager
+def shared_local_server() -> Iterator[str | None]:
+    """While the block runs, Prefect's temporary local server (started now when no server is
+    configured) is the server of this process and, through `PREFECT_API_URL`, of the processes
+    started in the block, such as a local Dask cluster's workers. Without it each worker starts
+    a temporary server of its own at its first task (10-40 s each, competing for the cores,
+    and its task runs never reach the flow's server). Prefect sends its settings with each task
+    run, so they change too. Yields the address; None when a server is configured."""
+    if _configured_api_url():
+        yield None
+        return
+    from prefect.settings import temporary_settings
+
+    with prefect_start_errors():
+        address = _start_temporary_server()
+    os.environ["PREFECT_API_URL"] = address  # for processes started in the block
+    try:
+        with temporary_settings(updates={"api.url": address}):  # sent with each task run
+            yield address
+    finally:
+        if os.environ.get("PREFECT_API_URL") == address:
+            del os.environ["PREFECT_API_URL"]
+
+
+def _configured_api_url() -> str | None:
+    """The Prefect server that is configured (environment or profile), if any."""
+    if os.environ.get("PREFECT_API_URL"):
+        return os.environ["PREFECT_API_URL"]
+    from prefect.settings import get_current_settings
+
+    return get_current_settings().api.url or None
+
+
+def _start_temporary_server() -> str:
+    """Start Prefect's temporary local server (the one a flow call starts, started at most once
+    per process) and return its API address."""
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()
+    server.start()
+    return str(server.api_url)
+
+
 def prefect_start_error(exc: BaseException) -> PrefectStartError | None:
     """The `PrefectStartError` to report when `exc` (or what caused it) is Prefect's failure to
     start its temporary local server in time; None for any other exception."""
