@@ -332,12 +332,6 @@ def test_a_batch_run_on_dask_stores_and_prints_what_one_process_does(modelcrate,
     assert local.returncode == 0, local.stderr
     assert on_dask == _contents(str(tmp_path / "one"))
 
-    summary = modelcrate("run", project, "--inputs", inputs, "--dask", *WORKERS,
-                         "--chunk-size", "3", "-t", uri)  # fmt: skip
-    assert summary.returncode == 0, summary.stderr
-    version = printed[0]["version"]
-    assert summary.stdout == f"Stored 10 results of injector-surrogate {version} in:\n  {uri}\n"
-
 
 @pytest.fixture
 def running_cluster(project, tmp_path) -> Iterator[tuple[str, Path]]:
