@@ -404,3 +404,22 @@ def test_a_target_password_stays_out_of_output_and_prefect_on_dask(
     assert any(b"@run_" in p.read_bytes() for p in files)  # the flow run's target parameter
     for file in files:
         assert PASSWORD.encode() not in file.read_bytes(), file
+
+
+def test_a_target_password_for_a_running_cluster_is_refused_before_anything_runs(
+    modelcrate, project, postgresql_db
+):
+    """The name that carries the password to a local cluster's workers is in this process's
+    environment, which a running cluster's workers never see: every chunk would be lost."""
+    with_password = postgresql_db.replace("@", f":{PASSWORD}@", 1)
+    masked = postgresql_db.replace("@", ":***@", 1)
+    for command in (("sweep", project, "--grid", "laser_radius=0.1:1:3"), ("run", project)):
+        done = modelcrate(*command, "--dask", "tcp://127.0.0.1:1", "-t", with_password)
+        assert (done.returncode, done.stdout) == (2, ""), done.stderr
+        assert done.stderr.splitlines()[-1] == (
+            f"error: {masked}: a target with a password cannot be handed to a Dask cluster that "
+            "runs already (its workers do not see this environment); give it as @NAME and set "
+            "MODELCRATE_TARGETS__NAME=URI where the workers run"
+        )
+        assert PASSWORD not in done.stdout + done.stderr
+    assert _contents(postgresql_db) == {}
