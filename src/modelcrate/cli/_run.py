@@ -57,11 +57,16 @@ class RunTargets:
             for uri, t in zip(self.given, self.opened, strict=True)
         }
 
-    def for_flow(self) -> list[str]:
-        """The targets as flow parameters: one with a password by a name (see `flow_target`)."""
+    def for_flow(self, dask: str | None = None) -> list[str]:
+        """The targets as flow parameters: one with a password by a name (see `flow_target`),
+        which a cluster that runs already (`dask` an address) is refused."""
         from ..runtime import flow_target
 
-        return [flow_target(str(uri), t) for uri, t in zip(self.given, self.opened, strict=True)]
+        remote = dask not in (None, LOCAL_CLUSTER)
+        return [
+            flow_target(str(uri), t, remote=remote)
+            for uri, t in zip(self.given, self.opened, strict=True)
+        ]
 
 
 def prefect_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -150,7 +155,7 @@ def run(
     try:
         if prefect or dask:
             runtime.prepare_batch(model, input_sets)  # bad inputs fail before Prefect starts
-            flow_targets = run_targets.for_flow()
+            flow_targets = run_targets.for_flow(dask)
             with flow_runner(project, dask, workers, as_json) as runner:
                 stored = _run_with_prefect(
                     model_ref, input_sets, flow_targets, as_json, runner, chunk_size

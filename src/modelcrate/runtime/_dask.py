@@ -3,9 +3,11 @@
 cluster that already runs (a scheduler address, or the scheduler file that dask-jobqueue,
 dask-mpi and `dask scheduler --scheduler-file` write).
 
-Workers of a cluster that already runs must have the model package installed (the local
-cluster's workers share this environment); each worker imports the package's flow module, and
-so loads the model, once. `prefect-dask` comes with modelcrate's `dask` extra.
+The scheduler and the workers of a cluster that already runs must have the model package
+installed: the scheduler unpickles the flow's tasks too, and one that cannot import the package
+loses every chunk ("Error during deserialization of the task graph"). The local cluster's
+scheduler and workers share this environment. Each worker imports the package's flow module,
+and so loads the model, once. `prefect-dask` comes with modelcrate's `dask` extra.
 """
 
 from __future__ import annotations

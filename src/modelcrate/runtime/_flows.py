@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .._errors import ProjectError
+from .._errors import InputError, ProjectError
 from ._discovery import FLOWS_GROUP, find
 from ._prefect_env import prefect_start_errors
 from ._steps import DEFAULT_CHUNK_SIZE
@@ -26,14 +26,22 @@ def prefect_home(project: Path | None) -> Path:
     return Path(platformdirs.user_cache_dir("modelcrate")) / "prefect"
 
 
-def flow_target(given: str, target: Target) -> str:
+def flow_target(given: str, target: Target, *, remote: bool = False) -> str:
     """How a flow run is given a target: by a name resolved inside the run when the URI holds
-    a secret (Prefect stores flow parameters), else by its URI."""
+    a secret (Prefect stores flow parameters), else by its URI. That name is set in this
+    process's environment, which the workers of a cluster that already runs (`remote`) do not
+    see: there a target with a secret must come as @name, else `InputError` says so."""
     given = given.strip()
     if given.startswith("@"):
         return given
     if not uri_secrets(target.uri):
         return target.uri
+    if remote:
+        raise InputError(
+            f"{target.name}: a target with a password cannot be handed to a Dask cluster that "
+            f"runs already (its workers do not see this environment); give it as @NAME and set "
+            f"{TARGET_ENV}S__NAME=URI where the workers run"
+        )
     name = f"run_{secrets.token_hex(8)}"
     os.environ[f"{TARGET_ENV}S__{name.upper()}"] = target.uri  # read when the flow resolves it
     return f"@{name}"
