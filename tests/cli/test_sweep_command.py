@@ -126,6 +126,8 @@ def test_failed_sets_are_listed_with_their_values_and_the_exit_code_is_1(
         (["--grid", "laser_radius=0.1,0.2", "--workers", "2"], "--workers"),
         (["--grid", "laser_radius=0.1,0.2", "--dask", "tcp://h:1", "--workers", "2"], "--workers"),
         (["--grid", "laser_radius=0.1,0.2", "--set", "bunch_charge=lots"], "bunch_charge"),
+        (["--grid", "laser_radius=0.1,0.2", "--dask", ""], "--dask '': give a scheduler address"),
+        (["--grid", "laser_radius=0.1,0.2", "--dask", " "], "--dask ' ': give a scheduler address"),
     ],
 )
 def test_bad_options_are_one_line_and_store_nothing(run_cli, project, tmp_path, args, expected):
