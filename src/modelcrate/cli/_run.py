@@ -57,10 +57,19 @@ class RunTargets:
             for uri, t in zip(self.given, self.opened, strict=True)
         }
 
-    def for_flow(self) -> list[str]:
-        """The targets as flow parameters: one with a password by a name (see `flow_target`)."""
-        from ..runtime import flow_target
+    def for_flow(self, dask: str | None = None) -> list[str]:
+        """The targets as flow parameters: one with a password by a name (see `flow_target`),
+        which the workers of a Dask cluster that runs already cannot resolve: refused then."""
+        from ..runtime import flow_target, mask_uri, uri_secrets
 
+        remote = dask not in (None, LOCAL_CLUSTER)
+        for uri, target in zip(self.given, self.opened, strict=True):
+            if remote and not str(uri).strip().startswith("@") and uri_secrets(target.uri):
+                raise InputError(
+                    f"{mask_uri(str(uri).strip())}: a target with a password is not sent to the "
+                    "workers of a running Dask cluster; give it as @NAME, with "
+                    "MODELCRATE_TARGETS__NAME=URI set here and in the workers' environment"
+                )
         return [flow_target(str(uri), t) for uri, t in zip(self.given, self.opened, strict=True)]
 
 
@@ -150,7 +159,7 @@ def run(
     try:
         if prefect or dask:
             runtime.prepare_batch(model, input_sets)  # bad inputs fail before Prefect starts
-            flow_targets = run_targets.for_flow()
+            flow_targets = run_targets.for_flow(dask)
             with flow_runner(project, dask, workers, as_json) as runner:
                 stored = _run_with_prefect(
                     model_ref, input_sets, flow_targets, as_json, runner, chunk_size

@@ -129,7 +129,7 @@ def sweep(
         stderr(f"Samples drawn with seed {plan.seed} (--seed {plan.seed} repeats them)")
     _confirm(plan.size, yes)
     if prefect or dask:
-        flow_targets = run_targets.for_flow()
+        flow_targets = run_targets.for_flow(dask)
         with flow_runner(project, dask, workers, as_json, quiet_tasks=True) as runner:
             began = time.perf_counter()
             with run_progress(starting="starting the sweep", shown=not as_json):
