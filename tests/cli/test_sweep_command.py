@@ -126,6 +126,8 @@ def test_failed_sets_are_listed_with_their_values_and_the_exit_code_is_1(
         (["--grid", "laser_radius=0.1,0.2", "--workers", "2"], "--workers"),
         (["--grid", "laser_radius=0.1,0.2", "--dask", "tcp://h:1", "--workers", "2"], "--workers"),
         (["--grid", "laser_radius=0.1,0.2", "--set", "bunch_charge=lots"], "bunch_charge"),
+        (["--grid", "laser_radius=0.1,0.2", "--dask", ""], "--dask '': give a scheduler address"),
+        (["--grid", "laser_radius=0.1,0.2", "--dask", " "], "--dask ' ': give a scheduler address"),
     ],
 )
 def test_bad_options_are_one_line_and_store_nothing(run_cli, project, tmp_path, args, expected):
@@ -183,3 +185,14 @@ def test_values_outside_their_ranges_are_warned_of_a_few_times_not_per_set(
     assert "warning: input set 10: input 'laser_radius' is 1.0102 outside the range" in err
     assert warned[-1] == "warning: and 35 more warnings like these (--json lists the first ones)"
     assert len(warned) == 7
+
+
+def test_a_target_with_a_password_is_refused_for_a_running_cluster(
+    run_cli, project, tmp_path, postgresql_db
+):
+    secret = postgresql_db.replace("postgresql://postgres@", "postgresql://postgres:SECRET@")
+    args = ["sweep", project, "--grid", "laser_radius=0.1,0.2", "--dask", "tcp://127.0.0.1:1"]
+    code, out, err = run_cli(*args, "-t", secret)
+    line = one_error(code, err)
+    assert "a target with a password cannot be handed to a Dask cluster" in line and "@NAME" in line
+    assert "SECRET" not in out + err and "Running" not in err  # refused before anything starts

@@ -112,6 +112,21 @@ def test_isolated_failures_are_recorded_and_the_rest_stored(tmp_path):
     assert stored_spots(tmp_path) == {0.1: 0.2, 0.3: 0.6}
 
 
+def test_a_model_that_calls_exit_for_one_set_fails_that_set_not_the_sweep(tmp_path):
+    class Exiting(Lens):
+        def evaluate(self, inputs):
+            if inputs["focal"] == 0.3:
+                raise SystemExit(3)  # sys.exit() deep in a model's code
+            return super().evaluate(inputs)
+
+    report = run_chunk(Exiting(), sets(0.1, 0.3, 0.2), [str(tmp_path)], isolate=True)
+    assert report.done == 2
+    assert [(f.index, f.error) for f in report.failures] == [(1, "SystemExit: 3")]
+    assert stored_spots(tmp_path) == {0.1: 0.2, 0.2: 0.4}
+    with pytest.raises(SystemExit):  # a single run is not a sweep: as it was raised
+        run_chunk(Exiting(), sets(0.3), [str(tmp_path)])
+
+
 def test_refused_inputs_are_failures_that_name_the_variable(tmp_path):
     report = run_chunk(Lens(), sets(0.1, 7.0), [str(tmp_path)], isolate=True)
     assert report.done == 1

@@ -8,6 +8,7 @@ import math
 import subprocess
 import sys
 import warnings
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -95,6 +96,17 @@ def test_an_int_linspace_axis_gives_exact_ints(start, step, n):
     values = axis.values_at(np.arange(n))
     assert values == [start + i * step for i in range(n)]
     assert all(type(v) is int for v in values)
+
+
+@pytest.mark.parametrize(("start", "stop", "n"), [(-1e308, 1e308, 11), (1.7e308, -1.7e308, 3)])
+def test_the_widest_grid_has_no_overflow_inside(start, stop, n):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warned of
+        values = parse_axis(f"a={start!r}:{stop!r}:{n}", OPEN).values_at(np.arange(n))
+    exact = [Fraction(start) + (Fraction(stop) - Fraction(start)) * i / (n - 1) for i in range(n)]
+    assert values[0] == start and values[-1] == stop
+    for value, expected in zip(values, exact, strict=True):
+        assert math.isclose(value, float(expected), rel_tol=1e-12, abs_tol=1e295)
 
 
 def test_a_descending_grid_and_a_single_value():

@@ -201,6 +201,11 @@ def _read_inputs(
 def check_dask_options(model_ref: str | None, dask: str | None, workers: int | None) -> str:
     """The PROJECT|MODEL argument, after refusing what `--dask` and `--workers` cannot mean,
     before anything starts (`--dask PROJECT` takes the project for an address: say so)."""
+    if dask is not None and not dask.strip():  # not the cwd, which Path("") is
+        raise click.UsageError(
+            f"--dask {dask!r}: give a scheduler address (tcp://host:8786) or a scheduler file, "
+            "or --dask alone for a local cluster"
+        )
     if dask not in (None, LOCAL_CLUSTER) and Path(dask).is_dir():
         raise click.UsageError(
             f"--dask {dask}: that is a folder, not a scheduler address; put the PROJECT before "

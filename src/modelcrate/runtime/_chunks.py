@@ -32,6 +32,11 @@ MAX_WARNINGS_KEPT = 20
 _ERROR_WIDTH = 300
 """The longest error text kept for one failed input set."""
 
+_SET_FAILURES = (Exception, SystemExit)
+"""What a model's `evaluate` may raise that fails one input set of a sweep: a `sys.exit()` in
+a model's code too, which would otherwise end the whole sweep without a word (Ctrl-C, a
+KeyboardInterrupt, still stops it)."""
+
 
 @dataclass(frozen=True)
 class Failure:
@@ -253,7 +258,7 @@ def _evaluate(
     try:
         outputs = model.evaluate_prepared([inputs for _, inputs in sets], start=sets[0][0])
         return [(i, inputs, out) for (i, inputs), out in zip(sets, outputs, strict=True)]
-    except Exception as exc:
+    except _SET_FAILURES as exc:
         if not isolate:
             raise
         if len(sets) == 1:  # evaluated alone already: no need to try it again
@@ -263,7 +268,7 @@ def _evaluate(
     for index, inputs in sets:  # find the sets that fail: one at a time
         try:
             (out,) = model.evaluate_prepared([inputs], start=index)
-        except Exception as exc:
+        except _SET_FAILURES as exc:
             report.failures.append(Failure(index, _encoded(inputs), describe_error(exc)))
             continue
         evaluated.append((index, inputs, out))

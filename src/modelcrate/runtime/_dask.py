@@ -33,6 +33,9 @@ DASK_HINT = "pip install 'modelcrate[dask]'"
 CONNECT_TIMEOUT = 10
 """Seconds to wait for a Dask scheduler that already runs."""
 
+MAX_SCHEDULER_FILE = 1_000_000
+"""Largest scheduler file read, in bytes (one is a few hundred)."""
+
 
 @dataclass(frozen=True)
 class Cluster:
@@ -130,25 +133,55 @@ def _importable(paths: Sequence[str | os.PathLike[str]]) -> Iterator[None]:
 
 
 def _scheduler_address(given: str) -> str:
-    """The scheduler's address from what the user gave: an address, or a scheduler file."""
+    """The scheduler's address from what the user gave: an address, or a scheduler file (a path:
+    it has a `/` or ends in `.json`). A malformed address is refused here, before a client is
+    made: distributed's client, failing on one, takes seconds to close itself and then prints
+    a traceback."""
     given = given.strip()
-    if given.endswith(".json") or Path(given).is_file():
-        path = Path(given).expanduser()
-        try:
-            info = json.loads(path.read_text(encoding="utf-8"))
-            address = info["address"]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ClusterError(
-                f"{given}: not a Dask scheduler file with an address ({_reason(exc)})"
-            ) from None
-        if not isinstance(address, str) or not address:
-            raise ClusterError(f"{given}: not a Dask scheduler file with an address")
-        return address
+    if "://" not in given and (given.endswith(".json") or "/" in given or Path(given).exists()):
+        return _scheduler_file_address(given)
     if not given or any(c.isspace() for c in given):
         raise ClusterError(
             f"--dask {given!r}: give a scheduler address (tcp://host:8786) or a scheduler file"
         )
-    return given if "://" in given else f"tcp://{given}"
+    address = given if "://" in given else f"tcp://{given}"
+    try:
+        comm: Any = importlib.import_module("distributed.comm")
+        port = comm.get_address_host_port(address)[1]
+    except Exception as exc:  # an unknown scheme, no port, a port that is no number, ...
+        problem = _reason(exc)
+    else:
+        if isinstance(port, int) and 1 <= port <= 65535:
+            return address
+        problem = "the port must be between 1 and 65535"
+    raise ClusterError(
+        f"--dask {given!r}: {problem}; give a scheduler address (tcp://host:8786) or a "
+        "scheduler file"
+    )
+
+
+def _scheduler_file_address(given: str) -> str:
+    """The address in a scheduler file (JSON with an `address`, a few hundred bytes)."""
+    path = Path(given).expanduser()
+    if not path.exists():
+        raise ClusterError(
+            f"{given}: no such scheduler file; give the file the scheduler wrote "
+            "(--scheduler-file) or its address (tcp://host:8786)"
+        )
+    try:
+        size = path.stat().st_size
+        if not path.is_file() or size > MAX_SCHEDULER_FILE:
+            kind = "not a file" if not path.is_file() else f"{size / 1e6:.1f} MB"
+            raise ClusterError(f"{given}: not a Dask scheduler file ({kind})")
+        info = json.loads(path.read_text(encoding="utf-8"))
+        address = info["address"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ClusterError(
+            f"{given}: not a Dask scheduler file with an address ({_reason(exc)})"
+        ) from None
+    if not isinstance(address, str) or not address:
+        raise ClusterError(f"{given}: not a Dask scheduler file with an address")
+    return address
 
 
 def _dashboard(cluster_or_client: Any) -> str | None:

@@ -79,8 +79,9 @@ class Axis(BaseModel):
             return [start] * len(index)
         at = index.astype(float)
         delta = stop - start
-        if not math.isfinite(delta):  # numpy overflows here; the same points without overflow
-            y = start + at * (stop / div - start / div)
+        if not math.isfinite(delta):  # numpy overflows here; the ends weighted cannot (they
+            t = at / div  # have opposite signs when their difference overflows)
+            y = start * (1 - t) + stop * t
         elif delta / div == 0:  # numpy's order of operations for subnormal steps
             y = at / div * delta + start
         else:
