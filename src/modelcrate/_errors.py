@@ -58,6 +58,7 @@ class ExitCode(IntEnum):
     FAILURE = 1  # a failure at run time: a target, a model's outputs, a failed check, a bug
     USAGE = 2  # bad input: a variables file, an option, an input value, a project or target
     INTERRUPTED = 130  # Ctrl-C
+    TERMINATED = 143  # SIGTERM (128 + 15), after unwinding as from Ctrl-C
 
 
 class ModelcrateError(Exception):

@@ -423,3 +423,58 @@ def test_a_target_password_for_a_running_cluster_is_refused_before_anything_runs
         )
         assert PASSWORD not in done.stdout + done.stderr
     assert _contents(postgresql_db) == {}
+
+
+def test_sigterm_stops_the_sweep_its_cluster_and_its_prefect_server_and_keeps_what_was_stored(
+    project, tmp_path
+):
+    """A batch system stops a job with SIGTERM: the command unwinds as from Ctrl-C, leaving no
+    process behind (the temporary Prefect server it started, the local cluster's workers), and
+    what was stored is whole."""
+    import psutil
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "MODELCRATE_"))}
+    env.update(PREFECT_HOME=str(tmp_path / "prefect-home"), DO_NOT_TRACK="1")  # its own server
+    uri = f"sqlite:///{tmp_path / 'stopped.db'}"
+    command = [sys.executable, "-m", "modelcrate", "sweep", project, "--grid",
+               "laser_radius=0.1:1:200000", "--chunk-size", "100", "--dask", *WORKERS, "-t", uri]  # fmt: skip
+    with (tmp_path / "stderr.txt").open("w+") as err:
+        sweep = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err, text=True, env=env)
+        try:
+            deadline = time.monotonic() + 180
+            while "Running on a local Dask cluster" not in (tmp_path / "stderr.txt").read_text():
+                assert sweep.poll() is None and time.monotonic() < deadline, err.read()
+                time.sleep(0.2)
+            time.sleep(3)  # some chunks stored
+            started = psutil.Process(sweep.pid).children(recursive=True)
+            assert len(started) >= 3  # the Prefect server and two workers, at least
+            sweep.send_signal(signal.SIGTERM)
+            sweep.wait(timeout=120)
+        finally:
+            _stop(sweep, signal.SIGKILL)
+        stderr = (tmp_path / "stderr.txt").read_text()
+    assert sweep.returncode == 143, stderr
+    assert stderr.splitlines()[-1] == "Terminated." and "Traceback" not in stderr
+    _, alive = psutil.wait_procs(started, timeout=30)
+    assert not alive, [p.cmdline() for p in alive]
+    assert 0 < len(_contents(uri)) < 200_000
+
+
+def test_workers_that_cannot_import_the_model_package_are_one_error_before_anything_runs(
+    prefect_server, monkeypatch
+):
+    """Each worker imports the flow module as the cluster starts; one that cannot would lose
+    every chunk, one error each, so it is said once, then."""
+    from modelcrate._errors import ClusterError
+    from modelcrate.runtime import dask_cluster
+
+    monkeypatch.setenv("PREFECT_API_URL", prefect_server.api_url)
+    expected = (
+        r"^its workers cannot import no_such_model\.flow \(No module named 'no_such_model'\); "
+        "install the model package where the workers run"
+    )
+    with (
+        pytest.raises(ClusterError, match=expected),
+        dask_cluster(workers=1, preload=["no_such_model.flow"]),
+    ):
+        pytest.fail("the cluster started")

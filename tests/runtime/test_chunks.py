@@ -6,7 +6,9 @@ import pytest
 
 from modelcrate import InputError, Model, SaveError
 from modelcrate.runtime import (
+    MAX_CHUNKS_PER_TASK,
     MAX_FAILURES_KEPT,
+    MAX_WARNINGS_KEPT,
     ChunkReport,
     Failure,
     FilesystemTarget,
@@ -17,6 +19,8 @@ from modelcrate.runtime import (
     run,
     run_chunk,
     run_sweep,
+    run_sweep_part,
+    task_size,
 )
 from modelcrate.spec import parse_spec
 
@@ -172,6 +176,45 @@ def test_chunk_bounds_cover_every_set_once():
     assert chunk_bounds(6, 3) == [(0, 3), (3, 6)]
     with pytest.raises(ValueError, match="at least 1"):
         chunk_bounds(5, 0)
+
+
+def test_a_task_is_whole_chunks_enough_for_each_worker_and_not_too_many():
+    assert task_size(100_000, 1000, workers=2) == MAX_CHUNKS_PER_TASK * 1000  # capped
+    assert task_size(20_000, 1000, workers=2) == 2000  # 10 tasks: 5 per worker
+    assert task_size(20_000, 1000, workers=64) == 1000  # more workers than chunks: one each
+    assert task_size(10, 1000, workers=None) == 1000  # one chunk, on one worker
+    assert task_size(0, 1000) == 1000
+    assert task_size(12_000, 1000) == 3000  # one worker: four tasks
+    for size, chunk, workers in [(1, 1, 1), (99_999, 7, 3), (10**7, 1000, 500)]:
+        tasks = task_size(size, chunk, workers)
+        assert tasks % chunk == 0 and chunk <= tasks <= MAX_CHUNKS_PER_TASK * chunk
+    with pytest.raises(ValueError, match="at least 1"):
+        task_size(5, 0)
+
+
+def test_a_part_of_a_sweep_is_stored_a_chunk_at_a_time_and_reported_whole(tmp_path):
+    target = open_target(f"sqlite:///{tmp_path / 'scan.db'}")
+    plan = build_sweep(Lens.spec, grids=["focal=0:1:11"])
+    model = Lens()
+    part = run_sweep_part(model, plan, 2, 9, [target], chunk_size=3)
+    # [2, 5), [5, 8) which fails (focal 0.5, index 5) and is tried set by set, [8, 9)
+    assert model.batches == [3, 3, 1, 1, 1, 1]
+    assert (part.start, part.size, part.done, part.skipped) == (2, 7, 6, 0)
+    assert [f.index for f in part.failures] == [5]
+    assert {round(r.inputs["focal"], 9) for r in target.query()} == {0.2, 0.3, 0.4, 0.6, 0.7, 0.8}
+    again = run_sweep_part(Lens(), plan, 0, 11, [target], chunk_size=3)
+    assert (again.size, again.done, again.skipped, len(again.failures)) == (11, 4, 6, 1)
+
+
+def test_merged_chunk_reports_keep_the_first_warnings_and_count_all():
+    report = ChunkReport(0, 0)
+    for start in (0, 10, 20):
+        chunk = ChunkReport(start, 10, done=9, failures=[Failure(start + 1, {}, "x")])
+        chunk.warnings, chunk.warned = [f"w{start}-{i}" for i in range(15)], 40
+        report.merge(chunk)
+    assert (report.size, report.done, report.warned) == (30, 27, 120)
+    assert [f.index for f in report.failures] == [1, 11, 21]
+    assert len(report.warnings) == MAX_WARNINGS_KEPT and report.warnings[15] == "w10-0"
 
 
 def test_a_sweep_report_counts_chunks_and_keeps_failures_in_order():

@@ -10,7 +10,11 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -116,8 +120,10 @@ class _Verbs(click.Group):
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog="Exit codes: 0 success; 1 a failure at run time (a target that did not store the "
     "results, outputs that break the variables, a failed check, conflicts, a temporary Prefect "
-    "server that did not start in time, or an internal error); 2 bad input (a variables file, an option, an input value, a project or a target), "
-    "with one 'error: ...' line saying what to fix.",
+    "server that did not start in time, or an internal error); 2 bad input (a variables file, "
+    "an option, an input value, a project or a target), with one 'error: ...' line saying what "
+    "to fix; 130 interrupted (Ctrl-C) and 143 terminated (SIGTERM), each after stopping what "
+    "it started.",
 )
 @click.version_option(package_name="modelcrate", prog_name="modelcrate")
 @click.option("-v", "--verbose", is_flag=True, help="Show progress logs, and tracebacks on errors.")
@@ -137,7 +143,10 @@ def cli(verbose: bool) -> None:
 
 
 def _internal_error(exc: Exception, verbose: bool) -> int:
-    """Report a bug (ours or in the model's code) in one line; re-raise it with --verbose."""
+    """Report a bug (ours or in the model's code) in one line; re-raise it with --verbose. An
+    error that is the trace of Ctrl-C or SIGTERM is reported as that."""
+    if _stopped_by(exc):
+        return _stopped(exc)
     if verbose:
         raise exc
     stderr(
@@ -171,6 +180,62 @@ def _discard_stdout() -> None:
         pass
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a batch system's or a service manager's stop, `kill PID`), raised where the
+    program was so that it unwinds as it does after Ctrl-C: a flow run is marked, a local Dask
+    cluster and a temporary Prefect server are stopped, and what was stored stays."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: the unwinding is not cut short
+    raise Terminated()
+
+
+_STOPPED_BY = {"Terminated": "Terminated", "TerminationSignal": "Terminated",
+               "KeyboardInterrupt": "KeyboardInterrupt"}  # fmt: skip
+"""Names of the exceptions a stop signal raises (Prefect raises its own TerminationSignal for
+SIGTERM while a flow runs), by what they mean."""
+
+
+def _stopped_by(exc: BaseException) -> str | None:
+    """Which stop signal an error is the trace of ("Terminated", "KeyboardInterrupt"), if any:
+    one landing inside a library's callback can come out as that library's own exception (a
+    pydantic serializer's, say, whose message names it), with the signal only in its text."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        for name, meaning in _STOPPED_BY.items():
+            if type(cause).__name__ == name or f"{name}: " in str(cause).split("\n", 1)[0]:
+                return meaning
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
+def _stopped(exc: BaseException) -> int:
+    """Say that a stop signal ended the command; its exit code."""
+    if _stopped_by(exc) == "Terminated":
+        stderr("Terminated.")
+        return ExitCode.TERMINATED
+    stderr("Aborted.")
+    return ExitCode.INTERRUPTED
+
+
+@contextmanager
+def _unwinding_on_sigterm() -> Iterator[None]:
+    """While the block runs (in the main thread), SIGTERM raises `Terminated` instead of ending
+    the process where it stands, which would leave its child processes (a temporary Prefect
+    server, Dask workers) running."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 # -- entry point ----------------------------------------------------------------------------------
 
 
@@ -178,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code (errors print one `error: ...` line)."""
     args = sys.argv[1:] if argv is None else list(argv)
     verbose = False  # what click parsed from -v/--verbose, once the arguments are read
-    with warning_lines(stderr):
+    with warning_lines(stderr), _unwinding_on_sigterm():
         try:
             with cli.make_context("modelcrate", args) as ctx:
                 verbose = bool(ctx.params.get("verbose"))
@@ -190,9 +255,8 @@ def main(argv: list[str] | None = None) -> int:
                 traceback.print_exc()
             stderr(f"error: {one_line(str(exc))}")
             return int(exc.exit_code)
-        except (click.exceptions.Abort, KeyboardInterrupt):
-            stderr("Aborted.")
-            return ExitCode.INTERRUPTED
+        except (click.exceptions.Abort, KeyboardInterrupt) as exc:
+            return _stopped(exc)
         except click.exceptions.UsageError as exc:  # a missing argument, an unknown option, ...
             command = exc.ctx.command_path if exc.ctx else "modelcrate"
             message = one_line(exc.format_message()).rstrip(".")
@@ -222,4 +286,8 @@ def main(argv: list[str] | None = None) -> int:
             return ExitCode.OK
         except Exception as exc:  # a bug (ours or in the model's code): say so in one line
             return _internal_error(exc, verbose)
+        except BaseException as exc:  # a stop signal's own exception (Prefect's, for SIGTERM)
+            if not _stopped_by(exc):
+                raise
+            return _stopped(exc)
     return result if isinstance(result, int) else ExitCode.OK

@@ -8,13 +8,16 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .._errors import InputError, MissingInputError, SaveError
 from ._output import is_verbose, stderr
 from ._progress import run_progress
+
+if TYPE_CHECKING:
+    from ..runtime import Cluster
 
 LOCAL_CLUSTER = "local"
 """What `--dask` without an address stands for: a local cluster."""
@@ -156,7 +159,8 @@ def run(
         if prefect or dask:
             runtime.prepare_batch(model, input_sets)  # bad inputs fail before Prefect starts
             flow_targets = run_targets.for_flow(dask)
-            with flow_runner(project, dask, workers, as_json) as runner:
+            with flow_runner(model_ref, project, dask, workers, as_json) as cluster:
+                runner = cluster.task_runner if cluster else None
                 stored = _run_with_prefect(
                     model_ref, input_sets, flow_targets, as_json, runner, chunk_size
                 )
@@ -224,18 +228,20 @@ def check_dask_options(model_ref: str | None, dask: str | None, workers: int | N
 
 @contextmanager
 def flow_runner(
+    model_ref: str,
     project: Path | None,
     dask: str | None,
     workers: int | None,
     quiet: bool,
     *,
     quiet_tasks: bool = False,
-) -> Iterator[Any]:
-    """While the block runs, the task runner for a flow run (None: the flow's own) after
-    Prefect is pointed at a temporary local server when none is configured; with `dask`, a
-    Dask cluster whose address and dashboard are printed. `quiet_tasks` keeps Prefect to its
-    warnings and errors (a sweep's thousands of task runs), unless --verbose."""
-    from ..runtime import dask_cluster, prefect_home, use_local_prefect
+) -> Iterator[Cluster | None]:
+    """While the block runs, the Dask cluster whose task runner a flow run takes (None: no
+    `dask`, the flow's own runner), after Prefect is pointed at a temporary local server when
+    none is configured; the cluster's address and dashboard are printed, and its workers have
+    imported the flow module of `model_ref` (and so loaded the model). `quiet_tasks` keeps
+    Prefect to its warnings and errors (a sweep's thousands of task runs), unless --verbose."""
+    from ..runtime import FLOWS_GROUP, dask_cluster, find, prefect_home, use_local_prefect
 
     if quiet_tasks and not is_verbose():
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")  # read as Prefect starts
@@ -251,10 +257,13 @@ def flow_runner(
         return
     address = None if dask == LOCAL_CLUSTER else dask
     paths = [project / "src"] if project is not None and (project / "src").is_dir() else []
+    flow_module = find(model_ref, FLOWS_GROUP).entry_point.partition(":")[0].strip()
     with ExitStack() as stack:
+        if not is_verbose():
+            stack.enter_context(_dask_errors_only())
         with run_progress(starting="starting Dask", shown=not quiet):
             cluster = stack.enter_context(
-                dask_cluster(address, workers=workers, import_paths=paths)
+                dask_cluster(address, workers=workers, import_paths=paths, preload=[flow_module])
             )
         if address is None:
             where = f"a local Dask cluster of {cluster.workers} worker processes"
@@ -263,7 +272,7 @@ def flow_runner(
             where = f"the Dask cluster at {cluster.address}{count}"
         dashboard = f"; dashboard: {cluster.dashboard}" if cluster.dashboard else ""
         stderr(f"Running on {where}{dashboard}")
-        yield cluster.task_runner
+        yield cluster
 
 
 def _run_with_prefect(
@@ -294,6 +303,26 @@ class _NoTraceback:
     def filter(record: Any) -> bool:
         record.exc_info = record.exc_text = None
         return True
+
+
+@contextmanager
+def _dask_errors_only() -> Iterator[None]:
+    """Dask's own messages kept to its critical ones while the block runs (--verbose shows them
+    all): its start and stop are not news, and a chunk it lost is in the report with the
+    reason, which its log line repeats in its own words."""
+    import contextlib
+    import importlib
+    import logging
+
+    with contextlib.suppress(ImportError):  # said when the cluster is asked for
+        importlib.import_module("distributed")  # its import sets its loggers' levels: first
+    logger = logging.getLogger("distributed")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _one_line_prefect_failures() -> None:

@@ -130,12 +130,14 @@ def sweep(
     _confirm(plan.size, yes)
     if prefect or dask:
         flow_targets = run_targets.for_flow(dask)
-        with flow_runner(project, dask, workers, as_json, quiet_tasks=True) as runner:
+        with flow_runner(model_ref, project, dask, workers, as_json, quiet_tasks=True) as cluster:
             began = time.perf_counter()
             with run_progress(starting="starting the sweep", shown=not as_json):
                 report = runtime.run_sweep_flow(
-                    model_ref, plan, flow_targets, task_runner=runner, chunk_size=chunk_size
-                )
+                    model_ref, plan, flow_targets, chunk_size=chunk_size,
+                    task_runner=cluster.task_runner if cluster else None,
+                    workers=cluster.workers if cluster else None,
+                )  # fmt: skip
             report.seconds = time.perf_counter() - began
     else:
         with run_progress(shown=not as_json):

@@ -54,7 +54,7 @@ _GENERATED_NAMES = frozenset((
     "click", "encode_value", "entry_points", "evaluate", "evaluate_and_store", "files", "flow",
     "flow_run", "input_schema", "inputs_model", "json", "load_file", "load_result", "load_spec",
     "main", "model", "np", "output_schema", "plain_value", "prefect", "prepare", "pytest",
-    "runtime", "save", "sweep_chunk", "sweep_flow", "sys", "task", "version",
+    "runtime", "save", "sweep_flow", "sweep_part", "sys", "task", "version",
 ))  # fmt: skip
 _TAKEN_MODULES = frozenset(sys.stdlib_module_names) | {
     "modelcrate", "prefect", "numpy", "click", "pytest", "invoke", "pydantic", "yaml", "tests",

@@ -5,13 +5,17 @@ Database drivers are imported only when a target of theirs is used.
 """
 
 from ._chunks import (
+    MAX_CHUNKS_PER_TASK,
     MAX_FAILURES_KEPT,
+    MAX_WARNINGS_KEPT,
     ChunkReport,
     Failure,
     SweepReport,
     chunk_bounds,
     run_chunk,
     run_sweep,
+    run_sweep_part,
+    task_size,
 )
 from ._dask import Cluster, dask_cluster
 from ._discovery import (
@@ -84,7 +88,9 @@ __all__ = [
     "EXPORT_FORMATS",
     "FLOWS_GROUP",
     "LOCAL_PREFECT_SETTINGS",
+    "MAX_CHUNKS_PER_TASK",
     "MAX_FAILURES_KEPT",
+    "MAX_WARNINGS_KEPT",
     "MODELS_GROUP",
     "STARTUP_TIMEOUT",
     "TARGET_ENV",
@@ -152,9 +158,11 @@ __all__ = [
     "run_flow",
     "run_sweep",
     "run_sweep_flow",
+    "run_sweep_part",
     "save_results",
     "show_warning_lines",
     "summarize",
+    "task_size",
     "uri_secrets",
     "use_local_prefect",
     "warning_lines",

@@ -9,6 +9,7 @@ sweep completes what is missing. A failing input set can be recorded and the res
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
@@ -28,6 +29,12 @@ MAX_FAILURES_KEPT = 1000
 
 MAX_WARNINGS_KEPT = 20
 """How many warnings (a value outside its range) a report keeps; all are counted."""
+
+MAX_CHUNKS_PER_TASK = 10
+"""The most chunks one task of a sweep flow runs (see `task_size`)."""
+
+TASKS_PER_WORKER = 4
+"""Tasks of a sweep flow per worker, at least, when the sweep is large enough (see `task_size`)."""
 
 _ERROR_WIDTH = 300
 """The longest error text kept for one failed input set."""
@@ -64,6 +71,18 @@ class ChunkReport:
     """The first `MAX_WARNINGS_KEPT` warnings of its sets (values outside their ranges)."""
     warned: int = 0
     """How many warnings there were in all."""
+
+    def merge(self, chunk: ChunkReport) -> None:
+        """Count in the report of the chunk that follows this one (a part of a sweep run as one
+        task, chunk after chunk)."""
+        self.size += chunk.size
+        self.done += chunk.done
+        self.skipped += chunk.skipped
+        self.failures.extend(chunk.failures)
+        self.stored.extend(chunk.stored)
+        self.warned += chunk.warned
+        room = MAX_WARNINGS_KEPT - len(self.warnings)
+        self.warnings.extend(chunk.warnings[: max(0, room)])
 
     def warn(self) -> None:
         """Warn again, in this process, of what the chunk's sets warned of where they ran (a
@@ -297,6 +316,45 @@ def chunk_bounds(size: int, chunk_size: int) -> list[tuple[int, int]]:
     if chunk_size < 1:
         raise ValueError(f"chunk size must be at least 1, got {chunk_size}")
     return [(a, min(a + chunk_size, size)) for a in range(0, size, chunk_size)]
+
+
+def task_size(size: int, chunk_size: int, workers: int | None = None) -> int:
+    """Input sets per task of a sweep flow of `size` sets on `workers` workers: whole chunks,
+    enough tasks that each worker gets `TASKS_PER_WORKER` of them (so they finish together),
+    and at most `MAX_CHUNKS_PER_TASK` chunks per task (so progress shows and a lost task costs
+    little). Each task costs the flow's orchestration tenths of a second wherever it runs
+    (Prefect's task run on a Dask worker), about as much as a chunk of a cheap model: a task of
+    one chunk would spend a good part of the sweep on that."""
+    if chunk_size < 1:
+        raise ValueError(f"chunk size must be at least 1, got {chunk_size}")
+    chunks = math.ceil(size / chunk_size)
+    per_task = chunks // (TASKS_PER_WORKER * max(1, workers or 1))
+    return max(1, min(MAX_CHUNKS_PER_TASK, per_task)) * chunk_size
+
+
+def run_sweep_part(
+    model: Model,
+    sweep: Any,
+    start: int,
+    stop: int,
+    targets: Iterable[str | Target] | None = None,
+    *,
+    chunk_size: int = 1000,
+    skip_stored: bool = True,
+    flow_run_id: object = None,
+) -> ChunkReport:
+    """Run the input sets [start, stop) of a sweep (a `Sweep`) a chunk at a time, as one task
+    of a sweep flow does: each chunk is stored as it finishes, failed sets are recorded, and
+    (with `skip_stored`) sets already stored in every target are skipped."""
+    opened = resolve_targets(targets)
+    report = ChunkReport(start=start, size=0)
+    for a, b in chunk_bounds(stop - start, chunk_size):
+        chunk = run_chunk(
+            model, sweep.input_sets(start + a, start + b), opened, start=start + a,
+            skip_stored=skip_stored, isolate=True, flow_run_id=flow_run_id,
+        )  # fmt: skip
+        report.merge(chunk)
+    return report
 
 
 def run_sweep(

@@ -62,6 +62,7 @@ def dask_cluster(
     *,
     workers: int | None = None,
     import_paths: Sequence[str | os.PathLike[str]] = (),
+    preload: Sequence[str] = (),
 ) -> Iterator[Cluster]:
     """While the block runs, a Dask cluster for a flow's tasks: a local one (on 127.0.0.1, one
     single-threaded worker process per core, or `workers` of them) started here and closed at
@@ -69,7 +70,9 @@ def dask_cluster(
     scheduler file), which is left running. A local cluster's workers can import from
     `import_paths` too (a project's `src` that is not installed), and report their task runs
     to this process's Prefect server (the temporary one, started before them when no server is
-    configured). `ClusterError` says what is missing or wrong."""
+    configured). Every worker imports the modules of `preload` (a package's flow module) before
+    the block runs, so each loads the model once, at the start, and one that cannot is found
+    then. `ClusterError` says what is missing or wrong."""
     try:  # untyped packages: Any
         distributed: Any = importlib.import_module("distributed")
         DaskTaskRunner: Any = importlib.import_module("prefect_dask").DaskTaskRunner
@@ -95,6 +98,9 @@ def dask_cluster(
             except Exception as exc:  # a worker that could not start, no free port, ...
                 raise ClusterError(f"cannot start a local Dask cluster ({_reason(exc)})") from None
             stack.callback(cluster.close)
+            if preload:
+                with distributed.Client(cluster, set_as_default=False) as client:
+                    _preload(client, preload, "its workers")
             runner = DaskTaskRunner(address=cluster.scheduler_address)
             yield Cluster(runner, cluster.scheduler_address, count, _dashboard(cluster))
         return
@@ -113,9 +119,23 @@ def dask_cluster(
     try:
         count = len(client.scheduler_info().get("workers", {}))
         dashboard = _dashboard(client)
+        _preload(client, preload, f"the workers of the cluster at {scheduler}")
     finally:
         client.close()
     yield Cluster(DaskTaskRunner(address=scheduler), scheduler, count, dashboard)
+
+
+def _preload(client: Any, modules: Sequence[str], whose: str) -> None:
+    """Import `modules` on every worker of `client`'s cluster (`whose` says which, in a
+    message): a worker that cannot is a `ClusterError` now, rather than a lost task each."""
+    for module in modules:
+        try:
+            client.run(importlib.import_module, module)
+        except Exception as exc:
+            raise ClusterError(
+                f"{whose} cannot import {module} ({_reason(exc)}); install the model package "
+                "where the workers run, in the environment they run in"
+            ) from None
 
 
 @contextmanager

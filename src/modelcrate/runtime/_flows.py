@@ -3,6 +3,7 @@ targets are passed as flow parameters, and finding and calling the flow."""
 
 from __future__ import annotations
 
+import inspect
 import os
 import secrets
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import InputError, ProjectError
+from ._chunks import task_size
 from ._discovery import FLOWS_GROUP, find
 from ._prefect_env import prefect_start_errors
 from ._steps import DEFAULT_CHUNK_SIZE
@@ -78,10 +80,12 @@ def run_sweep_flow(
     *,
     task_runner: Any = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
+    workers: int | None = None,
 ) -> Any:
-    """Call the sweep flow of `model_ref` on a `Sweep`, its chunks run by `task_runner`;
-    returns its `SweepReport`. A package made before sweeps existed has no sweep flow:
-    `ProjectError` says to update it."""
+    """Call the sweep flow of `model_ref` on a `Sweep`, its tasks run by `task_runner` on
+    `workers` workers (one when None), each task a few chunks (see `task_size`); returns its
+    `SweepReport`. A package made before sweeps existed has no sweep flow: `ProjectError` says
+    to update it."""
     found = find(model_ref, FLOWS_GROUP)
     module = sys.modules[found.entry_point.partition(":")[0].strip()]
     flow = getattr(module, SWEEP_FLOW, None)
@@ -93,5 +97,8 @@ def run_sweep_flow(
         )
     if task_runner is not None:
         flow = flow.with_options(task_runner=task_runner)
+    parameters: dict[str, Any] = {"sweep": sweep, "targets": targets, "chunk_size": chunk_size}
+    if "task_size" in inspect.signature(flow.fn).parameters:  # not in the first sweep flows
+        parameters["task_size"] = task_size(sweep.size, chunk_size, workers)
     with prefect_start_errors():
-        return flow(sweep=sweep, targets=targets, chunk_size=chunk_size)
+        return flow(**parameters)

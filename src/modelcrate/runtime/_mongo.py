@@ -143,7 +143,8 @@ class MongoTarget(BaseTarget):
                         failed[i] = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         for i, reason in failed.items():
             refused.append(f"{results[i].hash[:12]}: {reason[:200]}")
-        return [None if i in failed else f"{self.name}#{r.hash}" for i, r in enumerate(results)]
+        name = self.name  # masked once, not once per result
+        return [None if i in failed else f"{name}#{r.hash}" for i, r in enumerate(results)]
 
     def _query(
         self,

@@ -42,6 +42,9 @@ BINARY_ARRAY_MIN_SIZE = 1024
 
 _NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
+_PLAIN = frozenset((str, int, bool, type(None)))
+"""Types whose values `encode_value` leaves as they are (exact types: not numpy's subclasses)."""
+
 
 def encode_value(value: object) -> JSONValue:
     """A strict-JSON form of a value, arrays kept exactly.
@@ -51,6 +54,9 @@ def encode_value(value: object) -> JSONValue:
     A non-finite float becomes `{"__float__": "nan" | "inf" | "-inf"}`, which every JSON
     store (PostgreSQL JSONB, MongoDB, a file) accepts.
     """
+    kind = type(value)
+    if kind in _PLAIN or (kind is float and math.isfinite(value)):  # type: ignore[arg-type]
+        return cast(JSONValue, value)  # the common case first: runs for every value stored
     if isinstance(value, np.ndarray):
         return {_ARRAY_KEY: _encode_array(value)}
     if isinstance(value, np.generic):
@@ -191,25 +197,15 @@ def content_hash(
     return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
 
 
-_PLAIN = (str, int, bool, type(None))
-"""Types whose values `encode_value` leaves as they are (exact types: not numpy's subclasses)."""
-
-
 def inputs_key(
     model: str, version: str, inputs: Mapping[str, object], fingerprint: str | None
 ) -> str:
     """SHA-256 of (model, version, code fingerprint, inputs): known before a model runs, so a
     sweep can skip the input sets a target already holds (see `Target.stored_keys`).
 
-    Unlike `content_hash` it leaves out the outputs. Runs once per input set of a sweep (10^7
-    of them), so plain numbers and text skip `encode_value`.
+    Unlike `content_hash` it leaves out the outputs.
     """
-    encoded: dict[str, JSONValue] = {}
-    for name, value in inputs.items():
-        if (type(value) is float and math.isfinite(value)) or type(value) in _PLAIN:
-            encoded[str(name)] = cast(JSONValue, value)
-        else:
-            encoded[str(name)] = encode_value(value)
+    encoded = _encode_mapping(inputs)
     payload: dict[str, JSONValue] = {"model": model, "version": version, "inputs": encoded}
     if fingerprint is not None:
         payload["code"] = fingerprint
@@ -327,12 +323,17 @@ class Result(BaseModel):
         )
 
 
+_NO_TEXT = frozenset((float, int, bool, type(None)))
+
+
 def text_problem_in(result: Result) -> str | None:
     """Why a result holds text that not every target can store (a NUL or a lone surrogate in
     a name, a unit, an input or an output), or None."""
     from ..spec._variables import text_problem
 
     def walk(value: object, where: str) -> str | None:
+        if type(value) in _NO_TEXT:  # the common case first: runs for every value stored
+            return None
         if isinstance(value, str):
             problem = text_problem(value)
             return f"{where} {problem}" if problem else None

@@ -173,13 +173,14 @@ class SQLTarget(BaseTarget):
             with engine.begin() as connection:
                 connection.execute(statement, rows)
 
+        name = self.name  # masked once, not once per result
         locations: list[str | None] = []
         try:
             with self._errors("cannot write results"):
                 for batch in _batches(results):
                     try:
                         write(batch)
-                        locations += [f"{self.name}#{r.hash}" for r in batch]
+                        locations += [f"{name}#{r.hash}" for r in batch]
                         report_progress("store", len(locations), len(results), target=self.name)
                         continue
                     except (SQLAlchemyError, ValueError, TypeError, OverflowError) as exc:
@@ -188,7 +189,7 @@ class SQLTarget(BaseTarget):
                     for result in batch:  # one at a time, to store all but the refused
                         try:
                             write([result])
-                            locations.append(f"{self.name}#{result.hash}")
+                            locations.append(f"{name}#{result.hash}")
                         except (SQLAlchemyError, ValueError, TypeError, OverflowError) as exc:
                             if not _refused_data(exc):
                                 raise
