@@ -235,8 +235,9 @@ def child(project: Path, prefect_home: Path, out: Path, args: Any) -> int:
 
     def on_dask() -> int:
         report = runtime.run_sweep_flow(
-            str(project), plan, [target()], task_runner=runner, chunk_size=args.chunk_size
-        )
+            str(project), plan, [target()], task_runner=runner, chunk_size=args.chunk_size,
+            workers=cluster.workers,
+        )  # fmt: skip
         return int(report.stored)
 
     tiny = runtime.build_sweep(model.spec, grids=[f"x=0:1:{STARTUP_SETS}"])

@@ -22,9 +22,8 @@ def test_every_error_class_carries_a_documented_exit_code():
     assert run_time == {"OutputError", "SaveError", "PartialWriteError", "PrefectStartError"}
 
 
-@pytest.fixture
-def broken_outputs_project(tmp_path):
-    """A project whose model returns an output of the wrong kind."""
+def make_broken_project(tmp_path, name: str, body: str):
+    """A project named `name` whose model's `evaluate` is `body` (indented lines)."""
     import sys
 
     from modelcrate.cli import main
@@ -45,18 +44,32 @@ def broken_outputs_project(tmp_path):
                 "--yes",
                 "--no-git",
                 "--name",
-                "Broken Outputs",
+                name,
             ]
         )
         == 0
     )
-    model = dest / "src" / "broken_outputs" / "model.py"
+    package = name.lower().replace(" ", "_")
+    model = dest / "src" / package / "model.py"
     text = model.read_text()
     start = text.index("        return {")
-    model.write_text(text[:start] + '        return {"y": "not a number"}\n')
+    model.write_text(text[:start] + body)
     yield dest
-    for name in [m for m in sys.modules if m.startswith("broken_outputs")]:
-        del sys.modules[name]
+    for module in [m for m in sys.modules if m.startswith(package)]:
+        del sys.modules[module]
+
+
+@pytest.fixture
+def broken_outputs_project(tmp_path):
+    """A project whose model returns an output of the wrong kind."""
+    yield from make_broken_project(tmp_path, "Broken Outputs", '        return {"y": "x"}\n')
+
+
+@pytest.fixture
+def terminated_project(tmp_path):
+    """A project whose model is stopped by SIGTERM as it evaluates (its batch job's end)."""
+    body = "        import os, signal\n        os.kill(os.getpid(), signal.SIGTERM)\n"
+    yield from make_broken_project(tmp_path, "Terminated Model", body + "        return {}\n")
 
 
 def test_outputs_that_break_the_variables_are_a_run_time_failure(run_cli, broken_outputs_project):
@@ -75,3 +88,30 @@ def test_help_lists_the_exit_codes(run_cli):
     code, out, _ = run_cli("--help")
     assert code == 0
     assert "Exit codes: 0 success; 1 a failure at run time" in " ".join(out.split())
+
+
+def test_sigterm_unwinds_like_ctrl_c_and_exits_143(run_cli, terminated_project):
+    import signal
+
+    before = signal.getsignal(signal.SIGTERM)
+    code, _, err = run_cli("run", terminated_project)
+    assert (code, err.splitlines()[-1]) == (ExitCode.TERMINATED, "Terminated.")
+    assert "Traceback" not in err and "error:" not in err
+    assert signal.getsignal(signal.SIGTERM) is before  # put back as it was
+
+
+@pytest.mark.parametrize(
+    ("error", "stopped"),
+    [
+        (ValueError("Error calling function `_ser_model`: TerminationSignal: "), "Terminated"),
+        (RuntimeError("in a callback: KeyboardInterrupt: "), "KeyboardInterrupt"),
+        (ValueError("a model's own error"), None),
+    ],
+)
+def test_a_stop_signal_that_a_library_wrapped_in_its_own_error_is_still_a_stop(error, stopped):
+    from modelcrate.cli._main import _stopped_by
+
+    assert _stopped_by(error) == stopped
+    wrapped = RuntimeError("the flow run failed")
+    wrapped.__cause__ = error
+    assert _stopped_by(wrapped) == stopped
