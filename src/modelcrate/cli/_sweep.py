@@ -32,6 +32,9 @@ WARNINGS_SHOWN = 5
 FAILURES_SHOWN = 10
 """Failed input sets listed after a sweep (all of them with --json, up to the report's limit)."""
 
+RATE_FROM = 100
+"""The fewest input sets whose sweep's rate (sets per second) is printed."""
+
 
 @click.command()
 @click.argument("model_ref", metavar="PROJECT|MODEL", required=False)
@@ -188,7 +191,8 @@ def _print_report(report: Any, shown: dict[str, str], plan: Any, as_json: bool) 
         document["sweep"] = plan.model_dump(mode="json")
         click.echo(json.dumps(document, indent=2))
         return
-    rate = f" ({report.finished / report.seconds:,.0f} sets/s)" if report.seconds > 0 else ""
+    rated = report.seconds > 0 and report.finished >= RATE_FROM  # a handful says nothing
+    rate = f" ({report.finished / report.seconds:,.0f} sets/s)" if rated else ""
     click.echo(
         f"Sweep of {report.size:,} input sets in {report.seconds:,.1f} s{rate}: "
         f"{report.stored:,} stored, {report.skipped:,} skipped as already stored, "
