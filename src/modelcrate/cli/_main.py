@@ -30,6 +30,7 @@ VERBS = {
     "upgrade-variables": "._upgrade_variables:upgrade_variables",
     "run": "._run:run",
     "sweep": "._sweep:sweep",
+    "serve": "._serve:serve",
     "results": "._results:results",
     "check": "._check:check",
     "build": "._build:build",

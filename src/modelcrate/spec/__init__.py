@@ -1,7 +1,7 @@
 """The contract: variables, loading and writing variable files, and schemas derived from them."""
 
 from ._files import MAX_FILE_BYTES
-from ._inputs import load_input_sets, parse_input_sets
+from ._inputs import as_input_sets, load_input_sets, parse_input_sets, parse_json
 from ._load import TYPE_ALIASES, load_spec, parse_spec
 from ._schema import input_schema, inputs_model, output_schema, python_name, variable_schema
 from ._spec import Spec
@@ -42,6 +42,7 @@ __all__ = [
     "Spec",
     "StrVariable",
     "Variable",
+    "as_input_sets",
     "dump_spec",
     "excerpt",
     "input_schema",
@@ -51,6 +52,7 @@ __all__ = [
     "new_file_mode",
     "output_schema",
     "parse_input_sets",
+    "parse_json",
     "parse_spec",
     "parse_text",
     "plain_value",

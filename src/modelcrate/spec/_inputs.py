@@ -35,19 +35,29 @@ def load_input_sets(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
 
 def parse_input_sets(text: str, *, source: str = "<inputs>") -> list[dict[str, Any]]:
     """Input sets from JSON text: an object of inputs, or a non-empty list of them."""
+    return as_input_sets(parse_json(text, source=source, hint=_HINT), source=source)
+
+
+def parse_json(text: str, *, source: str = "<inputs>", hint: str = _HINT) -> Any:
+    """A JSON value from untrusted text, or an `InputError` naming `source`, what is wrong and
+    (`hint`) what to give: no duplicate keys, no integer too long to convert, no nesting deeper
+    than the YAML reader takes."""
     try:
         loaded = json.loads(text, parse_int=_parse_int, object_pairs_hook=_object)
         check_structure(loaded)
     except json.JSONDecodeError as exc:
         raise InputError(
-            f"{source}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); {_HINT}"
+            f"{source}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); {hint}"
         ) from None
     except RecursionError:
-        raise InputError(
-            f"{source}: is nested more than {MAX_DEPTH} levels deep; {_HINT}"
-        ) from None
+        raise InputError(f"{source}: is nested more than {MAX_DEPTH} levels deep; {hint}") from None
     except (_Refused, YAMLInputError) as exc:
-        raise InputError(f"{source}: {exc}; {_HINT}") from None
+        raise InputError(f"{source}: {exc}; {hint}") from None
+    return loaded
+
+
+def as_input_sets(loaded: Any, *, source: str = "<inputs>") -> list[dict[str, Any]]:
+    """A parsed JSON value as input sets: an object of inputs, or a non-empty list of them."""
     items = loaded if isinstance(loaded, list) else [loaded]
     if not items or not all(isinstance(item, dict) for item in items):
         raise InputError(f"{source}: expected an object of inputs, or a non-empty list of objects")

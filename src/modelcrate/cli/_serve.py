@@ -1,0 +1,167 @@
+"""`modelcrate serve PROJECT|MODEL`: answer HTTP requests with the model's outputs."""
+
+from __future__ import annotations
+
+import errno
+import importlib.util
+import ipaddress
+import os
+import socket
+
+import click
+
+from .._errors import InputError, ProjectError
+from ._main import Terminated
+from ._output import stderr
+
+SERVE_HINT = "pip install 'modelcrate[serve]'"
+MODEL_ENV = "MODELCRATE_SERVE_MODEL"
+"""How `--workers N` tells each worker process which model to serve."""
+MAX_BODY_ENV = "MODELCRATE_SERVE_MAX_BODY"
+GRACE_SECONDS = 30
+"""How long a stop waits for the requests being answered."""
+
+
+@click.command()
+@click.argument("model_ref", metavar="PROJECT|MODEL")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="The address to listen on; 0.0.0.0 for every interface (then set a token).",
+)
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Server processes, each with the model loaded.",
+)
+@click.option(
+    "--max-body",
+    type=click.IntRange(1),
+    default=None,
+    metavar="BYTES",
+    help="The largest request body taken (default 16 MiB).",
+)
+@click.option("--access-log", is_flag=True, help="Log every request (slower).")
+def serve(
+    model_ref: str, host: str, port: int, workers: int, max_body: int | None, access_log: bool
+) -> None:
+    """Serve a model over HTTP: POST /v1/evaluate with {"inputs": {...}} (or a list of input
+    sets) answers {"outputs": ...}; GET /v1/variables and /v1/schema describe the model;
+    /health/live and /health/ready are for a load balancer.
+
+    Inputs are checked as variables.yml says (a bad one is HTTP 422 naming it). With
+    MODELCRATE_SERVE_TOKEN set, every route but /health/live needs the header
+    'Authorization: Bearer <token>'. Ctrl-C or SIGTERM stops it after the requests being
+    answered.
+
+    \b
+    Examples:
+      modelcrate serve my-model
+      curl -s localhost:8000/v1/evaluate -d '{"inputs": {"x": 0.5}}'
+    """
+    missing = [m for m in ("starlette", "uvicorn") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ProjectError(
+            f"serving needs {' and '.join(missing)}, which are not installed: {SERVE_HINT}"
+        )
+    import uvicorn
+
+    from .. import runtime
+    from ..serve import MAX_BODY_BYTES, TOKEN_ENV, create_app
+
+    token = os.environ.get(TOKEN_ENV)
+    if token is not None and not token.strip():
+        raise InputError(f"{TOKEN_ENV} is set but empty: give it a token, or unset it")
+    model, _ = runtime.find_model(model_ref)  # a bad reference fails here, before binding
+    limit = max_body or MAX_BODY_BYTES
+    listening = _bind(host, port)
+    address = f"http://{_url_host(host)}:{listening.getsockname()[1]}"
+    if not _is_loopback(host) and token is None:
+        stderr(
+            f"warning: serving on {host} without a token: anyone who can reach this machine "
+            f"can use the model; set {TOKEN_ENV}"
+        )
+    config_args = dict(
+        log_level="warning",
+        access_log=access_log,
+        timeout_graceful_shutdown=GRACE_SECONDS,
+        lifespan="on",
+    )
+    if workers == 1:
+        app = create_app(model, token=token, max_body=limit)
+        config = uvicorn.Config(app, **config_args)  # type: ignore[arg-type]
+    else:  # each worker process builds its app from the environment
+        os.environ[MODEL_ENV] = model_ref
+        os.environ[MAX_BODY_ENV] = str(limit)
+        config = uvicorn.Config(
+            "modelcrate.cli._serve:app_from_environment",
+            factory=True,
+            workers=workers,
+            **config_args,  # type: ignore[arg-type]
+        )
+    processes = f" ({workers} processes)" if workers > 1 else ""
+    stderr(f"Serving {model.name} {model.version} at {address}{processes}; Ctrl-C stops it")
+    stderr(f'  POST {address}/v1/evaluate  {{"inputs": {{...}}}}   GET {address}/v1/variables')
+    server = uvicorn.Server(config)
+    try:
+        if workers == 1:
+            server.run(sockets=[listening])
+        else:
+            from uvicorn.supervisors import Multiprocess
+
+            Multiprocess(config, sockets=[listening]).run()
+    except (KeyboardInterrupt, Terminated):  # the signal uvicorn stopped on, raised again
+        pass
+    finally:
+        listening.close()
+    stderr("Stopped.")
+
+
+def app_from_environment() -> object:
+    """The app of one server process of `serve --workers N`."""
+    from .. import runtime
+    from ..serve import MAX_BODY_BYTES, TOKEN_ENV, create_app
+
+    model, _ = runtime.find_model(os.environ[MODEL_ENV])
+    limit = int(os.environ.get(MAX_BODY_ENV, MAX_BODY_BYTES))
+    return create_app(model, token=os.environ.get(TOKEN_ENV), max_body=limit)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A listening socket on host:port, or one `error:` line saying why there is none."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise InputError(f"--host {host!r}: not an address of this machine ({exc})") from None
+    family, kind, proto, _, where = infos[0]
+    listening = socket.socket(family, kind, proto)
+    try:
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listening.bind(where)
+        listening.listen(2048)
+        listening.set_inheritable(True)
+    except OSError as exc:
+        listening.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise InputError(
+                f"port {port} on {host} is in use (another server?): choose another with --port"
+            ) from None
+        raise InputError(f"cannot listen on {host}:{port} ({exc.strerror or exc})") from None
+    return listening
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host

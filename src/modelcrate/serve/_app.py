@@ -1,0 +1,251 @@
+"""The HTTP app of a packaged model, derived from its variables: an ASGI app (Starlette).
+
+Routes (JSON in and out):
+
+    POST /v1/evaluate        {"inputs": {...}} -> {"outputs": {...}}; or a list of input sets
+                             -> a list of outputs, evaluated in one `evaluate_batch` call
+    GET  /v1/variables       the model's name, version and variables (the spec)
+    GET  /v1/schema          the JSON Schemas of its inputs and outputs
+    GET  /health/live        the process answers (never needs the token)
+    GET  /health/ready       the model is loaded and the server is not shutting down
+
+Inputs are checked as the spec says: a value of the wrong kind, a missing required input or one
+outside its range under the `error` policy is a 422 naming the variable; under `warn` the answer
+carries the warnings. Arrays and images are nested lists, both ways; a float that is not finite
+is the string "NaN", "Infinity" or "-Infinity" (as protobuf's JSON does), since JSON has none.
+An exception in the model's code is a 500 with its reason on one line, logged with its
+traceback; the server goes on serving. Evaluations run one at a time, off the event loop, so a
+model need not be thread-safe and a slow one does not stop the health routes answering.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import math
+import warnings
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from typing import Any
+
+import numpy as np
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .._errors import InputError, MissingInputError, ModelcrateError, ValueWarning
+from ..model import Model
+from ..runtime._table import one_line
+from ..spec import as_input_sets, input_schema, output_schema, parse_json, spec_document
+
+log = logging.getLogger("modelcrate.serve")
+
+MAX_BODY_BYTES = 16 * 1024 * 1024
+"""The largest request body taken by default, in bytes (`--max-body`)."""
+
+TOKEN_ENV = "MODELCRATE_SERVE_TOKEN"
+"""The environment variable of the bearer token every route but liveness then requires."""
+
+_HINT = 'send {"inputs": {"name": value, ...}}, or {"inputs": [{...}, {...}]} for a batch'
+_NON_FINITE = {math.inf: "Infinity", -math.inf: "-Infinity"}
+
+
+class _Refused(Exception):
+    """A request answered with an error: its HTTP status and the one-line reason."""
+
+    def __init__(self, status: int, reason: str, headers: Mapping[str, str] | None = None):
+        super().__init__(reason)
+        self.status, self.reason, self.headers = status, reason, dict(headers or {})
+
+
+def create_app(
+    model: Model, *, token: str | None = None, max_body: int = MAX_BODY_BYTES
+) -> Starlette:
+    """The ASGI app serving `model`; with `token`, every route but liveness requires the header
+    `Authorization: Bearer <token>`. Bodies over `max_body` bytes are refused (413)."""
+    if max_body < 1:
+        raise ValueError(f"the body size limit must be at least 1 byte, got {max_body}")
+    one_at_a_time = ThreadPoolExecutor(max_workers=1, thread_name_prefix="modelcrate-evaluate")
+    state = {"ready": True}
+    about = {"name": model.name, "version": str(model.version)}
+    variables = _json_bytes(_plain({**about, "variables": spec_document(model.spec)}))
+    schemas = _json_bytes(
+        _plain({"inputs": input_schema(model.spec), "outputs": output_schema(model.spec)})
+    )
+
+    def guarded(
+        handler: Callable[[Request], Awaitable[Response]], *, open_route: bool = False
+    ) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            try:
+                if token is not None and not open_route:
+                    _check_token(request, token)
+                return await handler(request)
+            except _Refused as refused:
+                return _error(refused.status, refused.reason, refused.headers)
+
+        return endpoint
+
+    async def evaluate(request: Request) -> Response:
+        body = await _read_body(request, max_body)
+        given = _request_inputs(body)
+        loop = asyncio.get_running_loop()
+        outputs, warned = await loop.run_in_executor(one_at_a_time, _evaluate, model, given)
+        answer: dict[str, Any] = {"outputs": outputs if isinstance(given, list) else outputs[0]}
+        if warned:
+            answer["warnings"] = warned
+        return Response(_json_bytes(answer), media_type="application/json")
+
+    async def show_variables(request: Request) -> Response:
+        return Response(variables, media_type="application/json")
+
+    async def show_schema(request: Request) -> Response:
+        return Response(schemas, media_type="application/json")
+
+    async def live(request: Request) -> Response:
+        return Response(_json_bytes({"status": "live"}), media_type="application/json")
+
+    async def ready(request: Request) -> Response:
+        if not state["ready"]:
+            raise _Refused(503, "the server is shutting down")
+        return Response(_json_bytes({"status": "ready", **about}), media_type="application/json")
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 404
+        if status == 405:
+            return _error(405, f"{request.method} is not allowed on {request.url.path}")
+        return _error(status, f"no route {request.url.path}; see /v1/variables and /health/live")
+
+    async def failed(request: Request, exc: Exception) -> Response:  # a bug: ours or the model's
+        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        return _error(500, f"internal error: {type(exc).__name__}: {one_line(str(exc))}")
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        state["ready"] = False  # shutting down: what is being evaluated finishes
+        one_at_a_time.shutdown(wait=True)
+
+    routes = [
+        Route("/v1/evaluate", guarded(evaluate), methods=["POST"]),
+        Route("/v1/variables", guarded(show_variables), methods=["GET"]),
+        Route("/v1/schema", guarded(show_schema), methods=["GET"]),
+        Route("/health/live", guarded(live, open_route=True), methods=["GET"]),
+        Route("/health/ready", guarded(ready), methods=["GET"]),
+    ]
+    return Starlette(
+        routes=routes,
+        exception_handlers={HTTPException: not_found, Exception: failed},
+        lifespan=lifespan,
+    )
+
+
+def _check_token(request: Request, token: str) -> None:
+    given = request.headers.get("authorization", "")
+    scheme, _, value = given.partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        value.strip().encode(), token.encode()
+    ):
+        raise _Refused(
+            401,
+            f"this server needs a token: send the header 'Authorization: Bearer <token>' "
+            f"with the token in {TOKEN_ENV} where it runs",
+            {"WWW-Authenticate": "Bearer"},
+        )
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The request's body, refused (413) past `limit` bytes before more is read."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _Refused(413, f"the body is {int(declared):,} bytes, more than {limit:,}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _Refused(413, f"the body is more than {limit:,} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _request_inputs(body: bytes) -> dict[str, Any] | list[dict[str, Any]]:
+    """The input set (an object) or sets (a list) of an evaluate request, or a 422 saying what
+    is wrong with the body."""
+    try:
+        text = body.decode("utf-8")
+        loaded = parse_json(text, source="the request body", hint=_HINT)
+    except UnicodeDecodeError:
+        raise _Refused(422, f"the request body is not UTF-8 text; {_HINT}") from None
+    except InputError as exc:
+        raise _Refused(422, str(exc)) from None
+    if not isinstance(loaded, dict) or set(loaded) != {"inputs"}:
+        raise _Refused(422, f"the request body must be an object with one key, inputs; {_HINT}")
+    given = loaded["inputs"]
+    try:
+        sets = as_input_sets(given, source="inputs")
+    except InputError as exc:
+        raise _Refused(422, f"{exc}; {_HINT}") from None
+    return sets if isinstance(given, list) else sets[0]
+
+
+def _evaluate(
+    model: Model, given: dict[str, Any] | list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Check, evaluate and check again (in the evaluation thread): the outputs of each set, as
+    JSON values, and the warnings of values outside their ranges."""
+    batch = isinstance(given, list)
+    sets = given if isinstance(given, list) else [given]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ValueWarning)
+        try:
+            prepared = [model.prepare(s, index=i if batch else None) for i, s in enumerate(sets)]
+        except MissingInputError as exc:
+            raise _Refused(422, str(exc.given_by("json"))) from None
+        except InputError as exc:
+            raise _Refused(422, str(exc)) from None
+        try:
+            outputs = model.evaluate_prepared(prepared)
+        except ModelcrateError as exc:  # outputs that break the variables
+            log.error("evaluating %s failed: %s", model.name, exc)
+            raise _Refused(500, one_line(str(exc))) from None
+        except Exception as exc:  # the model's own code
+            log.exception("evaluating %s failed", model.name)
+            raise _Refused(500, f"{type(exc).__name__}: {one_line(str(exc))}") from None
+    warned = [one_line(str(w.message)) for w in caught if issubclass(w.category, ValueWarning)]
+    return [{k: _plain(v) for k, v in out.items()} for out in outputs], warned
+
+
+def _plain(value: Any) -> Any:
+    """A value as JSON (an output, a range): arrays as nested lists, numpy scalars as numbers,
+    floats that are not finite as strings."""
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind == "f" and not np.isfinite(value).all():
+            return _plain(value.astype(object).tolist())
+        return value.tolist()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else _NON_FINITE[value]
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _json_bytes(document: Any) -> bytes:
+    return json.dumps(document, allow_nan=False, separators=(",", ":")).encode()
+
+
+def _error(status: int, reason: str, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(
+        _json_bytes({"error": reason}),
+        status_code=status,
+        media_type="application/json",
+        headers=dict(headers or {}),
+    )

@@ -1,0 +1,140 @@
+"""`modelcrate serve` as a user runs it: a generated project served by a real uvicorn server in a
+subprocess, asked over HTTP on loopback, and stopped with SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _projects import EXAMPLE_MODEL
+
+pytestmark = pytest.mark.slow
+
+TOKEN = "Tk7-serving-secret"
+
+
+@pytest.fixture(scope="module")
+def project(make_project) -> Path:
+    return make_project(project_name="injector-surrogate", model=EXAMPLE_MODEL)  # not installed
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _request(url: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as refused:
+        return refused.code, json.loads(refused.read())
+
+
+@contextmanager
+def serving(project: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[Any]:
+    """`modelcrate serve PROJECT --port P ARGS` running until the block ends; yields
+    (base URL, process, path of its stderr)."""
+    port = _free_port()
+    log = project.parent / f"serve-{port}.log"
+    with log.open("w") as err:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "modelcrate", "serve", project, "--port", str(port), *args],
+            stdout=subprocess.DEVNULL, stderr=err, env={**os.environ, **(env or {})},
+        )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, log.read_text()
+            try:
+                if _request(f"{base}/health/live")[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        yield base, process, log
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_a_served_project_answers_as_modelcrate_run_does_and_stops_on_sigterm(project, tmp_path):
+    inputs = {"laser_radius": 0.7, "bunch_charge": 120.0}
+    ran = subprocess.run(
+        [sys.executable, "-m", "modelcrate", "run", project, "--set", "laser_radius=0.7",
+         "--set", "bunch_charge=120", "-t", tmp_path / "results", "--json"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    expected = json.loads(ran.stdout)["outputs"]
+    with serving(project) as (base, process, log):
+        status, answer = _request(f"{base}/v1/evaluate", {"inputs": inputs})
+        assert status == 200
+        assert set(answer["outputs"]) == set(expected)
+        for name in ("sigma_x", "sigma_y"):
+            assert answer["outputs"][name] == pytest.approx(expected[name])
+        status, batch = _request(f"{base}/v1/evaluate", {"inputs": [inputs, {}]})
+        assert status == 200 and len(batch["outputs"]) == 2
+        status, refused = _request(f"{base}/v1/evaluate", {"inputs": {"laser_radius": "wide"}})
+        assert status == 422 and "laser_radius" in refused["error"]
+        assert _request(f"{base}/v1/variables")[1]["name"] == "injector-surrogate"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+        printed = log.read_text()
+    assert printed.startswith("Serving injector-surrogate ")
+    assert f"at {base}" in printed and printed.splitlines()[-1] == "Stopped."
+    assert "Traceback" not in printed
+    with pytest.raises(OSError):
+        _request(f"{base}/health/live")
+
+
+def test_several_processes_share_the_port_and_the_token(project):
+    with serving(project, "--workers", "2", env={"MODELCRATE_SERVE_TOKEN": TOKEN}) as served:
+        base, process, log = served
+        assert _request(f"{base}/v1/evaluate", {"inputs": {}})[0] == 401
+        for _ in range(6):
+            status, _ = _request(f"{base}/v1/evaluate", {"inputs": {}}, token=TOKEN)
+            assert status == 200
+        assert "(2 processes)" in log.read_text()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+        assert TOKEN not in log.read_text()
+
+
+def test_a_port_in_use_or_a_bad_host_is_one_error_line(project):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "modelcrate", "serve", project, "--port", str(port)],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"error: port {port} on 127.0.0.1 is in use (another server?): choose another with --port\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "modelcrate", "serve", project, "--host", "no.such.host.invalid"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2 and done.stderr.startswith("error: --host 'no.such.host.invalid'")

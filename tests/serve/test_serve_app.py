@@ -1,0 +1,204 @@
+"""The HTTP app of a model: every route, the spec's checks as 422s, the model's errors as 500s,
+the token, the body limit, and arrays both ways (through Starlette's test client)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+pytest.importorskip("starlette")
+from starlette.testclient import TestClient
+
+from modelcrate import Model
+from modelcrate.serve import create_app
+from modelcrate.spec import parse_spec
+
+
+class Beamline(Model):
+    """A screen image and a spot size from a focal length; raises for focal 0.5 exactly."""
+
+    spec = parse_spec(
+        """
+model: {name: beamline, description: A test beamline.}
+input_variables:
+  focal: {type: scalar, default: 0.2, range: [0.0, 1.0], policy: error, unit: m}
+  gain: {type: int, default: 2, range: [1, 10]}
+  profile: {type: array, shape: [3], default: [0.0, 0.0, 0.0]}
+  offset: {type: scalar, default: 0.0, range: [-.inf, .inf]}
+output_variables:
+  spot: {type: scalar, unit: mm}
+  screen: {type: image, shape: [2, 2]}
+  edge: {type: scalar}
+""",
+        source="beamline.yml",
+    )
+    version = "1.2"
+
+    def __init__(self) -> None:
+        self.batches: list[int] = []
+
+    def evaluate(self, inputs):
+        if inputs["focal"] == 0.5:
+            raise ZeroDivisionError("the focus is at the singular point")
+        spot = inputs["focal"] * inputs["gain"] + float(np.sum(inputs["profile"]))
+        screen = np.full((2, 2), spot)
+        return {"spot": spot, "screen": screen, "edge": math.inf if spot > 5 else math.nan}
+
+    def evaluate_batch(self, input_sets):
+        self.batches.append(len(input_sets))
+        return [self.evaluate(inputs) for inputs in input_sets]
+
+
+@pytest.fixture
+def model():
+    return Beamline()
+
+
+@pytest.fixture
+def client(model):
+    with TestClient(create_app(model)) as client:
+        yield client
+
+
+def evaluate(client, body, **kwargs):
+    return client.post("/v1/evaluate", content=json.dumps(body), **kwargs)
+
+
+def test_one_input_set_gives_its_outputs_arrays_as_lists_and_non_finite_as_strings(client):
+    answer = evaluate(client, {"inputs": {"focal": 0.25, "profile": [1, 0, 0]}})
+    assert answer.status_code == 200
+    assert answer.json() == {
+        "outputs": {"spot": 1.5, "screen": [[1.5, 1.5], [1.5, 1.5]], "edge": "NaN"}
+    }
+    assert evaluate(client, {"inputs": {"focal": 1.0, "gain": 10}}).json()["outputs"]["edge"] == (
+        "Infinity"
+    )
+
+
+def test_a_batch_is_one_evaluate_batch_call_with_the_answers_in_order(client, model):
+    answer = evaluate(client, {"inputs": [{"focal": 0.1}, {"focal": 0.3}, {}]})
+    assert answer.status_code == 200
+    assert [out["spot"] for out in answer.json()["outputs"]] == [0.2, 0.6, 0.4]
+    assert model.batches == [3]
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ({"inputs": {"focal": 2.0}}, "focal"),
+        ({"inputs": {"focal": "far"}}, "focal"),
+        ({"inputs": {"lens": 1}}, "unknown input 'lens'; the inputs of beamline are: focal"),
+        ({"inputs": {"profile": [1, 2]}}, "profile"),
+        ({"inputs": [{"focal": 0.1}, {"focal": 3}]}, "input set 1: "),
+        ({"inputs": []}, "inputs: expected an object of inputs, or a non-empty list"),
+        ({"inputs": 3}, "expected an object of inputs"),
+        ({"focal": 0.1}, "must be an object with one key, inputs"),
+        ([1, 2], "must be an object with one key, inputs"),
+    ],
+)
+def test_inputs_the_spec_refuses_are_a_422_naming_what_is_wrong(client, body, reason):
+    answer = evaluate(client, body)
+    assert answer.status_code == 422
+    assert reason in answer.json()["error"]
+    assert "\n" not in answer.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b'{"inputs": {"focal": 0.1', "not valid JSON (line 1"),
+        (b'{"inputs": {"focal": 0.1, "focal": 0.2}}', "appears twice"),
+        (b"\xff\xfe", "not UTF-8"),
+        (b"", "not valid JSON"),
+        (b'{"inputs": {"gain": ' + b"9" * 5000 + b"}}", "too long"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested"),
+    ],
+)
+def test_a_body_that_is_not_good_json_is_a_422(client, content, reason):
+    answer = client.post("/v1/evaluate", content=content)
+    assert answer.status_code == 422
+    assert reason in answer.json()["error"]
+
+
+def test_a_value_outside_its_range_under_warn_is_answered_with_the_warning(client):
+    answer = evaluate(client, {"inputs": {"gain": 20}})
+    assert answer.status_code == 200
+    assert answer.json()["outputs"]["spot"] == pytest.approx(4.0)
+    (warning,) = answer.json()["warnings"]
+    assert "gain" in warning and "20" in warning
+
+
+def test_an_exception_in_the_model_is_a_500_with_its_reason_and_the_server_goes_on(client, caplog):
+    answer = evaluate(client, {"inputs": {"focal": 0.5}})
+    assert answer.status_code == 500
+    assert answer.json() == {"error": "ZeroDivisionError: the focus is at the singular point"}
+    assert "Traceback" in caplog.text and "singular point" in caplog.text
+    assert evaluate(client, {"inputs": {"focal": 0.4}}).status_code == 200
+
+
+def test_outputs_that_break_the_variables_are_a_500_naming_the_output(model):
+    model.evaluate = lambda inputs: {"spot": "wide", "screen": [[0]], "edge": 0.0}
+    with TestClient(create_app(model)) as client:
+        answer = evaluate(client, {"inputs": {}})
+    assert answer.status_code == 500
+    assert "spot" in answer.json()["error"]
+
+
+def test_the_variables_and_the_schemas_describe_the_model(client):
+    variables = client.get("/v1/variables").json()
+    assert (variables["name"], variables["version"]) == ("beamline", "1.2")
+    assert variables["variables"]["input_variables"]["focal"]["value_range"] == [0.0, 1.0]
+    assert list(variables["variables"]["output_variables"]) == ["spot", "screen", "edge"]
+    offset = variables["variables"]["input_variables"]["offset"]
+    assert offset["value_range"] == ["-Infinity", "Infinity"]
+    schemas = client.get("/v1/schema").json()
+    focal = schemas["inputs"]["properties"]["focal"]
+    assert (focal["minimum"], focal["maximum"]) == (0.0, 1.0)
+    assert set(schemas["outputs"]["properties"]) == {"spot", "screen", "edge"}
+
+
+def test_health_routes(client):
+    assert client.get("/health/live").json() == {"status": "live"}
+    ready = client.get("/health/ready").json()
+    assert ready == {"status": "ready", "name": "beamline", "version": "1.2"}
+
+
+def test_unknown_routes_and_methods_are_json_errors(client):
+    assert client.get("/v2/nothing").status_code == 404
+    assert "no route /v2/nothing" in client.get("/v2/nothing").json()["error"]
+    wrong = client.get("/v1/evaluate")
+    assert wrong.status_code == 405 and "GET is not allowed" in wrong.json()["error"]
+
+
+def test_a_token_is_needed_on_every_route_but_liveness(model):
+    with TestClient(create_app(model, token="s3cret-token")) as client:
+        for path in ("/v1/variables", "/v1/schema", "/health/ready"):
+            refused = client.get(path)
+            assert refused.status_code == 401, path
+            assert refused.headers["www-authenticate"] == "Bearer"
+            assert "s3cret" not in refused.text
+        assert client.get("/health/live").status_code == 200
+        wrong = {"Authorization": "Bearer not-it"}
+        assert evaluate(client, {"inputs": {}}, headers=wrong).status_code == 401
+        right = {"Authorization": "Bearer s3cret-token"}
+        assert evaluate(client, {"inputs": {}}, headers=right).status_code == 200
+        assert client.get("/v1/schema", headers=right).status_code == 200
+
+
+def test_a_body_over_the_limit_is_a_413_before_it_is_read_whole(model):
+    with TestClient(create_app(model, max_body=100)) as client:
+        big = {"inputs": {"profile": [0.0, 0.0, 0.0]}, "padding": "x" * 200}
+        answer = evaluate(client, big)
+        assert answer.status_code == 413 and "more than 100" in answer.json()["error"]
+
+        def chunked():  # no Content-Length: counted as it arrives
+            yield b'{"inputs": {"focal": 0.1' + b" " * 60
+            yield b" " * 60 + b"}}"
+
+        assert client.post("/v1/evaluate", content=chunked()).status_code == 413
+        assert evaluate(client, {"inputs": {}}).status_code == 200
+    with pytest.raises(ValueError, match="at least 1 byte"):
+        create_app(model, max_body=0)
