@@ -100,12 +100,31 @@ def test_sigterm_unwinds_like_ctrl_c_and_exits_143(run_cli, terminated_project):
     assert signal.getsignal(signal.SIGTERM) is before  # put back as it was
 
 
+class SerializationError(ValueError):
+    """Stands for pydantic-core's error for an exception raised inside a serializer."""
+
+
+SerializationError.__name__ = "PydanticSerializationError"
+SerializationError.__module__ = "pydantic_core._pydantic_core"
+
+
 @pytest.mark.parametrize(
     ("error", "stopped"),
     [
-        (ValueError("Error calling function `_ser_model`: TerminationSignal: "), "Terminated"),
-        (RuntimeError("in a callback: KeyboardInterrupt: "), "KeyboardInterrupt"),
+        (
+            SerializationError("Error calling function `_ser_model`: TerminationSignal: "),
+            "Terminated",
+        ),
+        (
+            SerializationError("Error calling function `x`: KeyboardInterrupt: "),
+            "KeyboardInterrupt",
+        ),
+        (SerializationError("Error calling function `x`: Terminated"), "Terminated"),
+        (KeyboardInterrupt(), "KeyboardInterrupt"),
         (ValueError("a model's own error"), None),
+        (RuntimeError("solver Terminated: step limit reached"), None),
+        (ValueError("expected KeyboardInterrupt: got none"), None),
+        (SerializationError("Error calling function `x`: ValueError: Terminated: no"), None),
     ],
 )
 def test_a_stop_signal_that_a_library_wrapped_in_its_own_error_is_still_a_stop(error, stopped):

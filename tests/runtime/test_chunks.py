@@ -183,6 +183,7 @@ def test_a_task_is_whole_chunks_enough_for_each_worker_and_not_too_many():
     assert task_size(20_000, 1000, workers=2) == 2000  # 10 tasks: 5 per worker
     assert task_size(20_000, 1000, workers=64) == 1000  # more workers than chunks: one each
     assert task_size(10, 1000, workers=None) == 1000  # one chunk, on one worker
+    assert task_size(100_000, 1000, workers=0) == 1000  # an adaptive cluster with none yet
     assert task_size(0, 1000) == 1000
     assert task_size(12_000, 1000) == 3000  # one worker: four tasks
     for size, chunk, workers in [(1, 1, 1), (99_999, 7, 3), (10**7, 1000, 500)]:

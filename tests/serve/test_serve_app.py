@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import math
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -13,7 +15,7 @@ pytest.importorskip("starlette")
 from starlette.testclient import TestClient
 
 from modelcrate import Model
-from modelcrate.serve import create_app
+from modelcrate.serve import check_token, create_app
 from modelcrate.spec import parse_spec
 
 
@@ -200,5 +202,74 @@ def test_a_body_over_the_limit_is_a_413_before_it_is_read_whole(model):
 
         assert client.post("/v1/evaluate", content=chunked()).status_code == 413
         assert evaluate(client, {"inputs": {}}).status_code == 200
-    with pytest.raises(ValueError, match="at least 1 byte"):
+    with pytest.raises(ValueError, match="must be at least 1, got 0"):
         create_app(model, max_body=0)
+
+
+@pytest.mark.parametrize(
+    ("configured", "header"),
+    [("s3cret\n", "Bearer s3cret"), (" s3cret ", "bearer   s3cret"), ("s3cret", "Bearer\ts3cret")],
+)
+def test_a_token_read_from_a_file_and_any_spacing_in_the_header_are_accepted(
+    model, configured, header
+):
+    with TestClient(create_app(model, token=configured)) as client:
+        assert client.get("/v1/schema", headers={"Authorization": header}).status_code == 200
+
+
+@pytest.mark.parametrize("token", ["two words", "s3crét", "", "  \n"])
+def test_a_token_no_header_can_carry_is_refused_when_the_app_is_made(model, token):
+    with pytest.raises(ValueError, match="MODELCRATE_SERVE_TOKEN"):
+        check_token(token)
+    with pytest.raises(ValueError, match="MODELCRATE_SERVE_TOKEN"):
+        create_app(model, token=token)
+
+
+def test_a_batch_over_the_limit_is_a_413_saying_how_many(model):
+    with TestClient(create_app(model, max_batch=3)) as client:
+        answer = evaluate(client, {"inputs": [{}] * 4})
+        assert answer.status_code == 413
+        assert answer.json()["error"].startswith("the batch has 4 input sets, more than 3")
+        assert evaluate(client, {"inputs": [{}] * 3}).status_code == 200
+    assert model.batches == [3]
+
+
+@pytest.mark.parametrize(
+    ("raised", "reason"),
+    [
+        (SystemExit(3), "SystemExit: 3"),
+        (KeyboardInterrupt(), "KeyboardInterrupt: "),
+        (BaseException("odd"), "BaseException: odd"),
+    ],
+)
+def test_whatever_the_model_raises_is_a_json_500_and_the_server_goes_on(model, raised, reason):
+    def evaluate_once(inputs):
+        model.evaluate = Beamline.evaluate.__get__(model)
+        raise raised
+
+    model.evaluate = evaluate_once
+    with TestClient(create_app(model)) as client:
+        answer = evaluate(client, {"inputs": {}})
+        assert (answer.status_code, answer.json()["error"]) == (500, reason)
+        assert evaluate(client, {"inputs": {}}).status_code == 200
+
+
+def test_a_long_reason_is_cut_short(client):
+    answer = evaluate(client, {"inputs": {"x" * 200_000: 1}})
+    assert answer.status_code == 422 and len(answer.json()["error"]) <= 500
+
+
+def test_the_health_routes_answer_while_the_model_works(model):
+    release = threading.Event()
+    model.evaluate_batch = lambda sets: release.wait(30) and [Beamline().evaluate(s) for s in sets]
+    with TestClient(create_app(model)) as client:
+        slow = threading.Thread(target=evaluate, args=(client, {"inputs": {}}))
+        slow.start()
+        time.sleep(0.2)
+        began = time.monotonic()
+        assert client.get("/health/live").status_code == 200
+        assert client.get("/health/ready").status_code == 200
+        assert time.monotonic() - began < 5
+        assert slow.is_alive()  # still evaluating
+        release.set()
+        slow.join(30)

@@ -143,7 +143,7 @@ def cli(verbose: bool) -> None:
         logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
 
 
-def _internal_error(exc: Exception, verbose: bool) -> int:
+def _internal_error(exc: BaseException, verbose: bool) -> int:
     """Report a bug (ours or in the model's code) in one line; re-raise it with --verbose. An
     error that is the trace of Ctrl-C or SIGTERM is reported as that."""
     if _stopped_by(exc):
@@ -192,23 +192,33 @@ def _terminate(signum: int, frame: object) -> None:
     raise Terminated()
 
 
-_STOPPED_BY = {"Terminated": "Terminated", "TerminationSignal": "Terminated",
-               "KeyboardInterrupt": "KeyboardInterrupt"}  # fmt: skip
-"""Names of the exceptions a stop signal raises (Prefect raises its own TerminationSignal for
-SIGTERM while a flow runs), by what they mean."""
+_SIGNAL_NAMES = {"Terminated": "Terminated", "TerminationSignal": "Terminated",
+                 "KeyboardInterrupt": "KeyboardInterrupt"}  # fmt: skip
+"""The exceptions a stop signal raises, by name (Prefect raises its own TerminationSignal for
+SIGTERM while a flow runs), and what they mean."""
 
 
 def _stopped_by(exc: BaseException) -> str | None:
     """Which stop signal an error is the trace of ("Terminated", "KeyboardInterrupt"), if any:
-    one landing inside a library's callback can come out as that library's own exception (a
-    pydantic serializer's, say, whose message names it), with the signal only in its text."""
+    the signal's own exception (ours, Python's, Prefect's) in its chain, or pydantic's error for
+    one that landed inside a serializer, which names the signal's exception in its message
+    only. A model's own error that mentions a signal is not one."""
     seen: set[int] = set()
     cause: BaseException | None = exc
     while cause is not None and id(cause) not in seen:
         seen.add(id(cause))
-        for name, meaning in _STOPPED_BY.items():
-            if type(cause).__name__ == name or f"{name}: " in str(cause).split("\n", 1)[0]:
-                return meaning
+        if isinstance(cause, Terminated):
+            return "Terminated"
+        if isinstance(cause, KeyboardInterrupt):
+            return "KeyboardInterrupt"
+        kind, module = type(cause).__name__, type(cause).__module__
+        if kind == "TerminationSignal" and module.startswith("prefect."):
+            return "Terminated"
+        if kind == "PydanticSerializationError" and module.startswith("pydantic_core"):
+            # "Error calling function `name`: ExceptionType: message"
+            raised = str(cause).split("`: ", 1)[-1].split(":", 1)[0].strip()
+            if raised in _SIGNAL_NAMES:
+                return _SIGNAL_NAMES[raised]
         cause = cause.__cause__ or cause.__context__
     return None
 
@@ -287,8 +297,8 @@ def main(argv: list[str] | None = None) -> int:
             return ExitCode.OK
         except Exception as exc:  # a bug (ours or in the model's code): say so in one line
             return _internal_error(exc, verbose)
-        except BaseException as exc:  # a stop signal's own exception (Prefect's, for SIGTERM)
-            if not _stopped_by(exc):
-                raise
-            return _stopped(exc)
+        except SystemExit:  # the model's own sys.exit: its code stands
+            raise
+        except BaseException as exc:  # a stop signal's own (Prefect's), or a model's oddity
+            return _internal_error(exc, verbose)
     return result if isinstance(result, int) else ExitCode.OK

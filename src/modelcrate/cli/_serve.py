@@ -18,6 +18,7 @@ SERVE_HINT = "pip install 'modelcrate[serve]'"
 MODEL_ENV = "MODELCRATE_SERVE_MODEL"
 """How `--workers N` tells each worker process which model to serve."""
 MAX_BODY_ENV = "MODELCRATE_SERVE_MAX_BODY"
+MAX_BATCH_ENV = "MODELCRATE_SERVE_MAX_BATCH"
 GRACE_SECONDS = 30
 """How long a stop waits for the requests being answered."""
 
@@ -45,9 +46,22 @@ GRACE_SECONDS = 30
     metavar="BYTES",
     help="The largest request body taken (default 16 MiB).",
 )
+@click.option(
+    "--max-batch",
+    type=click.IntRange(1),
+    default=None,
+    metavar="N",
+    help="The most input sets one request may carry (default 1,000).",
+)
 @click.option("--access-log", is_flag=True, help="Log every request (slower).")
 def serve(
-    model_ref: str, host: str, port: int, workers: int, max_body: int | None, access_log: bool
+    model_ref: str,
+    host: str,
+    port: int,
+    workers: int,
+    max_body: int | None,
+    max_batch: int | None,
+    access_log: bool,
 ) -> None:
     """Serve a model over HTTP: POST /v1/evaluate with {"inputs": {...}} (or a list of input
     sets) answers {"outputs": ...}; GET /v1/variables and /v1/schema describe the model;
@@ -56,7 +70,7 @@ def serve(
     Inputs are checked as variables.yml says (a bad one is HTTP 422 naming it). With
     MODELCRATE_SERVE_TOKEN set, every route but /health/live needs the header
     'Authorization: Bearer <token>'. Ctrl-C or SIGTERM stops it after the requests being
-    answered.
+    answered (up to 30 s), with exit code 0: a signal is how a server is meant to end.
 
     \b
     Examples:
@@ -71,16 +85,19 @@ def serve(
     import uvicorn
 
     from .. import runtime
-    from ..serve import MAX_BODY_BYTES, TOKEN_ENV, create_app
+    from ..serve import MAX_BATCH, MAX_BODY_BYTES, TOKEN_ENV, check_token, create_app
 
     token = os.environ.get(TOKEN_ENV)
-    if token is not None and not token.strip():
-        raise InputError(f"{TOKEN_ENV} is set but empty: give it a token, or unset it")
+    if token is not None:
+        try:
+            token = check_token(token)
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
     model, _ = runtime.find_model(model_ref)  # a bad reference fails here, before binding
-    limit = max_body or MAX_BODY_BYTES
+    limit, batch = max_body or MAX_BODY_BYTES, max_batch or MAX_BATCH
     listening = _bind(host, port)
     address = f"http://{_url_host(host)}:{listening.getsockname()[1]}"
-    if not _is_loopback(host) and token is None:
+    if not _is_loopback(listening.getsockname()[0]) and token is None:
         stderr(
             f"warning: serving on {host} without a token: anyone who can reach this machine "
             f"can use the model; set {TOKEN_ENV}"
@@ -92,11 +109,12 @@ def serve(
         lifespan="on",
     )
     if workers == 1:
-        app = create_app(model, token=token, max_body=limit)
+        app = create_app(model, token=token, max_body=limit, max_batch=batch)
         config = uvicorn.Config(app, **config_args)  # type: ignore[arg-type]
     else:  # each worker process builds its app from the environment
         os.environ[MODEL_ENV] = model_ref
         os.environ[MAX_BODY_ENV] = str(limit)
+        os.environ[MAX_BATCH_ENV] = str(batch)
         config = uvicorn.Config(
             "modelcrate.cli._serve:app_from_environment",
             factory=True,
@@ -124,11 +142,12 @@ def serve(
 def app_from_environment() -> object:
     """The app of one server process of `serve --workers N`."""
     from .. import runtime
-    from ..serve import MAX_BODY_BYTES, TOKEN_ENV, create_app
+    from ..serve import MAX_BATCH, MAX_BODY_BYTES, TOKEN_ENV, create_app
 
     model, _ = runtime.find_model(os.environ[MODEL_ENV])
     limit = int(os.environ.get(MAX_BODY_ENV, MAX_BODY_BYTES))
-    return create_app(model, token=os.environ.get(TOKEN_ENV), max_body=limit)
+    batch = int(os.environ.get(MAX_BATCH_ENV, MAX_BATCH))
+    return create_app(model, token=os.environ.get(TOKEN_ENV), max_body=limit, max_batch=batch)
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -136,7 +155,11 @@ def _bind(host: str, port: int) -> socket.socket:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except (socket.gaierror, UnicodeError) as exc:
-        raise InputError(f"--host {host!r}: not an address of this machine ({exc})") from None
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise InputError(
+            f"--host {host!r}: not an address of this machine ({reason}); give 127.0.0.1, "
+            "0.0.0.0 or an address of one of its interfaces"
+        ) from None
     family, kind, proto, _, where = infos[0]
     listening = socket.socket(family, kind, proto)
     try:
@@ -150,15 +173,17 @@ def _bind(host: str, port: int) -> socket.socket:
             raise InputError(
                 f"port {port} on {host} is in use (another server?): choose another with --port"
             ) from None
-        raise InputError(f"cannot listen on {host}:{port} ({exc.strerror or exc})") from None
+        raise InputError(
+            f"cannot listen on {_url_host(host)}:{port} ({exc.strerror or exc}); give 127.0.0.1, "
+            "0.0.0.0 or an address of one of this machine's interfaces"
+        ) from None
     return listening
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
+def _is_loopback(address: str) -> bool:
+    """Whether a bound socket's address is a loopback one (127.1 and localhost included)."""
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(address.split("%", 1)[0]).is_loopback
     except ValueError:
         return False
 

@@ -324,9 +324,13 @@ def task_size(size: int, chunk_size: int, workers: int | None = None) -> int:
     and at most `MAX_CHUNKS_PER_TASK` chunks per task (so progress shows and a lost task costs
     little). Each task costs the flow's orchestration tenths of a second wherever it runs
     (Prefect's task run on a Dask worker), about as much as a chunk of a cheap model: a task of
-    one chunk would spend a good part of the sweep on that."""
+    one chunk would spend a good part of the sweep on that. A cluster with no workers yet (an
+    adaptive one, which grows as work arrives: `workers` 0) gets a task per chunk, so that
+    workers that join later find work."""
     if chunk_size < 1:
         raise ValueError(f"chunk size must be at least 1, got {chunk_size}")
+    if workers == 0:
+        return chunk_size
     chunks = math.ceil(size / chunk_size)
     per_task = chunks // (TASKS_PER_WORKER * max(1, workers or 1))
     return max(1, min(MAX_CHUNKS_PER_TASK, per_task)) * chunk_size

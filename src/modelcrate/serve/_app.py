@@ -14,8 +14,9 @@ outside its range under the `error` policy is a 422 naming the variable; under `
 carries the warnings. Arrays and images are nested lists, both ways; a float that is not finite
 is the string "NaN", "Infinity" or "-Infinity" (as protobuf's JSON does), since JSON has none.
 An exception in the model's code is a 500 with its reason on one line, logged with its
-traceback; the server goes on serving. Evaluations run one at a time, off the event loop, so a
-model need not be thread-safe and a slow one does not stop the health routes answering.
+traceback; the server goes on serving. Requests are parsed, checked, evaluated and encoded one
+at a time in one thread off the event loop, so a model need not be thread-safe and a slow one
+(or a large batch) does not stop the health routes answering.
 """
 
 from __future__ import annotations
@@ -25,16 +26,17 @@ import hmac
 import json
 import logging
 import math
+import queue
+import threading
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
 import numpy as np
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -51,6 +53,12 @@ MAX_BODY_BYTES = 16 * 1024 * 1024
 TOKEN_ENV = "MODELCRATE_SERVE_TOKEN"
 """The environment variable of the bearer token every route but liveness then requires."""
 
+MAX_BATCH = 1000
+"""The most input sets one request may carry by default (`--max-batch`)."""
+
+_REASON_WIDTH = 500
+"""The longest error text an answer carries."""
+
 _HINT = 'send {"inputs": {"name": value, ...}}, or {"inputs": [{...}, {...}]} for a batch'
 _NON_FINITE = {math.inf: "Infinity", -math.inf: "-Infinity"}
 
@@ -64,14 +72,22 @@ class _Refused(Exception):
 
 
 def create_app(
-    model: Model, *, token: str | None = None, max_body: int = MAX_BODY_BYTES
+    model: Model,
+    *,
+    token: str | None = None,
+    max_body: int = MAX_BODY_BYTES,
+    max_batch: int = MAX_BATCH,
 ) -> Starlette:
     """The ASGI app serving `model`; with `token`, every route but liveness requires the header
-    `Authorization: Bearer <token>`. Bodies over `max_body` bytes are refused (413)."""
-    if max_body < 1:
-        raise ValueError(f"the body size limit must be at least 1 byte, got {max_body}")
-    one_at_a_time = ThreadPoolExecutor(max_workers=1, thread_name_prefix="modelcrate-evaluate")
-    state = {"ready": True}
+    `Authorization: Bearer <token>` (see `check_token` for what a token may be). Bodies over
+    `max_body` bytes and batches of more than `max_batch` input sets are refused (413)."""
+    if max_body < 1 or max_batch < 1:
+        raise ValueError(
+            f"the body and batch limits must be at least 1, got {max_body}, {max_batch}"
+        )
+    if token is not None:
+        token = check_token(token)
+    one_at_a_time = _EvaluationThread()
     about = {"name": model.name, "version": str(model.version)}
     variables = _json_bytes(_plain({**about, "variables": spec_document(model.spec)}))
     schemas = _json_bytes(
@@ -93,13 +109,10 @@ def create_app(
 
     async def evaluate(request: Request) -> Response:
         body = await _read_body(request, max_body)
-        given = _request_inputs(body)
-        loop = asyncio.get_running_loop()
-        outputs, warned = await loop.run_in_executor(one_at_a_time, _evaluate, model, given)
-        answer: dict[str, Any] = {"outputs": outputs if isinstance(given, list) else outputs[0]}
-        if warned:
-            answer["warnings"] = warned
-        return Response(_json_bytes(answer), media_type="application/json")
+        # parsing, checking, evaluating and encoding all leave the event loop, which goes on
+        # answering (the health routes, say) whatever the size of the request
+        answer = await one_at_a_time.run(_answer, model, body, max_batch)
+        return Response(answer, media_type="application/json")
 
     async def show_variables(request: Request) -> Response:
         return Response(variables, media_type="application/json")
@@ -111,8 +124,6 @@ def create_app(
         return Response(_json_bytes({"status": "live"}), media_type="application/json")
 
     async def ready(request: Request) -> Response:
-        if not state["ready"]:
-            raise _Refused(503, "the server is shutting down")
         return Response(_json_bytes({"status": "ready", **about}), media_type="application/json")
 
     async def not_found(request: Request, exc: Exception) -> Response:
@@ -128,8 +139,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
-        state["ready"] = False  # shutting down: what is being evaluated finishes
-        one_at_a_time.shutdown(wait=True)
+        one_at_a_time.stop()  # an evaluation still running is left to end with the process
 
     routes = [
         Route("/v1/evaluate", guarded(evaluate), methods=["POST"]),
@@ -145,11 +155,27 @@ def create_app(
     )
 
 
+def check_token(token: str) -> str:
+    """The token a server requires: visible ASCII characters (what an HTTP header carries as
+    is), without the spaces or line break around it (a token read from a secret file); else a
+    `ValueError` saying what to give."""
+    token = token.strip()
+    if not token:
+        raise ValueError(f"{TOKEN_ENV} is set but empty: give it a token, or unset it")
+    if not all("!" <= c <= "~" for c in token):
+        raise ValueError(
+            f"{TOKEN_ENV} holds a space or a character that is not visible ASCII, which a "
+            "client's header cannot carry as is: give a token of letters, digits and "
+            "punctuation (e.g. from `python -c 'import secrets; print(secrets.token_urlsafe())'`)"
+        )
+    return token
+
+
 def _check_token(request: Request, token: str) -> None:
-    given = request.headers.get("authorization", "")
-    scheme, _, value = given.partition(" ")
+    given = request.headers.get("authorization", "").split(None, 1)
+    scheme, value = [*given, "", ""][:2]
     if scheme.lower() != "bearer" or not hmac.compare_digest(
-        value.strip().encode(), token.encode()
+        value.strip().encode("latin-1"), token.encode("ascii")
     ):
         raise _Refused(
             401,
@@ -165,15 +191,28 @@ async def _read_body(request: Request, limit: int) -> bytes:
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _Refused(413, f"the body is {int(declared):,} bytes, more than {limit:,}")
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _Refused(413, f"the body is more than {limit:,} bytes")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _Refused(413, f"the body is more than {limit:,} bytes")
+            chunks.append(chunk)
+    except ClientDisconnect:  # nobody to answer: not the server's failure
+        raise _Refused(400, "the client left before sending the whole body") from None
     return b"".join(chunks)
 
 
-def _request_inputs(body: bytes) -> dict[str, Any] | list[dict[str, Any]]:
+def _answer(model: Model, body: bytes, max_batch: int) -> bytes:
+    """The JSON answer to an evaluate request's body (in the evaluation thread)."""
+    given = _request_inputs(body, max_batch)
+    outputs, warned = _evaluate(model, given)
+    answer: dict[str, Any] = {"outputs": outputs if isinstance(given, list) else outputs[0]}
+    if warned:
+        answer["warnings"] = warned
+    return _json_bytes(answer)
+
+
+def _request_inputs(body: bytes, max_batch: int) -> dict[str, Any] | list[dict[str, Any]]:
     """The input set (an object) or sets (a list) of an evaluate request, or a 422 saying what
     is wrong with the body."""
     try:
@@ -186,6 +225,12 @@ def _request_inputs(body: bytes) -> dict[str, Any] | list[dict[str, Any]]:
     if not isinstance(loaded, dict) or set(loaded) != {"inputs"}:
         raise _Refused(422, f"the request body must be an object with one key, inputs; {_HINT}")
     given = loaded["inputs"]
+    if isinstance(given, list) and len(given) > max_batch:
+        raise _Refused(
+            413,
+            f"the batch has {len(given):,} input sets, more than {max_batch:,}: send fewer at a "
+            "time (the server's --max-batch)",
+        )
     try:
         sets = as_input_sets(given, source="inputs")
     except InputError as exc:
@@ -213,11 +258,54 @@ def _evaluate(
         except ModelcrateError as exc:  # outputs that break the variables
             log.error("evaluating %s failed: %s", model.name, exc)
             raise _Refused(500, one_line(str(exc))) from None
-        except Exception as exc:  # the model's own code
-            log.exception("evaluating %s failed", model.name)
+        except BaseException as exc:  # the model's own code, even a sys.exit in it: no signal
+            log.exception("evaluating %s failed", model.name)  # reaches this thread
             raise _Refused(500, f"{type(exc).__name__}: {one_line(str(exc))}") from None
     warned = [one_line(str(w.message)) for w in caught if issubclass(w.category, ValueWarning)]
     return [{k: _plain(v) for k, v in out.items()} for out in outputs], warned
+
+
+class _EvaluationThread:
+    """One daemon thread that runs the model's work, one request at a time, in order: a model
+    need not be thread-safe, and one that hangs does not keep the process from ending after
+    the server's grace period."""
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._work, name="modelcrate-evaluate", daemon=True)
+        self._thread.start()
+
+    async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._queue.put((loop, future, fn, args))
+        return await future
+
+    def stop(self) -> None:
+        self._queue.put(None)
+
+    def _work(self) -> None:
+        while (item := self._queue.get()) is not None:
+            loop, future, fn, args = item
+            if future.cancelled():  # its client left, or the server stopped waiting
+                continue
+            try:
+                result, error = fn(*args), None
+            except BaseException as exc:  # handed to the request, which answers it
+                result, error = None, exc
+            try:
+                loop.call_soon_threadsafe(_settle, future, result, error)
+            except RuntimeError:  # the event loop has ended: nobody waits for this any more
+                return
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.cancelled():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
 
 
 def _plain(value: Any) -> Any:
@@ -243,6 +331,8 @@ def _json_bytes(document: Any) -> bytes:
 
 
 def _error(status: int, reason: str, headers: Mapping[str, str] | None = None) -> Response:
+    if len(reason) > _REASON_WIDTH:  # a reason that quotes a client's huge key, say
+        reason = reason[: _REASON_WIDTH - 1] + "…"
     return Response(
         _json_bytes({"error": reason}),
         status_code=status,
