@@ -124,6 +124,7 @@ def serve(
     processes = f" ({workers} processes)" if workers > 1 else ""
     stderr(f"Serving {model.name} {model.version} at {address}{processes}; Ctrl-C stops it")
     stderr(f'  POST {address}/v1/evaluate  {{"inputs": {{...}}}}   GET {address}/v1/variables')
+    _log_to_stderr()
     server = uvicorn.Server(config)
     try:
         if workers == 1:
@@ -139,8 +140,27 @@ def serve(
     stderr("Stopped.")
 
 
+def _log_to_stderr() -> None:
+    """The app's log lines (a model's traceback, a request left unanswered) on standard error,
+    as `LEVEL: message`, beside uvicorn's own."""
+    import logging
+
+    logger = logging.getLogger("modelcrate.serve")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
 def app_from_environment() -> object:
     """The app of one server process of `serve --workers N`."""
+    _log_to_stderr()
+    return _app_from_environment()
+
+
+def _app_from_environment() -> object:
     from .. import runtime
     from ..serve import MAX_BATCH, MAX_BODY_BYTES, TOKEN_ENV, create_app
 

@@ -111,7 +111,11 @@ def create_app(
         body = await _read_body(request, max_body)
         # parsing, checking, evaluating and encoding all leave the event loop, which goes on
         # answering (the health routes, say) whatever the size of the request
-        answer = await one_at_a_time.run(_answer, model, body, max_batch)
+        try:
+            answer = await one_at_a_time.run(_answer, model, body, max_batch)
+        except asyncio.CancelledError:  # the server stops and its grace period is over
+            log.warning("stopping: a request was left unanswered, its evaluation still running")
+            raise _Refused(503, "the server stopped before the model answered; ask again") from None
         return Response(answer, media_type="application/json")
 
     async def show_variables(request: Request) -> Response:
