@@ -273,3 +273,66 @@ def test_the_health_routes_answer_while_the_model_works(model):
         assert slow.is_alive()  # still evaluating
         release.set()
         slow.join(30)
+
+
+def _answer_schema(document, path, method, status):
+    """The schema the OpenAPI document declares for an answer, resolvable against it."""
+    response = document["paths"][path][method]["responses"][str(status)]
+    return {
+        **response["content"]["application/json"]["schema"],
+        "components": document["components"],
+    }
+
+
+def test_the_openapi_document_is_valid_and_every_answer_matches_what_it_declares(model):
+    from jsonschema import Draft202012Validator
+    from openapi_spec_validator import validate
+
+    with TestClient(create_app(model, token="tok", max_batch=5)) as client:
+        auth = {"Authorization": "Bearer tok"}
+        document = client.get("/openapi.json", headers=auth).json()
+        validate(document)
+        assert document["info"] == {
+            "title": "beamline", "version": "1.2", "description": "A test beamline."
+        }  # fmt: skip
+        answers = [
+            ("/v1/evaluate", "post", {"inputs": {"focal": 0.25}}),
+            ("/v1/evaluate", "post", {"inputs": [{"focal": 0.1}, {"gain": 30}]}),  # NaN, warning
+            ("/v1/evaluate", "post", {"inputs": {"focal": 9}}),  # 422
+            ("/v1/evaluate", "post", {"inputs": [{}] * 6}),  # 413
+            ("/v1/evaluate", "post", {"inputs": {"focal": 0.5}}),  # 500
+            ("/v1/variables", "get", None),
+            ("/v1/schema", "get", None),
+            ("/health/live", "get", None),
+            ("/health/ready", "get", None),
+        ]
+        seen = set()
+        for path, method, body in answers:
+            if method == "post":
+                answer = client.post(path, content=json.dumps(body), headers=auth)
+                request = document["paths"][path]["post"]["requestBody"]["content"]
+                schema = {
+                    **request["application/json"]["schema"],
+                    "components": document["components"],
+                }
+                if answer.status_code == 200:
+                    Draft202012Validator(schema).validate(body)
+            else:
+                answer = client.get(path, headers=auth)
+            schema = _answer_schema(document, path, method, answer.status_code)
+            Draft202012Validator(schema).validate(answer.json())
+            seen.add(answer.status_code)
+        assert seen == {200, 413, 422, 500}
+        refused = client.get("/v1/schema")
+        Draft202012Validator(_answer_schema(document, "/v1/schema", "get", 401)).validate(
+            refused.json()
+        )
+
+
+def test_a_range_that_only_warns_is_no_bound_of_the_request_schema(client):
+    inputs = client.get("/openapi.json").json()["components"]["schemas"]["Inputs"]
+    focal, gain = inputs["properties"]["focal"], inputs["properties"]["gain"]
+    assert (focal["minimum"], focal["maximum"]) == (0.0, 1.0)  # policy error
+    assert "maximum" not in gain and gain["x-maximum"] == 10  # policy warn
+    outputs = client.get("/openapi.json").json()["components"]["schemas"]["Outputs"]
+    assert {"enum": ["NaN", "Infinity", "-Infinity"]} in outputs["properties"]["edge"]["anyOf"]

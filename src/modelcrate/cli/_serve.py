@@ -64,8 +64,8 @@ def serve(
     access_log: bool,
 ) -> None:
     """Serve a model over HTTP: POST /v1/evaluate with {"inputs": {...}} (or a list of input
-    sets) answers {"outputs": ...}; GET /v1/variables and /v1/schema describe the model;
-    /health/live and /health/ready are for a load balancer.
+    sets) answers {"outputs": ...}; GET /v1/variables, /v1/schema and /openapi.json describe
+    the model; /health/live and /health/ready are for a load balancer.
 
     Inputs are checked as variables.yml says (a bad one is HTTP 422 naming it). With
     MODELCRATE_SERVE_TOKEN set, every route but /health/live needs the header

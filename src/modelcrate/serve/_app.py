@@ -6,6 +6,7 @@ Routes (JSON in and out):
                              -> a list of outputs, evaluated in one `evaluate_batch` call
     GET  /v1/variables       the model's name, version and variables (the spec)
     GET  /v1/schema          the JSON Schemas of its inputs and outputs
+    GET  /openapi.json       the OpenAPI 3.1 document of these routes, from the variables
     GET  /health/live        the process answers (never needs the token)
     GET  /health/ready       the model is loaded and the server is not shutting down
 
@@ -44,6 +45,7 @@ from .._errors import InputError, MissingInputError, ModelcrateError, ValueWarni
 from ..model import Model
 from ..runtime._table import one_line
 from ..spec import as_input_sets, input_schema, output_schema, parse_json, spec_document
+from ._openapi import openapi_document
 
 log = logging.getLogger("modelcrate.serve")
 
@@ -93,6 +95,9 @@ def create_app(
     schemas = _json_bytes(
         _plain({"inputs": input_schema(model.spec), "outputs": output_schema(model.spec)})
     )
+    openapi = _json_bytes(
+        _plain(openapi_document(model, max_batch=max_batch, token=token is not None))
+    )
 
     def guarded(
         handler: Callable[[Request], Awaitable[Response]], *, open_route: bool = False
@@ -124,6 +129,9 @@ def create_app(
     async def show_schema(request: Request) -> Response:
         return Response(schemas, media_type="application/json")
 
+    async def show_openapi(request: Request) -> Response:
+        return Response(openapi, media_type="application/json")
+
     async def live(request: Request) -> Response:
         return Response(_json_bytes({"status": "live"}), media_type="application/json")
 
@@ -149,6 +157,7 @@ def create_app(
         Route("/v1/evaluate", guarded(evaluate), methods=["POST"]),
         Route("/v1/variables", guarded(show_variables), methods=["GET"]),
         Route("/v1/schema", guarded(show_schema), methods=["GET"]),
+        Route("/openapi.json", guarded(show_openapi), methods=["GET"]),
         Route("/health/live", guarded(live, open_route=True), methods=["GET"]),
         Route("/health/ready", guarded(ready), methods=["GET"]),
     ]

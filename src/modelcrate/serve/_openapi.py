@@ -1,0 +1,175 @@
+"""The OpenAPI 3.1 document of a model's HTTP app, derived from its variables: the request and
+response schemas of each route are the JSON Schemas of the inputs and outputs (units, ranges,
+shapes, descriptions), adjusted to what travels over HTTP."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from ..model import Model
+from ..spec import input_schema, output_schema
+
+NON_FINITE = ["NaN", "Infinity", "-Infinity"]
+"""How an output float that is not finite travels (JSON has no such numbers)."""
+
+_JSON = "application/json"
+_ERROR_REF = {"$ref": "#/components/schemas/Error"}
+
+
+def openapi_document(model: Model, *, max_batch: int, token: bool) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of the app serving `model` (`create_app`); with `token`, every
+    route but liveness declares the bearer token."""
+    inputs_ref = {"$ref": "#/components/schemas/Inputs"}
+    outputs_ref = {"$ref": "#/components/schemas/Outputs"}
+    evaluate_request = {
+        "type": "object",
+        "properties": {
+            "inputs": {
+                "anyOf": [
+                    inputs_ref,
+                    {"type": "array", "items": inputs_ref, "minItems": 1, "maxItems": max_batch},
+                ],
+                "description": "One input set, or a list of them (a batch); missing inputs "
+                "take their defaults.",
+            }
+        },
+        "required": ["inputs"],
+        "additionalProperties": False,
+    }
+    evaluate_answer = {
+        "type": "object",
+        "properties": {
+            "outputs": {"anyOf": [outputs_ref, {"type": "array", "items": outputs_ref}]},
+            "warnings": {"type": "array", "items": {"type": "string"}},
+        },
+        "required": ["outputs"],
+        "additionalProperties": False,
+    }
+    status = {
+        "type": "object",
+        "properties": {"status": {"type": "string"}},
+        "required": ["status"],
+    }
+    paths: dict[str, Any] = {
+        "/v1/evaluate": {
+            "post": _operation(
+                "evaluate",
+                "Evaluate the model on one input set or a batch",
+                _json_body(evaluate_answer),
+                request=evaluate_request,
+                errors={
+                    "413": "The body or the batch is too large",
+                    "422": "The body is not JSON of inputs, or the variables refuse an input",
+                    "500": "The model's code failed, or its outputs break the variables",
+                    "503": "The server stopped before the model answered",
+                },
+            )
+        },
+        "/v1/variables": {
+            "get": _operation(
+                "variables",
+                "The model's name, version and variables",
+                _json_body({"type": "object"}),
+            )
+        },
+        "/v1/schema": {
+            "get": _operation(
+                "schema",
+                "The JSON Schemas of the inputs and outputs",
+                _json_body(
+                    {
+                        "type": "object",
+                        "properties": {"inputs": {"type": "object"}, "outputs": {"type": "object"}},
+                        "required": ["inputs", "outputs"],
+                    }
+                ),
+            )
+        },
+        "/health/live": {"get": _operation("live", "The process answers", _json_body(status))},
+        "/health/ready": {"get": _operation("ready", "The model is loaded", _json_body(status))},
+    }
+    if token:
+        for path, methods in paths.items():
+            if path != "/health/live":
+                for operation in methods.values():
+                    operation["security"] = [{"bearer": []}]
+                    operation["responses"]["401"] = _error_response("The token is missing or wrong")
+    document: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {"title": model.name, "version": str(model.version)},
+        "paths": paths,
+        "components": {
+            "schemas": {
+                "Inputs": request_inputs_schema(model),
+                "Outputs": answer_outputs_schema(model),
+                "Error": {
+                    "type": "object",
+                    "properties": {"error": {"type": "string"}},
+                    "required": ["error"],
+                },
+            }
+        },
+    }
+    if model.spec.model_description:
+        document["info"]["description"] = model.spec.model_description
+    if token:
+        document["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+    return document
+
+
+def request_inputs_schema(model: Model) -> dict[str, Any]:
+    """The schema of one input set as a request carries it: the inputs' JSON Schema, whose
+    bounds are kept as `x-minimum`/`x-maximum` for an input whose range only warns (the server
+    takes a value outside it, and says so in the answer's warnings)."""
+    schema = input_schema(model.spec)
+    for variable in model.spec.inputs:
+        if variable.policy != "error":
+            prop = schema["properties"][variable.name]
+            for bound in ("minimum", "maximum"):
+                if bound in prop:
+                    prop[f"x-{bound}"] = prop.pop(bound)
+    return schema
+
+
+def answer_outputs_schema(model: Model) -> dict[str, Any]:
+    """The schema of one set of outputs as an answer carries it: every number may also be one
+    of the strings of `NON_FINITE`."""
+    return _allow_non_finite(copy.deepcopy(output_schema(model.spec)))
+
+
+def _allow_non_finite(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_allow_non_finite(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: _allow_non_finite(value) for key, value in node.items()}
+    if node.get("type") == "number":
+        number = {k: node.pop(k) for k in ("type", "minimum", "maximum") if k in node}
+        node["anyOf"] = [number, {"enum": NON_FINITE}]
+    return node
+
+
+def _operation(
+    name: str,
+    summary: str,
+    answer: dict[str, Any],
+    *,
+    request: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    operation: dict[str, Any] = {"operationId": name, "summary": summary}
+    if request is not None:
+        operation["requestBody"] = {"required": True, "content": {_JSON: {"schema": request}}}
+    operation["responses"] = {"200": {"description": "OK", "content": answer}}
+    for code, description in (errors or {}).items():
+        operation["responses"][code] = _error_response(description)
+    return operation
+
+
+def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {_JSON: {"schema": schema}}
+
+
+def _error_response(description: str) -> dict[str, Any]:
+    return {"description": description, "content": _json_body(_ERROR_REF)}
