@@ -336,3 +336,25 @@ def test_a_range_that_only_warns_is_no_bound_of_the_request_schema(client):
     assert "maximum" not in gain and gain["x-maximum"] == 10  # policy warn
     outputs = client.get("/openapi.json").json()["components"]["schemas"]["Outputs"]
     assert {"enum": ["NaN", "Infinity", "-Infinity"]} in outputs["properties"]["edge"]["anyOf"]
+
+
+def test_metrics_count_requests_by_route_and_status_batch_sizes_and_failed_evaluations(client):
+    evaluate(client, {"inputs": {}})
+    evaluate(client, {"inputs": [{}, {}, {}]})
+    evaluate(client, {"inputs": {"focal": 9}})  # 422
+    evaluate(client, {"inputs": {"focal": 0.5}})  # the model raises: 500
+    client.get("/health/live")
+    answer = client.get("/metrics")
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain")
+    text = answer.text
+    for line in [
+        'modelcrate_requests_total{route="/v1/evaluate",status="200"} 2.0',
+        'modelcrate_requests_total{route="/v1/evaluate",status="422"} 1.0',
+        'modelcrate_requests_total{route="/v1/evaluate",status="500"} 1.0',
+        'modelcrate_requests_total{route="/health/live",status="200"} 1.0',
+        'modelcrate_request_duration_seconds_count{route="/v1/evaluate"} 4.0',
+        "modelcrate_batch_size_count 3.0",  # the 422 was refused before a batch was made
+        "modelcrate_batch_size_sum 5.0",
+        "modelcrate_evaluate_errors_total 1.0",
+    ]:
+        assert line in text.splitlines(), line

@@ -65,7 +65,8 @@ def serve(
 ) -> None:
     """Serve a model over HTTP: POST /v1/evaluate with {"inputs": {...}} (or a list of input
     sets) answers {"outputs": ...}; GET /v1/variables, /v1/schema and /openapi.json describe
-    the model; /health/live and /health/ready are for a load balancer.
+    the model; /metrics is for Prometheus; /health/live and /health/ready are for a load
+    balancer.
 
     Inputs are checked as variables.yml says (a bad one is HTTP 422 naming it). With
     MODELCRATE_SERVE_TOKEN set, every route but /health/live needs the header
@@ -77,7 +78,8 @@ def serve(
       modelcrate serve my-model
       curl -s localhost:8000/v1/evaluate -d '{"inputs": {"x": 0.5}}'
     """
-    missing = [m for m in ("starlette", "uvicorn") if importlib.util.find_spec(m) is None]
+    needed = ("starlette", "uvicorn", "prometheus_client")
+    missing = [m for m in needed if importlib.util.find_spec(m) is None]
     if missing:
         raise ProjectError(
             f"serving needs {' and '.join(missing)}, which are not installed: {SERVE_HINT}"

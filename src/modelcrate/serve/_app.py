@@ -7,6 +7,7 @@ Routes (JSON in and out):
     GET  /v1/variables       the model's name, version and variables (the spec)
     GET  /v1/schema          the JSON Schemas of its inputs and outputs
     GET  /openapi.json       the OpenAPI 3.1 document of these routes, from the variables
+    GET  /metrics            Prometheus metrics: requests, latency, batch sizes, failed evaluations
     GET  /health/live        the process answers (never needs the token)
     GET  /health/ready       the model is loaded and the server is not shutting down
 
@@ -29,6 +30,7 @@ import logging
 import math
 import queue
 import threading
+import time
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -45,6 +47,8 @@ from .._errors import InputError, MissingInputError, ModelcrateError, ValueWarni
 from ..model import Model
 from ..runtime._table import one_line
 from ..spec import as_input_sets, input_schema, output_schema, parse_json, spec_document
+from ._metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from ._metrics import Metrics
 from ._openapi import openapi_document
 
 log = logging.getLogger("modelcrate.serve")
@@ -99,16 +103,21 @@ def create_app(
         _plain(openapi_document(model, max_batch=max_batch, token=token is not None))
     )
 
+    metrics = Metrics()
+
     def guarded(
-        handler: Callable[[Request], Awaitable[Response]], *, open_route: bool = False
+        handler: Callable[[Request], Awaitable[Response]], route: str, *, open_route: bool = False
     ) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
+            began = time.perf_counter()
             try:
                 if token is not None and not open_route:
                     _check_token(request, token)
-                return await handler(request)
+                response = await handler(request)
             except _Refused as refused:
-                return _error(refused.status, refused.reason, refused.headers)
+                response = _error(refused.status, refused.reason, refused.headers)
+            metrics.answered(route, response.status_code, time.perf_counter() - began)
+            return response
 
         return endpoint
 
@@ -117,7 +126,7 @@ def create_app(
         # parsing, checking, evaluating and encoding all leave the event loop, which goes on
         # answering (the health routes, say) whatever the size of the request
         try:
-            answer = await one_at_a_time.run(_answer, model, body, max_batch)
+            answer = await one_at_a_time.run(_answer, model, body, max_batch, metrics)
         except asyncio.CancelledError:  # the server stops and its grace period is over
             log.warning("stopping: a request was left unanswered, its evaluation still running")
             raise _Refused(503, "the server stopped before the model answered; ask again") from None
@@ -131,6 +140,9 @@ def create_app(
 
     async def show_openapi(request: Request) -> Response:
         return Response(openapi, media_type="application/json")
+
+    async def show_metrics(request: Request) -> Response:
+        return Response(metrics.text(), media_type=METRICS_CONTENT_TYPE)
 
     async def live(request: Request) -> Response:
         return Response(_json_bytes({"status": "live"}), media_type="application/json")
@@ -154,12 +166,13 @@ def create_app(
         one_at_a_time.stop()  # an evaluation still running is left to end with the process
 
     routes = [
-        Route("/v1/evaluate", guarded(evaluate), methods=["POST"]),
-        Route("/v1/variables", guarded(show_variables), methods=["GET"]),
-        Route("/v1/schema", guarded(show_schema), methods=["GET"]),
-        Route("/openapi.json", guarded(show_openapi), methods=["GET"]),
-        Route("/health/live", guarded(live, open_route=True), methods=["GET"]),
-        Route("/health/ready", guarded(ready), methods=["GET"]),
+        Route("/v1/evaluate", guarded(evaluate, "/v1/evaluate"), methods=["POST"]),
+        Route("/v1/variables", guarded(show_variables, "/v1/variables"), methods=["GET"]),
+        Route("/v1/schema", guarded(show_schema, "/v1/schema"), methods=["GET"]),
+        Route("/openapi.json", guarded(show_openapi, "/openapi.json"), methods=["GET"]),
+        Route("/metrics", guarded(show_metrics, "/metrics"), methods=["GET"]),
+        Route("/health/live", guarded(live, "/health/live", open_route=True), methods=["GET"]),
+        Route("/health/ready", guarded(ready, "/health/ready"), methods=["GET"]),
     ]
     return Starlette(
         routes=routes,
@@ -215,10 +228,18 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _answer(model: Model, body: bytes, max_batch: int) -> bytes:
+def _answer(model: Model, body: bytes, max_batch: int, metrics: Metrics) -> bytes:
     """The JSON answer to an evaluate request's body (in the evaluation thread)."""
     given = _request_inputs(body, max_batch)
-    outputs, warned = _evaluate(model, given)
+    size = len(given) if isinstance(given, list) else 1
+    try:
+        outputs, warned = _evaluate(model, given)
+    except _Refused as refused:
+        if refused.status == 500:  # evaluated, and failed (a 422 never reached the model)
+            metrics.batch_size.observe(size)
+            metrics.evaluate_errors.inc()
+        raise
+    metrics.batch_size.observe(size)
     answer: dict[str, Any] = {"outputs": outputs if isinstance(given, list) else outputs[0]}
     if warned:
         answer["warnings"] = warned

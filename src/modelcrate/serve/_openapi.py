@@ -86,6 +86,13 @@ def openapi_document(model: Model, *, max_batch: int, token: bool) -> dict[str, 
                 ),
             )
         },
+        "/metrics": {
+            "get": _operation(
+                "metrics",
+                "Prometheus metrics: requests, latency, batch sizes, failed evaluations",
+                {"text/plain": {"schema": {"type": "string"}}},
+            )
+        },
         "/health/live": {"get": _operation("live", "The process answers", _json_body(status))},
         "/health/ready": {"get": _operation("ready", "The model is loaded", _json_body(status))},
     }
