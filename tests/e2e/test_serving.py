@@ -20,6 +20,8 @@ from typing import Any
 import pytest
 from _projects import EXAMPLE_MODEL
 
+from modelcrate.runtime import open_target
+
 pytestmark = pytest.mark.slow
 
 TOKEN = "Tk7-serving-secret"
@@ -86,7 +88,8 @@ def test_a_served_project_answers_as_modelcrate_run_does_and_stops_on_sigterm(pr
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     expected = json.loads(ran.stdout)["outputs"]
-    with serving(project) as (base, process, log):
+    stored = f"sqlite:///{tmp_path / 'served.db'}"
+    with serving(project, "-t", stored) as (base, process, log):
         status, answer = _request(f"{base}/v1/evaluate", {"inputs": inputs})
         assert status == 200
         assert set(answer["outputs"]) == set(expected)
@@ -94,6 +97,8 @@ def test_a_served_project_answers_as_modelcrate_run_does_and_stops_on_sigterm(pr
             assert answer["outputs"][name] == pytest.approx(expected[name])
         status, batch = _request(f"{base}/v1/evaluate", {"inputs": [inputs, {}]})
         assert status == 200 and len(batch["outputs"]) == 2
+        variables = _request(f"{base}/v1/variables")[1]["variables"]["input_variables"]
+        default_radius = variables["laser_radius"]["default_value"]
         status, refused = _request(f"{base}/v1/evaluate", {"inputs": {"laser_radius": "wide"}})
         assert status == 422 and "laser_radius" in refused["error"]
         assert _request(f"{base}/v1/variables")[1]["name"] == "injector-surrogate"
@@ -105,6 +110,9 @@ def test_a_served_project_answers_as_modelcrate_run_does_and_stops_on_sigterm(pr
     assert "Traceback" not in printed
     with pytest.raises(OSError):
         _request(f"{base}/health/live")
+    results = list(open_target(stored).query())  # stored in the background, drained at the stop
+    assert sorted(r.inputs["laser_radius"] for r in results) == sorted([0.7, default_radius])
+    assert f"stored in the background in: {stored}" in printed
 
 
 def test_several_processes_share_the_port_and_the_token(project):

@@ -358,3 +358,41 @@ def test_metrics_count_requests_by_route_and_status_batch_sizes_and_failed_evalu
         "modelcrate_evaluate_errors_total 1.0",
     ]:
         assert line in text.splitlines(), line
+
+
+def test_results_are_stored_in_the_background_and_what_waits_is_stored_at_the_stop(model, tmp_path):
+    from modelcrate.runtime import FilesystemTarget
+
+    target = tmp_path / "results"
+    with TestClient(create_app(model, targets=[str(target)])) as client:
+        evaluate(client, {"inputs": {"focal": 0.1}})
+        evaluate(client, {"inputs": [{"focal": 0.2}, {"focal": 0.3, "gain": 3}]})
+        evaluate(client, {"inputs": {"focal": 9}})  # refused: nothing to store
+    stored = {(r.inputs["focal"], r.inputs["gain"]): r for r in FilesystemTarget(target).list()}
+    assert set(stored) == {(0.1, 2), (0.2, 2), (0.3, 3)}
+    assert stored[(0.3, 3)].outputs["spot"] == pytest.approx(0.9)
+    assert stored[(0.1, 2)].outputs["screen"].shape == (2, 2)
+
+
+def test_a_target_that_fails_is_counted_and_logged_with_its_password_masked(
+    model, caplog, monkeypatch
+):
+    from modelcrate.runtime import open_target
+
+    monkeypatch.setenv("MODELCRATE_CONNECT_TIMEOUT", "1")
+    unreachable = open_target("postgresql://user:hunter2secret@127.0.0.1:9/results")
+    with TestClient(create_app(model, targets=[unreachable])) as client:
+        assert evaluate(client, {"inputs": [{}, {}]}).status_code == 200  # the answer comes
+        deadline = time.monotonic() + 30
+        while "modelcrate_results_failed_total 2.0" not in client.get("/metrics").text:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    assert "results were not stored" in caplog.text and "127.0.0.1:9" in caplog.text
+    assert "hunter2secret" not in caplog.text
+
+
+def test_a_bad_target_is_refused_before_serving(model):
+    from modelcrate import ModelcrateError
+
+    with pytest.raises(ModelcrateError, match="unsupported target scheme"):
+        create_app(model, targets=["nosuchscheme://x"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import importlib.util
 import ipaddress
+import json
 import os
 import socket
 
@@ -19,6 +20,7 @@ MODEL_ENV = "MODELCRATE_SERVE_MODEL"
 """How `--workers N` tells each worker process which model to serve."""
 MAX_BODY_ENV = "MODELCRATE_SERVE_MAX_BODY"
 MAX_BATCH_ENV = "MODELCRATE_SERVE_MAX_BATCH"
+TARGETS_ENV = "MODELCRATE_SERVE_TARGETS"
 GRACE_SECONDS = 30
 """How long a stop waits for the requests being answered."""
 
@@ -53,9 +55,20 @@ GRACE_SECONDS = 30
     metavar="N",
     help="The most input sets one request may carry (default 1,000).",
 )
+@click.option(
+    "-t",
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="URI",
+    help="Also store every result evaluated, in the background, in URI (a directory, "
+    "sqlite:///results.db, postgresql://user@host/db, mongodb://host/db or @name); repeat for "
+    "several [default: none].",
+)
 @click.option("--access-log", is_flag=True, help="Log every request (slower).")
 def serve(
     model_ref: str,
+    targets: tuple[str, ...],
     host: str,
     port: int,
     workers: int,
@@ -70,7 +83,8 @@ def serve(
 
     Inputs are checked as variables.yml says (a bad one is HTTP 422 naming it). With
     MODELCRATE_SERVE_TOKEN set, every route but /health/live needs the header
-    'Authorization: Bearer <token>'. Ctrl-C or SIGTERM stops it after the requests being
+    'Authorization: Bearer <token>'. With --target, each result evaluated is also stored there
+    (in the background: a request does not wait for it). Ctrl-C or SIGTERM stops it after the requests being
     answered (up to 30 s), with exit code 0: a signal is how a server is meant to end.
 
     \b
@@ -96,6 +110,7 @@ def serve(
         except ValueError as exc:
             raise InputError(str(exc)) from None
     model, _ = runtime.find_model(model_ref)  # a bad reference fails here, before binding
+    opened = runtime.resolve_targets(list(targets)) if targets else []  # and a bad target
     limit, batch = max_body or MAX_BODY_BYTES, max_batch or MAX_BATCH
     listening = _bind(host, port)
     address = f"http://{_url_host(host)}:{listening.getsockname()[1]}"
@@ -111,12 +126,13 @@ def serve(
         lifespan="on",
     )
     if workers == 1:
-        app = create_app(model, token=token, max_body=limit, max_batch=batch)
+        app = create_app(model, token=token, max_body=limit, max_batch=batch, targets=opened)
         config = uvicorn.Config(app, **config_args)  # type: ignore[arg-type]
     else:  # each worker process builds its app from the environment
         os.environ[MODEL_ENV] = model_ref
         os.environ[MAX_BODY_ENV] = str(limit)
         os.environ[MAX_BATCH_ENV] = str(batch)
+        os.environ[TARGETS_ENV] = json.dumps(list(targets))
         config = uvicorn.Config(
             "modelcrate.cli._serve:app_from_environment",
             factory=True,
@@ -126,6 +142,9 @@ def serve(
     processes = f" ({workers} processes)" if workers > 1 else ""
     stderr(f"Serving {model.name} {model.version} at {address}{processes}; Ctrl-C stops it")
     stderr(f'  POST {address}/v1/evaluate  {{"inputs": {{...}}}}   GET {address}/v1/variables')
+    if opened:
+        stored_in = ", ".join(runtime.mask_uri(str(uri).strip()) for uri in targets)
+        stderr(f"  every result is stored in the background in: {stored_in}")
     _log_to_stderr()
     server = uvicorn.Server(config)
     try:
@@ -169,7 +188,10 @@ def _app_from_environment() -> object:
     model, _ = runtime.find_model(os.environ[MODEL_ENV])
     limit = int(os.environ.get(MAX_BODY_ENV, MAX_BODY_BYTES))
     batch = int(os.environ.get(MAX_BATCH_ENV, MAX_BATCH))
-    return create_app(model, token=os.environ.get(TOKEN_ENV), max_body=limit, max_batch=batch)
+    targets = json.loads(os.environ.get(TARGETS_ENV, "[]"))
+    return create_app(
+        model, token=os.environ.get(TOKEN_ENV), max_body=limit, max_batch=batch, targets=targets
+    )
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -32,7 +32,7 @@ import queue
 import threading
 import time
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -45,11 +45,13 @@ from starlette.routing import Route
 
 from .._errors import InputError, MissingInputError, ModelcrateError, ValueWarning
 from ..model import Model
+from ..runtime import Target, resolve_targets
 from ..runtime._table import one_line
 from ..spec import as_input_sets, input_schema, output_schema, parse_json, spec_document
 from ._metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from ._metrics import Metrics
 from ._openapi import openapi_document
+from ._store import ResultWriter
 
 log = logging.getLogger("modelcrate.serve")
 
@@ -83,16 +85,20 @@ def create_app(
     token: str | None = None,
     max_body: int = MAX_BODY_BYTES,
     max_batch: int = MAX_BATCH,
+    targets: Sequence[str | Target] = (),
 ) -> Starlette:
     """The ASGI app serving `model`; with `token`, every route but liveness requires the header
     `Authorization: Bearer <token>` (see `check_token` for what a token may be). Bodies over
-    `max_body` bytes and batches of more than `max_batch` input sets are refused (413)."""
+    `max_body` bytes and batches of more than `max_batch` input sets are refused (413). With
+    `targets` (URIs, opened and checked now), each evaluation's results are stored there in the
+    background, in batches; the app's shutdown stores what waits."""
     if max_body < 1 or max_batch < 1:
         raise ValueError(
             f"the body and batch limits must be at least 1, got {max_body}, {max_batch}"
         )
     if token is not None:
         token = check_token(token)
+    opened = resolve_targets(targets) if targets else []  # a bad URI fails before serving
     one_at_a_time = _EvaluationThread()
     about = {"name": model.name, "version": str(model.version)}
     variables = _json_bytes(_plain({**about, "variables": spec_document(model.spec)}))
@@ -104,6 +110,13 @@ def create_app(
     )
 
     metrics = Metrics()
+    writer = (
+        ResultWriter(
+            model, opened, stored=metrics.results_stored.inc, failed=metrics.results_failed.inc
+        )
+        if opened
+        else None
+    )
 
     def guarded(
         handler: Callable[[Request], Awaitable[Response]], route: str, *, open_route: bool = False
@@ -126,7 +139,7 @@ def create_app(
         # parsing, checking, evaluating and encoding all leave the event loop, which goes on
         # answering (the health routes, say) whatever the size of the request
         try:
-            answer = await one_at_a_time.run(_answer, model, body, max_batch, metrics)
+            answer = await one_at_a_time.run(_answer, model, body, max_batch, metrics, writer)
         except asyncio.CancelledError:  # the server stops and its grace period is over
             log.warning("stopping: a request was left unanswered, its evaluation still running")
             raise _Refused(503, "the server stopped before the model answered; ask again") from None
@@ -164,6 +177,8 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         one_at_a_time.stop()  # an evaluation still running is left to end with the process
+        if writer is not None:
+            writer.close()  # stores what waits
 
     routes = [
         Route("/v1/evaluate", guarded(evaluate, "/v1/evaluate"), methods=["POST"]),
@@ -228,19 +243,25 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _answer(model: Model, body: bytes, max_batch: int, metrics: Metrics) -> bytes:
-    """The JSON answer to an evaluate request's body (in the evaluation thread)."""
+def _answer(
+    model: Model, body: bytes, max_batch: int, metrics: Metrics, writer: ResultWriter | None
+) -> bytes:
+    """The JSON answer to an evaluate request's body (in the evaluation thread); the
+    evaluations go to `writer` to be stored."""
     given = _request_inputs(body, max_batch)
     size = len(given) if isinstance(given, list) else 1
     try:
-        outputs, warned = _evaluate(model, given)
+        prepared, outputs, warned = _evaluate(model, given)
     except _Refused as refused:
         if refused.status == 500:  # evaluated, and failed (a 422 never reached the model)
             metrics.batch_size.observe(size)
             metrics.evaluate_errors.inc()
         raise
     metrics.batch_size.observe(size)
-    answer: dict[str, Any] = {"outputs": outputs if isinstance(given, list) else outputs[0]}
+    if writer is not None:
+        writer.put(prepared, outputs)
+    plain = [{k: _plain(v) for k, v in out.items()} for out in outputs]
+    answer: dict[str, Any] = {"outputs": plain if isinstance(given, list) else plain[0]}
     if warned:
         answer["warnings"] = warned
     return _json_bytes(answer)
@@ -274,9 +295,9 @@ def _request_inputs(body: bytes, max_batch: int) -> dict[str, Any] | list[dict[s
 
 def _evaluate(
     model: Model, given: dict[str, Any] | list[dict[str, Any]]
-) -> tuple[list[dict[str, Any]], list[str]]:
-    """Check, evaluate and check again (in the evaluation thread): the outputs of each set, as
-    JSON values, and the warnings of values outside their ranges."""
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
+    """Check, evaluate and check again (in the evaluation thread): the prepared inputs and the
+    outputs of each set, and the warnings of values outside their ranges."""
     batch = isinstance(given, list)
     sets = given if isinstance(given, list) else [given]
     with warnings.catch_warnings(record=True) as caught:
@@ -296,7 +317,7 @@ def _evaluate(
             log.exception("evaluating %s failed", model.name)  # reaches this thread
             raise _Refused(500, f"{type(exc).__name__}: {one_line(str(exc))}") from None
     warned = [one_line(str(w.message)) for w in caught if issubclass(w.category, ValueWarning)]
-    return [{k: _plain(v) for k, v in out.items()} for out in outputs], warned
+    return prepared, outputs, warned
 
 
 class _EvaluationThread:

@@ -16,8 +16,8 @@ _SETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 16384)
 
 
 class Metrics:
-    """Requests by route and status, their latency, the input sets per evaluation, and the
-    evaluations that failed."""
+    """Requests by route and status, their latency, the input sets per evaluation, the
+    evaluations that failed, and the results stored and not stored."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -36,6 +36,16 @@ class Metrics:
         self.evaluate_errors = Counter(
             "modelcrate_evaluate_errors",
             "Evaluations that failed: the model's code raised, or its outputs break the variables",
+            registry=self.registry,
+        )
+
+        self.results_stored = Counter(
+            "modelcrate_results_stored", "Results stored in every target (--target)",
+            registry=self.registry,
+        )  # fmt: skip
+        self.results_failed = Counter(
+            "modelcrate_results_failed",
+            "Results not stored: a target refused or failed, or too many waited",
             registry=self.registry,
         )
 
