@@ -243,14 +243,14 @@ def test_a_batch_over_the_limit_is_a_413_saying_how_many(model):
     ],
 )
 def test_whatever_the_model_raises_is_a_json_500_and_the_server_goes_on(model, raised, reason):
-    def evaluate_once(inputs):
-        model.evaluate = Beamline.evaluate.__get__(model)
+    def evaluate_badly(inputs):
         raise raised
 
-    model.evaluate = evaluate_once
+    model.evaluate = evaluate_badly
     with TestClient(create_app(model)) as client:
         answer = evaluate(client, {"inputs": {}})
         assert (answer.status_code, answer.json()["error"]) == (500, reason)
+        del model.evaluate  # the class's own again
         assert evaluate(client, {"inputs": {}}).status_code == 200
 
 
@@ -396,3 +396,81 @@ def test_a_bad_target_is_refused_before_serving(model):
 
     with pytest.raises(ModelcrateError, match="unsupported target scheme"):
         create_app(model, targets=["nosuchscheme://x"])
+
+
+def _concurrently(app, bodies):
+    """Post every body at once to `app` (in this process, one event loop); the answers."""
+    import asyncio
+
+    import httpx2
+
+    async def post_all():
+        transport = httpx2.ASGITransport(app=app)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await asyncio.gather(
+                *(client.post("/v1/evaluate", content=json.dumps(b)) for b in bodies)
+            )
+
+    return asyncio.run(post_all())
+
+
+class Held(Beamline):
+    """A vectorised model whose first evaluate_batch call waits a moment, so that the requests
+    sent with it queue up behind it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first = True
+
+    def evaluate_batch(self, input_sets):
+        if self.first:
+            self.first = False
+            time.sleep(0.3)
+        return super().evaluate_batch(input_sets)
+
+
+def test_single_set_requests_that_arrive_together_are_one_call_and_each_gets_its_own_answer():
+    model = Held()
+    focals = [round(0.01 * i, 2) for i in range(1, 31)]
+    answers = _concurrently(create_app(model), [{"inputs": {"focal": f}} for f in focals])
+    assert [a.status_code for a in answers] == [200] * 30
+    assert [a.json()["outputs"]["spot"] for a in answers] == pytest.approx([2 * f for f in focals])
+    assert sum(model.batches) == 30 and max(model.batches) > 1  # gathered
+    assert max(model.batches) <= 64
+
+
+def test_a_set_the_model_fails_on_fails_alone_among_those_gathered():
+    model = Held()
+    bodies = [{"inputs": {"focal": f}} for f in (0.1, 0.5, 0.3, 0.5, 0.2)]
+    bodies.insert(2, {"inputs": {"focal": 7}})  # refused by the variables: a 422, alone
+    answers = _concurrently(create_app(model), bodies)
+    assert [a.status_code for a in answers] == [200, 500, 422, 200, 500, 200]
+    assert answers[1].json()["error"] == "ZeroDivisionError: the focus is at the singular point"
+    assert [a.json()["outputs"]["spot"] for a in answers if a.status_code == 200] == (
+        pytest.approx([0.2, 0.6, 0.4])
+    )
+
+
+def test_batching_is_off_for_a_model_that_only_loops_and_when_asked():
+    class Looping(Beamline):
+        evaluate_batch = Model.evaluate_batch  # the base class's loop
+
+    looping = Looping()
+    calls = []
+    looping.evaluate = lambda inputs: calls.append(1) or Beamline.evaluate(looping, inputs)
+    original = Model.evaluate_prepared
+
+    def counted(self, input_sets, *, start=0):
+        calls.append(len(input_sets))
+        return original(self, input_sets, start=start)
+
+    from modelcrate.serve import vectorised
+
+    assert not vectorised(looping) and vectorised(Held())
+    Looping.evaluate_prepared = counted
+    answers = _concurrently(create_app(looping), [{"inputs": {"focal": 0.1}}] * 10)
+    assert [a.status_code for a in answers] == [200] * 10
+    assert [c for c in calls if c != 1] == []  # ten calls of one set each
+    held = Held()
+    _concurrently(create_app(held, batching=False), [{"inputs": {"focal": 0.1}}] * 10)
+    assert held.batches == [1] * 10

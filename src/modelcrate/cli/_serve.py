@@ -8,6 +8,7 @@ import ipaddress
 import json
 import os
 import socket
+from typing import Any
 
 import click
 
@@ -21,6 +22,7 @@ MODEL_ENV = "MODELCRATE_SERVE_MODEL"
 MAX_BODY_ENV = "MODELCRATE_SERVE_MAX_BODY"
 MAX_BATCH_ENV = "MODELCRATE_SERVE_MAX_BATCH"
 TARGETS_ENV = "MODELCRATE_SERVE_TARGETS"
+GATHER_ENV = "MODELCRATE_SERVE_GATHER"
 GRACE_SECONDS = 30
 """How long a stop waits for the requests being answered."""
 
@@ -65,6 +67,26 @@ GRACE_SECONDS = 30
     "sqlite:///results.db, postgresql://user@host/db, mongodb://host/db or @name); repeat for "
     "several [default: none].",
 )
+@click.option(
+    "--batching/--no-batching",
+    default=None,
+    help="Gather single-set requests that arrive together into one evaluate_batch call "
+    "[default: on for a model with its own (vectorised) evaluate_batch, off for one that loops].",
+)
+@click.option(
+    "--batch-window",
+    type=click.FloatRange(0, 1000),
+    default=None,
+    metavar="MS",
+    help="Milliseconds a gathered call waits for more requests (default 2).",
+)
+@click.option(
+    "--max-gather",
+    type=click.IntRange(1, 100_000),
+    default=None,
+    metavar="N",
+    help="The most requests gathered into one call (default 64).",
+)
 @click.option("--access-log", is_flag=True, help="Log every request (slower).")
 def serve(
     model_ref: str,
@@ -74,6 +96,9 @@ def serve(
     workers: int,
     max_body: int | None,
     max_batch: int | None,
+    batching: bool | None,
+    batch_window: float | None,
+    max_gather: int | None,
     access_log: bool,
 ) -> None:
     """Serve a model over HTTP: POST /v1/evaluate with {"inputs": {...}} (or a list of input
@@ -101,7 +126,16 @@ def serve(
     import uvicorn
 
     from .. import runtime
-    from ..serve import MAX_BATCH, MAX_BODY_BYTES, TOKEN_ENV, check_token, create_app
+    from ..serve import (
+        BATCH_WINDOW,
+        MAX_BATCH,
+        MAX_BODY_BYTES,
+        MAX_GATHER,
+        TOKEN_ENV,
+        check_token,
+        create_app,
+        vectorised,
+    )
 
     token = os.environ.get(TOKEN_ENV)
     if token is not None:
@@ -112,6 +146,11 @@ def serve(
     model, _ = runtime.find_model(model_ref)  # a bad reference fails here, before binding
     opened = runtime.resolve_targets(list(targets)) if targets else []  # and a bad target
     limit, batch = max_body or MAX_BODY_BYTES, max_batch or MAX_BATCH
+    gathering: dict[str, Any] = {
+        "batching": vectorised(model) if batching is None else batching,
+        "batch_window": BATCH_WINDOW if batch_window is None else batch_window / 1000,
+        "max_gather": max_gather or MAX_GATHER,
+    }
     listening = _bind(host, port)
     address = f"http://{_url_host(host)}:{listening.getsockname()[1]}"
     if not _is_loopback(listening.getsockname()[0]) and token is None:
@@ -126,13 +165,16 @@ def serve(
         lifespan="on",
     )
     if workers == 1:
-        app = create_app(model, token=token, max_body=limit, max_batch=batch, targets=opened)
+        app = create_app(
+            model, token=token, max_body=limit, max_batch=batch, targets=opened, **gathering
+        )
         config = uvicorn.Config(app, **config_args)  # type: ignore[arg-type]
     else:  # each worker process builds its app from the environment
         os.environ[MODEL_ENV] = model_ref
         os.environ[MAX_BODY_ENV] = str(limit)
         os.environ[MAX_BATCH_ENV] = str(batch)
         os.environ[TARGETS_ENV] = json.dumps(list(targets))
+        os.environ[GATHER_ENV] = json.dumps(gathering)
         config = uvicorn.Config(
             "modelcrate.cli._serve:app_from_environment",
             factory=True,
@@ -142,6 +184,11 @@ def serve(
     processes = f" ({workers} processes)" if workers > 1 else ""
     stderr(f"Serving {model.name} {model.version} at {address}{processes}; Ctrl-C stops it")
     stderr(f'  POST {address}/v1/evaluate  {{"inputs": {{...}}}}   GET {address}/v1/variables')
+    if gathering["batching"]:
+        window = f"{gathering['batch_window'] * 1000:g} ms"
+        stderr(
+            f"  requests arriving together are evaluated together (up to {gathering['max_gather']}, {window})"
+        )
     if opened:
         stored_in = ", ".join(runtime.mask_uri(str(uri).strip()) for uri in targets)
         stderr(f"  every result is stored in the background in: {stored_in}")
@@ -189,9 +236,11 @@ def _app_from_environment() -> object:
     limit = int(os.environ.get(MAX_BODY_ENV, MAX_BODY_BYTES))
     batch = int(os.environ.get(MAX_BATCH_ENV, MAX_BATCH))
     targets = json.loads(os.environ.get(TARGETS_ENV, "[]"))
+    gathering = json.loads(os.environ.get(GATHER_ENV, "{}"))
     return create_app(
-        model, token=os.environ.get(TOKEN_ENV), max_body=limit, max_batch=batch, targets=targets
-    )
+        model, token=os.environ.get(TOKEN_ENV), max_body=limit, max_batch=batch, targets=targets,
+        **gathering,
+    )  # fmt: skip
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -61,6 +61,12 @@ MAX_BODY_BYTES = 16 * 1024 * 1024
 TOKEN_ENV = "MODELCRATE_SERVE_TOKEN"
 """The environment variable of the bearer token every route but liveness then requires."""
 
+BATCH_WINDOW = 0.002
+"""Seconds a gathered evaluation waits for more single-set requests (`--batch-window`)."""
+
+MAX_GATHER = 64
+"""The most single-set requests gathered into one evaluation (`--max-gather`)."""
+
 MAX_BATCH = 1000
 """The most input sets one request may carry by default (`--max-batch`)."""
 
@@ -86,12 +92,21 @@ def create_app(
     max_body: int = MAX_BODY_BYTES,
     max_batch: int = MAX_BATCH,
     targets: Sequence[str | Target] = (),
+    batching: bool | None = None,
+    batch_window: float = BATCH_WINDOW,
+    max_gather: int = MAX_GATHER,
 ) -> Starlette:
     """The ASGI app serving `model`; with `token`, every route but liveness requires the header
     `Authorization: Bearer <token>` (see `check_token` for what a token may be). Bodies over
     `max_body` bytes and batches of more than `max_batch` input sets are refused (413). With
     `targets` (URIs, opened and checked now), each evaluation's results are stored there in the
-    background, in batches; the app's shutdown stores what waits."""
+    background, in batches; the app's shutdown stores what waits.
+
+    With `batching` (the default for a model that overrides `evaluate_batch`, a vectorised
+    one; off for one that only loops), single-set requests that arrive together are evaluated
+    in one `evaluate_batch` call: those waiting when the model is free, and those that arrive
+    within `batch_window` seconds after the first, up to `max_gather` sets; each gets its own
+    answer, and a set the model fails on fails alone."""
     if max_body < 1 or max_batch < 1:
         raise ValueError(
             f"the body and batch limits must be at least 1, got {max_body}, {max_batch}"
@@ -99,7 +114,13 @@ def create_app(
     if token is not None:
         token = check_token(token)
     opened = resolve_targets(targets) if targets else []  # a bad URI fails before serving
-    one_at_a_time = _EvaluationThread()
+    if batching is None:
+        batching = vectorised(model)
+    if batch_window < 0 or max_gather < 1:
+        raise ValueError(
+            f"the batch window and size must be positive, got {batch_window}, {max_gather}"
+        )
+    one_at_a_time = _EvaluationThread(max_gather if batching else 1, batch_window)
     about = {"name": model.name, "version": str(model.version)}
     variables = _json_bytes(_plain({**about, "variables": spec_document(model.spec)}))
     schemas = _json_bytes(
@@ -139,7 +160,9 @@ def create_app(
         # parsing, checking, evaluating and encoding all leave the event loop, which goes on
         # answering (the health routes, say) whatever the size of the request
         try:
-            answer = await one_at_a_time.run(_answer, model, body, max_batch, metrics, writer)
+            answer = await one_at_a_time.run(
+                (model, max_batch, metrics, writer), body, one=_answer, many=_answer_many
+            )
         except asyncio.CancelledError:  # the server stops and its grace period is over
             log.warning("stopping: a request was left unanswered, its evaluation still running")
             raise _Refused(503, "the server stopped before the model answered; ask again") from None
@@ -243,11 +266,20 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _answer(
-    model: Model, body: bytes, max_batch: int, metrics: Metrics, writer: ResultWriter | None
-) -> bytes:
+_Context = tuple[Model, int, Metrics, "ResultWriter | None"]
+"""What answering an evaluate request needs: the model, the batch limit, the metrics, and the
+writer of results (None without targets)."""
+
+
+def vectorised(model: Model) -> bool:
+    """Whether a model has an `evaluate_batch` of its own (not the loop of the base class)."""
+    return type(model).evaluate_batch is not Model.evaluate_batch
+
+
+def _answer(context: _Context, body: bytes) -> bytes:
     """The JSON answer to an evaluate request's body (in the evaluation thread); the
-    evaluations go to `writer` to be stored."""
+    evaluations go to the writer to be stored."""
+    model, max_batch, metrics, writer = context
     given = _request_inputs(body, max_batch)
     size = len(given) if isinstance(given, list) else 1
     try:
@@ -260,11 +292,68 @@ def _answer(
     metrics.batch_size.observe(size)
     if writer is not None:
         writer.put(prepared, outputs)
+    return _encode(isinstance(given, list), outputs, warned)
+
+
+def _encode(batch: bool, outputs: list[dict[str, Any]], warned: list[str]) -> bytes:
+    """The JSON answer carrying `outputs` (a list for a batch request, else the one set)."""
     plain = [{k: _plain(v) for k, v in out.items()} for out in outputs]
-    answer: dict[str, Any] = {"outputs": plain if isinstance(given, list) else plain[0]}
+    answer: dict[str, Any] = {"outputs": plain if batch else plain[0]}
     if warned:
         answer["warnings"] = warned
     return _json_bytes(answer)
+
+
+def _answer_many(context: _Context, bodies: list[bytes]) -> list[tuple[Any, BaseException | None]]:
+    """The answers to evaluate requests that arrived together, as (answer, None) or (None,
+    error) each: the single input sets among them evaluated in one `evaluate_batch` call, each
+    checked and answered on its own; a batch request alone. If the model fails on the combined
+    call, each set is evaluated again alone, so that only the one it fails on fails."""
+    model, max_batch, metrics, writer = context
+    outcomes: list[tuple[Any, BaseException | None]] = [(None, None)] * len(bodies)
+    singles: list[tuple[int, dict[str, Any], list[str]]] = []
+    for i, body in enumerate(bodies):
+        try:
+            given = _request_inputs(body, max_batch)
+            if isinstance(given, list):
+                outcomes[i] = (_answer(context, body), None)
+                continue
+            (prepared,), warned = _prepare(model, given)
+            singles.append((i, prepared, warned))
+        except BaseException as exc:
+            outcomes[i] = (None, exc)
+    if not singles:
+        return outcomes
+    try:
+        raw = model.evaluate_batch([prepared for _, prepared, _ in singles])
+        if len(raw) != len(singles):
+            raise ValueError("evaluate_batch returned another number of results")
+    except BaseException:
+        for i, _, _ in singles:
+            try:
+                outcomes[i] = (_answer(context, bodies[i]), None)
+            except BaseException as exc:
+                outcomes[i] = (None, exc)
+        return outcomes
+    metrics.batch_size.observe(len(singles))
+    done_inputs, done_outputs = [], []
+    for (i, prepared, warned), out in zip(singles, raw, strict=True):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ValueWarning)
+            try:
+                checked = model.check_outputs(out)
+            except ModelcrateError as exc:
+                metrics.evaluate_errors.inc()
+                log.error("evaluating %s failed: %s", model.name, exc)
+                outcomes[i] = (None, _Refused(500, one_line(str(exc))))
+                continue
+        warned = warned + _warning_lines(caught)
+        done_inputs.append(prepared)
+        done_outputs.append(checked)
+        outcomes[i] = (_encode(False, [checked], warned), None)
+    if writer is not None and done_inputs:
+        writer.put(done_inputs, done_outputs)
+    return outcomes
 
 
 def _request_inputs(body: bytes, max_batch: int) -> dict[str, Any] | list[dict[str, Any]]:
@@ -298,6 +387,25 @@ def _evaluate(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
     """Check, evaluate and check again (in the evaluation thread): the prepared inputs and the
     outputs of each set, and the warnings of values outside their ranges."""
+    prepared, warned = _prepare(model, given)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ValueWarning)
+        try:
+            outputs = model.evaluate_prepared(prepared)
+        except ModelcrateError as exc:  # outputs that break the variables
+            log.error("evaluating %s failed: %s", model.name, exc)
+            raise _Refused(500, one_line(str(exc))) from None
+        except BaseException as exc:  # the model's own code, even a sys.exit in it: no signal
+            log.exception("evaluating %s failed", model.name)  # reaches this thread
+            raise _Refused(500, f"{type(exc).__name__}: {one_line(str(exc))}") from None
+    return prepared, outputs, warned + _warning_lines(caught)
+
+
+def _prepare(
+    model: Model, given: dict[str, Any] | list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The input sets of a request checked and completed (a 422 for one the variables refuse),
+    and the warnings of values outside their ranges."""
     batch = isinstance(given, list)
     sets = given if isinstance(given, list) else [given]
     with warnings.catch_warnings(record=True) as caught:
@@ -308,16 +416,11 @@ def _evaluate(
             raise _Refused(422, str(exc.given_by("json"))) from None
         except InputError as exc:
             raise _Refused(422, str(exc)) from None
-        try:
-            outputs = model.evaluate_prepared(prepared)
-        except ModelcrateError as exc:  # outputs that break the variables
-            log.error("evaluating %s failed: %s", model.name, exc)
-            raise _Refused(500, one_line(str(exc))) from None
-        except BaseException as exc:  # the model's own code, even a sys.exit in it: no signal
-            log.exception("evaluating %s failed", model.name)  # reaches this thread
-            raise _Refused(500, f"{type(exc).__name__}: {one_line(str(exc))}") from None
-    warned = [one_line(str(w.message)) for w in caught if issubclass(w.category, ValueWarning)]
-    return prepared, outputs, warned
+    return prepared, _warning_lines(caught)
+
+
+def _warning_lines(caught: list[warnings.WarningMessage]) -> list[str]:
+    return [one_line(str(w.message)) for w in caught if issubclass(w.category, ValueWarning)]
 
 
 class _EvaluationThread:
@@ -325,33 +428,76 @@ class _EvaluationThread:
     need not be thread-safe, and one that hangs does not keep the process from ending after
     the server's grace period."""
 
-    def __init__(self) -> None:
+    def __init__(self, gather: int = 1, window: float = 0.0) -> None:
+        self._gather, self._window = gather, window
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._held: list[Any] = []  # taken from the queue while gathering, not gatherable
         self._thread = threading.Thread(target=self._work, name="modelcrate-evaluate", daemon=True)
         self._thread.start()
 
-    async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
+    async def run(
+        self,
+        context: Any,
+        item: Any,
+        *,
+        one: Callable[[Any, Any], Any],
+        many: Callable[[Any, list[Any]], list[tuple[Any, BaseException | None]]] | None = None,
+    ) -> Any:
+        """`one(context, item)` in the thread; with `many`, items that arrive together (up to
+        the thread's `gather`) are handed to `many(context, items)` at once instead."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        self._queue.put((loop, future, fn, args))
+        self._queue.put((loop, future, context, item, one, many))
         return await future
 
     def stop(self) -> None:
         self._queue.put(None)
 
+    def _next(self, timeout: float | None = None) -> Any:
+        if self._held:
+            return self._held.pop(0)
+        return self._queue.get(timeout=timeout) if timeout is not None else self._queue.get()
+
     def _work(self) -> None:
-        while (item := self._queue.get()) is not None:
-            loop, future, fn, args = item
+        while (job := self._next()) is not None:
+            loop, future, context, item, one, many = job
             if future.cancelled():  # its client left, or the server stopped waiting
                 continue
+            outcomes: list[tuple[Any, BaseException | None]]
+            if many is None or self._gather < 2:
+                try:
+                    outcomes = [(one(context, item), None)]
+                except BaseException as exc:  # handed to the request, which answers it
+                    outcomes = [(None, exc)]
+                jobs = [job]
+            else:
+                jobs = self._gathered(job)
+                outcomes = many(context, [j[3] for j in jobs])
+            for (loop, future, *_), (result, error) in zip(jobs, outcomes, strict=True):
+                try:
+                    loop.call_soon_threadsafe(_settle, future, result, error)
+                except RuntimeError:  # the event loop has ended: nobody waits any more
+                    return
+
+    def _gathered(self, first: Any) -> list[Any]:
+        """`first` and the jobs of the same kind waiting, or arriving within the window."""
+        jobs, deadline = [first], time.monotonic() + self._window
+        while len(jobs) < self._gather and not self._held:
             try:
-                result, error = fn(*args), None
-            except BaseException as exc:  # handed to the request, which answers it
-                result, error = None, exc
-            try:
-                loop.call_soon_threadsafe(_settle, future, result, error)
-            except RuntimeError:  # the event loop has ended: nobody waits for this any more
-                return
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                try:
+                    job = self._queue.get(timeout=left)
+                except queue.Empty:
+                    break
+            if job is None or job[5] is not first[5] or job[0] is not first[0]:
+                self._held.append(job)  # the stop, or another kind of job: after these
+            elif not job[1].cancelled():
+                jobs.append(job)
+        return jobs
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
