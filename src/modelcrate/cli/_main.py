@@ -124,7 +124,7 @@ class _Verbs(click.Group):
     "server that did not start in time, or an internal error); 2 bad input (a variables file, "
     "an option, an input value, a project or a target), with one 'error: ...' line saying what "
     "to fix; 130 interrupted (Ctrl-C) and 143 terminated (SIGTERM), each after stopping what "
-    "it started.",
+    "it started (serve ends with 0 on either).",
 )
 @click.version_option(package_name="modelcrate", prog_name="modelcrate")
 @click.option("-v", "--verbose", is_flag=True, help="Show progress logs, and tracebacks on errors.")
