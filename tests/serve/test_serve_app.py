@@ -474,3 +474,80 @@ def test_batching_is_off_for_a_model_that_only_loops_and_when_asked():
     held = Held()
     _concurrently(create_app(held, batching=False), [{"inputs": {"focal": 0.1}}] * 10)
     assert held.batches == [1] * 10
+
+
+class Odd(dict):
+    """An output mapping that cannot be looked at."""
+
+    def __iter__(self):
+        raise TypeError("cannot iterate")
+
+
+def test_outputs_that_cannot_be_looked_at_are_500s_and_the_server_still_answers():
+    model = Held()
+    model.evaluate = lambda inputs: Odd(spot=1.0)
+    answers = _concurrently(create_app(model), [{"inputs": {"focal": 0.1}}] * 4)
+    assert {a.status_code for a in answers} == {500}
+    del model.evaluate
+    assert [a.status_code for a in _concurrently(create_app(model), [{"inputs": {}}])] == [200]
+
+
+def test_a_combined_call_that_fails_is_evaluated_again_alone_logged_and_counted(caplog):
+    class Dropping(Held):
+        def evaluate_batch(self, input_sets):
+            out = super().evaluate_batch(input_sets)
+            return out[:-1] if len(out) > 1 else out
+
+    model = Dropping()
+    app = create_app(model)
+    answers = _concurrently(app, [{"inputs": {"focal": f}} for f in (0.1, 0.2, 0.3, 0.4, 0.6)])
+    assert [a.status_code for a in answers] == [200] * 5
+    assert "evaluating each alone" in caplog.text
+
+    with TestClient(app) as client:
+        assert "modelcrate_batch_fallbacks_total 1.0" in client.get("/metrics").text.splitlines()
+
+
+def test_stored_inputs_are_those_sent_even_when_the_model_changes_its_own(model, tmp_path):
+    from modelcrate.runtime import FilesystemTarget
+
+    def changing(inputs):
+        inputs["focal"] = 0.99
+        return Beamline.evaluate(model, {**inputs, "focal": 0.3})
+
+    model.evaluate = changing
+    with TestClient(create_app(model, targets=[str(tmp_path)])) as client:
+        assert evaluate(client, {"inputs": {"focal": 0.3}}).status_code == 200
+    (result,) = FilesystemTarget(tmp_path).list()
+    assert result.inputs["focal"] == 0.3
+
+
+def test_an_error_outside_the_model_is_a_counted_one_line_500(model):
+    model.prepare = lambda inputs, index=None: 1 / 0
+    with TestClient(create_app(model, batching=False)) as client:
+        answer = evaluate(client, {"inputs": {}})
+        assert answer.status_code == 500
+        assert answer.json()["error"] == "internal error: ZeroDivisionError: division by zero"
+        text = client.get("/metrics").text
+    assert 'modelcrate_requests_total{route="/v1/evaluate",status="500"} 1.0' in text
+
+
+def test_the_answer_schema_bounds_only_outputs_whose_range_is_an_error_and_read_only_is_const():
+    from modelcrate.serve._openapi import answer_outputs_schema, request_inputs_schema
+
+    class Ranged(Model):
+        spec = parse_spec(
+            """
+input_variables:
+  distance: {type: scalar, default: 2.0, read_only: true}
+output_variables:
+  soft: {type: scalar, range: [0, 1]}
+  hard: {type: scalar, range: [0, 1], policy: error}
+""",
+            source="ranged.yml",
+        )
+
+    outputs = answer_outputs_schema(Ranged())["properties"]
+    assert outputs["soft"]["x-maximum"] == 1 and "maximum" not in outputs["soft"]["anyOf"][0]
+    assert outputs["hard"]["anyOf"][0]["maximum"] == 1
+    assert request_inputs_schema(Ranged())["properties"]["distance"]["const"] == 2.0

@@ -43,7 +43,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .._errors import InputError, MissingInputError, ModelcrateError, ValueWarning
+from .._errors import InputError, MissingInputError, ModelcrateError, OutputError, ValueWarning
 from ..model import Model
 from ..runtime import Target, resolve_targets
 from ..runtime._table import one_line
@@ -150,6 +150,11 @@ def create_app(
                 response = await handler(request)
             except _Refused as refused:
                 response = _error(refused.status, refused.reason, refused.headers)
+            except Exception as exc:  # a bug, ours or in the model's code: still one line
+                log.error("%s %s failed", request.method, route, exc_info=exc)
+                response = _error(
+                    500, f"internal error: {type(exc).__name__}: {one_line(str(exc))}"
+                )
             metrics.answered(route, response.status_code, time.perf_counter() - began)
             return response
 
@@ -325,10 +330,16 @@ def _answer_many(context: _Context, bodies: list[bytes]) -> list[tuple[Any, Base
     if not singles:
         return outcomes
     try:
-        raw = model.evaluate_batch([prepared for _, prepared, _ in singles])
-        if len(raw) != len(singles):
-            raise ValueError("evaluate_batch returned another number of results")
-    except BaseException:
+        raw = model.evaluate_batch([dict(prepared) for _, prepared, _ in singles])
+        if not isinstance(raw, list) or len(raw) != len(singles):
+            count = len(raw) if isinstance(raw, list) else type(raw).__name__
+            raise OutputError(f"evaluate_batch returned {count} results for {len(singles)} sets")
+    except BaseException as exc:  # find the set it fails on: each alone
+        metrics.batch_fallbacks.inc()
+        log.warning(
+            "%s failed on %d requests evaluated together (%s: %s); evaluating each alone",
+            model.name, len(singles), type(exc).__name__, one_line(str(exc))[:300],
+        )  # fmt: skip
         for i, _, _ in singles:
             try:
                 outcomes[i] = (_answer(context, bodies[i]), None)
@@ -342,15 +353,21 @@ def _answer_many(context: _Context, bodies: list[bytes]) -> list[tuple[Any, Base
             warnings.simplefilter("always", ValueWarning)
             try:
                 checked = model.check_outputs(out)
+                answer = _encode(False, [checked], warned + _warning_lines(caught))
             except ModelcrateError as exc:
                 metrics.evaluate_errors.inc()
                 log.error("evaluating %s failed: %s", model.name, exc)
                 outcomes[i] = (None, _Refused(500, one_line(str(exc))))
                 continue
-        warned = warned + _warning_lines(caught)
+            except BaseException as exc:  # an output that cannot even be looked at
+                metrics.evaluate_errors.inc()
+                log.exception("evaluating %s failed", model.name)
+                reason = f"{type(exc).__name__}: {one_line(str(exc))}"
+                outcomes[i] = (None, _Refused(500, reason))
+                continue
         done_inputs.append(prepared)
         done_outputs.append(checked)
-        outcomes[i] = (_encode(False, [checked], warned), None)
+        outcomes[i] = (answer, None)
     if writer is not None and done_inputs:
         writer.put(done_inputs, done_outputs)
     return outcomes
@@ -388,10 +405,20 @@ def _evaluate(
     """Check, evaluate and check again (in the evaluation thread): the prepared inputs and the
     outputs of each set, and the warnings of values outside their ranges."""
     prepared, warned = _prepare(model, given)
+    batch = isinstance(given, list)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ValueWarning)
         try:
-            outputs = model.evaluate_prepared(prepared)
+            raw = model.evaluate_batch([dict(inputs) for inputs in prepared])  # its own copies
+            if not isinstance(raw, list) or len(raw) != len(prepared):
+                raise OutputError(
+                    f"{type(model).__name__}.evaluate_batch returned "
+                    f"{len(raw) if isinstance(raw, list) else type(raw).__name__} results for "
+                    f"{len(prepared)} input sets"
+                )
+            outputs = [
+                model.check_outputs(out, index=i if batch else None) for i, out in enumerate(raw)
+            ]
         except ModelcrateError as exc:  # outputs that break the variables
             log.error("evaluating %s failed: %s", model.name, exc)
             raise _Refused(500, one_line(str(exc))) from None
@@ -472,12 +499,15 @@ class _EvaluationThread:
                 jobs = [job]
             else:
                 jobs = self._gathered(job)
-                outcomes = many(context, [j[3] for j in jobs])
+                try:
+                    outcomes = many(context, [j[3] for j in jobs])
+                except BaseException as exc:  # a bug: every request of the group answers it
+                    outcomes = [(None, exc)] * len(jobs)
             for (loop, future, *_), (result, error) in zip(jobs, outcomes, strict=True):
                 try:
                     loop.call_soon_threadsafe(_settle, future, result, error)
-                except RuntimeError:  # the event loop has ended: nobody waits any more
-                    return
+                except RuntimeError:  # its event loop has ended: nobody waits for this one
+                    continue
 
     def _gathered(self, first: Any) -> list[Any]:
         """`first` and the jobs of the same kind waiting, or arriving within the window."""

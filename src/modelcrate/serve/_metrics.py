@@ -39,6 +39,11 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.batch_fallbacks = Counter(
+            "modelcrate_batch_fallbacks",
+            "Gathered evaluations the model failed on as a whole, evaluated again one by one",
+            registry=self.registry,
+        )
         self.results_stored = Counter(
             "modelcrate_results_stored", "Results stored in every target (--target)",
             registry=self.registry,

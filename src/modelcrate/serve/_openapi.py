@@ -130,19 +130,31 @@ def request_inputs_schema(model: Model) -> dict[str, Any]:
     bounds are kept as `x-minimum`/`x-maximum` for an input whose range only warns (the server
     takes a value outside it, and says so in the answer's warnings)."""
     schema = input_schema(model.spec)
+    _warn_only_bounds(schema, model.spec.inputs)
     for variable in model.spec.inputs:
+        prop = schema["properties"][variable.name]
+        if variable.read_only and "default" in prop:  # the one value a request may give
+            prop["const"] = prop["default"]
+    return schema
+
+
+def _warn_only_bounds(schema: dict[str, Any], variables: Any) -> None:
+    """Keep the bounds of a variable whose range only warns as `x-minimum`/`x-maximum`: a value
+    outside it is taken (or answered), with a warning."""
+    for variable in variables:
         if variable.policy != "error":
             prop = schema["properties"][variable.name]
             for bound in ("minimum", "maximum"):
                 if bound in prop:
                     prop[f"x-{bound}"] = prop.pop(bound)
-    return schema
 
 
 def answer_outputs_schema(model: Model) -> dict[str, Any]:
     """The schema of one set of outputs as an answer carries it: every number may also be one
-    of the strings of `NON_FINITE`."""
-    return _allow_non_finite(copy.deepcopy(output_schema(model.spec)))
+    of the strings of `NON_FINITE`, and a range that only warns bounds nothing."""
+    schema = copy.deepcopy(output_schema(model.spec))
+    _warn_only_bounds(schema, model.spec.outputs)
+    return _allow_non_finite(schema)
 
 
 def _allow_non_finite(node: Any) -> Any:
