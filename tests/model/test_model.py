@@ -514,3 +514,15 @@ def test_bool_array_input():
             return {"y": float(inputs["mask"].sum())}
 
     assert Masked()(mask=[True, True]) == {"y": 2.0}
+
+
+@pytest.mark.parametrize("given", [[False, 0, 0], [1.0, True, 2.0], [[1.0, 2.0], [3.0, True]]])
+def test_true_or_false_among_the_numbers_of_an_array_is_refused_not_read_as_0_or_1(given):
+    from modelcrate.spec import parse_spec
+
+    spec = parse_spec(
+        "input_variables:\n  v: {type: array}\noutput_variables:\n  y: {type: scalar}\n",
+        source="v.yml",
+    )
+    with pytest.raises(ValueError, match="got true or false in it"):
+        spec.inputs[0].check(given)

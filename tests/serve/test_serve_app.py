@@ -1,5 +1,6 @@
 """The HTTP app of a model: every route, the spec's checks as 422s, the model's errors as 500s,
-the token, the body limit, and arrays both ways (through Starlette's test client)."""
+the token, the limits, arrays both ways, batching, storing, metrics and the OpenAPI document
+(through Starlette's test client, and fuzzed from that document)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import time
 
 import numpy as np
 import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
 
 pytest.importorskip("starlette")
 from starlette.testclient import TestClient
@@ -225,10 +228,10 @@ def test_a_token_no_header_can_carry_is_refused_when_the_app_is_made(model, toke
         create_app(model, token=token)
 
 
-def test_a_batch_over_the_limit_is_a_413_saying_how_many(model):
+def test_a_batch_over_the_limit_is_a_422_saying_how_many(model):
     with TestClient(create_app(model, max_batch=3)) as client:
         answer = evaluate(client, {"inputs": [{}] * 4})
-        assert answer.status_code == 413
+        assert answer.status_code == 422
         assert answer.json()["error"].startswith("the batch has 4 input sets, more than 3")
         assert evaluate(client, {"inputs": [{}] * 3}).status_code == 200
     assert model.batches == [3]
@@ -288,7 +291,7 @@ def test_the_openapi_document_is_valid_and_every_answer_matches_what_it_declares
     from jsonschema import Draft202012Validator
     from openapi_spec_validator import validate
 
-    with TestClient(create_app(model, token="tok", max_batch=5)) as client:
+    with TestClient(create_app(model, token="tok", max_batch=5, max_body=2000)) as client:
         auth = {"Authorization": "Bearer tok"}
         document = client.get("/openapi.json", headers=auth).json()
         validate(document)
@@ -299,7 +302,8 @@ def test_the_openapi_document_is_valid_and_every_answer_matches_what_it_declares
             ("/v1/evaluate", "post", {"inputs": {"focal": 0.25}}),
             ("/v1/evaluate", "post", {"inputs": [{"focal": 0.1}, {"gain": 30}]}),  # NaN, warning
             ("/v1/evaluate", "post", {"inputs": {"focal": 9}}),  # 422
-            ("/v1/evaluate", "post", {"inputs": [{}] * 6}),  # 413
+            ("/v1/evaluate", "post", {"inputs": [{}] * 6}),  # 422: too many sets
+            ("/v1/evaluate", "post", {"inputs": {"gain": "x" * 3000}}),  # 413: too large
             ("/v1/evaluate", "post", {"inputs": {"focal": 0.5}}),  # 500
             ("/v1/variables", "get", None),
             ("/v1/schema", "get", None),
@@ -333,7 +337,7 @@ def test_a_range_that_only_warns_is_no_bound_of_the_request_schema(client):
     inputs = client.get("/openapi.json").json()["components"]["schemas"]["Inputs"]
     focal, gain = inputs["properties"]["focal"], inputs["properties"]["gain"]
     assert (focal["minimum"], focal["maximum"]) == (0.0, 1.0)  # policy error
-    assert "maximum" not in gain and gain["x-maximum"] == 10  # policy warn
+    assert gain["maximum"] == 2**63 - 1 and gain["x-maximum"] == 10  # policy warn: int64 only
     outputs = client.get("/openapi.json").json()["components"]["schemas"]["Outputs"]
     assert {"enum": ["NaN", "Infinity", "-Infinity"]} in outputs["properties"]["edge"]["anyOf"]
 
@@ -551,3 +555,25 @@ output_variables:
     assert outputs["soft"]["x-maximum"] == 1 and "maximum" not in outputs["soft"]["anyOf"][0]
     assert outputs["hard"]["anyOf"][0]["maximum"] == 1
     assert request_inputs_schema(Ranged())["properties"]["distance"]["const"] == 2.0
+
+
+def test_an_app_whose_lifespan_runs_twice_still_answers_and_stores(model, tmp_path):
+    from modelcrate.runtime import FilesystemTarget
+
+    app = create_app(model, targets=[str(tmp_path)])
+    for focal in (0.1, 0.2):
+        with TestClient(app) as client:
+            assert evaluate(client, {"inputs": {"focal": focal}}).status_code == 200
+    assert sorted(r.inputs["focal"] for r in FilesystemTarget(tmp_path).list()) == [0.1, 0.2]
+
+
+# The app fuzzed from its own OpenAPI document: every request made from it, valid or not, is
+# answered as the document says (no 500 for what it allows, a 4xx for what it forbids, every
+# answer matching its declared status and schema).
+fuzzed = schemathesis.openapi.from_asgi("/openapi.json", create_app(Beamline(), max_batch=8))
+
+
+@fuzzed.parametrize()
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+def test_every_route_answers_as_its_openapi_document_says(case):
+    case.call_and_validate()

@@ -98,7 +98,7 @@ def create_app(
 ) -> Starlette:
     """The ASGI app serving `model`; with `token`, every route but liveness requires the header
     `Authorization: Bearer <token>` (see `check_token` for what a token may be). Bodies over
-    `max_body` bytes and batches of more than `max_batch` input sets are refused (413). With
+    `max_body` bytes are refused (413), and batches of more than `max_batch` input sets (422). With
     `targets` (URIs, opened and checked now), each evaluation's results are stored there in the
     background, in batches; the app's shutdown stores what waits.
 
@@ -193,8 +193,9 @@ def create_app(
 
     async def not_found(request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, HTTPException) else 404
-        if status == 405:
-            return _error(405, f"{request.method} is not allowed on {request.url.path}")
+        if status == 405:  # with the Allow header Starlette lists the methods in
+            allowed = dict(getattr(exc, "headers", None) or {})
+            return _error(405, f"{request.method} is not allowed on {request.url.path}", allowed)
         return _error(status, f"no route {request.url.path}; see /v1/variables and /health/live")
 
     async def failed(request: Request, exc: Exception) -> Response:  # a bug: ours or the model's
@@ -203,6 +204,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        one_at_a_time.start()  # again, if an earlier lifespan of this app stopped it
+        if writer is not None:
+            writer.start()
         yield
         one_at_a_time.stop()  # an evaluation still running is left to end with the process
         if writer is not None:
@@ -388,7 +392,7 @@ def _request_inputs(body: bytes, max_batch: int) -> dict[str, Any] | list[dict[s
     given = loaded["inputs"]
     if isinstance(given, list) and len(given) > max_batch:
         raise _Refused(
-            413,
+            422,
             f"the batch has {len(given):,} input sets, more than {max_batch:,}: send fewer at a "
             "time (the server's --max-batch)",
         )
@@ -459,8 +463,18 @@ class _EvaluationThread:
         self._gather, self._window = gather, window
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._held: list[Any] = []  # taken from the queue while gathering, not gatherable
+        self._stopped = False
         self._thread = threading.Thread(target=self._work, name="modelcrate-evaluate", daemon=True)
         self._thread.start()
+
+    def start(self) -> None:
+        """Run again after `stop` (an app whose lifespan starts more than once)."""
+        self._stopped = False
+        if not self._thread.is_alive():
+            self._thread = threading.Thread(
+                target=self._work, name="modelcrate-evaluate", daemon=True
+            )
+            self._thread.start()
 
     async def run(
         self,
@@ -478,6 +492,7 @@ class _EvaluationThread:
         return await future
 
     def stop(self) -> None:
+        self._stopped = True
         self._queue.put(None)
 
     def _next(self, timeout: float | None = None) -> Any:
@@ -486,7 +501,12 @@ class _EvaluationThread:
         return self._queue.get(timeout=timeout) if timeout is not None else self._queue.get()
 
     def _work(self) -> None:
-        while (job := self._next()) is not None:
+        while True:
+            job = self._next()
+            if job is None:
+                if self._stopped:
+                    return
+                continue  # the stop of an earlier lifespan, started again since
             loop, future, context, item, one, many = job
             if future.cancelled():  # its client left, or the server stopped waiting
                 continue

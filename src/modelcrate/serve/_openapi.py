@@ -14,6 +14,7 @@ NON_FINITE = ["NaN", "Infinity", "-Infinity"]
 """How an output float that is not finite travels (JSON has no such numbers)."""
 
 _JSON = "application/json"
+_INT64 = (-(2**63), 2**63 - 1)
 _ERROR_REF = {"$ref": "#/components/schemas/Error"}
 
 
@@ -59,8 +60,9 @@ def openapi_document(model: Model, *, max_batch: int, token: bool) -> dict[str, 
                 _json_body(evaluate_answer),
                 request=evaluate_request,
                 errors={
-                    "413": "The body or the batch is too large",
-                    "422": "The body is not JSON of inputs, or the variables refuse an input",
+                    "413": "The body is too large",
+                    "422": "The body is not JSON of inputs, the batch is too large, or the "
+                    "variables refuse an input",
                     "500": "The model's code failed, or its outputs break the variables",
                     "503": "The server stopped before the model answered",
                 },
@@ -135,6 +137,9 @@ def request_inputs_schema(model: Model) -> dict[str, Any]:
         prop = schema["properties"][variable.name]
         if variable.read_only and "default" in prop:  # the one value a request may give
             prop["const"] = prop["default"]
+        if prop.get("type") == "integer":  # what an int input holds, whatever its range
+            prop.setdefault("minimum", _INT64[0])
+            prop.setdefault("maximum", _INT64[1])
     return schema
 
 

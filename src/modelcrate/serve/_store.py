@@ -62,6 +62,12 @@ class ResultWriter:
                         MAX_PENDING, ", ".join(t.name for t in self.targets),
                     )  # fmt: skip
 
+    def start(self) -> None:
+        """Run again after `close` (an app whose lifespan starts more than once)."""
+        if not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._work, name="modelcrate-store", daemon=True)
+            self._thread.start()
+
     def close(self, timeout: float = 30.0) -> None:
         """Store what waits (for up to `timeout` seconds), then end the thread."""
         self._queue.put(None)

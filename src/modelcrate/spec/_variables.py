@@ -283,6 +283,8 @@ class ArrayVariable(_Ranged):
                 arr.dtype.kind in "USO" or (arr.dtype.kind == "b") != (self.dtype == "bool")
             ):
                 raise ValueError(f"expects an array of {self.dtype}, got dtype {arr.dtype}")
+            if arr.dtype.kind in "iuf" and isinstance(value, (list, tuple)) and _holds_bool(value):
+                raise ValueError(f"expects an array of {self.dtype}, got true or false in it")
             arr = self._convert(arr)
         self._check_shape(arr)
         return arr
@@ -448,6 +450,16 @@ def text_problem(text: str) -> str | None:
     except UnicodeEncodeError as exc:
         return f"holds a lone surrogate ({text[exc.start]!r}), which is not valid Unicode text"
     return None
+
+
+def _holds_bool(value: list[Any] | tuple[Any, ...]) -> bool:
+    """Whether nested lists hold a bool, which numpy would take for 0 or 1 among numbers."""
+    if not value:
+        return False
+    if isinstance(value[0], (list, tuple)):
+        return any(_holds_bool(item) for item in value)
+    kinds = set(map(type, value))  # in C: a fraction of what numpy takes to read the list
+    return bool in kinds or np.bool_ in kinds
 
 
 def _check_text(text: str) -> None:
