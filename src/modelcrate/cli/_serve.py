@@ -13,16 +13,12 @@ from typing import Any
 import click
 
 from .._errors import InputError, ProjectError
-from ._main import Terminated
 from ._output import stderr
 
 SERVE_HINT = "pip install 'modelcrate[serve]'"
-MODEL_ENV = "MODELCRATE_SERVE_MODEL"
-"""How `--workers N` tells each worker process which model to serve."""
-MAX_BODY_ENV = "MODELCRATE_SERVE_MAX_BODY"
-MAX_BATCH_ENV = "MODELCRATE_SERVE_MAX_BATCH"
-TARGETS_ENV = "MODELCRATE_SERVE_TARGETS"
-GATHER_ENV = "MODELCRATE_SERVE_GATHER"
+APP_ENV = "MODELCRATE_SERVE_APP"
+"""How `--workers N` tells each worker process what to serve: the model and the options of its
+app, as JSON (the token stays in its own variable)."""
 GRACE_SECONDS = 30
 """How long a stop waits for the requests being answered."""
 
@@ -109,8 +105,9 @@ def serve(
     Inputs are checked as variables.yml says (a bad one is HTTP 422 naming it). With
     MODELCRATE_SERVE_TOKEN set, every route but /health/live needs the header
     'Authorization: Bearer <token>'. With --target, each result evaluated is also stored there
-    (in the background: a request does not wait for it). Ctrl-C or SIGTERM stops it after the requests being
-    answered (up to 30 s), with exit code 0: a signal is how a server is meant to end.
+    (in the background: a request does not wait for it). Ctrl-C or SIGTERM stops it after the
+    requests being answered (up to 30 s), with exit code 0: a signal is how a server is meant
+    to end.
 
     \b
     Examples:
@@ -145,8 +142,10 @@ def serve(
             raise InputError(str(exc)) from None
     model, _ = runtime.find_model(model_ref)  # a bad reference fails here, before binding
     opened = runtime.resolve_targets(list(targets)) if targets else []  # and a bad target
-    limit, batch = max_body or MAX_BODY_BYTES, max_batch or MAX_BATCH
-    gathering: dict[str, Any] = {
+    options: dict[str, Any] = {  # of create_app, the same in every process
+        "max_body": max_body or MAX_BODY_BYTES,
+        "max_batch": max_batch or MAX_BATCH,
+        "targets": list(targets),
         "batching": vectorised(model) if batching is None else batching,
         "batch_window": BATCH_WINDOW if batch_window is None else batch_window / 1000,
         "max_gather": max_gather or MAX_GATHER,
@@ -165,16 +164,10 @@ def serve(
         lifespan="on",
     )
     if workers == 1:
-        app = create_app(
-            model, token=token, max_body=limit, max_batch=batch, targets=opened, **gathering
-        )
+        app = create_app(model, token=token, **{**options, "targets": opened})
         config = uvicorn.Config(app, **config_args)  # type: ignore[arg-type]
     else:  # each worker process builds its app from the environment
-        os.environ[MODEL_ENV] = model_ref
-        os.environ[MAX_BODY_ENV] = str(limit)
-        os.environ[MAX_BATCH_ENV] = str(batch)
-        os.environ[TARGETS_ENV] = json.dumps(list(targets))
-        os.environ[GATHER_ENV] = json.dumps(gathering)
+        os.environ[APP_ENV] = json.dumps({"model": model_ref, **options})
         config = uvicorn.Config(
             "modelcrate.cli._serve:app_from_environment",
             factory=True,
@@ -184,11 +177,9 @@ def serve(
     processes = f" ({workers} processes)" if workers > 1 else ""
     stderr(f"Serving {model.name} {model.version} at {address}{processes}; Ctrl-C stops it")
     stderr(f'  POST {address}/v1/evaluate  {{"inputs": {{...}}}}   GET {address}/v1/variables')
-    if gathering["batching"]:
-        window = f"{gathering['batch_window'] * 1000:g} ms"
-        stderr(
-            f"  requests arriving together are evaluated together (up to {gathering['max_gather']}, {window})"
-        )
+    if options["batching"]:
+        window = f"{options['max_gather']}, {options['batch_window'] * 1000:g} ms"
+        stderr(f"  requests arriving together are evaluated together (up to {window})")
     if opened:
         stored_in = ", ".join(runtime.mask_uri(str(uri).strip()) for uri in targets)
         stderr(f"  every result is stored in the background in: {stored_in}")
@@ -201,7 +192,7 @@ def serve(
             from uvicorn.supervisors import Multiprocess
 
             Multiprocess(config, sockets=[listening]).run()
-    except (KeyboardInterrupt, Terminated):  # the signal uvicorn stopped on, raised again
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM (Terminated), raised again after the stop
         pass
     finally:
         listening.close()
@@ -223,24 +214,14 @@ def _log_to_stderr() -> None:
 
 
 def app_from_environment() -> object:
-    """The app of one server process of `serve --workers N`."""
-    _log_to_stderr()
-    return _app_from_environment()
-
-
-def _app_from_environment() -> object:
+    """The app of one server process of `serve --workers N` (see `APP_ENV`)."""
     from .. import runtime
-    from ..serve import MAX_BATCH, MAX_BODY_BYTES, TOKEN_ENV, create_app
+    from ..serve import TOKEN_ENV, create_app
 
-    model, _ = runtime.find_model(os.environ[MODEL_ENV])
-    limit = int(os.environ.get(MAX_BODY_ENV, MAX_BODY_BYTES))
-    batch = int(os.environ.get(MAX_BATCH_ENV, MAX_BATCH))
-    targets = json.loads(os.environ.get(TARGETS_ENV, "[]"))
-    gathering = json.loads(os.environ.get(GATHER_ENV, "{}"))
-    return create_app(
-        model, token=os.environ.get(TOKEN_ENV), max_body=limit, max_batch=batch, targets=targets,
-        **gathering,
-    )  # fmt: skip
+    _log_to_stderr()
+    options = json.loads(os.environ[APP_ENV])
+    model, _ = runtime.find_model(options.pop("model"))
+    return create_app(model, token=os.environ.get(TOKEN_ENV), **options)
 
 
 def _bind(host: str, port: int) -> socket.socket:
