@@ -15,6 +15,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 pytest.importorskip("starlette")
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 from starlette.testclient import TestClient
 
 from modelcrate import Model
@@ -569,11 +570,14 @@ def test_an_app_whose_lifespan_runs_twice_still_answers_and_stores(model, tmp_pa
 
 # The app fuzzed from its own OpenAPI document: every request made from it, valid or not, is
 # answered as the document says (no 500 for what it allows, a 4xx for what it forbids, every
-# answer matching its declared status and schema).
+# answer matching its declared status and schema). A v2 infer request that fits its schema may
+# still be refused: no JSON Schema says that a tensor's data holds as many values as its shape,
+# or which datatype each named tensor takes; those are tested in test_open_inference.py.
 fuzzed = schemathesis.openapi.from_asgi("/openapi.json", create_app(Beamline(), max_batch=8))
 
 
 @fuzzed.parametrize()
 @settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_every_route_answers_as_its_openapi_document_says(case):
-    case.call_and_validate()
+    loose = case.path.endswith("/infer")
+    case.call_and_validate(excluded_checks=[positive_data_acceptance] if loose else None)

@@ -11,6 +11,11 @@ Routes (JSON in and out):
     GET  /health/live        the process answers (never needs the token)
     GET  /health/ready       the model is loaded and the server is not shutting down
 
+and the Open Inference Protocol (KServe v2 REST; see `_oip`): GET /v2 (the server),
+/v2/health/live, /v2/health/ready, /v2/models/NAME[/versions/VERSION][/ready] (the tensors of
+the inputs and outputs) and POST /v2/models/NAME[/versions/VERSION]/infer (a tensor per input,
+its rows the input sets; binary tensors too).
+
 Inputs are checked as the spec says: a value of the wrong kind, a missing required input or one
 outside its range under the `error` policy is a 422 naming the variable; under `warn` the answer
 carries the warnings. Arrays and images are nested lists, both ways; a float that is not finite
@@ -18,40 +23,49 @@ is the string "NaN", "Infinity" or "-Infinity" (as protobuf's JSON does), since 
 An exception in the model's code is a 500 with its reason on one line, logged with its
 traceback; the server goes on serving. Requests are parsed, checked, evaluated and encoded one
 at a time in one thread off the event loop, so a model need not be thread-safe and a slow one
-(or a large batch) does not stop the health routes answering.
+(or a large batch) does not stop the health routes answering. With batching, single-set
+requests of both protocols that arrive together are evaluated in one call.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
-import math
 import queue
 import threading
 import time
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .._errors import InputError, MissingInputError, ModelcrateError, OutputError, ValueWarning
+from .. import __version__
+from .._errors import (
+    InputError,
+    InputHint,
+    MissingInputError,
+    ModelcrateError,
+    OutputError,
+    ValueWarning,
+)
 from ..model import Model
 from ..runtime import Target, resolve_targets
 from ..runtime._table import one_line
 from ..spec import as_input_sets, input_schema, output_schema, parse_json, spec_document
+from . import _oip
 from ._metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from ._metrics import Metrics
 from ._openapi import openapi_document
 from ._store import ResultWriter
+from ._wire import JSON, Refused, error_response, json_bytes, plain
 
 log = logging.getLogger("modelcrate.serve")
 
@@ -70,19 +84,7 @@ MAX_GATHER = 64
 MAX_BATCH = 1000
 """The most input sets one request may carry by default (`--max-batch`)."""
 
-_REASON_WIDTH = 500
-"""The longest error text an answer carries."""
-
 _HINT = 'send {"inputs": {"name": value, ...}}, or {"inputs": [{...}, {...}]} for a batch'
-_NON_FINITE = {math.inf: "Infinity", -math.inf: "-Infinity"}
-
-
-class _Refused(Exception):
-    """A request answered with an error: its HTTP status and the one-line reason."""
-
-    def __init__(self, status: int, reason: str, headers: Mapping[str, str] | None = None):
-        super().__init__(reason)
-        self.status, self.reason, self.headers = status, reason, dict(headers or {})
 
 
 def create_app(
@@ -122,12 +124,14 @@ def create_app(
         )
     one_at_a_time = _EvaluationThread(max_gather if batching else 1, batch_window)
     about = {"name": model.name, "version": str(model.version)}
-    variables = _json_bytes(_plain({**about, "variables": spec_document(model.spec)}))
-    schemas = _json_bytes(
-        _plain({"inputs": input_schema(model.spec), "outputs": output_schema(model.spec)})
+    variables = json_bytes(plain({**about, "variables": spec_document(model.spec)}))
+    schemas = json_bytes(
+        plain({"inputs": input_schema(model.spec), "outputs": output_schema(model.spec)})
     )
-    openapi = _json_bytes(
-        _plain(openapi_document(model, max_batch=max_batch, token=token is not None))
+    v2_about = json_bytes(_oip.server_metadata(__version__))
+    v2_metadata = json_bytes(_oip.model_metadata(model))
+    openapi = json_bytes(
+        plain(openapi_document(model, max_batch=max_batch, token=token is not None))
     )
 
     metrics = Metrics()
@@ -148,11 +152,11 @@ def create_app(
                 if token is not None and not open_route:
                     _check_token(request, token)
                 response = await handler(request)
-            except _Refused as refused:
-                response = _error(refused.status, refused.reason, refused.headers)
+            except Refused as refused:
+                response = error_response(refused.status, refused.reason, refused.headers)
             except Exception as exc:  # a bug, ours or in the model's code: still one line
                 log.error("%s %s failed", request.method, route, exc_info=exc)
-                response = _error(
+                response = error_response(
                     500, f"internal error: {type(exc).__name__}: {one_line(str(exc))}"
                 )
             metrics.answered(route, response.status_code, time.perf_counter() - began)
@@ -160,47 +164,90 @@ def create_app(
 
         return endpoint
 
-    async def evaluate(request: Request) -> Response:
-        body = await _read_body(request, max_body)
+    context: _Context = (model, metrics, writer)
+    v1, v2 = _Evaluate(max_batch), _Infer(model, max_batch)
+
+    async def evaluated(protocol: Any, payload: Any) -> Response:
         # parsing, checking, evaluating and encoding all leave the event loop, which goes on
         # answering (the health routes, say) whatever the size of the request
         try:
-            answer = await one_at_a_time.run(
-                (model, max_batch, metrics, writer), body, one=_answer, many=_answer_many
+            answer: Response = await one_at_a_time.run(
+                context, (protocol, payload), one=_answer, many=_answer_many
             )
         except asyncio.CancelledError:  # the server stops and its grace period is over
             log.warning("stopping: a request was left unanswered, its evaluation still running")
-            raise _Refused(503, "the server stopped before the model answered; ask again") from None
-        return Response(answer, media_type="application/json")
+            raise Refused(503, "the server stopped before the model answered; ask again") from None
+        return answer
+
+    async def evaluate(request: Request) -> Response:
+        return await evaluated(v1, await _read_body(request, max_body))
+
+    def served(request: Request) -> None:
+        """Refuse (404) a v2 route's model name or version other than this model's."""
+        name = request.path_params["model_name"]
+        version = request.path_params.get("model_version", about["version"])
+        if name != model.name or version != about["version"]:
+            raise Refused(
+                404,
+                f"no model {name!r}"
+                + (f" version {version!r}" if "model_version" in request.path_params else "")
+                + f" here; this server serves {model.name} version {about['version']}",
+            )
+
+    async def infer(request: Request) -> Response:
+        served(request)
+        body = await _read_body(request, max_body)
+        return await evaluated(v2, (body, request.headers.get(_oip.HEADER_LENGTH)))
+
+    async def v2_server(request: Request) -> Response:
+        return Response(v2_about, media_type=JSON)
+
+    async def v2_live(request: Request) -> Response:
+        return Response(json_bytes({"live": True}), media_type=JSON)
+
+    async def v2_ready(request: Request) -> Response:
+        return Response(json_bytes({"ready": True}), media_type=JSON)
+
+    async def v2_model(request: Request) -> Response:
+        served(request)
+        return Response(v2_metadata, media_type=JSON)
+
+    async def v2_model_ready(request: Request) -> Response:
+        served(request)
+        return Response(json_bytes({"name": model.name, "ready": True}), media_type=JSON)
 
     async def show_variables(request: Request) -> Response:
-        return Response(variables, media_type="application/json")
+        return Response(variables, media_type=JSON)
 
     async def show_schema(request: Request) -> Response:
-        return Response(schemas, media_type="application/json")
+        return Response(schemas, media_type=JSON)
 
     async def show_openapi(request: Request) -> Response:
-        return Response(openapi, media_type="application/json")
+        return Response(openapi, media_type=JSON)
 
     async def show_metrics(request: Request) -> Response:
         return Response(metrics.text(), media_type=METRICS_CONTENT_TYPE)
 
     async def live(request: Request) -> Response:
-        return Response(_json_bytes({"status": "live"}), media_type="application/json")
+        return Response(json_bytes({"status": "live"}), media_type=JSON)
 
     async def ready(request: Request) -> Response:
-        return Response(_json_bytes({"status": "ready", **about}), media_type="application/json")
+        return Response(json_bytes({"status": "ready", **about}), media_type=JSON)
 
     async def not_found(request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, HTTPException) else 404
         if status == 405:  # with the Allow header Starlette lists the methods in
             allowed = dict(getattr(exc, "headers", None) or {})
-            return _error(405, f"{request.method} is not allowed on {request.url.path}", allowed)
-        return _error(status, f"no route {request.url.path}; see /v1/variables and /health/live")
+            return error_response(
+                405, f"{request.method} is not allowed on {request.url.path}", allowed
+            )
+        return error_response(
+            status, f"no route {request.url.path}; see /v1/variables and /health/live"
+        )
 
     async def failed(request: Request, exc: Exception) -> Response:  # a bug: ours or the model's
         log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
-        return _error(500, f"internal error: {type(exc).__name__}: {one_line(str(exc))}")
+        return error_response(500, f"internal error: {type(exc).__name__}: {one_line(str(exc))}")
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -220,7 +267,22 @@ def create_app(
         Route("/metrics", guarded(show_metrics, "/metrics"), methods=["GET"]),
         Route("/health/live", guarded(live, "/health/live", open_route=True), methods=["GET"]),
         Route("/health/ready", guarded(ready, "/health/ready"), methods=["GET"]),
+        Route("/v2", guarded(v2_server, "/v2"), methods=["GET"]),
+        Route(
+            "/v2/health/live", guarded(v2_live, "/v2/health/live", open_route=True), methods=["GET"]
+        ),
+        Route("/v2/health/ready", guarded(v2_ready, "/v2/health/ready"), methods=["GET"]),
     ]
+    for prefix in ("/v2/models/{model_name}", "/v2/models/{model_name}/versions/{model_version}"):
+        routes += [
+            Route(prefix, guarded(v2_model, "/v2/models/{model}"), methods=["GET"]),
+            Route(
+                f"{prefix}/ready",
+                guarded(v2_model_ready, "/v2/models/{model}/ready"),
+                methods=["GET"],
+            ),
+            Route(f"{prefix}/infer", guarded(infer, "/v2/models/{model}/infer"), methods=["POST"]),
+        ]
     return Starlette(
         routes=routes,
         exception_handlers={HTTPException: not_found, Exception: failed},
@@ -250,7 +312,7 @@ def _check_token(request: Request, token: str) -> None:
     if scheme.lower() != "bearer" or not hmac.compare_digest(
         value.strip().encode("latin-1"), token.encode("ascii")
     ):
-        raise _Refused(
+        raise Refused(
             401,
             f"this server needs a token: send the header 'Authorization: Bearer <token>' "
             f"with the token in {TOKEN_ENV} where it runs",
@@ -262,22 +324,22 @@ async def _read_body(request: Request, limit: int) -> bytes:
     """The request's body, refused (413) past `limit` bytes before more is read."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _Refused(413, f"the body is {int(declared):,} bytes, more than {limit:,}")
+        raise Refused(413, f"the body is {int(declared):,} bytes, more than {limit:,}")
     chunks, size = [], 0
     try:
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
-                raise _Refused(413, f"the body is more than {limit:,} bytes")
+                raise Refused(413, f"the body is more than {limit:,} bytes")
             chunks.append(chunk)
     except ClientDisconnect:  # nobody to answer: not the server's failure
-        raise _Refused(400, "the client left before sending the whole body") from None
+        raise Refused(400, "the client left before sending the whole body") from None
     return b"".join(chunks)
 
 
-_Context = tuple[Model, int, Metrics, "ResultWriter | None"]
-"""What answering an evaluate request needs: the model, the batch limit, the metrics, and the
-writer of results (None without targets)."""
+_Context = tuple[Model, Metrics, "ResultWriter | None"]
+"""What answering an evaluation needs: the model, the metrics, and the writer of results (None
+without targets)."""
 
 
 def vectorised(model: Model) -> bool:
@@ -285,15 +347,69 @@ def vectorised(model: Model) -> bool:
     return type(model).evaluate_batch is not Model.evaluate_batch
 
 
-def _answer(context: _Context, body: bytes) -> bytes:
-    """The JSON answer to an evaluate request's body (in the evaluation thread); the
-    evaluations go to the writer to be stored."""
-    model, max_batch, metrics, writer = context
-    given = _request_inputs(body, max_batch)
-    size = len(given) if isinstance(given, list) else 1
+@dataclass
+class _Decoded:
+    """A request read: its input sets, and what its protocol needs to answer it."""
+
+    sets: list[dict[str, Any]]
+    batch: bool
+    """Whether messages name a set by its place in the request."""
+    gatherable: bool
+    """Whether it is one input set, which may be evaluated together with others."""
+    request: Any
+    hint: InputHint | None = None
+    """How the error of a missing input says to give it."""
+
+
+class _Evaluate:
+    """The protocol of /v1/evaluate: one input set (an object) or a batch (a list)."""
+
+    def __init__(self, max_batch: int) -> None:
+        self.max_batch = max_batch
+
+    def decode(self, body: bytes) -> _Decoded:
+        given = _request_inputs(body, self.max_batch)
+        if isinstance(given, list):
+            return _Decoded(given, batch=True, gatherable=False, request=True, hint="json")
+        return _Decoded([given], batch=False, gatherable=True, request=False, hint="json")
+
+    def encode(
+        self, decoded: _Decoded, outputs: list[dict[str, Any]], warned: list[str]
+    ) -> Response:
+        return Response(_encode(decoded.request, outputs, warned), media_type=JSON)
+
+
+class _Infer:
+    """The protocol of the Open Inference Protocol's infer route: a tensor per variable."""
+
+    def __init__(self, model: Model, max_batch: int) -> None:
+        self.model, self.max_batch = model, max_batch
+
+    def decode(self, payload: tuple[bytes, str | None]) -> _Decoded:
+        body, header_length = payload
+        request = _oip.decode(self.model, body, header_length, self.max_batch)
+        one = len(request.sets) == 1
+        return _Decoded(request.sets, batch=not one, gatherable=one, request=request)
+
+    def encode(
+        self, decoded: _Decoded, outputs: list[dict[str, Any]], warned: list[str]
+    ) -> Response:
+        return _oip.encode(self.model, decoded.request, outputs, warned)
+
+
+def _answer(context: _Context, item: tuple[Any, Any]) -> Response:
+    """The answer to an evaluation request (in the evaluation thread): `item` is its protocol
+    and what the protocol reads."""
+    protocol, payload = item
+    return _answer_decoded(context, protocol, protocol.decode(payload))
+
+
+def _answer_decoded(context: _Context, protocol: Any, decoded: _Decoded) -> Response:
+    model, metrics, writer = context
+    size = len(decoded.sets)
     try:
-        prepared, outputs, warned = _evaluate(model, given)
-    except _Refused as refused:
+        prepared, outputs, warned = _evaluate(model, decoded)
+    except Refused as refused:
         if refused.status == 500:  # evaluated, and failed (a 422 never reached the model)
             metrics.batch_size.observe(size)
             metrics.evaluate_errors.inc()
@@ -301,40 +417,43 @@ def _answer(context: _Context, body: bytes) -> bytes:
     metrics.batch_size.observe(size)
     if writer is not None:
         writer.put(prepared, outputs)
-    return _encode(isinstance(given, list), outputs, warned)
+    return protocol.encode(decoded, outputs, warned)
 
 
 def _encode(batch: bool, outputs: list[dict[str, Any]], warned: list[str]) -> bytes:
     """The JSON answer carrying `outputs` (a list for a batch request, else the one set)."""
-    plain = [{k: _plain(v) for k, v in out.items()} for out in outputs]
-    answer: dict[str, Any] = {"outputs": plain if batch else plain[0]}
+    values = [{k: plain(v) for k, v in out.items()} for out in outputs]
+    answer: dict[str, Any] = {"outputs": values if batch else values[0]}
     if warned:
         answer["warnings"] = warned
-    return _json_bytes(answer)
+    return json_bytes(answer)
 
 
-def _answer_many(context: _Context, bodies: list[bytes]) -> list[tuple[Any, BaseException | None]]:
-    """The answers to evaluate requests that arrived together, as (answer, None) or (None,
-    error) each: the single input sets among them evaluated in one `evaluate_batch` call, each
-    checked and answered on its own; a batch request alone. If the model fails on the combined
-    call, each set is evaluated again alone, so that only the one it fails on fails."""
-    model, max_batch, metrics, writer = context
-    outcomes: list[tuple[Any, BaseException | None]] = [(None, None)] * len(bodies)
-    singles: list[tuple[int, dict[str, Any], list[str]]] = []
-    for i, body in enumerate(bodies):
+def _answer_many(
+    context: _Context, items: list[tuple[Any, Any]]
+) -> list[tuple[Any, BaseException | None]]:
+    """The answers to evaluation requests that arrived together, as (answer, None) or (None,
+    error) each: the single input sets among them (of any protocol) evaluated in one
+    `evaluate_batch` call, each checked and answered on its own; a batch request alone. If the
+    model fails on the combined call, each set is evaluated again alone, so that only the one
+    it fails on fails."""
+    model, metrics, writer = context
+    outcomes: list[tuple[Any, BaseException | None]] = [(None, None)] * len(items)
+    singles: list[tuple[int, Any, _Decoded, dict[str, Any], list[str]]] = []
+    for i, (protocol, payload) in enumerate(items):
         try:
-            given = _request_inputs(body, max_batch)
-            if isinstance(given, list):
-                outcomes[i] = (_answer(context, body), None)
+            decoded = protocol.decode(payload)
+            if not decoded.gatherable:
+                outcomes[i] = (_answer_decoded(context, protocol, decoded), None)
                 continue
-            (prepared,), warned = _prepare(model, given)
-            singles.append((i, prepared, warned))
+            (prepared,), warned = _prepare(model, decoded)
+            singles.append((i, protocol, decoded, prepared, warned))
         except BaseException as exc:
             outcomes[i] = (None, exc)
     if not singles:
         return outcomes
     try:
-        raw = model.evaluate_batch([dict(prepared) for _, prepared, _ in singles])
+        raw = model.evaluate_batch([dict(single[3]) for single in singles])
         if not isinstance(raw, list) or len(raw) != len(singles):
             count = len(raw) if isinstance(raw, list) else type(raw).__name__
             raise OutputError(f"evaluate_batch returned {count} results for {len(singles)} sets")
@@ -344,30 +463,33 @@ def _answer_many(context: _Context, bodies: list[bytes]) -> list[tuple[Any, Base
             "%s failed on %d requests evaluated together (%s: %s); evaluating each alone",
             model.name, len(singles), type(exc).__name__, one_line(str(exc))[:300],
         )  # fmt: skip
-        for i, _, _ in singles:
+        for i, protocol, decoded, _, _ in singles:
             try:
-                outcomes[i] = (_answer(context, bodies[i]), None)
+                outcomes[i] = (_answer_decoded(context, protocol, decoded), None)
             except BaseException as exc:
                 outcomes[i] = (None, exc)
         return outcomes
     metrics.batch_size.observe(len(singles))
     done_inputs, done_outputs = [], []
-    for (i, prepared, warned), out in zip(singles, raw, strict=True):
+    for (i, protocol, decoded, prepared, warned), out in zip(singles, raw, strict=True):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ValueWarning)
             try:
                 checked = model.check_outputs(out)
-                answer = _encode(False, [checked], warned + _warning_lines(caught))
+                answer = protocol.encode(decoded, [checked], warned + _warning_lines(caught))
+            except Refused as refused:
+                outcomes[i] = (None, refused)
+                continue
             except ModelcrateError as exc:
                 metrics.evaluate_errors.inc()
                 log.error("evaluating %s failed: %s", model.name, exc)
-                outcomes[i] = (None, _Refused(500, one_line(str(exc))))
+                outcomes[i] = (None, Refused(500, one_line(str(exc))))
                 continue
             except BaseException as exc:  # an output that cannot even be looked at
                 metrics.evaluate_errors.inc()
                 log.exception("evaluating %s failed", model.name)
                 reason = f"{type(exc).__name__}: {one_line(str(exc))}"
-                outcomes[i] = (None, _Refused(500, reason))
+                outcomes[i] = (None, Refused(500, reason))
                 continue
         done_inputs.append(prepared)
         done_outputs.append(checked)
@@ -384,14 +506,14 @@ def _request_inputs(body: bytes, max_batch: int) -> dict[str, Any] | list[dict[s
         text = body.decode("utf-8")
         loaded = parse_json(text, source="the request body", hint=_HINT)
     except UnicodeDecodeError:
-        raise _Refused(422, f"the request body is not UTF-8 text; {_HINT}") from None
+        raise Refused(422, f"the request body is not UTF-8 text; {_HINT}") from None
     except InputError as exc:
-        raise _Refused(422, str(exc)) from None
+        raise Refused(422, str(exc)) from None
     if not isinstance(loaded, dict) or set(loaded) != {"inputs"}:
-        raise _Refused(422, f"the request body must be an object with one key, inputs; {_HINT}")
+        raise Refused(422, f"the request body must be an object with one key, inputs; {_HINT}")
     given = loaded["inputs"]
     if isinstance(given, list) and len(given) > max_batch:
-        raise _Refused(
+        raise Refused(
             422,
             f"the batch has {len(given):,} input sets, more than {max_batch:,}: send fewer at a "
             "time (the server's --max-batch)",
@@ -399,17 +521,17 @@ def _request_inputs(body: bytes, max_batch: int) -> dict[str, Any] | list[dict[s
     try:
         sets = as_input_sets(given, source="inputs")
     except InputError as exc:
-        raise _Refused(422, f"{exc}; {_HINT}") from None
+        raise Refused(422, f"{exc}; {_HINT}") from None
     return sets if isinstance(given, list) else sets[0]
 
 
 def _evaluate(
-    model: Model, given: dict[str, Any] | list[dict[str, Any]]
+    model: Model, decoded: _Decoded
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
     """Check, evaluate and check again (in the evaluation thread): the prepared inputs and the
     outputs of each set, and the warnings of values outside their ranges."""
-    prepared, warned = _prepare(model, given)
-    batch = isinstance(given, list)
+    prepared, warned = _prepare(model, decoded)
+    batch = decoded.batch
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ValueWarning)
         try:
@@ -425,28 +547,25 @@ def _evaluate(
             ]
         except ModelcrateError as exc:  # outputs that break the variables
             log.error("evaluating %s failed: %s", model.name, exc)
-            raise _Refused(500, one_line(str(exc))) from None
+            raise Refused(500, one_line(str(exc))) from None
         except BaseException as exc:  # the model's own code, even a sys.exit in it: no signal
             log.exception("evaluating %s failed", model.name)  # reaches this thread
-            raise _Refused(500, f"{type(exc).__name__}: {one_line(str(exc))}") from None
+            raise Refused(500, f"{type(exc).__name__}: {one_line(str(exc))}") from None
     return prepared, outputs, warned + _warning_lines(caught)
 
 
-def _prepare(
-    model: Model, given: dict[str, Any] | list[dict[str, Any]]
-) -> tuple[list[dict[str, Any]], list[str]]:
+def _prepare(model: Model, decoded: _Decoded) -> tuple[list[dict[str, Any]], list[str]]:
     """The input sets of a request checked and completed (a 422 for one the variables refuse),
     and the warnings of values outside their ranges."""
-    batch = isinstance(given, list)
-    sets = given if isinstance(given, list) else [given]
+    sets, batch = decoded.sets, decoded.batch
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ValueWarning)
         try:
             prepared = [model.prepare(s, index=i if batch else None) for i, s in enumerate(sets)]
         except MissingInputError as exc:
-            raise _Refused(422, str(exc.given_by("json"))) from None
+            raise Refused(422, str(exc.given_by(decoded.hint))) from None
         except InputError as exc:
-            raise _Refused(422, str(exc)) from None
+            raise Refused(422, str(exc)) from None
     return prepared, _warning_lines(caught)
 
 
@@ -557,36 +676,3 @@ def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | Non
         future.set_exception(error)
     else:
         future.set_result(result)
-
-
-def _plain(value: Any) -> Any:
-    """A value as JSON (an output, a range): arrays as nested lists, numpy scalars as numbers,
-    floats that are not finite as strings."""
-    if isinstance(value, np.ndarray):
-        if value.dtype.kind == "f" and not np.isfinite(value).all():
-            return _plain(value.astype(object).tolist())
-        return value.tolist()
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else _NON_FINITE[value]
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _json_bytes(document: Any) -> bytes:
-    return json.dumps(document, allow_nan=False, separators=(",", ":")).encode()
-
-
-def _error(status: int, reason: str, headers: Mapping[str, str] | None = None) -> Response:
-    if len(reason) > _REASON_WIDTH:  # a reason that quotes a client's huge key, say
-        reason = reason[: _REASON_WIDTH - 1] + "…"
-    return Response(
-        _json_bytes({"error": reason}),
-        status_code=status,
-        media_type="application/json",
-        headers=dict(headers or {}),
-    )

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..model import Model
 from ..spec import input_schema, output_schema
+from ._oip import infer_schemas
 
 NON_FINITE = ["NaN", "Infinity", "-Infinity"]
 """How an output float that is not finite travels (JSON has no such numbers)."""
@@ -97,10 +98,11 @@ def openapi_document(model: Model, *, max_batch: int, token: bool) -> dict[str, 
         },
         "/health/live": {"get": _operation("live", "The process answers", _json_body(status))},
         "/health/ready": {"get": _operation("ready", "The model is loaded", _json_body(status))},
+        **_open_inference_paths(model, max_batch),
     }
     if token:
         for path, methods in paths.items():
-            if path != "/health/live":
+            if path not in ("/health/live", "/v2/health/live"):
                 for operation in methods.values():
                     operation["security"] = [{"bearer": []}]
                     operation["responses"]["401"] = _error_response("The token is missing or wrong")
@@ -125,6 +127,74 @@ def openapi_document(model: Model, *, max_batch: int, token: bool) -> dict[str, 
     if token:
         document["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
     return document
+
+
+def _open_inference_paths(model: Model, max_batch: int) -> dict[str, Any]:
+    """The routes of the Open Inference Protocol (KServe v2 REST), with and without the version
+    in the path."""
+    request, answer = infer_schemas(model, max_batch)
+    flag = {"type": "object", "additionalProperties": {"type": "boolean"}}
+    paths: dict[str, Any] = {
+        "/v2": {
+            "get": _operation(
+                "v2_server",
+                "The server's name, version and protocol extensions",
+                _json_body({"type": "object", "required": ["name", "version", "extensions"]}),
+            )
+        },
+        "/v2/health/live": {"get": _operation("v2_live", "The process answers", _json_body(flag))},
+        "/v2/health/ready": {
+            "get": _operation("v2_ready", "The model is loaded", _json_body(flag))
+        },
+    }
+    name = {"name": "model_name", "in": "path", "required": True, "schema": {"enum": [model.name]}}
+    version = {
+        "name": "model_version",
+        "in": "path",
+        "required": True,
+        "schema": {"enum": [str(model.version)]},
+    }
+    missing = {"404": "No such model or version here"}
+    for prefix, parameters in (
+        ("/v2/models/{model_name}", [name]),
+        ("/v2/models/{model_name}/versions/{model_version}", [name, version]),
+    ):
+        suffix = "_version" if len(parameters) > 1 else ""
+        infer = _operation(
+            f"v2_infer{suffix}",
+            "Evaluate the model on tensors named after its inputs (one input set per row)",
+            {**_json_body(answer), "application/octet-stream": {"schema": {}}},
+            request=request,
+            errors={
+                **missing,
+                "413": "The body is too large",
+                "422": "The tensors do not fit the inputs, or the variables refuse a value",
+                "500": "The model's code failed, or its outputs break the variables",
+                "503": "The server stopped before the model answered",
+            },
+        )
+        paths[prefix] = {
+            "get": _operation(
+                f"v2_model{suffix}",
+                "The model's tensors: names, datatypes and shapes",
+                _json_body(
+                    {"type": "object", "required": ["name", "versions", "inputs", "outputs"]}
+                ),
+                errors=missing,
+            )
+        }
+        paths[f"{prefix}/ready"] = {
+            "get": _operation(
+                f"v2_model_ready{suffix}",
+                "The model is ready",
+                _json_body({"type": "object", "required": ["name", "ready"]}),
+                errors=missing,
+            )
+        }
+        paths[f"{prefix}/infer"] = {"post": infer}
+        for operation in (paths[prefix]["get"], paths[f"{prefix}/ready"]["get"], infer):
+            operation["parameters"] = parameters
+    return paths
 
 
 def request_inputs_schema(model: Model) -> dict[str, Any]:
