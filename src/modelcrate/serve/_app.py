@@ -75,7 +75,7 @@ MAX_BODY_BYTES = 16 * 1024 * 1024
 TOKEN_ENV = "MODELCRATE_SERVE_TOKEN"
 """The environment variable of the bearer token every route but liveness then requires."""
 
-BATCH_WINDOW = 0.002
+BATCH_WINDOW = 0.0
 """Seconds a gathered evaluation waits for more single-set requests (`--batch-window`)."""
 
 MAX_GATHER = 64
@@ -422,11 +422,14 @@ def _answer_decoded(context: _Context, protocol: Any, decoded: _Decoded) -> Resp
 
 def _encode(batch: bool, outputs: list[dict[str, Any]], warned: list[str]) -> bytes:
     """The JSON answer carrying `outputs` (a list for a batch request, else the one set)."""
-    values = [{k: plain(v) for k, v in out.items()} for out in outputs]
-    answer: dict[str, Any] = {"outputs": values if batch else values[0]}
+    answer: dict[str, Any] = {"outputs": outputs if batch else outputs[0]}
     if warned:
         answer["warnings"] = warned
-    return json_bytes(answer)
+    try:  # plain numbers, text and true/false: as they are
+        return json_bytes(answer)
+    except (TypeError, ValueError):  # arrays, numpy numbers, NaN
+        answer["outputs"] = [plain(out) for out in outputs] if batch else plain(outputs[0])
+        return json_bytes(answer)
 
 
 def _answer_many(
@@ -470,6 +473,21 @@ def _answer_many(
                 outcomes[i] = (None, exc)
         return outcomes
     metrics.batch_size.observe(len(singles))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ValueWarning)
+        try:  # all at once where nothing is wrong, else each on its own below
+            together: list[dict[str, Any]] | None = model.check_outputs_many(raw, start=None)
+        except BaseException:
+            together = None
+    if together is not None and not caught:
+        for (i, protocol, decoded, _, warned), checked in zip(singles, together, strict=True):
+            try:
+                outcomes[i] = (protocol.encode(decoded, [checked], warned), None)
+            except BaseException as exc:  # an output a protocol cannot carry (Refused)
+                outcomes[i] = (None, exc)
+        if writer is not None:
+            writer.put([single[3] for single in singles], together)
+        return outcomes
     done_inputs, done_outputs = [], []
     for (i, protocol, decoded, prepared, warned), out in zip(singles, raw, strict=True):
         with warnings.catch_warnings(record=True) as caught:
@@ -542,9 +560,7 @@ def _evaluate(
                     f"{len(raw) if isinstance(raw, list) else type(raw).__name__} results for "
                     f"{len(prepared)} input sets"
                 )
-            outputs = [
-                model.check_outputs(out, index=i if batch else None) for i, out in enumerate(raw)
-            ]
+            outputs = model.check_outputs_many(raw, start=0 if batch else None)
         except ModelcrateError as exc:  # outputs that break the variables
             log.error("evaluating %s failed: %s", model.name, exc)
             raise Refused(500, one_line(str(exc))) from None
@@ -561,7 +577,7 @@ def _prepare(model: Model, decoded: _Decoded) -> tuple[list[dict[str, Any]], lis
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ValueWarning)
         try:
-            prepared = [model.prepare(s, index=i if batch else None) for i, s in enumerate(sets)]
+            prepared = model.prepare_many(sets, start=0 if batch else None)
         except MissingInputError as exc:
             raise Refused(422, str(exc.given_by(decoded.hint))) from None
         except InputError as exc:

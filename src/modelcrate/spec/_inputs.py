@@ -43,8 +43,11 @@ def parse_json(text: str, *, source: str = "<inputs>", hint: str = _HINT) -> Any
     (`hint`) what to give: no duplicate keys, no integer too long to convert, no nesting deeper
     than the YAML reader takes."""
     try:
-        loaded = json.loads(text, parse_int=_parse_int, object_pairs_hook=_object)
-        check_structure(loaded)
+        loaded = json.loads(text, parse_int=_parse_int)  # the fast way, and then:
+        if check_structure(loaded) != text.count(":"):
+            # fewer keys than colons: a key given twice (its last value kept) or a colon in a
+            # string; the slow way tells which
+            loaded = json.loads(text, parse_int=_parse_int, object_pairs_hook=_object)
     except json.JSONDecodeError as exc:
         raise InputError(
             f"{source}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); {hint}"
@@ -71,9 +74,11 @@ def _parse_int(text: str) -> int:
 
 
 def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    mapping: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in mapping:
-            raise _Refused(f"key {key!r} appears twice in one object; keep one")
-        mapping[key] = value
+    mapping = dict(pairs)
+    if len(mapping) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _Refused(f"key {key!r} appears twice in one object; keep one")
+            seen.add(key)
     return mapping

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,12 +27,12 @@ class Spec(BaseModel):
     source: str | None = Field(default=None, exclude=True)
     """Where the spec was loaded from, for messages."""
 
-    @property
+    @cached_property
     def input_names(self) -> tuple[str, ...]:
         """Names of the inputs, in declaration order."""
         return tuple(v.name for v in self.inputs)
 
-    @property
+    @cached_property
     def output_names(self) -> tuple[str, ...]:
         """Names of the outputs, in declaration order."""
         return tuple(v.name for v in self.outputs)

@@ -9,7 +9,7 @@ document may nest at most `MAX_DEPTH` levels and expand (aliases included) to at
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Collection, Hashable
 from typing import Any
 
 import yaml
@@ -106,23 +106,29 @@ def load_yaml(text: str) -> Any:
     return document
 
 
-def check_structure(document: object, *, what: str = "") -> None:
+_LEAVES = frozenset({int, float, str, bool, type(None)})
+
+
+def check_structure(document: object, *, what: str = "") -> int:
     """Refuse a parsed document that nests deeper than `MAX_DEPTH` or holds more than
-    `MAX_NODES` values (aliases expanded); walks without recursion."""
+    `MAX_NODES` values (aliases expanded); walks without recursion. Returns the number of keys
+    of the mappings in it."""
     prefix = f"{what} " if what else ""
-    stack: list[tuple[object, int]] = [(document, 0)]
-    count = 0
-    while stack:
+    containers = (list, tuple, dict)
+    count, keys = 1, 0
+    stack: list[tuple[object, int]] = [(document, 0)] if isinstance(document, containers) else []
+    while stack:  # containers only: the values in them are counted, not visited
         value, depth = stack.pop()
-        count += 1
+        if depth >= MAX_DEPTH:
+            raise YAMLInputError(f"{prefix}is nested more than {MAX_DEPTH} levels deep; flatten it")
+        children: Collection[object] = value.values() if isinstance(value, dict) else value  # type: ignore[assignment]
+        count += len(children)
+        if isinstance(value, dict):
+            keys += len(children)
         if count > MAX_NODES:
             raise YAMLInputError(
                 f"{prefix}holds more than {MAX_NODES:,} values (aliases expanded); make it smaller"
             )
-        if isinstance(value, (list, tuple, dict)):
-            if depth >= MAX_DEPTH:
-                raise YAMLInputError(
-                    f"{prefix}is nested more than {MAX_DEPTH} levels deep; flatten it"
-                )
-            children = value.values() if isinstance(value, dict) else value
-            stack.extend((child, depth + 1) for child in children)
+        if not _LEAVES.issuperset(map(type, children)):  # in C, for a list of numbers
+            stack.extend((child, depth + 1) for child in children if isinstance(child, containers))
+    return keys

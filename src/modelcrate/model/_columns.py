@@ -1,0 +1,115 @@
+"""Checking many input sets (or sets of outputs) at once, a column per variable.
+
+Most of a batch is plain numbers and true/false values inside their ranges: those are checked
+with a few passes over each column in C (`set(map(type, ...))`, `all(...)`) instead of several
+Python calls per value. Anything else (a name that is unknown or missing without a default, a
+value of another kind, one outside its range, a read-only input given) makes these functions
+answer None, and the caller checks the sets one at a time, so the values, warnings and errors
+are always exactly those of `Model.prepare` and `Model.check_outputs`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from operator import itemgetter
+from typing import Any
+
+import numpy as np
+
+from ..spec import Variable
+
+_FLOATS = frozenset(
+    {float, int, np.float64, np.float32, np.float16, np.int64, np.int32, np.int16, np.int8}
+    | {np.uint64, np.uint32, np.uint16, np.uint8}
+)
+_INTS = frozenset(t for t in _FLOATS if t is int or issubclass(t, np.integer))
+_BOOLS = frozenset({bool, np.bool_})
+_INT64 = (-(2**63), 2**63 - 1)
+_MISSING = object()
+
+
+def checked_sets(
+    variables: Sequence[Variable], sets: Sequence[Mapping[str, Any]], *, defaults: bool
+) -> list[dict[str, Any]] | None:
+    """`sets` (input sets, or sets of outputs) checked against `variables` as one set at a
+    time would check them, in the variables' order, missing values given their defaults (with
+    `defaults`; else a missing value is for the caller to report); or None when a set needs the
+    one-at-a-time path."""
+    names = frozenset(v.name for v in variables)
+    complete = True
+    for values in sets:
+        if not (type(values) is dict or isinstance(values, Mapping)) or not values.keys() <= names:
+            return None
+        complete = complete and len(values) == len(names)
+    if not complete and not defaults:
+        return None
+    columns = []
+    for variable in variables:
+        if complete:
+            column = list(map(itemgetter(variable.name), sets))
+        else:
+            column = [values.get(variable.name, _MISSING) for values in sets]
+        checked = _column(variable, column)
+        if checked is None:
+            return None
+        columns.append(checked)
+    keys = [v.name for v in variables]
+    return [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
+def _column(variable: Variable, column: list[Any]) -> list[Any] | None:
+    """The values of one variable across the sets, checked; None if one needs a closer look."""
+    gaps = [i for i, value in enumerate(column) if value is _MISSING]
+    if gaps and not variable.has_default:
+        return None
+    if variable.read_only and len(gaps) < len(column):
+        return None  # given: the one-at-a-time path says whether it is the fixed value
+    given = [value for value in column if value is not _MISSING] if gaps else column
+    checked = _given(variable, given)
+    if checked is None or not gaps:
+        return checked
+    filled, values = [], iter(checked)
+    for value in column:  # each default its own copy, as `prepare` makes it
+        filled.append(variable.check(variable.default) if value is _MISSING else next(values))
+    return filled
+
+
+def _given(variable: Variable, column: list[Any]) -> list[Any] | None:
+    kind = variable.kind
+    if not column:
+        return column
+    types = set(map(type, column))
+    if kind == "scalar" and types <= _FLOATS:
+        try:
+            values = column if types == {float} else [float(v) for v in column]
+        except OverflowError:
+            return None
+        return values if _in_range(variable, values) else None
+    if kind == "int" and types <= _INTS:
+        values = column if types == {int} else [int(v) for v in column]
+        lo, hi = _INT64
+        if not all(lo <= v <= hi for v in values):
+            return None
+        return values if _in_range(variable, values) else None
+    if kind == "bool" and types <= _BOOLS:
+        return column if types == {bool} else [bool(v) for v in column]
+    checked = []  # any other kind: each value on its own, still without a call to warn
+    for value in column:
+        try:
+            value = variable.check(value)
+        except ValueError:
+            return None
+        if variable.policy != "none" and variable.range_problem(value):
+            return None
+        checked.append(value)
+    return checked
+
+
+def _in_range(variable: Variable, values: list[Any]) -> bool:
+    """Whether every value is inside the variable's range (NaN never is), or the range is
+    not checked."""
+    bounds = getattr(variable, "value_range", None)
+    if bounds is None or variable.policy == "none":
+        return True
+    lo, hi = bounds
+    return all(lo <= v <= hi for v in values)
