@@ -4,12 +4,18 @@ Routes (JSON in and out):
 
     POST /v1/evaluate        {"inputs": {...}} -> {"outputs": {...}}; or a list of input sets
                              -> a list of outputs, evaluated in one `evaluate_batch` call
-    GET  /v1/variables       the model's name, version and variables (the spec)
+    GET  /v1/variables       the model's name, version, description and variables (the spec)
     GET  /v1/schema          the JSON Schemas of its inputs and outputs
     GET  /openapi.json       the OpenAPI 3.1 document of these routes, from the variables
     GET  /metrics            Prometheus metrics: requests, latency, batch sizes, failed evaluations
     GET  /health/live        the process answers (never needs the token)
     GET  /health/ready       the model is loaded and the server is not shutting down
+    GET  /docs               a page (HTML) showing the variables, with a form to try the model
+
+The docs page and the files it loads (/docs/docs.js, /docs/docs.css, /docs/icon.svg) are
+served from the package with a strict Content-Security-Policy; they hold no model data, so
+they never need the token (a browser sends no header when it opens a page): the page asks for
+the token and sends it with what it fetches (see `_docs`).
 
 Inputs are checked as the spec says: a value of the wrong kind, a missing required input or one
 outside its range under the `error` policy is a 422 naming the variable; under `warn` the answer
@@ -50,6 +56,8 @@ from ..runtime._table import one_line
 from ..spec import as_input_sets, input_schema, output_schema, parse_json, spec_document
 from ._metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from ._metrics import Metrics
+from ._docs import HEADERS as DOCS_HEADERS
+from ._docs import docs_files
 from ._openapi import openapi_document
 from ._store import ResultWriter
 
@@ -96,11 +104,12 @@ def create_app(
     batch_window: float = BATCH_WINDOW,
     max_gather: int = MAX_GATHER,
 ) -> Starlette:
-    """The ASGI app serving `model`; with `token`, every route but liveness requires the header
-    `Authorization: Bearer <token>` (see `check_token` for what a token may be). Bodies over
-    `max_body` bytes are refused (413), and batches of more than `max_batch` input sets (422). With
-    `targets` (URIs, opened and checked now), each evaluation's results are stored there in the
-    background, in batches; the app's shutdown stores what waits.
+    """The ASGI app serving `model`; with `token`, every route but liveness and the docs page's
+    files requires the header `Authorization: Bearer <token>` (see `check_token` for what a
+    token may be). Bodies over `max_body` bytes are refused (413), and batches of more than
+    `max_batch` input sets (422). With `targets` (URIs, opened and checked now), each
+    evaluation's results are stored there in the background, in batches; the app's shutdown
+    stores what waits.
 
     With `batching` (the default for a model that overrides `evaluate_batch`, a vectorised
     one; off for one that only loops), single-set requests that arrive together are evaluated
@@ -122,7 +131,10 @@ def create_app(
         )
     one_at_a_time = _EvaluationThread(max_gather if batching else 1, batch_window)
     about = {"name": model.name, "version": str(model.version)}
-    variables = _json_bytes(_plain({**about, "variables": spec_document(model.spec)}))
+    described = {"description": model.spec.model_description} if model.spec.model_description else {}
+    variables = _json_bytes(
+        _plain({**about, **described, "variables": spec_document(model.spec)})
+    )
     schemas = _json_bytes(
         _plain({"inputs": input_schema(model.spec), "outputs": output_schema(model.spec)})
     )
@@ -185,6 +197,16 @@ def create_app(
     async def show_metrics(request: Request) -> Response:
         return Response(metrics.text(), media_type=METRICS_CONTENT_TYPE)
 
+    docs = docs_files()
+
+    def show_docs(path: str) -> Callable[[Request], Awaitable[Response]]:
+        content, media_type = docs[path]
+
+        async def show(request: Request) -> Response:
+            return Response(content, media_type=media_type, headers=DOCS_HEADERS)
+
+        return show
+
     async def live(request: Request) -> Response:
         return Response(_json_bytes({"status": "live"}), media_type="application/json")
 
@@ -196,7 +218,7 @@ def create_app(
         if status == 405:  # with the Allow header Starlette lists the methods in
             allowed = dict(getattr(exc, "headers", None) or {})
             return _error(405, f"{request.method} is not allowed on {request.url.path}", allowed)
-        return _error(status, f"no route {request.url.path}; see /v1/variables and /health/live")
+        return _error(status, f"no route {request.url.path}; see /docs, /v1/variables and /health/live")
 
     async def failed(request: Request, exc: Exception) -> Response:  # a bug: ours or the model's
         log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
@@ -220,6 +242,10 @@ def create_app(
         Route("/metrics", guarded(show_metrics, "/metrics"), methods=["GET"]),
         Route("/health/live", guarded(live, "/health/live", open_route=True), methods=["GET"]),
         Route("/health/ready", guarded(ready, "/health/ready"), methods=["GET"]),
+        *(
+            Route(path, guarded(show_docs(path), path, open_route=True), methods=["GET"])
+            for path in docs
+        ),
     ]
     return Starlette(
         routes=routes,
