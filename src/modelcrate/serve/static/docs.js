@@ -483,6 +483,7 @@ $("token-form").addEventListener("submit", (event) => {
 });
 $("token-forget").addEventListener("click", () => {
   sessionStorage.removeItem(TOKEN_KEY);
+  $("model").hidden = true;  // read with the token: shown again only if the server needs none
   load();
 });
 load();
