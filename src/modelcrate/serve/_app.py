@@ -1,6 +1,6 @@
 """The HTTP app of a packaged model, derived from its variables: an ASGI app (Starlette).
 
-Routes (JSON in and out):
+Routes (JSON in and out, but for the docs page):
 
     POST /v1/evaluate        {"inputs": {...}} -> {"outputs": {...}}; or a list of input sets
                              -> a list of outputs, evaluated in one `evaluate_batch` call
@@ -54,10 +54,10 @@ from ..model import Model
 from ..runtime import Target, resolve_targets
 from ..runtime._table import one_line
 from ..spec import as_input_sets, input_schema, output_schema, parse_json, spec_document
-from ._metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
-from ._metrics import Metrics
 from ._docs import HEADERS as DOCS_HEADERS
 from ._docs import docs_files
+from ._metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from ._metrics import Metrics
 from ._openapi import openapi_document
 from ._store import ResultWriter
 
@@ -131,10 +131,10 @@ def create_app(
         )
     one_at_a_time = _EvaluationThread(max_gather if batching else 1, batch_window)
     about = {"name": model.name, "version": str(model.version)}
-    described = {"description": model.spec.model_description} if model.spec.model_description else {}
-    variables = _json_bytes(
-        _plain({**about, **described, "variables": spec_document(model.spec)})
+    described = (
+        {"description": model.spec.model_description} if model.spec.model_description else {}
     )
+    variables = _json_bytes(_plain({**about, **described, "variables": spec_document(model.spec)}))
     schemas = _json_bytes(
         _plain({"inputs": input_schema(model.spec), "outputs": output_schema(model.spec)})
     )
@@ -218,7 +218,9 @@ def create_app(
         if status == 405:  # with the Allow header Starlette lists the methods in
             allowed = dict(getattr(exc, "headers", None) or {})
             return _error(405, f"{request.method} is not allowed on {request.url.path}", allowed)
-        return _error(status, f"no route {request.url.path}; see /docs, /v1/variables and /health/live")
+        return _error(
+            status, f"no route {request.url.path}; see /docs, /v1/variables and /health/live"
+        )
 
     async def failed(request: Request, exc: Exception) -> Response:  # a bug: ours or the model's
         log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
