@@ -4,6 +4,7 @@ form filled and sent, and what the page shows read back."""
 
 from __future__ import annotations
 
+import http.client
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,6 +44,7 @@ from modelcrate.spec import parse_spec
 
 
 class Spectrometer(Model):
+    version = "1.0"
     spec = parse_spec(
         """
 model: {name: spectrometer, description: Counts and a screen image of a test spectrometer.}
@@ -160,7 +162,7 @@ def test_the_page_shows_the_model_and_its_variables(docs, base, tmp_path):
     page.screenshot(path=picture, full_page=True)
     assert picture.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") and picture.stat().st_size > 1000
     assert page.locator("#model-name").text_content() == "spectrometer"
-    assert page.locator("#model-version").text_content() == "0+unknown"
+    assert page.locator("#model-version").text_content() == "1.0"
     description = "Counts and a screen image of a test spectrometer."
     assert page.locator("#model-description").text_content() == description
     inputs = ["gain", "channels", "smooth", "mode", "weights", "distance"]
@@ -176,14 +178,17 @@ def test_the_page_shows_the_model_and_its_variables(docs, base, tmp_path):
     assert docs.errors == []
 
 
-def test_the_form_evaluates_the_model_and_draws_its_outputs(docs, base):
+def test_the_form_evaluates_the_model_and_draws_its_outputs(docs, base, project):
+    from modelcrate.runtime import find_model
+
+    model, _ = find_model(project)  # in this process too, to compare
     page = docs.open(f"{base}/docs")
     page.get_by_label("gain (V)").fill("2.5")
     page.get_by_label("mode").select_option(label="square")
     docs.evaluate_form()
     assert page.locator("#evaluate-error").text_content() == ""
     peak = page.locator("#scalar-outputs tr[data-output='peak'] td.value").text_content()
-    assert float(peak) == 2.5**2 * (0.5 + 1.0 + 1.5)
+    assert float(peak) == model({"gain": 2.5, "mode": "square"})["peak"] == 7.5 * 2.5
     centred = page.locator("#scalar-outputs tr[data-output='centred'] td.value")
     assert centred.text_content() == "true"
     for name, size in (("screen", [24, 16]), ("response", [8, 8])):
@@ -258,3 +263,18 @@ def test_with_a_token_the_page_asks_for_it_and_sends_it(project, docs):
         expect(token).to_be_visible()
     # a 401 was expected, and is all the console shows
     assert all("401" in error for error in docs.errors), docs.errors
+
+
+@pytest.mark.parametrize(
+    "path", ["/docs/../serve/_app.py", "/docs/..%2f_docs.py", "/static/..%2f.."]
+)
+def test_the_server_answers_a_path_out_of_the_page_with_a_404(base, path):
+    """As sent, unnormalised (a browser or urllib would tidy the dot segments away)."""
+    host, port = base.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        connection.request("GET", path)
+        answer = connection.getresponse()
+        assert answer.status == 404 and answer.read().startswith(b'{"error":"no route ')
+    finally:
+        connection.close()
