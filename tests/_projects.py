@@ -7,11 +7,17 @@ command helper; test modules never import each other.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
-from collections.abc import Callable
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -116,3 +122,54 @@ def fresh_env(project: Path) -> Path:
 def without_prefect_settings() -> dict[str, str]:
     """This process's environment without its PREFECT_ settings (a project's own tests set them)."""
     return {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def http_json(url: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
+    """GET `url` (POST `body` as JSON if given), with the bearer `token` if given; the status
+    and the JSON answer, whatever the status."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as refused:
+        return refused.code, json.loads(refused.read())
+
+
+@contextmanager
+def serving(project: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[Any]:
+    """`modelcrate serve PROJECT --port P ARGS` running until the block ends; yields
+    (base URL, process, path of its stderr)."""
+    port = free_port()
+    log = project.parent / f"serve-{port}.log"
+    with log.open("w") as err:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "modelcrate", "serve", project, "--port", str(port), *args],
+            stdout=subprocess.DEVNULL, stderr=err, env={**os.environ, **(env or {})},
+        )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, log.read_text()
+            try:
+                if http_json(f"{base}/health/live")[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        yield base, process, log
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

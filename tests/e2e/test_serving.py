@@ -4,21 +4,14 @@ subprocess, asked over HTTP on loopback, and stopped with SIGTERM."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
-from _projects import EXAMPLE_MODEL
+from _projects import EXAMPLE_MODEL, http_json, serving
 
 from modelcrate.runtime import open_target
 
@@ -32,54 +25,6 @@ def project(make_project) -> Path:
     return make_project(project_name="injector-surrogate", model=EXAMPLE_MODEL)  # not installed
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _request(url: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data)
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            return answer.status, json.loads(answer.read())
-    except urllib.error.HTTPError as refused:
-        return refused.code, json.loads(refused.read())
-
-
-@contextmanager
-def serving(project: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[Any]:
-    """`modelcrate serve PROJECT --port P ARGS` running until the block ends; yields
-    (base URL, process, path of its stderr)."""
-    port = _free_port()
-    log = project.parent / f"serve-{port}.log"
-    with log.open("w") as err:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "modelcrate", "serve", project, "--port", str(port), *args],
-            stdout=subprocess.DEVNULL, stderr=err, env={**os.environ, **(env or {})},
-        )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                if _request(f"{base}/health/live")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
-        yield base, process, log
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-
-
 def test_a_served_project_answers_as_modelcrate_run_does_and_stops_on_sigterm(project, tmp_path):
     inputs = {"laser_radius": 0.7, "bunch_charge": 120.0}
     ran = subprocess.run(
@@ -90,18 +35,18 @@ def test_a_served_project_answers_as_modelcrate_run_does_and_stops_on_sigterm(pr
     expected = json.loads(ran.stdout)["outputs"]
     stored = f"sqlite:///{tmp_path / 'served.db'}"
     with serving(project, "-t", stored) as (base, process, log):
-        status, answer = _request(f"{base}/v1/evaluate", {"inputs": inputs})
+        status, answer = http_json(f"{base}/v1/evaluate", {"inputs": inputs})
         assert status == 200
         assert set(answer["outputs"]) == set(expected)
         for name in ("sigma_x", "sigma_y"):
             assert answer["outputs"][name] == pytest.approx(expected[name])
-        status, batch = _request(f"{base}/v1/evaluate", {"inputs": [inputs, {}]})
+        status, batch = http_json(f"{base}/v1/evaluate", {"inputs": [inputs, {}]})
         assert status == 200 and len(batch["outputs"]) == 2
-        variables = _request(f"{base}/v1/variables")[1]["variables"]["input_variables"]
+        variables = http_json(f"{base}/v1/variables")[1]["variables"]["input_variables"]
         default_radius = variables["laser_radius"]["default_value"]
-        status, refused = _request(f"{base}/v1/evaluate", {"inputs": {"laser_radius": "wide"}})
+        status, refused = http_json(f"{base}/v1/evaluate", {"inputs": {"laser_radius": "wide"}})
         assert status == 422 and "laser_radius" in refused["error"]
-        assert _request(f"{base}/v1/variables")[1]["name"] == "injector-surrogate"
+        assert http_json(f"{base}/v1/variables")[1]["name"] == "injector-surrogate"
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0
         printed = log.read_text()
@@ -109,7 +54,7 @@ def test_a_served_project_answers_as_modelcrate_run_does_and_stops_on_sigterm(pr
     assert f"at {base}" in printed and printed.splitlines()[-1] == "Stopped."
     assert "Traceback" not in printed
     with pytest.raises(OSError):
-        _request(f"{base}/health/live")
+        http_json(f"{base}/health/live")
     results = list(open_target(stored).query())  # stored in the background, drained at the stop
     assert sorted(r.inputs["laser_radius"] for r in results) == sorted([0.7, default_radius])
     assert f"stored in the background in: {stored}" in printed
@@ -118,9 +63,9 @@ def test_a_served_project_answers_as_modelcrate_run_does_and_stops_on_sigterm(pr
 def test_several_processes_share_the_port_and_the_token(project):
     with serving(project, "--workers", "2", env={"MODELCRATE_SERVE_TOKEN": TOKEN}) as served:
         base, process, log = served
-        assert _request(f"{base}/v1/evaluate", {"inputs": {}})[0] == 401
+        assert http_json(f"{base}/v1/evaluate", {"inputs": {}})[0] == 401
         for _ in range(6):
-            status, _ = _request(f"{base}/v1/evaluate", {"inputs": {}}, token=TOKEN)
+            status, _ = http_json(f"{base}/v1/evaluate", {"inputs": {}}, token=TOKEN)
             assert status == 200
         assert "(2 processes)" in log.read_text()
         process.send_signal(signal.SIGTERM)

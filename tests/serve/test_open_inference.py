@@ -13,8 +13,10 @@ import numpy as np
 import pytest
 
 pytest.importorskip("starlette")
-uvicorn = pytest.importorskip("uvicorn")
-httpclient = pytest.importorskip("tritonclient.http")
+pytest.importorskip("uvicorn")
+pytest.importorskip("tritonclient.http")
+import tritonclient.http as httpclient
+import uvicorn
 from starlette.testclient import TestClient
 from tritonclient.utils import InferenceServerException
 

@@ -99,12 +99,12 @@ def serve(
 ) -> None:
     """Serve a model over HTTP: POST /v1/evaluate with {"inputs": {...}} (or a list of input
     sets) answers {"outputs": ...}; GET /v1/variables, /v1/schema and /openapi.json describe
-    the model; /metrics is for Prometheus; /health/live and /health/ready are for a load
-    balancer.
+    the model; /docs is a page to read its variables and try it in a browser; /metrics is for
+    Prometheus; /health/live and /health/ready are for a load balancer.
 
     Inputs are checked as variables.yml says (a bad one is HTTP 422 naming it). With
-    MODELCRATE_SERVE_TOKEN set, every route but /health/live needs the header
-    'Authorization: Bearer <token>'. With --target, each result evaluated is also stored there
+    MODELCRATE_SERVE_TOKEN set, every route but /health/live and the docs page needs the header
+    'Authorization: Bearer <token>' (the page asks for it). With --target, each result evaluated is also stored there
     (in the background: a request does not wait for it). Ctrl-C or SIGTERM stops it after the
     requests being answered (up to 30 s), with exit code 0: a signal is how a server is meant
     to end.
@@ -113,6 +113,7 @@ def serve(
     Examples:
       modelcrate serve my-model
       curl -s localhost:8000/v1/evaluate -d '{"inputs": {"x": 0.5}}'
+      open http://127.0.0.1:8000/docs     # the docs page, in a browser
     """
     needed = ("starlette", "uvicorn", "prometheus_client")
     missing = [m for m in needed if importlib.util.find_spec(m) is None]
@@ -177,6 +178,7 @@ def serve(
     processes = f" ({workers} processes)" if workers > 1 else ""
     stderr(f"Serving {model.name} {model.version} at {address}{processes}; Ctrl-C stops it")
     stderr(f'  POST {address}/v1/evaluate  {{"inputs": {{...}}}}   GET {address}/v1/variables')
+    stderr(f"  open {address}/docs in a browser to read the variables and try the model")
     if options["batching"]:
         window = f"{options['max_gather']}, {options['batch_window'] * 1000:g} ms"
         stderr(f"  requests arriving together are evaluated together (up to {window})")

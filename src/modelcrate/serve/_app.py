@@ -1,20 +1,26 @@
 """The HTTP app of a packaged model, derived from its variables: an ASGI app (Starlette).
 
-Routes (JSON in and out):
+Routes (JSON in and out, but for the docs page):
 
     POST /v1/evaluate        {"inputs": {...}} -> {"outputs": {...}}; or a list of input sets
                              -> a list of outputs, evaluated in one `evaluate_batch` call
-    GET  /v1/variables       the model's name, version and variables (the spec)
+    GET  /v1/variables       the model's name, version, description and variables (the spec)
     GET  /v1/schema          the JSON Schemas of its inputs and outputs
     GET  /openapi.json       the OpenAPI 3.1 document of these routes, from the variables
     GET  /metrics            Prometheus metrics: requests, latency, batch sizes, failed evaluations
     GET  /health/live        the process answers (never needs the token)
     GET  /health/ready       the model is loaded and the server is not shutting down
+    GET  /docs               a page (HTML) showing the variables, with a form to try the model
 
 and the Open Inference Protocol (KServe v2 REST; see `_oip`): GET /v2 (the server),
 /v2/health/live, /v2/health/ready, /v2/models/NAME[/versions/VERSION][/ready] (the tensors of
 the inputs and outputs) and POST /v2/models/NAME[/versions/VERSION]/infer (a tensor per input,
 its rows the input sets; binary tensors too).
+
+The docs page and the files it loads (/docs/docs.js, /docs/docs.css, /docs/icon.svg) are
+served from the package with a strict Content-Security-Policy; they hold no model data, so
+they never need the token (a browser sends no header when it opens a page): the page asks for
+the token and sends it with what it fetches (see `_docs`).
 
 Inputs are checked as the spec says: a value of the wrong kind, a missing required input or one
 outside its range under the `error` policy is a 422 naming the variable; under `warn` the answer
@@ -61,6 +67,8 @@ from ..runtime import Target, resolve_targets
 from ..runtime._table import one_line
 from ..spec import as_input_sets, input_schema, output_schema, parse_json, spec_document
 from . import _oip
+from ._docs import HEADERS as DOCS_HEADERS
+from ._docs import docs_files
 from ._metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from ._metrics import Metrics
 from ._openapi import openapi_document
@@ -98,11 +106,12 @@ def create_app(
     batch_window: float = BATCH_WINDOW,
     max_gather: int = MAX_GATHER,
 ) -> Starlette:
-    """The ASGI app serving `model`; with `token`, every route but liveness requires the header
-    `Authorization: Bearer <token>` (see `check_token` for what a token may be). Bodies over
-    `max_body` bytes are refused (413), and batches of more than `max_batch` input sets (422). With
-    `targets` (URIs, opened and checked now), each evaluation's results are stored there in the
-    background, in batches; the app's shutdown stores what waits.
+    """The ASGI app serving `model`; with `token`, every route but liveness and the docs page's
+    files requires the header `Authorization: Bearer <token>` (see `check_token` for what a
+    token may be). Bodies over `max_body` bytes are refused (413), and batches of more than
+    `max_batch` input sets (422). With `targets` (URIs, opened and checked now), each
+    evaluation's results are stored there in the background, in batches; the app's shutdown
+    stores what waits.
 
     With `batching` (the default for a model that overrides `evaluate_batch`, a vectorised
     one; off for one that only loops), single-set requests that arrive together are evaluated
@@ -124,7 +133,10 @@ def create_app(
         )
     one_at_a_time = _EvaluationThread(max_gather if batching else 1, batch_window)
     about = {"name": model.name, "version": str(model.version)}
-    variables = json_bytes(plain({**about, "variables": spec_document(model.spec)}))
+    described = (
+        {"description": model.spec.model_description} if model.spec.model_description else {}
+    )
+    variables = json_bytes(plain({**about, **described, "variables": spec_document(model.spec)}))
     schemas = json_bytes(
         plain({"inputs": input_schema(model.spec), "outputs": output_schema(model.spec)})
     )
@@ -228,6 +240,16 @@ def create_app(
     async def show_metrics(request: Request) -> Response:
         return Response(metrics.text(), media_type=METRICS_CONTENT_TYPE)
 
+    docs = docs_files()
+
+    def show_docs(path: str) -> Callable[[Request], Awaitable[Response]]:
+        content, media_type = docs[path]
+
+        async def show(request: Request) -> Response:
+            return Response(content, media_type=media_type, headers=DOCS_HEADERS)
+
+        return show
+
     async def live(request: Request) -> Response:
         return Response(json_bytes({"status": "live"}), media_type=JSON)
 
@@ -242,7 +264,7 @@ def create_app(
                 405, f"{request.method} is not allowed on {request.url.path}", allowed
             )
         return error_response(
-            status, f"no route {request.url.path}; see /v1/variables and /health/live"
+            status, f"no route {request.url.path}; see /docs, /v1/variables and /health/live"
         )
 
     async def failed(request: Request, exc: Exception) -> Response:  # a bug: ours or the model's
@@ -272,6 +294,10 @@ def create_app(
             "/v2/health/live", guarded(v2_live, "/v2/health/live", open_route=True), methods=["GET"]
         ),
         Route("/v2/health/ready", guarded(v2_ready, "/v2/health/ready"), methods=["GET"]),
+        *(
+            Route(path, guarded(show_docs(path), path, open_route=True), methods=["GET"])
+            for path in docs
+        ),
     ]
     for prefix in ("/v2/models/{model_name}", "/v2/models/{model_name}/versions/{model_version}"):
         routes += [
