@@ -173,3 +173,37 @@ def serving(project: Path, *args: str, env: dict[str, str] | None = None) -> Ite
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+# -- the README's examples -------------------------------------------------------------------------
+
+# A shell function in place of curl: it prints the body it would send (the argument after -d).
+_CURL = 'curl() { while [ "$#" -gt 0 ]; do [ "$1" != -d ] || printf "%s" "$2"; shift; done; }\n'
+
+
+def evaluate_examples(readme: str) -> list[str]:
+    """The README's `curl ... /v1/evaluate ...` commands, each with its continuation lines."""
+    commands: list[str] = []
+    lines = iter(readme.splitlines())
+    for line in lines:
+        if line.startswith("curl ") and "/v1/evaluate" in line:
+            command = line
+            while command.endswith("\\"):
+                command += "\n" + next(lines)
+            commands.append(command)
+    return commands
+
+
+def evaluate_body(command: str, cwd: Path) -> Any:
+    """The JSON body that a README's curl `command` sends, as a POSIX shell hands it to curl
+    (run in `cwd`, where a payload would leave its mark)."""
+    done = subprocess.run(
+        ["sh", "-c", _CURL + command],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "MODELCRATE_SERVE_TOKEN": "token"},
+    )
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    return json.loads(done.stdout)

@@ -13,13 +13,30 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
+import socket
+import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
-from _projects import EXAMPLE, EXAMPLE_MODEL, ROOT, fresh_env, sh, without_prefect_settings
+from _projects import (
+    EXAMPLE,
+    EXAMPLE_MODEL,
+    ROOT,
+    evaluate_body,
+    evaluate_examples,
+    find_uv,
+    fresh_env,
+    sh,
+    without_prefect_settings,
+)
 
 from modelcrate.packaging import derived_defaults
 from modelcrate.runtime import FilesystemTarget, encode_value
@@ -164,3 +181,72 @@ def test_the_image_entry_point_runs_the_installed_model_and_prefect_finds_its_fl
     )
     loaded = sh(installed, "-c", load, cwd=tmp_path, env=env)
     assert loaded.stdout.strip() == derived_defaults(generated.name)["repo_name"]
+
+
+def _ask(url: str, token: str, body: Any = None) -> tuple[int, Any]:
+    request = urllib.request.Request(url, data=None if body is None else json.dumps(body).encode())
+    request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as refused:
+        return refused.code, json.loads(refused.read())
+
+
+def test_the_image_serve_mode_answers_the_readmes_example(generated, installed, tmp_path):
+    """The `serve` extra resolves in the project's environment; the image's `serve` mode (the
+    entry point run with bash as the image runs it, a token and a default target in its
+    environment) answers the README's example, stores the result in `$MODELCRATE_TARGET`, and
+    ends with 0 on SIGTERM, as `docker stop` sends it."""
+    uv = find_uv()
+    if uv:
+        sh(uv, "pip", "install", "-q", "--python", installed, "-e", f"{generated.path}[serve]")
+    else:  # pragma: no cover - uv is a dev dependency
+        sh(installed, "-m", "pip", "install", "-q", "-e", f"{generated.path}[serve]")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    token, results = "Tk7-image-secret", tmp_path / "results"
+    env = {
+        **without_prefect_settings(),
+        "PATH": f"{installed.parent}:/usr/bin:/bin",
+        "MODELCRATE_MODEL": derived_defaults(generated.name)["repo_name"],
+        "MODELCRATE_TARGET": results.as_uri(),
+        "MODELCRATE_SERVE_TOKEN": token,
+        "PORT": str(port),
+    }
+    readme = (generated.path / "README.md").read_text(encoding="utf-8")
+    body = evaluate_body(evaluate_examples(readme)[0], tmp_path)
+    log = tmp_path / "serve.log"
+    with log.open("w") as err:  # on loopback here: a test opens no port to the network
+        process = subprocess.Popen(
+            ["bash", generated.path / "_entrypoint.sh", "serve", "--host", "127.0.0.1"],
+            cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=err,
+        )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, log.read_text()
+            try:
+                if _ask(f"{base}/health/ready", token)[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        status, answer = _ask(f"{base}/v1/evaluate", token, body)
+        assert status == 200, answer
+        spec = load_spec(generated.path / "src" / generated.package / "variables.yml")
+        assert set(answer["outputs"]) == set(spec.output_names)
+        assert _ask(f"{base}/v1/evaluate", "not-the-token", body)[0] == 401
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0, log.read_text()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    printed = log.read_text()
+    assert "stored in the background in: @modelcrate_target_1" in printed, printed
+    assert "Traceback" not in printed and printed.splitlines()[-1] == "Stopped."
+    assert len(FilesystemTarget(results).list()) == 1  # stored, and drained at the stop

@@ -106,6 +106,7 @@ def test_a_project_made_by_a_release_depends_on_a_version_range(project):
     text = (project / "pyproject.toml").read_text()
     assert '  "modelcrate>=0.3,<1",\n' in text
     assert '"modelcrate[tools]>=0.3,<1"' in text
+    assert '\nserve = ["modelcrate[serve]>=0.3,<1"]\n' in text  # what the image installs too
     assert "file:" not in text and "allow-direct-references" not in text
     assert str(project.parent) not in (project / ".copier-answers.yml").read_text()
 

@@ -1,5 +1,5 @@
-"""The generated image: its entry point's modes (run, worker, help, any other command) and the
-version its Dockerfile's build stage gives the wheel.
+"""The generated image: its entry point's modes (run, serve, worker, help, any other command), what
+its final stage installs, and the version its Dockerfile's build stage gives the wheel.
 
 No Docker engine is needed: the entry point runs under sh and bash with stand-ins for `modelcrate`
 and `prefect` that record how they were called; the build stage's commands run in a shell, in a
@@ -24,6 +24,8 @@ from modelcrate.packaging.tooling._check import dockerfile_instructions
 
 STAND_IN = """#!/bin/sh
 printf '%s\\n' "$(basename "$0")" "$@" > "$CALLS/argv"
+env > "$CALLS/env"
+echo "$PPID" > "$CALLS/parent"
 cat > "$CALLS/stdin"
 """
 
@@ -107,8 +109,13 @@ def test_run_takes_inputs_as_json_and_hands_them_over_as_data(entrypoint, tmp_pa
          "error: worker: name the work pool: worker --pool NAME (or set PREFECT_WORK_POOL)"),
         (("worker", "--pool", "gpu"), {}, "error: worker: set PREFECT_API_URL to your Prefect "
          "server's API, e.g. -e PREFECT_API_URL=http://prefect:4200/api"),
+        (("serve",), {"MODELCRATE_MODEL": ""},
+         "error: serve: set MODELCRATE_MODEL to the installed model's name (the image sets it)"),
+        (("serve",), {"PORT": "80; touch pwned"},
+         "error: serve: set PORT to a port number, e.g. -e PORT=8080"),
     ],
-    ids=["json-without-value", "two-inputs", "no-model", "no-pool", "no-api-url"],
+    ids=["json-without-value", "two-inputs", "no-model", "no-pool", "no-api-url",
+         "serve-no-model", "serve-bad-port"],
 )  # fmt: skip
 def test_a_mode_used_wrongly_says_what_to_do(entrypoint, args, env, message):
     code, out, err, argv, _ = entrypoint(*args, **env)
@@ -127,14 +134,16 @@ def test_help_prints_the_modes(entrypoint):
     code, out, err, argv, _ = entrypoint("help")
     assert (code, err, argv) == (0, "", None)
     assert out.startswith("usage: docker run IMAGE [MODE] [OPTIONS]")
-    assert all(f"\n  {mode}" in out for mode in ("run [--inputs-json JSON]", "worker", "help"))
+    modes = ("run [--inputs-json JSON]", "serve [OPTIONS]", "worker", "help")
+    assert all(f"\n  {mode}" in out for mode in modes)
+    assert "MODELCRATE_SERVE_TOKEN" in out and "$PORT (default 8000)" in out
 
 
 @pytest.mark.parametrize(
     ("mode", "message"),
     [
-        ("serve-it", "error: unknown mode or command: serve-it (modes: run, worker, help)"),
-        ("--pool", "error: unknown option --pool: name a mode first (run, worker, help)"),
+        ("serve-it", "error: unknown mode or command: serve-it (modes: run, serve, worker, help)"),
+        ("--pool", "error: unknown option --pool: name a mode first (run, serve, worker, help)"),
     ],
 )
 def test_an_unknown_mode_prints_the_usage_and_fails(entrypoint, mode, message):
@@ -142,6 +151,90 @@ def test_an_unknown_mode_prints_the_usage_and_fails(entrypoint, mode, message):
     assert (code, out, argv) == (2, "", None)
     assert err.startswith("usage: docker run IMAGE")
     assert err.splitlines()[-1] == message
+
+
+SERVE = ["modelcrate", "serve", "injector-surrogate"]
+
+
+def _called_with(tmp_path: Path) -> dict[str, str]:
+    """The environment the stand-in was called with."""
+    lines = (tmp_path / "calls" / "env").read_text().splitlines()
+    return dict(line.partition("=")[::2] for line in lines if "=" in line)
+
+
+def test_serve_listens_on_every_interface_of_the_container_on_port_8000(entrypoint, tmp_path):
+    """In a container the network is the boundary: the server listens on 0.0.0.0, and the
+    shell gives way to it (exec), so that `docker stop`'s SIGTERM reaches the server itself."""
+    code, out, err, argv, _ = entrypoint("serve")
+    assert (code, out, err) == (0, "", "")
+    assert argv == [*SERVE, "--host", "0.0.0.0", "--port", "8000"]
+    assert (tmp_path / "calls" / "parent").read_text().strip() == str(os.getpid())
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "expected"),
+    [
+        (("--workers", "2"), {"PORT": "8080"},
+         ["--host", "0.0.0.0", "--port", "8080", "--workers", "2"]),
+        (("--host", "127.0.0.1", "--port", "9000"), {"PORT": "8080"},
+         ["--host", "127.0.0.1", "--port", "9000"]),
+        (("--host=::", "--port=9000", "--access-log"), {},
+         ["--host=::", "--port=9000", "--access-log"]),
+        (("--max-batch", "10"), {"PORT": ""},
+         ["--host", "0.0.0.0", "--port", "8000", "--max-batch", "10"]),
+    ],
+    ids=["port-from-env", "options-win", "joined-options-win", "empty-port"],
+)  # fmt: skip
+def test_serve_takes_the_port_from_the_environment_and_the_options_given_win(
+    entrypoint, args, env, expected
+):
+    """Defaults come first and only when not given (of two, `modelcrate serve` takes the last)."""
+    code, _, err, argv, _ = entrypoint("serve", *args, **env)
+    assert (code, err, argv) == (0, "", [*SERVE, *expected])
+
+
+def test_serve_stores_in_the_default_targets_named_never_written_on_the_command_line(
+    entrypoint, tmp_path
+):
+    """`$MODELCRATE_TARGET` (comma-separated) is the default of `--target`, as in `run`; each URI
+    goes by a name whose URI stays in the environment: a password never reaches `ps`."""
+    database = "postgresql://model:s3cret@db/results"
+    code, _, err, argv, _ = entrypoint(
+        "serve", MODELCRATE_TARGET=f" file:///home/model/results, ,{database},@archive "
+    )
+    assert (code, err) == (0, "")
+    assert argv == [*SERVE, "--host", "0.0.0.0", "--port", "8000",
+                    "--target", "@modelcrate_target_1", "--target", "@modelcrate_target_2",
+                    "--target", "@archive"]  # fmt: skip
+    env = _called_with(tmp_path)
+    assert env["MODELCRATE_TARGETS__MODELCRATE_TARGET_1"] == "file:///home/model/results"
+    assert env["MODELCRATE_TARGETS__MODELCRATE_TARGET_2"] == database
+    assert not any("s3cret" in arg for arg in argv)
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (("-t", "sqlite:///served.db"), {"MODELCRATE_TARGET": "file:///home/model/results"}),
+        (("-tsqlite:///served.db",), {"MODELCRATE_TARGET": "file:///home/model/results"}),
+        (("--target=sqlite:///served.db",), {"MODELCRATE_TARGET": "file:///home/model/results"}),
+        ((), {"MODELCRATE_TARGET": ""}),
+    ],
+    ids=["target-given", "short-joined", "long-joined", "empty-default"],
+)
+def test_serve_stores_only_where_told_when_a_target_is_given_or_the_default_is_empty(
+    entrypoint, tmp_path, args, env
+):
+    code, _, _, argv, _ = entrypoint("serve", *args, **env)
+    assert (code, argv) == (0, [*SERVE, "--host", "0.0.0.0", "--port", "8000", *args])
+    assert not any(k.startswith("MODELCRATE_TARGETS__") for k in _called_with(tmp_path))
+
+
+def test_the_serve_token_reaches_the_server_by_its_environment_only(entrypoint, tmp_path):
+    token = "Tk7-image-secret"
+    code, _, _, argv, _ = entrypoint("serve", MODELCRATE_SERVE_TOKEN=token)
+    assert (code, argv) == (0, [*SERVE, "--host", "0.0.0.0", "--port", "8000"])
+    assert _called_with(tmp_path)["MODELCRATE_SERVE_TOKEN"] == token
 
 
 def test_any_other_command_runs_as_is(entrypoint):
@@ -157,6 +250,43 @@ def test_the_image_knows_its_model_and_runs_it_by_default(project):
     assert 'MODELCRATE_MODEL="injector-surrogate"' in found["ENV"]
     assert found["ENTRYPOINT"] == '["/usr/local/bin/_entrypoint.sh"]'
     assert found["CMD"] == '["run"]'
+    assert found["EXPOSE"] == "8000"  # the serve mode's port
+
+
+def _final_install(project: Path) -> str:
+    """The final stage's RUN that installs the wheel, without its --mount flag."""
+    instructions = dockerfile_instructions((project / "Dockerfile").read_text(encoding="utf-8"))
+    final = max(i for i, (_, op, _) in enumerate(instructions) if op == "FROM")
+    (command,) = [args for _, op, args in instructions[final:] if op == "RUN" and ".whl" in args]
+    assert command.startswith("--mount=type=bind,from=build,")
+    return command.split(" ", 1)[1]
+
+
+@pytest.mark.parametrize("locked", [False, True], ids=["no-lock", "lock"])
+def test_the_image_installs_the_wheel_with_its_serve_extra(project, tmp_path, locked):
+    """Run in the folder the build stage fills (the wheel, and the lock when there is one) with
+    a `pip` that logs its arguments: without a lock, the wheel with its `serve` extra; with one,
+    exactly its pins (where `modelcrate lock` puts the serve extra's), then the wheel alone."""
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    wheel = "injector_surrogate-0.3.0-py3-none-any.whl"
+    (dist / wheel).write_bytes(b"")
+    if locked:
+        (dist / "runtime.lock.txt").write_text("")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "pip").write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> {tmp_path / "pip.log"}\n')
+    (bin_dir / "pip").chmod(0o755)
+    sh("/bin/sh", "-e", "-c", _final_install(project), cwd=dist,
+       env={"PATH": f"{bin_dir}:/usr/bin:/bin"})  # fmt: skip
+    logged = (tmp_path / "pip.log").read_text().splitlines()
+    if locked:
+        assert logged == [
+            "install --no-cache-dir --require-hashes -r runtime.lock.txt",
+            f"install --no-cache-dir --no-deps ./{wheel}",
+        ]
+    else:
+        assert logged == [f"install --no-cache-dir ./{wheel}[serve]"]
 
 
 # -- the version of the image -----------------------------------------------------------------------
@@ -236,6 +366,7 @@ def test_the_readme_shows_each_mode_of_the_image(project):
         "docker run IMAGE run --inputs-json '{",
         "IMAGE run --inputs /in.json",
         "IMAGE worker --pool my-pool",
+        "docker run -p 8000:8000 -e MODELCRATE_SERVE_TOKEN IMAGE serve",
         "docker run IMAGE help",
         "docker run IMAGE python -c 'import injector_surrogate'",
     ):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import stat
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 import tomllib
 import yaml
+from _projects import evaluate_body, evaluate_examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -180,6 +182,37 @@ def test_epics_names_keep_working(tmp_path):
         {"OTRS:IN20:571:XRMS": {"type": "scalar"}},
     )  # fmt: skip
     assert_harmless(tmp_path, root, options)
+
+
+def test_the_readmes_serve_example_sends_the_first_input_as_data(tmp_path):
+    """The README's curl examples carry the first input's name and default as JSON in one shell
+    word: a shell reads back exactly them and runs nothing, whatever quotes, `$(...)`, backticks
+    or line separators they hold."""
+    name = 'it\'s "$(touch CANARY)" `touch CANARY` \\ {x}'
+    default = "'; touch CANARY; '\u2028 $HOME é \U0001f600"
+    root, options = make(
+        tmp_path, {name: {"type": "str", "default": default}}, {"y": {"type": "scalar"}}
+    )
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    examples = evaluate_examples(readme)
+    assert len(examples) == 2 and all(len(e.splitlines()) <= 2 for e in examples)
+    for command in examples:
+        assert evaluate_body(command, tmp_path) == {"inputs": {name: default}}
+    assert "\u2028" not in readme  # the line separator is written as its JSON escape
+    assert_harmless(tmp_path, root, options)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(text=st.text())
+def test_json_text_and_shell_words_read_back_as_they_were_on_one_line(text):
+    from modelcrate.packaging._escape import json_text, shell_word
+
+    line = json_text({"inputs": {text: [text, 1.5]}})
+    assert line.isprintable() and json.loads(line) == {"inputs": {text: [text, 1.5]}}
+    assert shlex.split(shell_word(line)) == [line]  # as a POSIX shell splits it
+    if not text.isprintable():
+        with pytest.raises(ValueError, match="a shell word on one line cannot hold"):
+            shell_word(text)
 
 
 def test_options_reach_pyproject_toml_as_the_same_strings(tmp_path):

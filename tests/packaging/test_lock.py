@@ -90,6 +90,47 @@ def test_locks_are_checked(project):
         verify_locks(meta, unhashed, unhashed)
 
 
+def _lock_with_fake_uv(project: Path, monkeypatch) -> list[list[str]]:
+    """`lock_project` with each `uv pip compile` replaced by one that writes LOCK_TEXT; the
+    extra arguments of each call (dev first, then runtime)."""
+    from modelcrate.packaging.tooling import _lock
+
+    calls: list[list[str]] = []
+
+    def compile_(uv, meta, output, python, extra_args, direct, upgrade, *, check=True):
+        calls.append(list(extra_args))
+        output.write_text(LOCK_TEXT, encoding="utf-8")
+        return True
+
+    monkeypatch.setattr(_lock, "_compile", compile_)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ModelcrateWarning)  # modelcrate by file:// URL
+        lock_project(project)
+    return calls
+
+
+def test_the_runtime_lock_holds_the_serve_extra_the_image_installs(project, monkeypatch):
+    dev, runtime = _lock_with_fake_uv(project, monkeypatch)
+    assert dev == ["--extra", "dev", "--extra", "serve"]
+    assert runtime[0] == "-c" and runtime[2:] == ["--extra", "serve", "--offline"]
+    assert runtime[1].startswith("requirements/.lock-") and runtime[1].endswith("/dev.lock.txt")
+    text = (project / "requirements/runtime.lock.txt").read_text()
+    assert "# The runtime (dependencies + serve extra) pins of lock-model, hashed" in text
+    dev_text = (project / "requirements/dev.lock.txt").read_text()
+    assert "# The development (dependencies + dev extra + serve extra) pins of" in dev_text
+
+
+def test_a_project_without_a_serve_extra_locks_its_dependencies_alone(project, monkeypatch):
+    """A project made before the `serve` extra: uv would refuse an extra it does not declare."""
+    pyproject = project / "pyproject.toml"
+    lines = pyproject.read_text().splitlines(keepends=True)
+    pyproject.write_text("".join(line for line in lines if not line.startswith("serve = ")))
+    dev, runtime = _lock_with_fake_uv(project, monkeypatch)
+    assert dev == ["--extra", "dev"] and runtime[2:] == ["--offline"]
+    text = (project / "requirements/runtime.lock.txt").read_text()
+    assert "# The runtime (dependencies) pins of lock-model, hashed" in text
+
+
 def test_pipfile_is_made_from_pyproject(project):
     meta = read_project(project)
     pipfile = tomllib.loads(pipfile_text(meta))
@@ -175,6 +216,8 @@ def test_lock_files_are_hashed_pins(locked):
     runtime = {p.name for p in read_lock(project / "requirements/runtime.lock.txt")}
     dev = {p.name for p in read_lock(project / "requirements/dev.lock.txt")}
     assert {"pydantic", "sqlalchemy", "rich"} <= runtime
+    # and the serve extra's, which the image installs
+    assert {"starlette", "uvicorn", "prometheus-client"} <= runtime
     assert {"copier", "validate-pyproject", "uv"} <= dev - runtime
     assert any("direct reference cannot carry a hash" in w for w in warned)
 
@@ -293,6 +336,6 @@ def test_ci_and_dockerfile_install_from_the_lock_when_there_is_one(project, tmp_
     hashed = dockerfile.index("pip install --no-cache-dir --require-hashes -r runtime.lock.txt")
     direct = dockerfile.index("pip install --no-cache-dir --no-deps -r runtime.direct.txt")
     wheel_alone = dockerfile.index("pip install --no-cache-dir --no-deps ./*.whl")
-    fallback = dockerfile.index("else pip install --no-cache-dir ./*.whl")
+    fallback = dockerfile.index('do pip install --no-cache-dir "./${wheel}[serve]"; done')
     assert hashed < direct < wheel_alone < fallback
     assert "requirements/runtime.lock.txt requirements/runtime.direct.txt" in dockerfile

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import tomllib
 import yaml
-from _projects import EXAMPLE, ROOT
+from _projects import EXAMPLE, ROOT, evaluate_body, evaluate_examples
 
 from modelcrate import ModelcrateWarning, ProjectError, SpecError, SpecWarning
 from modelcrate.packaging import (
@@ -132,6 +132,9 @@ def _check_project(root: Path, options) -> None:
     assert "pytest>=8" in dev
     # the runtime requirement on modelcrate, and the same with the project tools for development
     assert dev[0] == project["dependencies"][0].replace("modelcrate", "modelcrate[tools]", 1)
+    # and with what serving needs, for the `serve` extra that the image installs
+    serve = [project["dependencies"][0].replace("modelcrate", "modelcrate[serve]", 1)]
+    assert project["optional-dependencies"]["serve"] == serve
     if options.license != "none":
         assert project["license"] == options.license
     answers = yaml.safe_load((root / ".copier-answers.yml").read_text())
@@ -222,6 +225,31 @@ def test_readme_has_the_variable_tables(tmp_path):
         in readme
     )
     assert "| `sigma_x` | scalar | mm | [0, ∞] |" in readme
+
+
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [
+        (EXAMPLE, {"laser_radius": 0.4}),
+        # the first input, and every required one (a request without it is refused)
+        (ROOT / "tests/e2e/variables/all_kinds.yml", {"QUAD:IN20:121:BACT": 1.0, "energy": 100.0}),
+    ],
+    ids=["injector", "all-kinds"],
+)
+def test_readme_shows_how_to_serve_the_model_with_its_own_inputs(tmp_path, variables, expected):
+    spec = load_spec(variables)
+    render(spec, make_options(project_name="Served Model"), tmp_path / "p")
+    readme = (tmp_path / "p/README.md").read_text()
+    section = readme[readme.index("## Serve over HTTP") : readme.index("## Build")]
+    assert "pip install -e '.[serve]'\nmodelcrate serve .  " in section
+    assert "docker run -p 8000:8000 -e MODELCRATE_SERVE_TOKEN IMAGE serve\n" in section
+    examples = evaluate_examples(section)
+    assert len(examples) == 2 and 'Bearer $MODELCRATE_SERVE_TOKEN" \\\n  -d ' in examples[1]
+    for command in examples:
+        assert evaluate_body(command, tmp_path) == {"inputs": expected}
+    for name, value in expected.items():  # values the variables take
+        variable = spec.input(name)
+        assert variable.range_problem(variable.check(value)) is None
 
 
 def test_variables_file_is_written_in_the_current_form(tmp_path):
@@ -333,9 +361,10 @@ def test_bad_variables_file_fails_before_rendering(tmp_path):
     ],
 )
 def test_the_development_requirement_adds_the_tools_to_the_runtime_one(runtime, tools):
-    from modelcrate.packaging._options import tools_requirement
+    from modelcrate.packaging._options import serve_requirement, tools_requirement
 
     assert tools_requirement(runtime) == tools
+    assert serve_requirement(runtime) == tools.replace("tools", "serve")
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@
 Every value that comes from a user (a variable's name, unit or description; an option such as the
 author or the description) reaches a generated file through one of these functions: a Python or
 TOML or YAML string literal, a Markdown text, code span or table cell, a JSON string (the
-Dockerfile's exec form), or a single-line comment. The project template names
+Dockerfile's exec form) or JSON text, a shell word, or a single-line comment. The project template names
 `modelcrate.packaging._escape.TemplateFilters` in its `_jinja_extensions`, and template releases
 kept for `modelcrate update` name it too: keep that name and the filter names stable.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from collections.abc import Callable
 from typing import Any
 
@@ -90,6 +91,30 @@ def json_string(text: str) -> str:
     return json.dumps(str(text))
 
 
+def json_text(value: Any) -> str:
+    """`value` as JSON on one printable line: a character that is not printable (a control or
+    invisible one, a line separator) is written as its `\\u` escape, which JSON reads back."""
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    return "".join(ch if ch.isprintable() else _json_escape(ch) for ch in text)
+
+
+def _json_escape(ch: str) -> str:
+    code = ord(ch)
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    code -= 0x10000  # a surrogate pair, as JSON writes a character beyond the first plane
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def shell_word(text: str) -> str:
+    """One word of a POSIX shell command line that the shell reads back as `text` exactly
+    (single-quoted when needed); on one line, so text that is not printable is refused."""
+    text = str(text)
+    if not text.isprintable():
+        raise ValueError(f"{text!r}: a shell word on one line cannot hold this character")
+    return shlex.quote(text)
+
+
 def _printable(text: str) -> str:
     """Control and invisible characters (newlines too) as spaces: one line of Markdown."""
     return "".join(ch if ch.isprintable() else " " for ch in str(text))
@@ -134,6 +159,7 @@ FILTERS: dict[str, Callable[[Any], str]] = {
     "toml": toml_string,
     "yaml": yaml_string,
     "json": json_string,
+    "shell": shell_word,
     "markdown": markdown_line,
     "markdown_code": markdown_code,
 }

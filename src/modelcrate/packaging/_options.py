@@ -176,9 +176,19 @@ def _range_for(version: str) -> str:
 def tools_requirement(requirement: str) -> str:
     """The same requirement on modelcrate with its `tools` extra: what a project's development
     environment needs for `modelcrate check`, `lock` and `update`."""
+    return _with_extra(requirement, "tools")
+
+
+def serve_requirement(requirement: str) -> str:
+    """The same requirement on modelcrate with its `serve` extra: what a project's `serve` extra
+    (and its image) needs for `modelcrate serve`."""
+    return _with_extra(requirement, "serve")
+
+
+def _with_extra(requirement: str, extra: str) -> str:
     from packaging.requirements import Requirement
 
-    extras = ",".join(sorted({*Requirement(requirement).extras, "tools"}))
+    extras = ",".join(sorted({*Requirement(requirement).extras, extra}))
     # The requirement as written (`str(Requirement)` would reorder its specifiers), extras added.
     name = re.compile(r"^\s*([A-Za-z0-9._-]+)(\s*)(\[[^\]]*\])?")
     return name.sub(rf"\1[{extras}]\2", requirement.strip(), count=1)

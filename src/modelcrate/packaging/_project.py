@@ -23,6 +23,8 @@ README = "README.md"
 DOCKERFILE = "Dockerfile"
 DEV_EXTRA = "dev"
 """The optional-dependencies extra of development tools (tests, linters)."""
+SERVE_EXTRA = "serve"
+"""The optional-dependencies extra of serving over HTTP, which the project's image installs."""
 
 LOCK_DIR = "requirements"
 DEV_LOCK = f"{LOCK_DIR}/dev.lock.txt"
@@ -48,6 +50,7 @@ __all__ = [
     "README",
     "RUNTIME_DIRECT",
     "RUNTIME_LOCK",
+    "SERVE_EXTRA",
     "VARIABLES_FILE",
     "ProjectMetadata",
     "data_patterns",
@@ -75,6 +78,8 @@ class ProjectMetadata:
     requires_python: str
     dependencies: tuple[Requirement, ...]
     dev: tuple[Requirement, ...]
+    serve: tuple[Requirement, ...] = ()
+    """The `serve` extra: what the image installs on top of `dependencies`."""
 
     @property
     def lowest_python(self) -> str:
@@ -105,6 +110,9 @@ def read_project(project: str | os.PathLike[str]) -> ProjectMetadata:
         requires_python=str(table.get("requires-python", "")),
         dependencies=requirements(table.get("dependencies", []), "[project] dependencies"),
         dev=requirements(extras.get(DEV_EXTRA, []), f"[project.optional-dependencies] {DEV_EXTRA}"),
+        serve=requirements(
+            extras.get(SERVE_EXTRA, []), f"[project.optional-dependencies] {SERVE_EXTRA}"
+        ),
     )
 
 

@@ -12,8 +12,8 @@ import numpy as np
 
 from ..._errors import ProjectError
 from ...spec import ArrayVariable, DistributionVariable, Spec, Variable
-from .._escape import one_line, python_float, python_string
-from .._options import ProjectOptions, tools_requirement
+from .._escape import json_text, one_line, python_float, python_string
+from .._options import ProjectOptions, serve_requirement, tools_requirement
 from .._tables import kind_text, range_text, variable_table
 
 
@@ -62,11 +62,38 @@ def input_comment(variable: Variable) -> str:
     return one_line(f"inputs[{python_string(variable.name)}]: " + ", ".join(parts))
 
 
+def evaluate_body(spec: Spec) -> str:
+    """The JSON body of the README's `POST /v1/evaluate` example: the first input a request may
+    set (not read-only) and every required one, each with a valid value (its default, else one
+    in its range), on one printable line."""
+    settable = [v for v in spec.inputs if not v.read_only]
+    chosen = [v for v in settable if v is settable[0] or not v.has_default]
+    inputs = {}
+    for variable in chosen:
+        value = _plain(variable.sample())
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError):  # a value JSON cannot hold (not finite): left out
+            continue
+        inputs[variable.name] = value
+    return json_text({"inputs": inputs})
+
+
+def _plain(value: Any) -> Any:
+    """A sample value as JSON types: arrays as nested lists, numpy scalars as Python ones."""
+    if isinstance(value, (np.ndarray, np.generic)):
+        return value.tolist()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
 def template_data(spec: Spec) -> dict[str, Any]:
     """The spec-derived answers the template renders (tables, placeholder outputs, comments)."""
     return {
         "inputs_table": variable_table(spec.inputs, inputs=True),
         "outputs_table": variable_table(spec.outputs, inputs=False),
+        "evaluate_body": evaluate_body(spec),
         "input_comments": [input_comment(v) for v in spec.inputs],
         "placeholder_outputs": [(v.name, placeholder_source(v), v.unit) for v in spec.outputs],
         "uses_numpy": any(
@@ -85,6 +112,7 @@ def template_answers(spec: Spec, options: ProjectOptions) -> dict[str, Any]:
         "image": options.image,
         "requirement_is_direct": " @ " in options.modelcrate_requirement,
         "tools_requirement": tools_requirement(options.modelcrate_requirement),
+        "serve_requirement": serve_requirement(options.modelcrate_requirement),
         "year": date.today().year,
     }
     return json.loads(json.dumps(data))

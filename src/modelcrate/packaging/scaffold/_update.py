@@ -33,7 +33,7 @@ CONFLICT_MARKER = b"<<<<<<< "
 # Answers that keep the value recorded when the project was made (the copyright year).
 KEPT_ANSWERS = ("year",)
 # Answers the answers file does not record (pyproject.toml holds the requirement).
-UNRECORDED_ANSWERS = ("modelcrate_requirement", "tools_requirement")
+UNRECORDED_ANSWERS = ("modelcrate_requirement", "tools_requirement", "serve_requirement")
 
 
 @dataclass(frozen=True)

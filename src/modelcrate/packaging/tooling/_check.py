@@ -423,7 +423,7 @@ def portable_fix(requirement: str | None) -> str:
     """How to make a requirement on a path of this machine portable, in words: the checkout's
     commit on its remote when it has one, else a release or a git URL."""
     found = portable_requirement(requirement) if requirement else None
-    where = "in dependencies and, with [tools], in the dev extra"
+    where = "in dependencies and, with [tools] and [serve], in the dev and serve extras"
     if found:
         return f"depend on {found} (this checkout's commit on its remote) {where}"
     return (

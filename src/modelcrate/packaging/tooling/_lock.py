@@ -3,7 +3,9 @@
 The default format is two requirements files compiled by `uv pip compile --universal
 --generate-hashes` for every Python the project allows, dev first, then runtime constrained to
 the dev pins (from uv's cache when it can), so the runtime set is a subset of the dev set with
-the same versions; both are checked before they replace the old files. A direct
+the same versions; both are checked before they replace the old files. The runtime set is what
+the project's image installs: the dependencies and, when the project declares it, the `serve`
+extra; the dev set adds the `dev` extra. A direct
 reference (`name @ path-or-URL`) cannot carry a hash: it is left out of the hashed files and
 listed in `requirements/<set>.direct.txt`, to install with `--no-deps` after the lock.
 `format="pipenv"` writes Pipfile and runs `pipenv lock` instead.
@@ -36,6 +38,7 @@ from .._project import (
     PIPFILE_LOCK,
     RUNTIME_DIRECT,
     RUNTIME_LOCK,
+    SERVE_EXTRA,
     ProjectMetadata,
     read_project,
 )
@@ -96,8 +99,12 @@ def lock_project(
 
     uv = _uv()
     python = meta.lowest_python
-    runtime_direct = _direct(meta.dependencies)
-    dev_direct = _direct((*meta.dependencies, *meta.dev))
+    runtime_direct = _direct(_runtime_set(meta))
+    dev_direct = _direct(_dev_set(meta))
+    # The extras of each set, those the project declares (uv refuses an undeclared extra).
+    serve_args = ["--extra", SERVE_EXTRA] if meta.serve else []
+    dev_args = [*(["--extra", DEV_EXTRA] if meta.dev else []), *serve_args]
+    serve = " + serve extra" if meta.serve else ""
     folder = root / LOCK_DIR
     folder.mkdir(exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".lock-", dir=folder))
@@ -107,23 +114,22 @@ def lock_project(
             if not upgrade and (root / final).is_file():  # uv prefers the pins already in -o
                 shutil.copyfile(root / final, tmp)
         log.info("resolving %s[dev] for Python %s and newer", meta.name, python)
-        dev_args = ["--extra", DEV_EXTRA] if meta.dev else []  # uv refuses an undeclared extra
         _compile(uv, meta, dev_tmp, python, dev_args, dev_direct, upgrade)
         log.info("resolving %s (runtime) within the dev pins", meta.name)
         constraint = dev_tmp.relative_to(root).as_posix()
         # Every package it can pick was just fetched for the dev set: try uv's cache alone first.
-        runtime_args = ["-c", constraint]
+        runtime_args = ["-c", constraint, *serve_args]
         if not _compile(uv, meta, runtime_tmp, python, [*runtime_args, "--offline"],
                         runtime_direct, upgrade, check=False):  # fmt: skip
             _compile(uv, meta, runtime_tmp, python, runtime_args, runtime_direct, upgrade)
 
         dev_text = _with_header(
-            dev_tmp.read_text(encoding="utf-8"), meta, "development (dependencies + dev extra)",
+            dev_tmp.read_text(encoding="utf-8"), meta, f"development (dependencies + dev extra{serve})",
             python, DEV_LOCK, DEV_DIRECT if dev_direct else None,
         )  # fmt: skip
         runtime_text = _with_header(
             runtime_tmp.read_text(encoding="utf-8").replace(f"-c {constraint}", f"-c {DEV_LOCK}"),
-            meta, "runtime (dependencies)", python, RUNTIME_LOCK,
+            meta, f"runtime (dependencies{serve})", python, RUNTIME_LOCK,
             RUNTIME_DIRECT if runtime_direct else None,
         )  # fmt: skip
         dev_pins, runtime_pins = parse_lock(dev_text), parse_lock(runtime_text)
@@ -221,8 +227,8 @@ def verify_locks(meta: ProjectMetadata, runtime: tuple[Pin, ...], dev: tuple[Pin
                 "run `modelcrate lock --upgrade`"
             )
     for label, pins, declared in (
-        (RUNTIME_LOCK, runtime, meta.dependencies),
-        (DEV_LOCK, dev, (*meta.dependencies, *meta.dev)),
+        (RUNTIME_LOCK, runtime, _runtime_set(meta)),
+        (DEV_LOCK, dev, _dev_set(meta)),
     ):
         for req in declared:
             if req.url or req.marker:
@@ -235,6 +241,16 @@ def verify_locks(meta: ProjectMetadata, runtime: tuple[Pin, ...], dev: tuple[Pin
                         f"{label}: {pin.name}=={pin.version} breaks the project's requirement "
                         f"{req}; run `modelcrate lock --upgrade`"
                     )
+
+
+def _runtime_set(meta: ProjectMetadata) -> tuple[Requirement, ...]:
+    """What the runtime lock pins: the dependencies and the `serve` extra (the image's set)."""
+    return (*meta.dependencies, *meta.serve)
+
+
+def _dev_set(meta: ProjectMetadata) -> tuple[Requirement, ...]:
+    """What the dev lock pins: the runtime set and the `dev` extra."""
+    return (*_runtime_set(meta), *meta.dev)
 
 
 def _uv() -> str:

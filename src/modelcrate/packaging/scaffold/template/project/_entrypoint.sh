@@ -12,6 +12,14 @@ Modes:
         (an object) or a list of them; inputs not given take their defaults. OPTIONS are those
         of `modelcrate run`: --set NAME=VALUE, --inputs FILE (a mounted file, or - for
         standard input), --target URI (default: $MODELCRATE_TARGET), --prefect, --json.
+  serve [OPTIONS]
+        Serve the model over HTTP: POST /v1/evaluate, GET /v1/variables, /openapi.json,
+        /metrics, /health/live and /health/ready. It listens on every interface of the container
+        (--host 0.0.0.0) on port $PORT (default 8000): publish it with -p 8000:8000. OPTIONS are
+        those of `modelcrate serve` (serve --help): --host, --port, --workers N, --target URI
+        (default: $MODELCRATE_TARGET; set it empty to store nothing), --max-body, --max-batch,
+        --batching/--no-batching, --access-log. Set MODELCRATE_SERVE_TOKEN (-e, never an
+        option) to require the header `Authorization: Bearer TOKEN`.
   worker [--pool NAME] [OPTIONS]
         Start a Prefect worker that serves the work pool NAME (default: $PREFECT_WORK_POOL);
         it needs PREFECT_API_URL. OPTIONS are those of `prefect worker start`.
@@ -69,6 +77,60 @@ JSON
     exec modelcrate run "$model" "$@"
 }
 
+serve_model() {
+    model=${MODELCRATE_MODEL:-}
+    [ -n "$model" ] || fail "serve: set MODELCRATE_MODEL to the installed model's name (the image sets it)"
+    port=${PORT:-8000}
+    case $port in
+        *[!0-9]*) fail "serve: set PORT to a port number, e.g. -e PORT=8080" ;;
+        *) ;;
+    esac
+    has_host=""
+    has_port=""
+    has_target=""
+    for arg in "$@"; do
+        case $arg in
+            --host | --host=*) has_host=1 ;;
+            --port | --port=*) has_port=1 ;;
+            -t | -t?* | --target | --target=*) has_target=1 ;;
+            *) ;;
+        esac
+    done
+    given=$#
+    # The defaults of what was not given, then the options given: of an option given twice,
+    # `modelcrate serve` takes the last, so a form not recognised above still wins.
+    [ -n "$has_host" ] || set -- "$@" --host 0.0.0.0
+    [ -n "$has_port" ] || set -- "$@" --port "$port"
+    if [ -z "$has_target" ]; then
+        # Each default target goes by name: a URI (and its password) stays in the environment,
+        # off the command line that `ps` shows.
+        rest=${MODELCRATE_TARGET:-},
+        number=0
+        while [ -n "$rest" ]; do
+            uri=${rest%%,*}
+            rest=${rest#*,}
+            uri=${uri#"${uri%%[![:space:]]*}"}
+            uri=${uri%"${uri##*[![:space:]]}"}
+            [ -n "$uri" ] || continue
+            case $uri in
+                @*) set -- "$@" --target "$uri" ;;
+                *)
+                    number=$((number + 1))
+                    export "MODELCRATE_TARGETS__MODELCRATE_TARGET_$number=$uri"
+                    set -- "$@" --target "@modelcrate_target_$number"
+                    ;;
+            esac
+        done
+    fi
+    while [ "$given" -gt 0 ]; do
+        set -- "$@" "$1"
+        shift
+        given=$((given - 1))
+    done
+    # exec: the server gets the container's stop signal and ends after the requests it answers.
+    exec modelcrate serve "$model" "$@"
+}
+
 start_worker() {
     has_pool=""
     for arg in "$@"; do
@@ -91,16 +153,17 @@ mode=${1:-run}
 [ "$#" -eq 0 ] || shift
 case $mode in
     run) run_once "$@" ;;
+    serve) serve_model "$@" ;;
     worker) start_worker "$@" ;;
     help | -h | --help) usage ;;
     -*)
         usage >&2
-        fail "unknown option $mode: name a mode first (run, worker, help)"
+        fail "unknown option $mode: name a mode first (run, serve, worker, help)"
         ;;
     *)
         command -v "$mode" >/dev/null 2>&1 || {
             usage >&2
-            fail "unknown mode or command: $mode (modes: run, worker, help)"
+            fail "unknown mode or command: $mode (modes: run, serve, worker, help)"
         }
         exec "$mode" "$@"
         ;;
