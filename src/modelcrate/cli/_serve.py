@@ -74,7 +74,8 @@ GRACE_SECONDS = 30
     type=click.FloatRange(0, 1000),
     default=None,
     metavar="MS",
-    help="Milliseconds a gathered call waits for more requests (default 2).",
+    help="Milliseconds a gathered call waits for more requests after the first (default 0: "
+    "it takes those that queued while the model was busy, and waits for none).",
 )
 @click.option(
     "--max-gather",
@@ -180,8 +181,12 @@ def serve(
     stderr(f'  POST {address}/v1/evaluate  {{"inputs": {{...}}}}   GET {address}/v1/variables')
     stderr(f"  open {address}/docs in a browser to read the variables and try the model")
     if options["batching"]:
-        window = f"{options['max_gather']}, {options['batch_window'] * 1000:g} ms"
-        stderr(f"  requests arriving together are evaluated together (up to {window})")
+        window = options["batch_window"] * 1000
+        waits = f", waiting {window:g} ms for more" if window else ""
+        stderr(
+            f"  requests arriving together are evaluated together (up to "
+            f"{options['max_gather']}{waits})"
+        )
     if opened:
         stored_in = ", ".join(runtime.mask_uri(str(uri).strip()) for uri in targets)
         stderr(f"  every result is stored in the background in: {stored_in}")

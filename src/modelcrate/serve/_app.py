@@ -84,7 +84,9 @@ TOKEN_ENV = "MODELCRATE_SERVE_TOKEN"
 """The environment variable of the bearer token every route but liveness then requires."""
 
 BATCH_WINDOW = 0.0
-"""Seconds a gathered evaluation waits for more single-set requests (`--batch-window`)."""
+"""Seconds a gathered evaluation waits for more single-set requests (`--batch-window`): none by
+default, since the requests that queue while the model works on a call make the next one's
+batch, and a window would only delay the answers when the load is light."""
 
 MAX_GATHER = 64
 """The most single-set requests gathered into one evaluation (`--max-gather`)."""
