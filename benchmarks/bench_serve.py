@@ -163,7 +163,7 @@ def _start_scripts(d: Path, venv: Path, project: Path) -> dict[str, Path]:
             "#!/usr/bin/env bash\n"
             "set -euo pipefail\n"
             f"export MODELCRATE_BENCH_MODEL={d / 'model' / 'model.joblib'} {setting}\n"
-            f'exec {venv / "bin" / "modelcrate"} serve {project} --host 127.0.0.1 '
+            f"exec {venv / 'bin' / 'modelcrate'} serve {project} --host 127.0.0.1 "
             f'--port "$1" {option}\n'
         )
         script.chmod(0o755)
@@ -215,7 +215,9 @@ def _report(rows: list[dict], batch_rows: list[dict]) -> None:
         ),
     ]  # fmt: skip
     for server, peer in (("modelcrate", "bento"), ("modelcrate", "mlflow")):
-        value = ratio(_mean(rows, server, "single", "wrk_req_s"), _mean(rows, peer, "single", "wrk_req_s"))
+        value = ratio(
+            _mean(rows, server, "single", "wrk_req_s"), _mean(rows, peer, "single", "wrk_req_s")
+        )
         if value is not None:
             print(f"1 row: {server} / {peer} req/s: {value:.1f}x")
     if batch_rows:

@@ -43,23 +43,27 @@ def checked_sets(
         complete = complete and len(values) == len(names)
     if not complete and not defaults:
         return None
-    columns = []
+    columns, unchanged = [], complete
     for variable in variables:
         if complete:
             column = list(map(itemgetter(variable.name), sets))
         else:
             column = [values.get(variable.name, _MISSING) for values in sets]
-        checked = _column(variable, column)
+        checked = _column(variable, column, complete=complete)
         if checked is None:
             return None
+        unchanged = unchanged and checked is column
         columns.append(checked)
     keys = [v.name for v in variables]
+    if unchanged and all(list(values) == keys for values in sets):
+        return [dict(values) for values in sets]  # each as it came, in order: copied whole
     return [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
-def _column(variable: Variable, column: list[Any]) -> list[Any] | None:
-    """The values of one variable across the sets, checked; None if one needs a closer look."""
-    gaps = [i for i, value in enumerate(column) if value is _MISSING]
+def _column(variable: Variable, column: list[Any], *, complete: bool) -> list[Any] | None:
+    """The values of one variable across the sets (`complete`: given in every set), checked;
+    None if one needs a closer look."""
+    gaps = [] if complete else [i for i, value in enumerate(column) if value is _MISSING]
     if gaps and not variable.has_default:
         return None
     if variable.read_only and len(gaps) < len(column):

@@ -205,7 +205,8 @@ def decode(model: Model, body: bytes, header_length: str | None, max_batch: int)
             "binary_data_size claims",
         )
     assert size is not None
-    sets = [{name: column[i] for name, column in columns.items()} for i in range(size)]
+    names = list(columns)
+    sets = [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
     return InferRequest(sets, id=_request_id(loaded), **_requested(model, loaded, parameters))
 
 
@@ -332,7 +333,7 @@ def _from_json(name: str, data: Any, datatype: str, shape: list[int]) -> np.ndar
 
 
 def _flatten(data: list[Any]) -> list[Any]:
-    if not any(isinstance(item, list) for item in data):
+    if list not in set(map(type, data)):  # flat already (JSON makes no subclass of list)
         return data
     flat: list[Any] = []
     for item in data:
