@@ -145,6 +145,23 @@ def http_json(url: str, body: Any = None, token: str | None = None) -> tuple[int
         return refused.code, json.loads(refused.read())
 
 
+def wait_until_answering(
+    url: str, process: subprocess.Popen[Any], log: Path, token: str | None = None
+) -> None:
+    """Wait (up to 60 s) until `url` answers 200; fail with the server's `log` if its `process`
+    ends first or it never does."""
+    deadline = time.monotonic() + 60
+    while True:
+        assert process.poll() is None, log.read_text()
+        try:
+            if http_json(url, token=token)[0] == 200:
+                return
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.2)
+
+
 @contextmanager
 def serving(project: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[Any]:
     """`modelcrate serve PROJECT --port P ARGS` running until the block ends; yields
@@ -158,16 +175,7 @@ def serving(project: Path, *args: str, env: dict[str, str] | None = None) -> Ite
         )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                if http_json(f"{base}/health/live")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
+        wait_until_answering(f"{base}/health/live", process, log)
         yield base, process, log
     finally:
         if process.poll() is None:

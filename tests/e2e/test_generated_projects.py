@@ -17,13 +17,9 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from _projects import (
@@ -34,7 +30,9 @@ from _projects import (
     evaluate_examples,
     find_uv,
     fresh_env,
+    http_json,
     sh,
+    wait_until_answering,
     without_prefect_settings,
 )
 
@@ -183,16 +181,6 @@ def test_the_image_entry_point_runs_the_installed_model_and_prefect_finds_its_fl
     assert loaded.stdout.strip() == derived_defaults(generated.name)["repo_name"]
 
 
-def _ask(url: str, token: str, body: Any = None) -> tuple[int, Any]:
-    request = urllib.request.Request(url, data=None if body is None else json.dumps(body).encode())
-    request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            return answer.status, json.loads(answer.read())
-    except urllib.error.HTTPError as refused:
-        return refused.code, json.loads(refused.read())
-
-
 def test_the_image_serve_mode_answers_the_readmes_example(generated, installed, tmp_path):
     """The `serve` extra resolves in the project's environment; the image's `serve` mode (the
     entry point run with bash as the image runs it, a token and a default target in its
@@ -225,21 +213,12 @@ def test_the_image_serve_mode_answers_the_readmes_example(generated, installed, 
         )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                if _ask(f"{base}/health/ready", token)[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
-        status, answer = _ask(f"{base}/v1/evaluate", token, body)
+        wait_until_answering(f"{base}/health/ready", process, log, token)
+        status, answer = http_json(f"{base}/v1/evaluate", body, token)
         assert status == 200, answer
         spec = load_spec(generated.path / "src" / generated.package / "variables.yml")
         assert set(answer["outputs"]) == set(spec.output_names)
-        assert _ask(f"{base}/v1/evaluate", "not-the-token", body)[0] == 401
+        assert http_json(f"{base}/v1/evaluate", body, "not-the-token")[0] == 401
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0, log.read_text()
     finally:
