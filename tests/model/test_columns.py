@@ -7,10 +7,11 @@ import math
 import warnings
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from modelcrate import Model
+from modelcrate import InputError, Model
 from modelcrate.spec import parse_spec
 
 
@@ -134,3 +135,20 @@ def test_a_batch_of_plain_numbers_takes_the_column_path():
     assert all(type(p["need"]) is float for p in prepared)
     assert prepared[0]["v"] is not prepared[1]["v"]  # each set its own default array
     assert list(prepared[0]) == list(model.spec.input_names)
+
+
+def test_a_mapping_that_is_not_a_plain_dict_is_checked_the_long_way():
+    class Shown(dict):
+        def __getitem__(self, key):
+            value = super().__getitem__(key)
+            return float(value) if isinstance(value, str) else value
+
+    model = Mixed()
+    given = Shown(a="0.5", need=1.0)
+    with pytest.raises(InputError, match="'a' expects a number"):
+        model.prepare(given)
+    with pytest.raises(InputError, match="'a' expects a number"):
+        model.prepare_many([given])
+    outputs = Shown(y="0.5", k=1, ok=True)
+    assert model.check_outputs_many([outputs]) == [model.check_outputs(outputs)]
+    assert model.check_outputs_many([outputs])[0]["y"] == 0.5

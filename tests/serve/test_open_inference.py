@@ -371,3 +371,135 @@ def test_single_set_infer_requests_are_gathered_with_v1_requests(tmp_path):
         **{f"v2-{i}": [3 * i] for i in (1, 2, 3)},
     }
     assert max(model.batches) > 1  # some were evaluated together
+
+
+class Kinds(Model):
+    """Inputs of the kinds a tensor maps oddly to: text arrays, a 0-d array; outputs with a
+    dotted distribution, a scalar named like a distribution's tensor, an unknown distribution."""
+
+    spec = parse_spec(
+        """
+model: {name: kinds}
+input_variables:
+  x: {type: scalar, default: 0.5}
+  v: {type: array, default: [1.0, 1.0]}
+  words: {type: array, dtype: str, default: ["a"]}
+  zero: {type: array, shape: [], default: 1.0}
+  fail: {type: bool, default: false}
+output_variables:
+  y: {type: scalar}
+  beam.size: {type: distribution, distribution_type: Normal}
+  spread: {type: distribution, distribution_type: Normal}
+  spread.loc: {type: scalar}
+  other: {type: distribution, distribution_type: Gamma}
+""",
+        source="kinds.yml",
+    )
+
+    def evaluate(self, inputs):
+        return self.evaluate_batch([inputs])[0]
+
+    def evaluate_batch(self, input_sets):
+        answers = []
+        for inputs in input_sets:
+            if inputs["fail"]:
+                raise ValueError("asked to fail")
+            total = float(inputs["v"].sum())
+            inputs["v"] /= total  # a model that changes what it is given, in place
+            answers.append(
+                {
+                    "y": total,
+                    "beam.size": {"loc": np.array([total]), "scale": np.array([1.0])},
+                    "spread": {"loc": np.array([2.0]), "scale": np.array([3.0])},
+                    "spread.loc": 5.0,
+                    "other": {"concentration": np.array([1.0])},
+                }
+            )
+        return answers
+
+
+@pytest.fixture
+def kinds():
+    with TestClient(create_app(Kinds())) as client:
+        yield client
+
+
+@pytest.mark.parametrize(
+    ("tensor_", "reason"),
+    [
+        (tensor("v", [1] + [2**64] * 40000, "FP64", [1.0]), "dimensions; at most 33"),
+        (tensor("v", [1, 10**3000, 10**3000], "FP64", [1.0]), "larger than a request holds"),
+        (tensor("v", [1, 0, 2**70], "FP64", []), "larger than a request holds"),
+        (tensor("v", [1] * 70, "FP64", [1.0]), "at most 33"),
+        (tensor("x", [1], "FP16", [70000.0]), "does not fit FP16"),
+        (tensor("x", [1], "FP32", [1e39]), "does not fit FP32"),
+        (tensor("words", [1, 20001], "BYTES", ["x" * 2000] + [""] * 20000), "MiB"),
+    ],
+)
+# (a text-array input sent one string per set, shape [N], is an array of no dimensions: taken)
+def test_a_hostile_tensor_is_a_quick_422_not_a_500_or_a_stall(kinds, tensor_, reason):
+    """Shapes whose product is huge or takes long to compute, text that numpy would pad to
+    gigabytes, floats beyond FP16 or FP32: refused at once, naming the tensor."""
+    began = time.monotonic()
+    answer = infer(kinds, {"inputs": [tensor_]}, path="/v2/models/kinds/infer")
+    assert answer.status_code == 422, answer.text
+    assert reason in answer.json()["error"]
+    assert time.monotonic() - began < 5
+
+
+@pytest.mark.parametrize("header", [b"\xb2", b"9" * 5000, b"-1"])
+def test_a_header_length_that_is_not_a_plain_number_is_a_422(kinds, header):
+    answer = kinds.post(
+        "/v2/models/kinds/infer",
+        content=json.dumps({"inputs": [tensor("x", [1], "FP64", [0.5])]}).encode(),
+        headers={"Inference-Header-Content-Length": header},
+    )
+    assert answer.status_code == 422, answer.text
+    assert "Inference-Header-Content-Length" in answer.json()["error"]
+
+
+def test_distribution_tensors_are_named_without_clashes_and_unknown_ones_left_out(kinds):
+    metadata = kinds.get("/v2/models/kinds").json()
+    names = [t["name"] for t in metadata["outputs"]]
+    assert names == [
+        "y", "beam.size.loc", "beam.size.scale", "spread[loc]", "spread.scale", "spread.loc"
+    ]  # fmt: skip
+    inputs = {t["name"]: t["shape"] for t in metadata["inputs"]}
+    assert inputs["zero"] == [-1]  # a 0-d array: one value per input set
+    answer = infer(
+        kinds, {"inputs": [tensor("zero", [1], "FP64", [2.0])]}, "/v2/models/kinds/infer"
+    )
+    assert answer.status_code == 200, answer.text
+    got = {t["name"]: t["data"] for t in answer.json()["outputs"]}
+    assert got["beam.size.loc"] == [2.0] and got["spread[loc]"] == [2.0]
+    assert got["spread.loc"] == [5.0]  # the scalar output's own value
+
+
+def test_a_set_evaluated_again_after_a_failed_gathered_call_gets_what_was_sent():
+    """A gathered call that fails is redone set by set from the requests as sent, not from the
+    arrays the model changed in place; and what is stored is what was sent."""
+    from modelcrate.serve._app import _answer_many, _Context, _Evaluate, _Infer
+    from modelcrate.serve._metrics import Metrics
+
+    model = Kinds()
+    context: _Context = (model, Metrics(), None)
+    good = (
+        _Infer(model, 10),
+        (json.dumps({"inputs": [tensor("v", [1, 2], "FP64", [4.0, 4.0])]}).encode(), None),
+    )
+    failing = (_Evaluate(10), json.dumps({"inputs": {"fail": True}}).encode())
+    (first, _), (_, error) = _answer_many(context, [good, failing])
+    assert isinstance(error, Exception) and "asked to fail" in str(error)
+    y = {t["name"]: t["data"] for t in json.loads(first.body)["outputs"]}["y"]
+    assert y == [8.0]
+
+
+def test_what_is_stored_is_what_was_sent_though_the_model_changes_its_arrays(tmp_path):
+    from modelcrate.runtime import FilesystemTarget
+
+    with TestClient(create_app(Kinds(), targets=[str(tmp_path)])) as client:
+        body = {"inputs": [tensor("v", [1, 2], "FP64", [4.0, 4.0])]}
+        assert infer(client, body, "/v2/models/kinds/infer").status_code == 200
+        assert client.post("/v1/evaluate", json={"inputs": {"v": [1.0, 3.0]}}).status_code == 200
+    stored = sorted(r.inputs["v"].tolist() for r in FilesystemTarget(tmp_path).list())
+    assert stored == [[1.0, 3.0], [4.0, 4.0]]

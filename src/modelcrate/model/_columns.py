@@ -38,7 +38,7 @@ def checked_sets(
     names = frozenset(v.name for v in variables)
     complete = True
     for values in sets:
-        if not (type(values) is dict or isinstance(values, Mapping)) or not values.keys() <= names:
+        if type(values) is not dict or not values.keys() <= names:  # a subclass: the long way
             return None
         complete = complete and len(values) == len(names)
     if not complete and not defaults:

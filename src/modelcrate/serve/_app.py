@@ -47,6 +47,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
@@ -66,6 +67,7 @@ from ..model import Model
 from ..runtime import Target, resolve_targets
 from ..runtime._table import one_line
 from ..spec import as_input_sets, input_schema, output_schema, parse_json, spec_document
+from ..spec._variables import ArrayVariable, DistributionVariable
 from . import _oip
 from ._docs import HEADERS as DOCS_HEADERS
 from ._docs import docs_files
@@ -484,7 +486,7 @@ def _answer_many(
     if not singles:
         return outcomes
     try:
-        raw = model.evaluate_batch([dict(single[3]) for single in singles])
+        raw = model.evaluate_batch(_given_to_model(model, [single[3] for single in singles]))
         if not isinstance(raw, list) or len(raw) != len(singles):
             count = len(raw) if isinstance(raw, list) else type(raw).__name__
             raise OutputError(f"evaluate_batch returned {count} results for {len(singles)} sets")
@@ -494,9 +496,9 @@ def _answer_many(
             "%s failed on %d requests evaluated together (%s: %s); evaluating each alone",
             model.name, len(singles), type(exc).__name__, one_line(str(exc))[:300],
         )  # fmt: skip
-        for i, protocol, decoded, _, _ in singles:
+        for i, *_ in singles:  # read again: the failed call may have changed what it was given
             try:
-                outcomes[i] = (_answer_decoded(context, protocol, decoded), None)
+                outcomes[i] = (_answer(context, items[i]), None)
             except BaseException as exc:
                 outcomes[i] = (None, exc)
         return outcomes
@@ -581,7 +583,7 @@ def _evaluate(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ValueWarning)
         try:
-            raw = model.evaluate_batch([dict(inputs) for inputs in prepared])  # its own copies
+            raw = model.evaluate_batch(_given_to_model(model, prepared))
             if not isinstance(raw, list) or len(raw) != len(prepared):
                 raise OutputError(
                     f"{type(model).__name__}.evaluate_batch returned "
@@ -611,6 +613,22 @@ def _prepare(model: Model, decoded: _Decoded) -> tuple[list[dict[str, Any]], lis
         except InputError as exc:
             raise Refused(422, str(exc)) from None
     return prepared, _warning_lines(caught)
+
+
+def _given_to_model(model: Model, sets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The input sets as the model gets them: its own dicts, and its own arrays, since a model
+    may change what it is given, and what is stored (and read again) is what was sent."""
+    if not any(isinstance(v, (ArrayVariable, DistributionVariable)) for v in model.spec.inputs):
+        return [dict(inputs) for inputs in sets]
+    return [{name: _own(value) for name, value in inputs.items()} for inputs in sets]
+
+
+def _own(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, dict):
+        return {key: _own(item) for key, item in value.items()}
+    return value
 
 
 def _warning_lines(caught: list[warnings.WarningMessage]) -> list[str]:

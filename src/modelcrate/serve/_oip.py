@@ -26,6 +26,7 @@ from starlette.responses import Response
 from ..model import Model
 from ..spec import parse_json
 from ..spec._variables import (
+    MAX_DIMENSIONS,
     ArrayVariable,
     BoolVariable,
     DistributionVariable,
@@ -58,6 +59,8 @@ DATATYPES = {
 
 _NUMPY = {datatype: np.dtype(name) for name, datatype in DATATYPES.items() if name != "str"}
 _NUMERIC = {datatype for datatype, dtype in _NUMPY.items() if dtype.kind in "iuf"}
+_MAX_TENSOR = 2**40
+"""More values than any tensor of a request can carry (its body is far smaller)."""
 _HINT = (
     'send {"inputs": [{"name": INPUT, "shape": [N], "datatype": "FP64", "data": [...]}, ...]}, '
     "one tensor per input; see GET /v2/models/MODEL for the names, datatypes and shapes"
@@ -92,24 +95,39 @@ def model_metadata(model: Model) -> dict[str, Any]:
             for v in model.spec.inputs
             if not isinstance(v, DistributionVariable)
         ],
-        "outputs": [_metadata(name, v) for v in model.spec.outputs for name in _output_names(v)],
+        "outputs": [_metadata(name, v) for name, (v, _) in output_tensors(model).items()],
     }
 
 
 def _metadata(name: str, variable: Variable) -> dict[str, Any]:
     shape: list[int] = [-1]
     if isinstance(variable, ArrayVariable):
-        dims = variable.shape or ((None, None) if variable.kind == "image" else (None,))
+        dims = variable.shape
+        if dims is None:
+            dims = (None, None) if variable.kind == "image" else (None,)
         shape += [-1 if n is None else n for n in dims]
     elif isinstance(variable, DistributionVariable):
         shape.append(-1)
     return {"name": name, "datatype": _datatype(variable), "shape": shape}
 
 
-def _output_names(variable: Variable) -> list[str]:
-    if isinstance(variable, DistributionVariable):
-        return [f"{variable.name}.{p}" for p in variable.parameters] or [variable.name]
-    return [variable.name]
+def output_tensors(model: Model) -> dict[str, tuple[Variable, str | None]]:
+    """The output tensors, in order: each name, with its variable and, for a distribution, the
+    parameter it carries (`y.mean`; `y[mean]` if another output is named `y.mean`). A
+    distribution of a type whose parameters are not known is not sent (use /v1/evaluate)."""
+    tensors: dict[str, tuple[Variable, str | None]] = {}
+    taken = set(model.spec.output_names)
+    for variable in model.spec.outputs:
+        if not isinstance(variable, DistributionVariable):
+            tensors[variable.name] = (variable, None)
+            continue
+        for parameter in variable.parameters:
+            name = f"{variable.name}.{parameter}"
+            tensors[name if name not in taken else f"{variable.name}[{parameter}]"] = (
+                variable,
+                parameter,
+            )
+    return tensors
 
 
 def _datatype(variable: Variable) -> str:
@@ -214,16 +232,14 @@ def encode(
     model: Model, request: InferRequest, outputs: list[dict[str, Any]], warned: list[str]
 ) -> Response:
     """The answer to an infer request whose sets gave `outputs`."""
-    names = request.outputs or [n for v in model.spec.outputs for n in _output_names(v)]
-    by_name = {n: v for v in model.spec.outputs for n in _output_names(v)}
+    every = output_tensors(model)
     tensors, chunks = [], []
-    for name in names:
-        variable = by_name[name]
-        variable_name, _, part = name.partition(".")
-        if isinstance(variable, DistributionVariable) and part:
-            values = [out[variable_name][part] for out in outputs]
+    for name in request.outputs or list(every):
+        variable, part = every[name]
+        if part is not None:
+            values = [out[variable.name][part] for out in outputs]
         else:
-            values = [out[name] for out in outputs]
+            values = [out[variable.name] for out in outputs]
         array = _stack(name, variable, values)
         datatype = _answer_datatype(variable, array)
         tensor: dict[str, Any] = {"name": name, "datatype": datatype, "shape": list(array.shape)}
@@ -257,13 +273,14 @@ def encode(
 def _split(body: bytes, header_length: str | None) -> tuple[bytes, bytes]:
     if header_length is None:
         return body, b""
-    if not header_length.strip().isdigit() or int(header_length) > len(body):
+    given = header_length.strip()
+    if not (given.isascii() and given.isdigit() and len(given) <= 12) or int(given) > len(body):
         raise Refused(
             422,
             f"the Inference-Header-Content-Length header ({header_length[:40]!r}) must be the "
             f"size of the JSON part of the body ({len(body):,} bytes in all)",
         )
-    size = int(header_length)
+    size = int(given)
     return body[:size], body[size:]
 
 
@@ -283,6 +300,16 @@ def _tensor_fields(tensor: Any) -> tuple[str, list[int], str, Any, dict[str, Any
         isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape
     ):
         raise Refused(422, f"input {name!r}: shape must be a list of sizes, e.g. [1] or [2, 3]")
+    if len(shape) > MAX_DIMENSIONS + 1:
+        raise Refused(
+            422,
+            f"input {name!r}: shape has {len(shape)} dimensions; at most {MAX_DIMENSIONS + 1} "
+            "(the input sets, then the variable's own)",
+        )
+    if math.prod(max(n, 1) for n in shape) > _MAX_TENSOR:  # at most 33 factors: quick
+        raise Refused(
+            422, f"input {name!r}: shape {str(shape)[:80]} is larger than a request holds"
+        )
     if not isinstance(datatype, str) or (datatype not in _NUMPY and datatype != "BYTES"):
         known = ", ".join([*_NUMPY, "BYTES"])
         shown = repr(datatype) if isinstance(datatype, str) else "missing or not text"
@@ -327,9 +354,15 @@ def _from_json(name: str, data: Any, datatype: str, shape: list[int]) -> np.ndar
         what = "integers" if datatype[0] in "IU" else "numbers"
         raise Refused(422, f"input {name!r}: {datatype} data must be {what}")
     try:
-        return np.array(flat, dtype=_NUMPY[datatype]).reshape(shape)
+        array = np.array(flat, dtype=_NUMPY[datatype])
     except OverflowError:
         raise Refused(422, f"input {name!r}: a value does not fit {datatype}") from None
+    if datatype in ("FP16", "FP32"):
+        with np.errstate(over="ignore"):
+            lost = np.isinf(array) & np.isfinite(np.array(flat, dtype=float))
+        if lost.any():
+            raise Refused(422, f"input {name!r}: a value does not fit {datatype}")
+    return array.reshape(shape)
 
 
 def _flatten(data: list[Any]) -> list[Any]:
@@ -381,8 +414,8 @@ def _rows(name: str, variable: Variable, array: np.ndarray) -> list[Any]:
     """The value of each input set in a tensor: numbers or text for a scalar variable, arrays
     (without the first dimension) for an array variable."""
     if isinstance(variable, ArrayVariable):
-        if variable.dtype == "str":
-            return [np.array(row.tolist(), dtype=str) for row in array]
+        if array.dtype == object:  # text: lists, which the variable checks and converts
+            return [row.tolist() if isinstance(row, np.ndarray) else row for row in array]
         return [row.copy() for row in array]  # each set its own, as the model may change it
     if array.shape[1:] not in ((), (1,)):
         raise Refused(
@@ -403,7 +436,7 @@ def _request_id(loaded: dict[str, Any]) -> str | None:
 
 
 def _requested(model: Model, loaded: dict[str, Any], parameters: dict[str, Any]) -> dict[str, Any]:
-    every = [n for v in model.spec.outputs for n in _output_names(v)]
+    every = list(output_tensors(model))
     binary_default = parameters.get("binary_data_output", False) is True
     asked = loaded.get("outputs") or None  # none named: all
     if asked is None:

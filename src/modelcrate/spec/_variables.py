@@ -264,6 +264,8 @@ class ArrayVariable(_Ranged):
         (shape `()`), as numpy and LUME read it."""
         if isinstance(value, (bytes, Mapping)) or (isinstance(value, str) and self.dtype != "str"):
             raise ValueError(f"expects an array, got {_describe(value)}")
+        if self.dtype == "str" and isinstance(value, (list, tuple)):
+            _check_text_array_size(value)
         try:
             arr = np.asarray(value)
         except ValueError as exc:  # ragged nested lists
@@ -450,6 +452,31 @@ def text_problem(text: str) -> str | None:
     except UnicodeEncodeError as exc:
         return f"holds a lone surrogate ({text[exc.start]!r}), which is not valid Unicode text"
     return None
+
+
+MAX_TEXT_ARRAY_BYTES = 64 * 1024 * 1024
+"""The most memory an array of strings may take: numpy gives each the width of the longest."""
+
+
+def _check_text_array_size(value: list[Any] | tuple[Any, ...]) -> None:
+    """Refuse nested lists of strings whose array would take more than `MAX_TEXT_ARRAY_BYTES`
+    (before numpy allocates it: one long string among many short ones multiplies)."""
+    count, longest, stack = 0, 0, [value]
+    while stack:
+        items = stack.pop()
+        for item in items:
+            if isinstance(item, (list, tuple)):
+                stack.append(item)
+            else:
+                count += 1
+                if isinstance(item, str) and len(item) > longest:
+                    longest = len(item)
+    if count * longest * 4 > MAX_TEXT_ARRAY_BYTES:
+        raise ValueError(
+            f"expects an array of text that fits {MAX_TEXT_ARRAY_BYTES // 2**20} MiB, got "
+            f"{count:,} strings padded to the longest, {longest:,} characters; send shorter "
+            "or fewer strings"
+        )
 
 
 def _holds_bool(value: list[Any] | tuple[Any, ...]) -> bool:
