@@ -573,7 +573,16 @@ def test_an_app_whose_lifespan_runs_twice_still_answers_and_stores(model, tmp_pa
 # answer matching its declared status and schema). A v2 infer request that fits its schema may
 # still be refused: no JSON Schema says that a tensor's data holds as many values as its shape,
 # or which datatype each named tensor takes; those are tested in test_open_inference.py.
-fuzzed = schemathesis.openapi.from_asgi("/openapi.json", create_app(Beamline(), max_batch=8))
+class Steady(Beamline):
+    """The beamline without its singular point: every 500 the fuzzer finds is then a bug."""
+
+    def evaluate(self, inputs):
+        return super().evaluate(
+            {**inputs, "focal": 0.25 if inputs["focal"] == 0.5 else inputs["focal"]}
+        )
+
+
+fuzzed = schemathesis.openapi.from_asgi("/openapi.json", create_app(Steady(), max_batch=8))
 
 
 @fuzzed.parametrize()
