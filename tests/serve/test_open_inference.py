@@ -4,6 +4,7 @@ uvicorn server (JSON and binary tensors), and what a request may get wrong."""
 from __future__ import annotations
 
 import json
+import math
 import socket
 import struct
 import threading
@@ -503,3 +504,25 @@ def test_what_is_stored_is_what_was_sent_though_the_model_changes_its_arrays(tmp
         assert client.post("/v1/evaluate", json={"inputs": {"v": [1.0, 3.0]}}).status_code == 200
     stored = sorted(r.inputs["v"].tolist() for r in FilesystemTarget(tmp_path).list())
     assert stored == [[1.0, 3.0], [4.0, 4.0]]
+
+
+class Edges(Model):
+    spec = parse_spec(
+        "input_variables: {x: {type: scalar, default: 1.0}}\n"
+        "output_variables: {y: {type: scalar}, n: {type: int}}",
+        source="edges.yml",
+    )
+
+    def evaluate(self, inputs):
+        x = inputs["x"]
+        return {"y": math.inf if x > 1 else (math.nan if x < 0 else x), "n": 2**40}
+
+
+def test_floats_that_are_not_finite_travel_as_strings_and_ints_as_they_are():
+    with TestClient(create_app(Edges())) as client:
+        body = {"inputs": [tensor("x", [3], "FP64", [2.0, -1.0, 0.5])]}
+        answer = infer(client, body, "/v2/models/Edges/infer")
+    assert answer.status_code == 200, answer.text
+    y, n = answer.json()["outputs"]
+    assert y == {"name": "y", "datatype": "FP64", "shape": [3], "data": ["Infinity", "NaN", 0.5]}
+    assert n["data"] == [2**40] * 3 and n["datatype"] == "INT64"

@@ -32,6 +32,7 @@ from ..spec._variables import (
     DistributionVariable,
     EnumVariable,
     IntVariable,
+    ScalarVariable,
     StrVariable,
     Variable,
 )
@@ -210,12 +211,16 @@ def decode(model: Model, body: bytes, header_length: str | None, max_batch: int)
                     f"{len(binary):,} bytes of binary data",
                 )
             array = _from_bytes(name, binary[offset : offset + byte_size], datatype, shape)
+            column = _rows(name, variable, array)
             offset += byte_size
         elif data is None:
             raise Refused(422, f"input {name!r} has no data")
         else:
-            array = _from_json(name, data, datatype, shape)
-        columns[name] = _rows(name, variable, array)
+            sent = _as_sent(variable, datatype, data, shape)
+            if sent is None:
+                sent = _rows(name, variable, _from_json(name, data, datatype, shape))
+            column = sent
+        columns[name] = column
     if offset != len(binary):
         raise Refused(
             422,
@@ -240,6 +245,18 @@ def encode(
             values = [out[variable.name][part] for out in outputs]
         else:
             values = [out[variable.name] for out in outputs]
+        if name not in request.binary and _as_sent(
+            variable, _datatype(variable), values, [len(values)]
+        ):
+            tensors.append(
+                {
+                    "name": name,
+                    "datatype": _datatype(variable),
+                    "shape": [len(values)],
+                    "data": values,
+                }
+            )
+            continue
         array = _stack(name, variable, values)
         datatype = _answer_datatype(variable, array)
         tensor: dict[str, Any] = {"name": name, "datatype": datatype, "shape": list(array.shape)}
@@ -260,7 +277,13 @@ def encode(
     if warned:
         answer["parameters"] = {"warnings": "\n".join(warned)}
     answer["outputs"] = tensors
-    head = json_bytes(answer)
+    try:
+        head = json_bytes(answer)
+    except ValueError:  # a float that is not finite, sent as it came: as a string, then
+        for tensor in tensors:
+            if "data" in tensor:
+                tensor["data"] = plain(tensor["data"])
+        head = json_bytes(answer)
     if not chunks:
         return Response(head, media_type=JSON)
     return Response(
@@ -317,6 +340,30 @@ def _tensor_fields(tensor: Any) -> tuple[str, list[int], str, Any, dict[str, Any
     return name, shape, datatype, tensor.get("data"), _parameters(tensor, f"input {name!r}")
 
 
+_AS_SENT = {
+    "FP64": (ScalarVariable, frozenset({float, int})),
+    "INT64": (IntVariable, frozenset({int})),
+    "BOOL": (BoolVariable, frozenset({bool})),
+}
+"""The datatype of a scalar input's tensor whose JSON values need no conversion, by variable."""
+
+
+def _as_sent(variable: Variable, datatype: str, data: Any, shape: list[int]) -> list[Any] | None:
+    """A scalar input's values as they came, one per input set, when numpy would change
+    nothing (the variable checks them as it does any value); else None."""
+    kind = _AS_SENT.get(datatype)
+    if (
+        kind is None
+        or type(variable) is not kind[0]
+        or len(shape) != 1
+        or not isinstance(data, list)
+        or len(data) != shape[0]
+        or not kind[1].issuperset(map(type, data))
+    ):
+        return None
+    return data
+
+
 def _check_datatype(name: str, variable: Variable, datatype: str) -> None:
     expected = _datatype(variable)
     if isinstance(variable, EnumVariable):
@@ -354,12 +401,12 @@ def _from_json(name: str, data: Any, datatype: str, shape: list[int]) -> np.ndar
         what = "integers" if datatype[0] in "IU" else "numbers"
         raise Refused(422, f"input {name!r}: {datatype} data must be {what}")
     try:
-        array = np.array(flat, dtype=_NUMPY[datatype])
+        with np.errstate(over="ignore"):  # a float beyond FP16/FP32: refused just below
+            array = np.array(flat, dtype=_NUMPY[datatype])
     except OverflowError:
         raise Refused(422, f"input {name!r}: a value does not fit {datatype}") from None
     if datatype in ("FP16", "FP32"):
-        with np.errstate(over="ignore"):
-            lost = np.isinf(array) & np.isfinite(np.array(flat, dtype=float))
+        lost = np.isinf(array) & np.isfinite(np.array(flat, dtype=float))
         if lost.any():
             raise Refused(422, f"input {name!r}: a value does not fit {datatype}")
     return array.reshape(shape)
