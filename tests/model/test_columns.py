@@ -127,7 +127,7 @@ def test_outputs_checked_a_column_at_a_time_as_one_at_a_time(outputs):
     assert _outcome(lambda: model.check_outputs_many(outputs)) == one_by_one
 
 
-def test_a_batch_of_plain_numbers_takes_the_column_path():
+def test_a_batch_of_plain_numbers_comes_back_as_floats_in_order_with_own_default_arrays():
     model = Mixed()
     sets = [{"a": 0.1 * i, "need": i, "n": i, "flag": True} for i in range(5)]
     prepared = model.prepare_many(sets)

@@ -66,8 +66,15 @@ from .._errors import (
 from ..model import Model
 from ..runtime import Target, resolve_targets
 from ..runtime._table import one_line
-from ..spec import as_input_sets, input_schema, output_schema, parse_json, spec_document
-from ..spec._variables import ArrayVariable, DistributionVariable
+from ..spec import (
+    ArrayVariable,
+    DistributionVariable,
+    as_input_sets,
+    input_schema,
+    output_schema,
+    parse_json,
+    spec_document,
+)
 from . import _oip
 from ._docs import HEADERS as DOCS_HEADERS
 from ._docs import docs_files
@@ -400,13 +407,13 @@ class _Evaluate:
     def decode(self, body: bytes) -> _Decoded:
         given = _request_inputs(body, self.max_batch)
         if isinstance(given, list):
-            return _Decoded(given, batch=True, gatherable=False, request=True, hint="json")
-        return _Decoded([given], batch=False, gatherable=True, request=False, hint="json")
+            return _Decoded(given, batch=True, gatherable=False, request=None, hint="json")
+        return _Decoded([given], batch=False, gatherable=True, request=None, hint="json")
 
     def encode(
         self, decoded: _Decoded, outputs: list[dict[str, Any]], warned: list[str]
     ) -> Response:
-        return Response(_encode(decoded.request, outputs, warned), media_type=JSON)
+        return Response(_encode(decoded.batch, outputs, warned), media_type=JSON)
 
 
 class _Infer:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import struct
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,8 +23,7 @@ import numpy as np
 from starlette.responses import Response
 
 from ..model import Model
-from ..spec import parse_json
-from ..spec._variables import (
+from ..spec import (
     MAX_DIMENSIONS,
     ArrayVariable,
     BoolVariable,
@@ -35,6 +33,7 @@ from ..spec._variables import (
     ScalarVariable,
     StrVariable,
     Variable,
+    parse_json,
 )
 from ._wire import JSON, Refused, json_bytes, plain
 
@@ -374,18 +373,14 @@ def _check_datatype(name: str, variable: Variable, datatype: str) -> None:
     raise Refused(422, f"input {name!r}: datatype {datatype}, but the input takes {expected}")
 
 
-def _count(shape: Sequence[int]) -> int:
-    return math.prod(shape)
-
-
 def _from_json(name: str, data: Any, datatype: str, shape: list[int]) -> np.ndarray:
     if not isinstance(data, list):
         raise Refused(422, f"input {name!r}: data must be a list of values, e.g. [0.5]")
     flat = _flatten(data)
-    if len(flat) != _count(shape):
+    if len(flat) != math.prod(shape):
         raise Refused(
             422,
-            f"input {name!r}: shape {shape} holds {_count(shape):,} values, data has {len(flat):,}",
+            f"input {name!r}: shape {shape} holds {math.prod(shape):,} values, data has {len(flat):,}",
         )
     kinds = set(map(type, flat))
     if datatype == "BYTES":
@@ -422,7 +417,7 @@ def _flatten(data: list[Any]) -> list[Any]:
 
 
 def _from_bytes(name: str, data: bytes, datatype: str, shape: list[int]) -> np.ndarray:
-    count = _count(shape)
+    count = math.prod(shape)
     if datatype == "BYTES":
         items, at = [], 0
         while at < len(data):

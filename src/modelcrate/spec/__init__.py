@@ -7,6 +7,7 @@ from ._schema import input_schema, inputs_model, output_schema, python_name, var
 from ._spec import Spec
 from ._text import parse_text
 from ._variables import (
+    MAX_DIMENSIONS,
     ArrayVariable,
     BoolVariable,
     DistributionVariable,
@@ -29,6 +30,7 @@ from ._write import (
 )
 
 __all__ = [
+    "MAX_DIMENSIONS",
     "MAX_FILE_BYTES",
     "TYPE_ALIASES",
     "ArrayVariable",

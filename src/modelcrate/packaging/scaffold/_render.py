@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..._errors import ProjectError
-from ...spec import ArrayVariable, DistributionVariable, Spec, Variable
+from ...spec import ArrayVariable, DistributionVariable, Spec, Variable, plain_value
 from .._escape import json_text, one_line, python_float, python_string
 from .._options import ProjectOptions, serve_requirement, tools_requirement
 from .._tables import kind_text, range_text, variable_table
@@ -70,22 +70,13 @@ def evaluate_body(spec: Spec) -> str:
     chosen = [v for v in settable if v is settable[0] or not v.has_default]
     inputs = {}
     for variable in chosen:
-        value = _plain(variable.sample())
+        value = plain_value(variable.sample())
         try:
             json.dumps(value, allow_nan=False)
         except (TypeError, ValueError):  # a value JSON cannot hold (not finite): left out
             continue
         inputs[variable.name] = value
     return json_text({"inputs": inputs})
-
-
-def _plain(value: Any) -> Any:
-    """A sample value as JSON types: arrays as nested lists, numpy scalars as Python ones."""
-    if isinstance(value, (np.ndarray, np.generic)):
-        return value.tolist()
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    return value
 
 
 def template_data(spec: Spec) -> dict[str, Any]:
