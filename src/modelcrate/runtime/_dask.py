@@ -93,7 +93,10 @@ def dask_cluster(
                     processes=True,
                     host="127.0.0.1",
                     dashboard_address="127.0.0.1:0",
-                    silence_logs=logging.ERROR,
+                    # A worker's heartbeat that meets the scheduler closing at the end logs
+                    # an error with a traceback; what matters (a failed task, a worker that
+                    # died) reaches this process through the scheduler instead.
+                    silence_logs=logging.CRITICAL,
                 )
             except Exception as exc:  # a worker that could not start, no free port, ...
                 raise ClusterError(f"cannot start a local Dask cluster ({_reason(exc)})") from None
