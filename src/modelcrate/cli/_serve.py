@@ -116,7 +116,7 @@ def serve(
       curl -s localhost:8000/v1/evaluate -d '{"inputs": {"x": 0.5}}'
       open http://127.0.0.1:8000/docs     # the docs page, in a browser
     """
-    needed = ("starlette", "uvicorn", "prometheus_client")
+    needed = ("starlette", "uvicorn", "prometheus_client", "orjson")
     missing = [m for m in needed if importlib.util.find_spec(m) is None]
     if missing:
         raise ProjectError(

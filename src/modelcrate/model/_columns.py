@@ -36,11 +36,11 @@ def checked_sets(
     `defaults`; else a missing value is for the caller to report); or None when a set needs the
     one-at-a-time path."""
     names = frozenset(v.name for v in variables)
-    complete = True
-    for values in sets:
-        if type(values) is not dict or not values.keys() <= names:  # a subclass: the long way
-            return None
-        complete = complete and len(values) == len(names)
+    if set(map(type, sets)) != {dict}:  # a subclass, or no set: the long way
+        return None
+    if not all(map(names.issuperset, sets)):  # an unknown name
+        return None
+    complete = set(map(len, sets)) == {len(names)}
     if not complete and not defaults:
         return None
     columns, unchanged = [], complete
@@ -55,7 +55,7 @@ def checked_sets(
         unchanged = unchanged and checked is column
         columns.append(checked)
     keys = [v.name for v in variables]
-    if unchanged and all(list(values) == keys for values in sets):
+    if unchanged and all(map(keys.__eq__, map(list, sets))):
         return [dict(values) for values in sets]  # each as it came, in order: copied whole
     return [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
 
@@ -91,8 +91,7 @@ def _given(variable: Variable, column: list[Any]) -> list[Any] | None:
         return values if _in_range(variable, values) else None
     if kind == "int" and types <= _INTS:
         values = column if types == {int} else [int(v) for v in column]
-        lo, hi = _INT64
-        if not all(lo <= v <= hi for v in values):
+        if not _within(values, *_INT64):
             return None
         return values if _in_range(variable, values) else None
     if kind == "bool" and types <= _BOOLS:
@@ -115,5 +114,12 @@ def _in_range(variable: Variable, values: list[Any]) -> bool:
     bounds = getattr(variable, "value_range", None)
     if bounds is None or variable.policy == "none":
         return True
-    lo, hi = bounds
-    return all(lo <= v <= hi for v in values)
+    return _within(values, *bounds)
+
+
+def _within(values: list[Any], lo: Any, hi: Any) -> bool:
+    """Whether every value (a number) lies in [lo, hi], NaN never: in C, by the least and the
+    greatest, and the sum, which is NaN when a value is (or when +inf and -inf meet, for which
+    the caller's closer look then answers)."""
+    total = sum(values)
+    return bool(total == total and lo <= min(values) and max(values) <= hi)

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import orjson
 from starlette.responses import Response
 
 REASON_WIDTH = 500
@@ -46,8 +47,26 @@ def plain(value: Any) -> Any:
     return value
 
 
+_ORJSON_STRICT = (
+    orjson.OPT_PASSTHROUGH_SUBCLASS
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+)
+"""orjson refusing, as `json` does, what is not plain JSON (a subclass of str or dict too)."""
+
+
 def json_bytes(document: Any) -> bytes:
-    """`document` (plain values) as compact JSON."""
+    """`document` (plain values) as compact JSON, or the `TypeError` or `ValueError` of a value
+    that is not plain (an array, a numpy number, a float that is not finite). orjson writes it
+    when it can: it writes NaN as null, so an answer with a null in it is written by `json`,
+    which refuses NaN."""
+    try:
+        encoded = orjson.dumps(document, option=_ORJSON_STRICT)
+    except TypeError:  # not plain, or what orjson does not take (an integer past 64 bits)
+        pass
+    else:
+        if b"null" not in encoded:
+            return encoded
     return json.dumps(document, allow_nan=False, separators=(",", ":")).encode()
 
 

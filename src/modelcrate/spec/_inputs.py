@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import os
@@ -14,6 +15,15 @@ from ._yaml import MAX_DEPTH, YAMLInputError, check_structure
 
 _MAX_DIGITS = 4300  # Python's default limit of integer-string conversion
 _HINT = "give an object of inputs or a list of them"
+
+try:  # a faster JSON parser where it is installed (it comes with the serve extra)
+    _orjson: Any = importlib.import_module("orjson")
+except ImportError:  # pragma: no cover - installed with the dev extra
+    _orjson = None
+_DIGITS_AS_ZEROS = bytes(0x30 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
+_LONG_NUMBER = b"0" * 19
+"""Nineteen digits in a row: a number orjson might read otherwise than `json` (an integer past
+64 bits becomes a float there)."""
 
 
 class _Refused(ValueError):
@@ -43,7 +53,7 @@ def parse_json(text: str, *, source: str = "<inputs>", hint: str = _HINT) -> Any
     (`hint`) what to give: no duplicate keys, no integer too long to convert, no nesting deeper
     than the YAML reader takes."""
     try:
-        loaded = json.loads(text, parse_int=_parse_int)  # the fast way, and then:
+        loaded = _loads(text)  # the fast way, and then:
         if check_structure(loaded) != text.count(":"):
             # fewer keys than colons: a key given twice (its last value kept) or a colon in a
             # string; the slow way tells which
@@ -65,6 +75,24 @@ def as_input_sets(loaded: Any, *, source: str = "<inputs>") -> list[dict[str, An
     if not items or not all(isinstance(item, dict) for item in items):
         raise InputError(f"{source}: expected an object of inputs, or a non-empty list of objects")
     return items
+
+
+def _loads(text: str) -> Any:
+    """`json.loads(text)` with this module's integer rule, by orjson where it gives the same
+    value: it refuses what `json` reads otherwise (NaN, Infinity, a float past the largest
+    double, a lone surrogate) and the rest (integers past 64 bits) never reaches it. Errors are
+    `json`'s, so that messages do not depend on what is installed."""
+    if _orjson is not None and _LONG_NUMBER not in _digit_runs(text):
+        try:
+            return _orjson.loads(text)
+        except _orjson.JSONDecodeError:
+            pass  # json says what is wrong, or reads what orjson refuses
+    return json.loads(text, parse_int=_parse_int)
+
+
+def _digit_runs(text: str) -> bytes:
+    """`text` with every ASCII digit a 0 and all else a space (in C: a few µs for 10 kB)."""
+    return text.encode("utf-8", "surrogatepass").translate(_DIGITS_AS_ZEROS)
 
 
 def _parse_int(text: str) -> int:

@@ -10,6 +10,7 @@ document may nest at most `MAX_DEPTH` levels and expand (aliases included) to at
 from __future__ import annotations
 
 from collections.abc import Collection, Hashable
+from itertools import chain
 from typing import Any
 
 import yaml
@@ -129,6 +130,22 @@ def check_structure(document: object, *, what: str = "") -> int:
             raise YAMLInputError(
                 f"{prefix}holds more than {MAX_NODES:,} values (aliases expanded); make it smaller"
             )
-        if not _LEAVES.issuperset(map(type, children)):  # in C, for a list of numbers
-            stack.extend((child, depth + 1) for child in children if isinstance(child, containers))
+        if _LEAVES.issuperset(map(type, children)):  # in C, for a list of numbers
+            continue
+        if depth + 1 < MAX_DEPTH and _flat_mappings(children):  # a list of input sets, say
+            inner = sum(map(len, children))  # type: ignore[arg-type]
+            count, keys = count + inner, keys + inner
+            continue
+        stack.extend((child, depth + 1) for child in children if isinstance(child, containers))
+    if count > MAX_NODES:
+        raise YAMLInputError(
+            f"{prefix}holds more than {MAX_NODES:,} values (aliases expanded); make it smaller"
+        )
     return keys
+
+
+def _flat_mappings(children: Collection[object]) -> bool:
+    """Whether `children` are all dicts of plain values (checked in C, without a loop here)."""
+    return all(map(dict.__instancecheck__, children)) and _LEAVES.issuperset(
+        map(type, chain.from_iterable(map(dict.values, children)))  # type: ignore[arg-type]
+    )
