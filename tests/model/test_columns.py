@@ -113,6 +113,45 @@ def test_input_sets_checked_a_column_at_a_time_as_one_at_a_time(sets, start):
     assert _outcome(lambda: model.prepare_many(sets, start=start)) == one_by_one
 
 
+COLUMNS = st.integers(1, 6).flatmap(
+    lambda size: st.dictionaries(
+        st.sampled_from(sorted(VALUES)),
+        st.just(None),
+        min_size=1,
+    ).flatmap(
+        lambda keys: st.fixed_dictionaries(
+            {k: st.lists(VALUES[k], min_size=size, max_size=size) for k in keys}
+        )
+    )
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(COLUMNS, st.sampled_from([0, 7, None]))
+def test_input_columns_checked_as_the_sets_they_make_one_at_a_time(columns, start):
+    model = Mixed()
+    if start is None:
+        columns = {k: v[:1] for k, v in columns.items()}
+    sets = [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+    one_by_one = _outcome(
+        lambda: [
+            model.prepare(s, index=None if start is None else start + i) for i, s in enumerate(sets)
+        ]
+    )
+    assert _outcome(lambda: model.prepare_columns(columns, start=start)) == one_by_one
+
+
+def test_columns_of_plain_numbers_make_sets_in_the_variables_order_with_own_defaults():
+    model = Mixed()
+    columns = {"n": [1, 2, 3], "need": [0, 1.5, 2], "a": [0.25, 0.5, 1]}
+    prepared = model.prepare_columns(columns)
+    sets = [{"n": n, "need": need, "a": a} for n, need, a in zip(*columns.values(), strict=True)]
+    assert _comparable(prepared) == _comparable(model.prepare_many(sets))
+    assert list(prepared[0]) == list(model.spec.input_names)
+    assert [type(p["need"]) for p in prepared] == [float] * 3
+    assert prepared[0]["v"] is not prepared[1]["v"]
+
+
 OUTPUTS = st.fixed_dictionaries(
     {"y": mostly(IN_RANGE), "k": VALUES["n"], "ok": VALUES["flag"]},
     optional={"extra": NUMBERS},

@@ -10,7 +10,9 @@ are always exactly those of `Model.prepare` and `Model.check_outputs`.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping, Sequence
+from itertools import repeat
 from operator import itemgetter
 from typing import Any
 
@@ -43,21 +45,58 @@ def checked_sets(
     complete = set(map(len, sets)) == {len(names)}
     if not complete and not defaults:
         return None
-    columns, unchanged = [], complete
-    for variable in variables:
-        if complete:
-            column = list(map(itemgetter(variable.name), sets))
-        else:
-            column = [values.get(variable.name, _MISSING) for values in sets]
-        checked = _column(variable, column, complete=complete)
-        if checked is None:
-            return None
-        unchanged = unchanged and checked is column
-        columns.append(checked)
+    if complete:
+        given = {name: list(map(itemgetter(name), sets)) for name in names}
+    else:
+        given = {name: [values.get(name, _MISSING) for values in sets] for name in names}
+    columns = _checked(variables, given, complete=complete)
+    if columns is None:
+        return None
     keys = [v.name for v in variables]
+    unchanged = complete and all(map(operator.is_, columns, map(given.__getitem__, keys)))
     if unchanged and all(map(keys.__eq__, map(list, sets))):
         return [dict(values) for values in sets]  # each as it came, in order: copied whole
-    return [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
+    return _rows(keys, columns)
+
+
+def checked_columns(
+    variables: Sequence[Variable], columns: Mapping[str, Sequence[Any]], *, defaults: bool
+) -> list[dict[str, Any]] | None:
+    """Sets given as a column of values per name (the open inference protocol's tensors), every
+    column as long as the others: the sets they make, checked as `checked_sets` checks them;
+    or None when a set needs the one-at-a-time path."""
+    names = frozenset(v.name for v in variables)
+    if not columns or not names.issuperset(columns):
+        return None
+    size = len(next(iter(columns.values())))
+    if any(len(column) != size for column in columns.values()):
+        raise ValueError("every column must hold one value per set")
+    complete = len(columns) == len(names)
+    if not complete and not defaults:
+        return None
+    given = {name: list(columns.get(name, [_MISSING] * size)) for name in names}
+    checked = _checked(variables, given, complete=complete)
+    return None if checked is None else _rows([v.name for v in variables], checked)
+
+
+def _checked(
+    variables: Sequence[Variable], given: dict[str, list[Any]], *, complete: bool
+) -> list[list[Any]] | None:
+    """Each variable's column in `given` (a value per set; `_MISSING` where a set leaves it
+    out, unless `complete`), checked; None if one needs a closer look."""
+    checked = []
+    for variable in variables:
+        column = _column(variable, given[variable.name], complete=complete)
+        if column is None:
+            return None
+        checked.append(column)
+    return checked
+
+
+def _rows(keys: list[str], columns: list[list[Any]]) -> list[dict[str, Any]]:
+    """A dict per set from a column per key (the columns as many as the keys, and as long as
+    each other): looped in C."""
+    return list(map(dict, map(zip, repeat(keys), zip(*columns, strict=True))))
 
 
 def _column(variable: Variable, column: list[Any], *, complete: bool) -> list[Any] | None:

@@ -10,7 +10,7 @@ import numpy as np
 
 from .._errors import InputError, MissingInputError, OutputError, ValueWarning, VariableValueError
 from ..spec import Spec, Variable
-from ._columns import checked_sets
+from ._columns import checked_columns, checked_sets
 
 
 class Model:
@@ -64,6 +64,20 @@ class Model:
             self.prepare(inputs, index=None if start is None else start + i)
             for i, inputs in enumerate(input_sets)
         ]
+
+    def prepare_columns(
+        self, columns: Mapping[str, Sequence[Any]], *, start: int | None = 0
+    ) -> list[dict[str, Any]]:
+        """`prepare_many` of the input sets that `columns` (a column of values per input name,
+        each as long as the others) make: the same sets, values, warnings and errors, without
+        making the sets first when the columns can be checked as they are."""
+        if getattr(self.prepare, "__func__", None) is Model.prepare:  # not overridden
+            fast = checked_columns(self.spec.inputs, columns, defaults=True)
+            if fast is not None:
+                return fast
+        names = list(columns)
+        sets = [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+        return self.prepare_many(sets, start=start)
 
     def check_outputs_many(
         self, outputs: Sequence[Mapping[str, Any]], *, start: int | None = 0

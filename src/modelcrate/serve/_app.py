@@ -388,7 +388,10 @@ def vectorised(model: Model) -> bool:
 class _Decoded:
     """A request read: its input sets, and what its protocol needs to answer it."""
 
-    sets: list[dict[str, Any]]
+    sets: list[dict[str, Any]] | dict[str, list[Any]]
+    """The input sets, or a column of values per input name."""
+    size: int
+    """How many input sets."""
     batch: bool
     """Whether messages name a set by its place in the request."""
     gatherable: bool
@@ -407,8 +410,10 @@ class _Evaluate:
     def decode(self, body: bytes) -> _Decoded:
         given = _request_inputs(body, self.max_batch)
         if isinstance(given, list):
-            return _Decoded(given, batch=True, gatherable=False, request=None, hint="json")
-        return _Decoded([given], batch=False, gatherable=True, request=None, hint="json")
+            return _Decoded(
+                given, len(given), batch=True, gatherable=False, request=None, hint="json"
+            )
+        return _Decoded([given], 1, batch=False, gatherable=True, request=None, hint="json")
 
     def encode(
         self, decoded: _Decoded, outputs: list[dict[str, Any]], warned: list[str]
@@ -425,8 +430,10 @@ class _Infer:
     def decode(self, payload: tuple[bytes, str | None]) -> _Decoded:
         body, header_length = payload
         request = _oip.decode(self.model, body, header_length, self.max_batch)
-        one = len(request.sets) == 1
-        return _Decoded(request.sets, batch=not one, gatherable=one, request=request)
+        one = request.size == 1
+        return _Decoded(
+            request.columns, request.size, batch=not one, gatherable=one, request=request
+        )
 
     def encode(
         self, decoded: _Decoded, outputs: list[dict[str, Any]], warned: list[str]
@@ -443,7 +450,7 @@ def _answer(context: _Context, item: tuple[Any, Any]) -> Response:
 
 def _answer_decoded(context: _Context, protocol: Any, decoded: _Decoded) -> Response:
     model, metrics, writer = context
-    size = len(decoded.sets)
+    size = decoded.size
     try:
         prepared, outputs, warned = _evaluate(model, decoded)
     except Refused as refused:
@@ -610,11 +617,14 @@ def _evaluate(
 def _prepare(model: Model, decoded: _Decoded) -> tuple[list[dict[str, Any]], list[str]]:
     """The input sets of a request checked and completed (a 422 for one the variables refuse),
     and the warnings of values outside their ranges."""
-    sets, batch = decoded.sets, decoded.batch
+    sets, start = decoded.sets, 0 if decoded.batch else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ValueWarning)
         try:
-            prepared = model.prepare_many(sets, start=0 if batch else None)
+            if isinstance(sets, dict):
+                prepared = model.prepare_columns(sets, start=start)
+            else:
+                prepared = model.prepare_many(sets, start=start)
         except MissingInputError as exc:
             raise Refused(422, str(exc.given_by(decoded.hint))) from None
         except InputError as exc:

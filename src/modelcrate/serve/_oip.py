@@ -69,9 +69,13 @@ _HINT = (
 
 @dataclass
 class InferRequest:
-    """An infer request decoded: its input sets, and how to answer it."""
+    """An infer request decoded: its input sets (a column of values per input), and how to
+    answer it."""
 
-    sets: list[dict[str, Any]]
+    columns: dict[str, list[Any]]
+    """The input sets: a value per set, by input name (each as long as the others)."""
+    size: int
+    """How many input sets."""
     id: str | None = None
     outputs: list[str] | None = None
     """The outputs asked for, in order (None: all)."""
@@ -227,9 +231,8 @@ def decode(model: Model, body: bytes, header_length: str | None, max_batch: int)
             "binary_data_size claims",
         )
     assert size is not None
-    names = list(columns)
-    sets = [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
-    return InferRequest(sets, id=_request_id(loaded), **_requested(model, loaded, parameters))
+    requested = _requested(model, loaded, parameters)
+    return InferRequest(columns, size, id=_request_id(loaded), **requested)
 
 
 def encode(
