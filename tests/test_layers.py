@@ -23,7 +23,7 @@ PACKAGE = ROOT / "src" / "modelcrate"
 TESTS = ROOT / "tests"
 
 # Lowest first: a module may import its own layer and the layers before it, never one after.
-LAYERS = ["_errors", "spec", "model", "runtime", "serve", "packaging", "cli"]
+LAYERS = ["_errors", "spec", "model", "runtime", "serve", "packaging", "deploy", "cli"]
 RANK = {layer: rank for rank, layer in enumerate(LAYERS)}
 RANK["_version"] = RANK["_errors"]  # written at build time; imports nothing
 # The package root re-exports the errors, Model and the spec's loader: importing it (or a name

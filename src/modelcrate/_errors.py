@@ -14,7 +14,8 @@ ModelcrateError [2]         bad input, unless a subclass says otherwise
 │   ├── SaveError [1]          some targets of a run did not store its results (others may have)
 │   └── PartialWriteError [1]  a target stored some results of a batch and refused others
 ├── PrefectStartError [1]  the temporary local Prefect server of a flow run did not start in time
-└── ClusterError       a Dask cluster cannot be started or reached, or its packages are missing
+├── ClusterError       a Dask cluster cannot be started or reached, or its packages are missing
+└── ServicesError [1]  the local services (a Prefect server, its worker) cannot be started or stopped
 
 ModelcrateWarning
 ├── SpecWarning        a variables file is readable but suspicious (default outside range, misspelt key)
@@ -41,6 +42,7 @@ __all__ = [
     "PrefectStartError",
     "ProjectError",
     "SaveError",
+    "ServicesError",
     "SettingsError",
     "SpecError",
     "SpecWarning",
@@ -168,6 +170,13 @@ class PrefectStartError(ModelcrateError):
 class ClusterError(ModelcrateError):
     """Raised when the Dask cluster of a run cannot be started or reached, or what running on
     Dask needs is not installed."""
+
+
+class ServicesError(ModelcrateError):
+    """Raised when the local services of deployments (a Prefect server and its worker) cannot
+    be started, reached or stopped."""
+
+    exit_code = ExitCode.FAILURE
 
 
 class ModelcrateWarning(UserWarning):

@@ -19,7 +19,13 @@ def test_every_error_class_carries_a_documented_exit_code():
         assert cls.exit_code in (ExitCode.FAILURE, ExitCode.USAGE), cls
         assert f"{cls.__name__}" in errors.__doc__
     run_time = {c.__name__ for c in classes if c.exit_code == ExitCode.FAILURE}
-    assert run_time == {"OutputError", "SaveError", "PartialWriteError", "PrefectStartError"}
+    assert run_time == {
+        "OutputError",
+        "SaveError",
+        "PartialWriteError",
+        "PrefectStartError",
+        "ServicesError",
+    }
 
 
 def make_broken_project(tmp_path, name: str, body: str):

@@ -31,6 +31,7 @@ VERBS = {
     "run": "._run:run",
     "sweep": "._sweep:sweep",
     "serve": "._serve:serve",
+    "services": "._services:services",
     "results": "._results:results",
     "check": "._check:check",
     "build": "._build:build",
@@ -121,7 +122,8 @@ class _Verbs(click.Group):
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog="Exit codes: 0 success; 1 a failure at run time (a target that did not store the "
     "results, outputs that break the variables, a failed check, conflicts, a temporary Prefect "
-    "server that did not start in time, or an internal error); 2 bad input (a variables file, "
+    "server that did not start in time, local services that did not start, or an internal "
+    "error); 2 bad input (a variables file, "
     "an option, an input value, a project or a target), with one 'error: ...' line saying what "
     "to fix; 130 interrupted (Ctrl-C) and 143 terminated (SIGTERM), each after stopping what "
     "it started (serve ends with 0 on either).",
