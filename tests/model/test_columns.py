@@ -191,3 +191,17 @@ def test_a_mapping_that_is_not_a_plain_dict_is_checked_the_long_way():
     outputs = Shown(y="0.5", k=1, ok=True)
     assert model.check_outputs_many([outputs]) == [model.check_outputs(outputs)]
     assert model.check_outputs_many([outputs])[0]["y"] == 0.5
+
+
+def test_a_model_that_checks_its_batch_as_a_whole_is_asked_for_columns_too():
+    class WholeBatch(Mixed):
+        def prepare_many(self, input_sets, *, start=0):
+            prepared = super().prepare_many(input_sets, start=start)
+            if sum(p["need"] for p in prepared) > 5:
+                raise InputError("the batch needs too much")
+            return prepared
+
+    model = WholeBatch()
+    assert len(model.prepare_columns({"need": [1.0, 2.0]})) == 2
+    with pytest.raises(InputError, match="the batch needs too much"):
+        model.prepare_columns({"need": [4.0, 3.0]})

@@ -132,3 +132,23 @@ def test_check_structure_refuses_too_deep_a_list_of_input_sets():
     with pytest.raises(ValueError, match="nested more than"):
         check_structure(document)
     check_structure(document[0])
+
+
+def test_many_aliases_of_one_flat_mapping_are_refused_before_their_values_are_looked_at(
+    monkeypatch,
+):
+    from modelcrate.spec import _yaml
+
+    looked_at = []
+
+    class Counting(frozenset):
+        def issuperset(self, items):
+            items = list(items)
+            looked_at.append(len(items))
+            return frozenset(_yaml._LEAVES).issuperset(items)
+
+    monkeypatch.setattr(_yaml, "_LEAVES", Counting(_yaml._LEAVES))
+    one = {f"k{i}": i for i in range(1000)}
+    with pytest.raises(ValueError, match="holds more than 1,000,000 values"):
+        check_structure({"a": one, "b": [one] * 2000})  # as `b: [*a, *a, ...]` loads
+    assert sum(looked_at) < 10_000

@@ -71,7 +71,10 @@ class Model:
         """`prepare_many` of the input sets that `columns` (a column of values per input name,
         each as long as the others) make: the same sets, values, warnings and errors, without
         making the sets first when the columns can be checked as they are."""
-        if getattr(self.prepare, "__func__", None) is Model.prepare:  # not overridden
+        if (  # neither overridden
+            getattr(self.prepare, "__func__", None) is Model.prepare
+            and getattr(self.prepare_many, "__func__", None) is Model.prepare_many
+        ):
             fast = checked_columns(self.spec.inputs, columns, defaults=True)
             if fast is not None:
                 return fast

@@ -132,20 +132,16 @@ def check_structure(document: object, *, what: str = "") -> int:
             )
         if _LEAVES.issuperset(map(type, children)):  # in C, for a list of numbers
             continue
-        if depth + 1 < MAX_DEPTH and _flat_mappings(children):  # a list of input sets, say
+        if depth + 1 < MAX_DEPTH and all(map(dict.__instancecheck__, children)):
             inner = sum(map(len, children))  # type: ignore[arg-type]
-            count, keys = count + inner, keys + inner
-            continue
+            if count + inner > MAX_NODES:  # before looking inside: aliases may repeat much
+                raise YAMLInputError(
+                    f"{prefix}holds more than {MAX_NODES:,} values (aliases expanded); make it "
+                    "smaller"
+                )
+            values = chain.from_iterable(map(dict.values, children))  # type: ignore[arg-type]
+            if _LEAVES.issuperset(map(type, values)):  # flat mappings (input sets): in C
+                count, keys = count + inner, keys + inner
+                continue
         stack.extend((child, depth + 1) for child in children if isinstance(child, containers))
-    if count > MAX_NODES:
-        raise YAMLInputError(
-            f"{prefix}holds more than {MAX_NODES:,} values (aliases expanded); make it smaller"
-        )
     return keys
-
-
-def _flat_mappings(children: Collection[object]) -> bool:
-    """Whether `children` are all dicts of plain values (checked in C, without a loop here)."""
-    return all(map(dict.__instancecheck__, children)) and _LEAVES.issuperset(
-        map(type, chain.from_iterable(map(dict.values, children)))  # type: ignore[arg-type]
-    )
