@@ -15,7 +15,8 @@ ModelcrateError [2]         bad input, unless a subclass says otherwise
 │   └── PartialWriteError [1]  a target stored some results of a batch and refused others
 ├── PrefectStartError [1]  the temporary local Prefect server of a flow run did not start in time
 ├── ClusterError       a Dask cluster cannot be started or reached, or its packages are missing
-└── ServicesError [1]  the local services (a Prefect server, its worker) cannot be started or stopped
+├── ServicesError [1]  the local services (a Prefect server, its worker) cannot be started or stopped
+└── DeployError [1]    a version's environment or Prefect deployment cannot be made, or its run failed
 
 ModelcrateWarning
 ├── SpecWarning        a variables file is readable but suspicious (default outside range, misspelt key)
@@ -30,6 +31,7 @@ from typing import Any, ClassVar, Literal
 
 __all__ = [
     "ClusterError",
+    "DeployError",
     "ExitCode",
     "FileError",
     "InputError",
@@ -175,6 +177,13 @@ class ClusterError(ModelcrateError):
 class ServicesError(ModelcrateError):
     """Raised when the local services of deployments (a Prefect server and its worker) cannot
     be started, reached or stopped."""
+
+    exit_code = ExitCode.FAILURE
+
+
+class DeployError(ModelcrateError):
+    """Raised when a model version's environment or its Prefect deployment cannot be made, or a
+    run of a deployment fails."""
 
     exit_code = ExitCode.FAILURE
 

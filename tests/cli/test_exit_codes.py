@@ -25,6 +25,7 @@ def test_every_error_class_carries_a_documented_exit_code():
         "PartialWriteError",
         "PrefectStartError",
         "ServicesError",
+        "DeployError",
     }
 
 

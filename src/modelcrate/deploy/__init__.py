@@ -1,6 +1,18 @@
 """Deploying models: the local services that deployments run on (a Prefect server and a process
-worker, `modelcrate services`). Above `runtime`; a packaged model never imports it."""
+worker, `modelcrate services`), each model version's own environment made from its wheel, and
+its Prefect deployment and the runs of it. Above `packaging`; a packaged model never imports it."""
 
+from ._deployments import (
+    Deployed,
+    FlowOfVersion,
+    FlowRunOutcome,
+    apply_deployment,
+    prefect_api_url,
+    read_flow,
+    remove_deployment,
+    run_deployment,
+)
+from ._environments import VersionEnvironment, environments_root, file_sha256, version_environment
 from ._services import (
     SERVER,
     WORKER,
@@ -17,12 +29,24 @@ from ._services import (
 __all__ = [
     "SERVER",
     "WORKER",
+    "Deployed",
+    "FlowOfVersion",
+    "FlowRunOutcome",
     "ServicesSettings",
     "ServicesStatus",
+    "VersionEnvironment",
+    "apply_deployment",
+    "environments_root",
+    "file_sha256",
     "load_services_settings",
+    "prefect_api_url",
+    "read_flow",
+    "remove_deployment",
+    "run_deployment",
     "running_api_url",
     "service_log",
     "services_status",
     "start_services",
     "stop_services",
+    "version_environment",
 ]

@@ -27,7 +27,7 @@ from ._options import (
     modelcrate_requirement,
     portable_requirement,
 )
-from ._tools import FRONTENDS, Frontend
+from ._tools import FRONTENDS, Frontend, find_uv, run_tool
 from .scaffold._new import NewProject, new_project
 from .scaffold._releases import TemplateRelease, release_template
 from .scaffold._update import Updated, update_project
@@ -94,6 +94,7 @@ __all__ = [
     "default_project_name",
     "dependency_graph",
     "derived_defaults",
+    "find_uv",
     "format_size",
     "git_identity",
     "is_local_requirement",
@@ -104,5 +105,6 @@ __all__ = [
     "portable_requirement",
     "release_template",
     "render_tree",
+    "run_tool",
     "update_project",
 ]

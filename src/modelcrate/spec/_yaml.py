@@ -9,7 +9,7 @@ document may nest at most `MAX_DEPTH` levels and expand (aliases included) to at
 
 from __future__ import annotations
 
-from collections.abc import Collection, Hashable
+from collections.abc import Collection, Hashable, Iterator
 from itertools import chain
 from typing import Any
 
@@ -139,7 +139,7 @@ def check_structure(document: object, *, what: str = "") -> int:
                     f"{prefix}holds more than {MAX_NODES:,} values (aliases expanded); make it "
                     "smaller"
                 )
-            values = chain.from_iterable(map(dict.values, children))  # type: ignore[arg-type]
+            values: Iterator[object] = chain.from_iterable(map(dict.values, children))  # type: ignore[arg-type]
             if _LEAVES.issuperset(map(type, values)):  # flat mappings (input sets): in C
                 count, keys = count + inner, keys + inner
                 continue

@@ -1,0 +1,227 @@
+"""Prefect deployments of model versions, and runs of them.
+
+A version deployed to a process pool runs from its own environment (`version_environment`): the
+deployment's `command` job variable is that environment's Python running Prefect's engine, and its
+entry point is the flow's module path, so the flow is imported from the version's wheel, never
+from a working tree. The flow's parameter schema is read in that environment too (modelcrate's
+own environment need not have the model installed), and the server checks each run's parameters
+against it.
+
+Prefect's client is imported here, in the process that deploys or asks for a run; the API is the
+one `PREFECT_API_URL` names, else the local services' (`modelcrate services start`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .._errors import DeployError
+from ..packaging import run_tool
+from ._services import load_services_settings, running_api_url
+
+_SCHEMA_PROBE = """
+import json, sys
+from prefect.utilities.callables import parameter_schema
+from prefect.utilities.importtools import import_object
+flow = import_object(sys.argv[1])
+print(json.dumps({"name": flow.name, "schema": parameter_schema(flow).model_dump_for_openapi()}))
+"""
+"""Run by a version's Python: its flow's name and parameter schema, as JSON."""
+
+FINAL_FAILURES = frozenset({"FAILED", "CRASHED", "CANCELLED"})
+
+
+@dataclass(frozen=True)
+class FlowOfVersion:
+    """A flow in a version's environment: its entry point (module path), name and parameters."""
+
+    entrypoint: str
+    name: str
+    parameter_schema: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """A Prefect deployment of a version: its id, full name (`FLOW/DEPLOYMENT`) and pool."""
+
+    id: str
+    name: str
+    pool: str
+
+
+@dataclass(frozen=True)
+class FlowRunOutcome:
+    """How a run of a deployment ended: its id, name, final state and that state's message."""
+
+    id: str
+    name: str
+    state: str
+    message: str
+
+    @property
+    def failed(self) -> bool:
+        return self.state in FINAL_FAILURES
+
+
+def prefect_api_url() -> str:
+    """The Prefect API deployments go to: `PREFECT_API_URL`, else the local services'."""
+    configured = os.environ.get("PREFECT_API_URL", "").strip()
+    if configured:
+        return configured
+    local = running_api_url()
+    if local is None:
+        raise DeployError(
+            "no Prefect server to deploy to: start the local one with `modelcrate services "
+            "start`, or set PREFECT_API_URL to a server's API"
+        )
+    return local
+
+
+def read_flow(python: Path, entrypoint: str, *, timeout: float = 300) -> FlowOfVersion:
+    """The flow at `entrypoint` (`package.flow:name`) as the version's Python sees it."""
+    try:
+        done = run_tool(
+            [python, "-c", _SCHEMA_PROBE, entrypoint], env=_quiet_env(), timeout=timeout
+        )
+    except OSError as exc:
+        raise DeployError(f"cannot read the flow {entrypoint}: {exc}") from None
+    if done.returncode != 0:
+        said = (done.stderr or done.stdout).strip().splitlines()
+        raise DeployError(
+            f"the version's environment cannot load its flow {entrypoint}: "
+            f"{said[-1] if said else f'exit code {done.returncode}'}"
+        )
+    try:
+        found = json.loads(done.stdout.strip().splitlines()[-1])
+        return FlowOfVersion(entrypoint, str(found["name"]), dict(found["schema"]))
+    except (ValueError, KeyError, IndexError, TypeError):
+        raise DeployError(f"cannot read the parameters of the flow {entrypoint}") from None
+
+
+def apply_deployment(
+    flow: FlowOfVersion,
+    *,
+    name: str,
+    pool: str,
+    version: str,
+    python: Path | None = None,
+    job_variables: Mapping[str, Any] | None = None,
+    description: str | None = None,
+    tags: list[str] | None = None,
+) -> Deployed:
+    """Create the deployment `name` of `flow` on `pool`, or update it if it exists: runs of it
+    use `python` (a version's environment) on a process pool, or the image and settings that
+    `job_variables` give on another kind of pool."""
+    variables = dict(job_variables or {})
+    if python is not None:
+        variables.setdefault("command", f"{python} -m prefect.engine")
+    with _client() as client:
+        flow_id = client.create_flow_from_name(flow.name)
+        deployment_id = client.create_deployment(
+            flow_id=flow_id,
+            name=name,
+            version=version,
+            work_pool_name=pool,
+            entrypoint=flow.entrypoint,
+            parameter_openapi_schema=flow.parameter_schema,
+            enforce_parameter_schema=True,
+            job_variables=variables,
+            pull_steps=[],
+            description=description,
+            tags=tags or [],
+        )
+    return Deployed(str(deployment_id), f"{flow.name}/{name}", pool)
+
+
+def remove_deployment(deployment_id: str) -> None:
+    """Delete a deployment (a deploy that failed after creating it cleans up with this)."""
+    from uuid import UUID
+
+    with _client() as client:
+        client.delete_deployment(UUID(deployment_id))
+
+
+def run_deployment(
+    name: str,
+    parameters: Mapping[str, Any],
+    *,
+    wait: bool = True,
+    timeout: float | None = None,
+    on_state: Callable[[str, str], None] | None = None,
+    poll: float = 0.25,
+) -> FlowRunOutcome:
+    """Start a run of the deployment `name` (`FLOW/DEPLOYMENT`) with `parameters`; with `wait`,
+    follow its states (`on_state(state, message)` at each change) until it ends."""
+    with _client() as client:
+        try:
+            deployment = client.read_deployment_by_name(name)
+        except Exception as exc:  # ObjectNotFound, or the server's refusal
+            raise DeployError(
+                f"no deployment {name!r} on the Prefect server ({_reason(exc)})"
+            ) from None
+        try:
+            run = client.create_flow_run_from_deployment(deployment.id, parameters=dict(parameters))
+        except Exception as exc:  # parameters the schema refuses, say
+            raise DeployError(
+                f"the Prefect server refused the run of {name}: {_reason(exc)}"
+            ) from None
+        seen = None
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            state = run.state
+            shown = (
+                state.type.value if state else "PENDING",
+                (state.message or "") if state else "",
+            )
+            if shown != seen and on_state is not None:
+                on_state(state.name if state else "Pending", shown[1])
+            seen = shown
+            if not wait or (state is not None and state.is_final()):
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                raise DeployError(
+                    f"the run {run.name} of {name} did not end within {timeout:g} s; it goes on "
+                    f"(flow run {run.id})"
+                )
+            time.sleep(poll)
+            run = client.read_flow_run(run.id)
+    state = run.state
+    return FlowRunOutcome(
+        str(run.id),
+        str(run.name),
+        state.type.value if state else "PENDING",
+        " ".join(((state.message or "") if state else "").split()),
+    )
+
+
+@contextmanager
+def _client() -> Iterator[Any]:
+    """Prefect's client of the deployments' API."""
+    api = prefect_api_url()
+    os.environ["PREFECT_API_URL"] = api  # read by Prefect's settings when first imported
+    from prefect.client.orchestration import get_client
+    from prefect.settings import temporary_settings
+
+    with temporary_settings(updates={"api.url": api}), get_client(sync_client=True) as client:
+        yield client
+
+
+def _quiet_env() -> dict[str, str]:
+    """The environment of a version's Python asked about its flow: no telemetry, and Prefect's
+    home in the services' directory rather than the user's home."""
+    env = dict(os.environ)
+    env.update({"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"})
+    env.setdefault("PREFECT_HOME", str(load_services_settings().directory / "prefect-home"))
+    return env
+
+
+def _reason(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text[:300] or type(exc).__name__

@@ -1,0 +1,132 @@
+"""A model version deployed to the local services runs from its own environment, made from its
+wheel: two versions of one model deployed side by side each run their own code."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+
+import pytest
+from _projects import free_port
+
+from modelcrate._errors import DeployError
+
+VARIABLES = """\
+model:
+  name: scaler
+input_variables:
+  x: {type: scalar, default: 1.0, range: [-10, 10]}
+output_variables:
+  y: {type: scalar}
+"""
+
+
+def _model(factor: float) -> str:
+    return textwrap.dedent(
+        f"""
+        from importlib.resources import files
+        from modelcrate import Model, load_spec
+        from scaler import __version__
+
+
+        class ScalerModel(Model):
+            spec = load_spec(files("scaler") / "variables.yml")
+            name = "scaler"
+            version = __version__
+
+            def evaluate(self, inputs):
+                return {{"y": {factor} * inputs["x"]}}
+        """
+    )
+
+
+@pytest.fixture
+def deploy_env(tmp_path, monkeypatch):
+    """Services and environments of the test's own (in its directory, on a free port)."""
+    for name in [n for n in os.environ if n.startswith("PREFECT_API_URL")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("MODELCRATE_SERVICES_DIR", str(tmp_path / "services"))
+    monkeypatch.setenv("MODELCRATE_SERVICES_PORT", str(free_port()))
+    monkeypatch.setenv("MODELCRATE_ENVIRONMENTS", str(tmp_path / "environments"))
+    from modelcrate.deploy import load_services_settings, stop_services
+
+    yield tmp_path
+    stop_services(load_services_settings(), say=lambda line: None)
+
+
+def test_without_a_server_deploying_says_how_to_start_one(deploy_env):
+    from modelcrate.deploy import prefect_api_url
+
+    with pytest.raises(DeployError, match="modelcrate services start"):
+        prefect_api_url()
+
+
+def test_a_file_that_is_no_wheel_is_refused(deploy_env):
+    from modelcrate.deploy import version_environment
+
+    bad = deploy_env / "model.zip"
+    bad.write_bytes(b"PK")
+    with pytest.raises(DeployError, match="not a wheel file"):
+        version_environment(bad)
+
+
+@pytest.mark.slow
+def test_two_versions_deployed_side_by_side_each_run_their_own_code(deploy_env, make_project):
+    from modelcrate.deploy import (
+        apply_deployment,
+        load_services_settings,
+        read_flow,
+        run_deployment,
+        start_services,
+        version_environment,
+    )
+    from modelcrate.packaging import build_project
+    from modelcrate.runtime import open_target
+
+    variables = deploy_env / "variables.yml"
+    variables.write_text(VARIABLES)
+    start_services(load_services_settings(), say=lambda line: None)
+    results = deploy_env / "results"
+    deployed = {}
+    for label, factor in (("one", 2.0), ("two", 3.0)):
+        source = deploy_env / f"model-{label}.py"
+        source.write_text(_model(factor))
+        project = make_project(
+            variables, project_name="scaler", model=source, dest=deploy_env / f"project-{label}"
+        )
+        wheel = build_project(project, deploy_env / f"dist-{label}").wheel
+        environment = version_environment(wheel)
+        assert environment.made and environment.python.is_file()
+        assert not version_environment(wheel).made  # found whole the second time
+        flow = read_flow(environment.python, "scaler.flow:scaler_flow")
+        assert flow.name == "scaler" and "inputs" in flow.parameter_schema["properties"]
+        deployed[label] = apply_deployment(
+            flow,
+            name=f"scaler-{label}",
+            pool="modelcrate",
+            version=label,
+            python=environment.python,
+        )
+    states = []
+    for label, factor in (("one", 2.0), ("two", 3.0)):
+        target = f"file://{results / label}"
+        outcome = run_deployment(
+            deployed[label].name,
+            {"inputs": {"x": 1.5}, "targets": [target]},
+            timeout=300,
+            on_state=lambda state, message: states.append(state),
+        )
+        assert outcome.state == "COMPLETED", outcome
+        stored = list(open_target(target).query())
+        assert [r.outputs["y"] for r in stored] == [factor * 1.5]
+        assert stored[0].flow_run_id == outcome.id
+    assert "Completed" in states
+
+    refused = run_deployment(
+        deployed["one"].name,
+        {"inputs": {"x": 1.5}, "targets": ["file:///nonexistent\x00"]},
+        timeout=300,
+    )
+    assert refused.failed
+    with pytest.raises(DeployError, match="no deployment 'scaler/nothing'"):
+        run_deployment("scaler/nothing", {})
