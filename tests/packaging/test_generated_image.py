@@ -374,17 +374,45 @@ def test_the_readme_shows_each_mode_of_the_image(project):
 
 
 def test_the_kubernetes_deployment_runs_the_flow_installed_in_the_image(project):
-    """prefect.yaml's commented Kubernetes deployment, once uncommented, names the image and the
-    flow by module path (the image has the package, not the source tree)."""
-    text = (project / "prefect.yaml").read_text(encoding="utf-8")
-    uncommented = "\n".join(
-        line.replace("  # ", "  ", 1) if line.startswith(("  # -", "  #   ")) else line
-        for line in text.splitlines()
-    )
-    deployments = yaml.safe_load(uncommented)["deployments"]
-    (deployment,) = [d for d in deployments if d["name"].endswith("-k8s")]
+    """prefect.yaml's Kubernetes deployment names the image and the flow by module path (the
+    image has the package, not the source tree)."""
+    deployments = yaml.safe_load((project / "prefect.yaml").read_text(encoding="utf-8"))
+    (deployment,) = [d for d in deployments["deployments"] if d["name"].endswith("-k8s")]
     assert deployment["entrypoint"] == "injector_surrogate.flow:injector_surrogate_flow"
     assert deployment["pull"][0]["prefect.deployments.steps.set_working_directory"] == {
         "directory": "/home/model"
     }
     assert deployment["work_pool"]["job_variables"]["image"].endswith("/injector-surrogate:latest")
+
+
+def test_the_kubernetes_job_variables_fit_the_kubernetes_work_pool(project):
+    """Checked statically, without a cluster: every job variable is one the Kubernetes work
+    pool's base job template declares, of the type it declares, and the worker's own
+    configuration class turns them into a job manifest with the image, namespace and service
+    account of prefect.yaml."""
+    import asyncio
+
+    import jsonschema
+
+    worker = pytest.importorskip("prefect_kubernetes.worker")
+    template = worker.KubernetesWorker.get_default_base_job_template()
+    deployments = yaml.safe_load((project / "prefect.yaml").read_text(encoding="utf-8"))
+    (deployment,) = [d for d in deployments["deployments"] if d["name"].endswith("-k8s")]
+    assert deployment["work_pool"]["name"] == "kubernetes"
+    values = deployment["work_pool"]["job_variables"]
+    schema = {**template["variables"], "additionalProperties": False}
+    jsonschema.validate(values, schema)
+    configuration = asyncio.run(
+        worker.KubernetesWorkerJobConfiguration.from_template_and_values(
+            template, values, client=object()
+        )
+    )
+    pod = configuration.job_manifest["spec"]["template"]["spec"]
+    assert configuration.namespace == values["namespace"] == "default"
+    assert pod["serviceAccountName"] == values["service_account_name"]
+    (container,) = pod["containers"]
+    assert container["image"] == values["image"]
+    assert container["imagePullPolicy"] == "IfNotPresent"
+    assert configuration.env["MODELCRATE_TARGET"] == "file:///data/results"
+    with pytest.raises(jsonschema.ValidationError):  # the check can fail: a misspelt variable
+        jsonschema.validate({**values, "namespce": "x"}, schema)
