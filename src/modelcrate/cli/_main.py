@@ -32,6 +32,7 @@ VERBS = {
     "sweep": "._sweep:sweep",
     "serve": "._serve:serve",
     "results": "._results:results",
+    "registry": "._registry:registry",
     "check": "._check:check",
     "build": "._build:build",
     "lock": "._lock:lock",
@@ -122,7 +123,7 @@ class _Verbs(click.Group):
     epilog="Exit codes: 0 success; 1 a failure at run time (a target that did not store the "
     "results, outputs that break the variables, a failed check, conflicts, a temporary Prefect "
     "server that did not start in time, or an internal error); 2 bad input (a variables file, "
-    "an option, an input value, a project or a target), with one 'error: ...' line saying what "
+    "an option, an input value, a project, a target or the model registry), with one 'error: ...' line saying what "
     "to fix; 130 interrupted (Ctrl-C) and 143 terminated (SIGTERM), each after stopping what "
     "it started (serve ends with 0 on either).",
 )
