@@ -276,7 +276,7 @@ def reported(url: str, doing: str, *, hint: str = "") -> Iterator[None]:
 
 def _first_line(exc: BaseException) -> str:
     cause = getattr(exc, "orig", None) or exc
-    args = getattr(cause, "args", ())
+    args: tuple[Any, ...] = getattr(cause, "args", ())
     # PyMySQL's errors are (code, message): show the message, not the tuple
     is_pair = len(args) == 2 and isinstance(args[0], int) and isinstance(args[1], str)
     text = args[1] if is_pair else str(cause)
