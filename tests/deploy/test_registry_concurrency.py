@@ -50,8 +50,11 @@ def run_at_once(url: str, jobs: list[list[str]]) -> list[dict]:
     workers = [
         subprocess.Popen(
             [sys.executable, "-c", WORKER, url, *job],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for job in jobs
     ]
     for worker in workers:

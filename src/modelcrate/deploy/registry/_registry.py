@@ -9,8 +9,6 @@ version of a model is live.
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -22,16 +20,15 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ..._errors import RegistryConflictError, RegistryLookupError
 from ...runtime import Settings, load_settings
+from ._checks import checked_json, checked_name, checked_sha256, checked_text
 from ._database import open_engine, registry_url, reported, shown
 from ._records import DeploymentRecord, ModelRecord, Outcome, VersionRecord
-from ._tables import NAME_LENGTH, deployments, models, versions
+from ._tables import deployments, models, versions
 
 T = TypeVar("T")
 
 _ATTEMPTS = 4
 """Times a change is tried when the database reports a conflict with a concurrent one."""
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
-_SHA256 = re.compile("[0-9a-f]{64}")
 _MODEL_FIELDS = ("description", "author", "laboratory", "facility", "beampath")
 
 
@@ -92,9 +89,9 @@ class Registry:
         beampath: str | None = None,
     ) -> Outcome[ModelRecord]:
         """Add a model, or update the fields given (not None) of one that is registered."""
-        name = _name("model name", name, at_sign=False)
+        name = checked_name("model name", name, at_sign=False)
         given = {
-            key: _text(key, value)
+            key: checked_text(key, value)
             for key, value in zip(
                 _MODEL_FIELDS, (description, author, laboratory, facility, beampath), strict=True
             )
@@ -136,19 +133,19 @@ class Registry:
     ) -> Outcome[VersionRecord]:
         """Register a version of a registered model. Registering it again with the same wheel
         changes nothing (and says so); with another wheel it is refused."""
-        model = _name("model name", model, at_sign=False)
-        version = _name("version", version, at_sign=False)
-        wheel_sha256 = _sha256("wheel_sha256", wheel_sha256)
+        model = checked_name("model name", model, at_sign=False)
+        version = checked_name("version", version, at_sign=False)
+        wheel_sha256 = checked_sha256("wheel_sha256", wheel_sha256)
         row_values = {
             "version": version,
             "wheel_sha256": wheel_sha256,
-            "sdist_sha256": _sha256("sdist_sha256", sdist_sha256) if sdist_sha256 else None,
-            "source_url": _text("source_url", source_url),
-            "source_commit": _text("source_commit", source_commit, limit=64),
-            "package": _name("package", package),
-            "entry_points": _json("entry_points", dict(entry_points or {})),
-            "image": _text("image", image),
-            "variables": _json("variables", dict(variables)),
+            "sdist_sha256": checked_sha256("sdist_sha256", sdist_sha256) if sdist_sha256 else None,
+            "source_url": checked_text("source_url", source_url),
+            "source_commit": checked_text("source_commit", source_commit, limit=64),
+            "package": checked_name("package", package),
+            "entry_points": checked_json("entry_points", dict(entry_points or {})),
+            "image": checked_text("image", image),
+            "variables": checked_json("variables", dict(variables)),
         }
 
         def change(connection: sa.Connection) -> tuple[bool, str]:
@@ -191,12 +188,12 @@ class Registry:
     ) -> Outcome[DeploymentRecord]:
         """Record a Prefect deployment of a version (again: its name, pool or schema updated).
         A retired version cannot be deployed."""
-        deployment_id = _name("deployment_id", str(deployment_id), limit=64)
+        deployment_id = checked_name("deployment_id", str(deployment_id), limit=64)
         values = {
-            "name": _name("deployment name", name),
-            "work_pool": _name("work pool", work_pool),
+            "name": checked_name("deployment name", name),
+            "work_pool": checked_name("work pool", work_pool),
             "parameters_schema": (
-                _json("parameters_schema", dict(parameters_schema))
+                checked_json("parameters_schema", dict(parameters_schema))
                 if parameters_schema is not None
                 else None
             ),
@@ -329,11 +326,12 @@ class Registry:
         return f"registry {self.name} ({'models: ' + shown_names if names else 'it has none'})"
 
     def _read(self, name: str | None) -> list[ModelRecord]:
-        statement = sa.select(models).order_by(models.c.name)
+        statement = sa.select(models)
         if name is not None:
             statement = statement.where(models.c.name == name)
         with reported(self.url, "cannot read the registry"), self.engine.connect() as connection:
-            model_rows = connection.execute(statement).all()
+            # sorted here, by code point: databases' collations sort names each their own way
+            model_rows = sorted(connection.execute(statement).all(), key=lambda row: row.name)
             ids = [row.id for row in model_rows]
             if not ids:
                 return []
@@ -487,62 +485,3 @@ def _now() -> datetime:
 
 def _day(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _name(what: str, value: str, *, at_sign: bool = True, limit: int = NAME_LENGTH) -> str:
-    """A name or version as the registry stores it: one line of 1 to `limit` characters,
-    without surrounding spaces (and without `@`, which separates MODEL@VERSION)."""
-    if not isinstance(value, str) or not value.strip():
-        raise RegistryConflictError(f"the {what} is empty; give one")
-    if value != value.strip():
-        raise RegistryConflictError(f"the {what} {value!r} starts or ends with a space; remove it")
-    if _UNPRINTABLE.search(value):
-        raise RegistryConflictError(
-            f"the {what} {value!r} holds a line break or control character; remove it"
-        )
-    if not at_sign and "@" in value:
-        raise RegistryConflictError(
-            f"the {what} {value!r} holds '@', which separates MODEL@VERSION; remove it"
-        )
-    if len(value) > limit:
-        raise RegistryConflictError(
-            f"the {what} {value[:40]!r}… is {len(value)} characters long; "
-            f"the registry keeps at most {limit}"
-        )
-    return value
-
-
-def _text(what: str, value: str | None, *, limit: int = 65_535) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or len(value) > limit or re.search("[\ud800-\udfff\x00]", value):
-        raise RegistryConflictError(
-            f"the {what} is not text of at most {limit} characters (without NUL characters or "
-            "lone surrogates); fix it"
-        )
-    return value
-
-
-def _sha256(what: str, value: str) -> str:
-    text = str(value).strip().lower()
-    if not _SHA256.fullmatch(text):
-        raise RegistryConflictError(
-            f"{what} {str(value)[:70]!r} is not a SHA-256 digest (64 hexadecimal digits)"
-        )
-    return text
-
-
-def _json(what: str, value: dict[str, Any]) -> dict[str, Any]:
-    """The value as the database will give it back (JSON without NaN or infinities)."""
-    try:
-        text = json.dumps(value, allow_nan=False, ensure_ascii=False)
-    except (TypeError, ValueError) as exc:
-        raise RegistryConflictError(
-            f"the {what} cannot be stored as JSON ({exc}); give plain values (no NaN or infinity)"
-        ) from None
-    if re.search("[\ud800-\udfff]|\\\\u0000", text):
-        raise RegistryConflictError(
-            f"the {what} holds a NUL character or a lone surrogate, which databases refuse"
-        )
-    decoded: dict[str, Any] = json.loads(text)
-    return decoded
