@@ -50,8 +50,8 @@ def _echo_json(data: Any) -> None:
 
 @click.group()
 def registry() -> None:
-    """The model registry: the models and versions `modelcrate deploy` registers, where each
-    version is deployed, and which one is live."""
+    """The model registry: registered models and their versions, where each version is
+    deployed, and which one is live."""
 
 
 @registry.command("list")
