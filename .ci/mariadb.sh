@@ -30,7 +30,7 @@ _mariadb_client() {
 }
 
 start_mariadb() {
-  local server install client port user=() password i
+  local server install client port user=() password ready
   if ! server=$(_mariadb_server) || ! install=$(_mariadb_install_db); then
     if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
       echo "Installing MariaDB (Debian package) for the registry tests..." >&2
@@ -63,16 +63,17 @@ start_mariadb() {
     --innodb-flush-log-at-trx-commit=0 --innodb-buffer-pool-size=64M \
     --log-error="$MARIADB_TMP/server.log" >/dev/null 2>&1 &
   MARIADB_PID=$!
-  for i in $(seq 1 120); do
+  ready=no
+  for _ in $(seq 1 120); do
     if "$client" --no-defaults --socket="$MARIADB_TMP/mysqld.sock" -u root -e 'SELECT 1' >/dev/null 2>&1; then
-      break
+      ready=yes; break
     fi
     if ! kill -0 "$MARIADB_PID" 2>/dev/null; then
       cat "$MARIADB_TMP/server.log" >&2; return 1
     fi
     sleep 0.5
   done
-  [ "$i" -lt 120 ] || { echo "error: MariaDB did not start in 60 s" >&2; cat "$MARIADB_TMP/server.log" >&2; return 1; }
+  [ "$ready" = yes ] || { echo "error: MariaDB did not start in 60 s" >&2; cat "$MARIADB_TMP/server.log" >&2; return 1; }
   password=$(python3 -c 'import secrets; print(secrets.token_hex(12))')
   # The tests make and drop a database of their own per test, so the user may do that.
   "$client" --no-defaults --socket="$MARIADB_TMP/mysqld.sock" -u root <<SQL || return 1

@@ -101,3 +101,25 @@ def test_a_registry_made_by_a_newer_modelcrate_is_refused(registry_db):
     assert "upgrade modelcrate (pip install -U modelcrate) or use another registry" in message
     password = sa.make_url(registry_db).password
     assert password is None or str(password) not in message
+
+
+def test_the_database_itself_holds_one_live_version_per_model(registry_db):
+    """Not only the API: a second live version written straight into the table is refused."""
+    with open_registry(registry_db) as registry:
+        registry.register_model("m")
+        for version in ("1", "2"):
+            registry.register_version("m", version, wheel_sha256=version * 64, package="p",
+                                      variables={})  # fmt: skip
+        registry.promote("m", "1")
+    engine = create_engine(registry_db)
+    try:
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as connection:
+            connection.execute(sa.text(
+                "UPDATE modelcrate_registry_versions SET live = :live WHERE version = '2'"
+            ), {"live": True})  # fmt: skip
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as connection:
+            connection.execute(sa.text(  # a version of a model that does not exist
+                "UPDATE modelcrate_registry_versions SET model_id = 999 WHERE version = '2'"
+            ))  # fmt: skip
+    finally:
+        engine.dispose()
