@@ -95,6 +95,55 @@ def postgresql_db(postgresql_url):
     admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def mariadb_url() -> str:
+    """A MariaDB server's URL (a user with a password): `.ci/run` starts one and sets
+    TEST_MARIADB_URL.
+
+    Outside CI without one the test is skipped, saying how to start a server; in CI it fails.
+    """
+    url = os.environ.get("TEST_MARIADB_URL")
+    if not url:
+        message = (
+            "no MariaDB server: run `source .ci/mariadb.sh && start_mariadb` "
+            "(sets TEST_MARIADB_URL), as .ci/run does"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return url
+
+
+@pytest.fixture
+def mariadb_db(mariadb_url):
+    """The URL of a new, empty MariaDB database (its password in it), dropped after the test."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    name = f"modelcrate_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(sa.make_url(mariadb_url).set(drivername="mysql+pymysql"))
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+    url = sa.make_url(mariadb_url).set(database=name).render_as_string(hide_password=False)
+    yield url
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`")
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
+def registry_db(request, tmp_path) -> str:
+    """The URL of a new, empty model registry: a SQLite file, a PostgreSQL or a MariaDB
+    database (each test runs once on each)."""
+    from modelcrate.deploy.registry._database import forget_migrations
+
+    forget_migrations()  # the next open checks the new database's schema
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'registry.db'}"
+    return str(request.getfixturevalue(f"{request.param}_db"))
+
+
 @pytest.fixture
 def mongo_client(monkeypatch):
     """pymongo's MongoClient replaced by mongomock's (no MongoDB server can run here)."""

@@ -37,6 +37,8 @@ PROJECT_TOOLS = ["copier", "jinja2", "questionary", "build", "uv"]
 # Loaded by a run only when it needs them: Prefect for a flow, a driver for its target, rich
 # (through Prefect, or the command line on a terminal) to draw progress.
 ON_DEMAND = ["prefect", "sqlalchemy", "pymongo", "rich"]
+# The registry's database drivers: `modelcrate.deploy` loads them, nothing a packaged model runs.
+REGISTRY_DRIVERS = ["pymysql", "alembic"]
 HIGHER = {
     layer: [f"modelcrate.{above}" for above in LAYERS[RANK[layer] + 1 :]]
     for layer in ("model", "runtime")
@@ -190,11 +192,18 @@ MUST_NOT_LOAD = {
     # above is what keeps spec's own modules from importing the model layer)
     ("modelcrate.spec",): [*HIGHER["model"], *PROJECT_TOOLS, *ON_DEMAND],
     ("modelcrate.model",): [*HIGHER["model"], *PROJECT_TOOLS, *ON_DEMAND],
-    ("modelcrate.runtime",): [*HIGHER["runtime"], *PROJECT_TOOLS, *ON_DEMAND],
+    ("modelcrate.runtime",): [*HIGHER["runtime"], *PROJECT_TOOLS, *ON_DEMAND, *REGISTRY_DRIVERS],
+    # the model registry: no project tool, and its database is reached only when it is used
+    ("modelcrate.deploy",): ["modelcrate.cli", *PROJECT_TOOLS, "prefect", *REGISTRY_DRIVERS],
     # a packaged model as `modelcrate run` loads it (by its entry point): not even Prefect
-    (PACKAGED, f"{PACKAGED}.model"): [*HIGHER["runtime"], *PROJECT_TOOLS, *ON_DEMAND],
+    (PACKAGED, f"{PACKAGED}.model"): [
+        *HIGHER["runtime"],
+        *PROJECT_TOOLS,
+        *ON_DEMAND,
+        *REGISTRY_DRIVERS,
+    ],
     # its flow and its command line: Prefect, but still no tool for making projects
-    (f"{PACKAGED}.flow", f"{PACKAGED}.cli"): [*HIGHER["runtime"], *PROJECT_TOOLS],
+    (f"{PACKAGED}.flow", f"{PACKAGED}.cli"): [*HIGHER["runtime"], *PROJECT_TOOLS, "pymysql"],
 }
 
 
@@ -230,3 +239,4 @@ def test_the_fresh_interpreters_load_what_they_should(loaded):
     """So that nothing missing above is a check that looked at nothing."""
     assert {"modelcrate.spec", "modelcrate.model"} <= loaded[("modelcrate.runtime",)]
     assert {"prefect", "modelcrate.runtime"} <= loaded[(f"{PACKAGED}.flow", f"{PACKAGED}.cli")]
+    assert {"modelcrate.deploy.registry", "sqlalchemy"} <= loaded[("modelcrate.deploy",)]

@@ -13,6 +13,9 @@ ModelcrateError [2]         bad input, unless a subclass says otherwise
 ├── TargetError        a result target URI is malformed, unreachable or refuses a write
 │   ├── SaveError [1]          some targets of a run did not store its results (others may have)
 │   └── PartialWriteError [1]  a target stored some results of a batch and refused others
+├── RegistryError      the model registry's database cannot be opened, reached or migrated
+│   ├── RegistryLookupError    a model or version is not in the registry
+│   └── RegistryConflictError  a change breaks the registry's rules (another wheel, a retired version)
 ├── PrefectStartError [1]  the temporary local Prefect server of a flow run did not start in time
 ├── ClusterError       a Dask cluster cannot be started or reached, or its packages are missing
 ├── ServicesError [1]  the local services (a Prefect server, its worker) cannot be started or stopped
@@ -43,6 +46,9 @@ __all__ = [
     "PartialWriteError",
     "PrefectStartError",
     "ProjectError",
+    "RegistryConflictError",
+    "RegistryError",
+    "RegistryLookupError",
     "SaveError",
     "ServicesError",
     "SettingsError",
@@ -160,6 +166,20 @@ class PartialWriteError(TargetError):
     def __init__(self, message: str, locations: list[str | None]) -> None:
         super().__init__(message)
         self.locations = locations
+
+
+class RegistryError(ModelcrateError):
+    """Raised when the model registry's URL is malformed or names an unknown driver, or its
+    database cannot be reached, created or migrated (or was made by a newer modelcrate)."""
+
+
+class RegistryLookupError(RegistryError):
+    """Raised when a model or a version asked for is not in the registry."""
+
+
+class RegistryConflictError(RegistryError):
+    """Raised when a change breaks the registry's rules: a version registered again with
+    another wheel, a retired version promoted or deployed, a name that cannot be stored."""
 
 
 class PrefectStartError(ModelcrateError):

@@ -130,7 +130,7 @@ def test_no_github_account_is_guessed_from_the_author(run_cli, tmp_path, variabl
         in (root / "README.md").read_text()
     )
     assert (
-        '#       image: "ghcr.io/OWNER/p:latest"  # OWNER: your account, in lower case'
+        '        image: "ghcr.io/OWNER/p:latest"  # OWNER: your account, in lower case'
         in (root / "prefect.yaml").read_text()
     )
 
@@ -157,7 +157,7 @@ def test_the_github_account_comes_from_git_config(run_cli, tmp_path, variables, 
     assert pyproject["project"]["urls"] == {"Source": "https://github.com/Ada-L/p"}
     workflow = (root / ".github/workflows/image.yml").read_text()
     assert "ghcr.io/ada-l/p:latest" in workflow and "steps.image" not in workflow
-    assert '#       image: "ghcr.io/ada-l/p:latest"' in (root / "prefect.yaml").read_text()
+    assert '        image: "ghcr.io/ada-l/p:latest"' in (root / "prefect.yaml").read_text()
 
 
 def test_the_github_user_option_comes_before_git_config(run_cli, tmp_path, variables, git_config):

@@ -33,6 +33,7 @@ VERBS = {
     "serve": "._serve:serve",
     "services": "._services:services",
     "results": "._results:results",
+    "registry": "._registry:registry",
     "check": "._check:check",
     "build": "._build:build",
     "lock": "._lock:lock",
@@ -123,8 +124,8 @@ class _Verbs(click.Group):
     epilog="Exit codes: 0 success; 1 a failure at run time (a target that did not store the "
     "results, outputs that break the variables, a failed check, conflicts, a temporary Prefect "
     "server that did not start in time, local services that did not start, or an internal "
-    "error); 2 bad input (a variables file, "
-    "an option, an input value, a project or a target), with one 'error: ...' line saying what "
+    "error); 2 bad input (a variables file, an option, an input value, a project, a target or "
+    "the model registry), with one 'error: ...' line saying what "
     "to fix; 130 interrupted (Ctrl-C) and 143 terminated (SIGTERM), each after stopping what "
     "it started (serve ends with 0 on either).",
 )

@@ -1,6 +1,7 @@
 """Deploying models: the local services that deployments run on (a Prefect server and a process
-worker, `modelcrate services`), each model version's own environment made from its wheel, and
-its Prefect deployment and the runs of it. Above `packaging`; a packaged model never imports it."""
+worker, `modelcrate services`), the model registry (what is deployed, which version is live),
+each model version's own environment made from its wheel, and its Prefect deployment and the
+runs of it. Above `packaging` in the layers: a packaged model never imports this at run time."""
 
 from ._deployments import (
     Deployed,
@@ -25,20 +26,34 @@ from ._services import (
     start_services,
     stop_services,
 )
+from .registry import (
+    DeploymentRecord,
+    ModelRecord,
+    Outcome,
+    Registry,
+    VersionRecord,
+    open_registry,
+)
 
 __all__ = [
     "SERVER",
     "WORKER",
     "Deployed",
+    "DeploymentRecord",
     "FlowOfVersion",
     "FlowRunOutcome",
+    "ModelRecord",
+    "Outcome",
+    "Registry",
     "ServicesSettings",
     "ServicesStatus",
     "VersionEnvironment",
+    "VersionRecord",
     "apply_deployment",
     "environments_root",
     "file_sha256",
     "load_services_settings",
+    "open_registry",
     "prefect_api_url",
     "read_flow",
     "remove_deployment",

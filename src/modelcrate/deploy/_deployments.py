@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import DeployError
-from ..packaging import run_tool
 from ._services import load_services_settings, running_api_url
 
 _SCHEMA_PROBE = """
@@ -86,6 +85,8 @@ def prefect_api_url() -> str:
 
 def read_flow(python: Path, entrypoint: str, *, timeout: float = 300) -> FlowOfVersion:
     """The flow at `entrypoint` (`package.flow:name`) as the version's Python sees it."""
+    from ..packaging import run_tool
+
     try:
         done = run_tool(
             [python, "-c", _SCHEMA_PROBE, entrypoint], env=_quiet_env(), timeout=timeout

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .._errors import DeployError
-from ..packaging import find_uv, run_tool
 
 _COMPLETE = ".modelcrate-environment"
 _WHEEL_NAME = re.compile(r"(?P<name>[^-]+)-(?P<version>[^-]+)(-[^-]+)*\.whl\Z")
@@ -69,6 +68,8 @@ def version_environment(
     `requirements`, a lock with hashes, installed first with `--require-hashes`, and the wheel
     then with `--no-deps`), or found whole from an earlier deploy. `python` is the interpreter
     to base it on (this one by default). A `DeployError` says what could not be installed."""
+    from ..packaging import find_uv  # the project tools: loaded when a version is deployed
+
     match = _WHEEL_NAME.match(wheel.name)
     if not wheel.is_file() or match is None:
         raise DeployError(f"{wheel}: not a wheel file (NAME-VERSION-...-.whl)")
@@ -95,6 +96,8 @@ def version_environment(
 def _install(
     uv: str, path: Path, interpreter: Path, wheel: Path, requirements: Path | None, base: str
 ) -> None:
+    from ..packaging import run_tool
+
     steps: list[list[str | os.PathLike[str]]] = [[uv, "venv", "-q", "--python", base, path]]
     if requirements is not None:
         steps.append(

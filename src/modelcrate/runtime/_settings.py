@@ -3,7 +3,8 @@
 So a container needs no code change: `MODELCRATE_TARGET` names the default targets of runs that
 name none, `MODELCRATE_TARGETS__<NAME>` a target that runs refer to as `@name` (a database URL
 with its password stays in the environment, out of flow parameters and results), and
-`MODELCRATE_MOUNTS` the host paths mounted into the container.
+`MODELCRATE_MOUNTS` the host paths mounted into the container. `MODELCRATE_REGISTRY` is the model
+registry's database URL (read by `modelcrate.deploy`, never by a packaged model).
 """
 
 from __future__ import annotations
@@ -65,6 +66,11 @@ class Settings(BaseModel):
     )
     fsync: bool = Field(
         default=True, description="Flush each result file to disk before it is linked into place."
+    )
+    registry: str | None = Field(
+        default=None,
+        description="The model registry's database URL (sqlite:///..., postgresql://..., "
+        "mysql+pymysql://...); unset, a SQLite file under the user data directory.",
     )
     connect_timeout: float = Field(
         default=10.0, gt=0, description="Seconds to wait for a database server before giving up."
