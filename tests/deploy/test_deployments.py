@@ -130,3 +130,70 @@ def test_two_versions_deployed_side_by_side_each_run_their_own_code(deploy_env, 
     assert refused.failed
     with pytest.raises(DeployError, match="no deployment 'scaler/nothing'"):
         run_deployment("scaler/nothing", {})
+
+
+def _git(project, *args):
+    import subprocess
+
+    subprocess.run(
+        ["git", "-c", "user.name=Test", "-c", "user.email=test@example.org", *args],
+        cwd=project,
+        check=True,
+        capture_output=True,
+    )
+
+
+@pytest.mark.slow
+def test_deploy_checks_builds_registers_and_deploys_once(deploy_env, make_project, monkeypatch):
+    import json
+    import subprocess
+    import sys
+
+    from modelcrate.deploy import load_services_settings, run_deployment, start_services
+    from modelcrate.runtime import open_target
+
+    monkeypatch.setenv("MODELCRATE_REGISTRY", f"sqlite:///{deploy_env / 'registry.db'}")
+    variables = deploy_env / "variables.yml"
+    variables.write_text(VARIABLES)
+    source = deploy_env / "model.py"
+    source.write_text(_model(4.0))
+    project = make_project(variables, project_name="scaler", model=source, git=True)
+    start_services(load_services_settings(), say=lambda line: None)
+
+    def modelcrate(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "modelcrate", *args],
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+
+    refused = modelcrate("deploy", str(project))  # the model file is not committed
+    assert refused.returncode == 1, refused.stderr
+    assert "is not a release" in refused.stderr and "--dev" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+    _git(project, "add", "-A")
+    _git(project, "commit", "-q", "-m", "The model")
+    _git(project, "tag", "v1.0.0")
+    first = modelcrate("deploy", str(project), "--json")
+    assert first.returncode == 0, first.stderr
+    report = json.loads(first.stdout)
+    assert (report["model"], report["version"], report["changed"]) == ("scaler", "1.0.0", True)
+    assert report["deployment"]["name"] == "scaler/1.0.0"
+    again = modelcrate("deploy", str(project))
+    assert again.returncode == 0, again.stderr
+    assert (
+        "is deployed already as scaler/1.0.0" in again.stdout and "nothing changed" in again.stdout
+    )
+
+    shown = modelcrate("registry", "show", "scaler@1.0.0", "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert report["deployment"]["id"] in shown.stdout
+
+    target = f"file://{deploy_env / 'results'}"
+    outcome = run_deployment(
+        "scaler/1.0.0", {"inputs": {"x": 2.0}, "targets": [target]}, timeout=300
+    )
+    assert outcome.state == "COMPLETED", outcome
+    assert [r.outputs["y"] for r in open_target(target).query()] == [8.0]

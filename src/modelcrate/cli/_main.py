@@ -34,6 +34,7 @@ VERBS = {
     "services": "._services:services",
     "results": "._results:results",
     "registry": "._registry:registry",
+    "deploy": "._deploy:deploy",
     "check": "._check:check",
     "build": "._build:build",
     "lock": "._lock:lock",
@@ -42,7 +43,7 @@ VERBS = {
 }
 """Each verb and the module:command that implements it, in the order `--help` lists them."""
 
-TOOL_VERBS = frozenset({"new", "check", "build", "lock", "graph", "update"})
+TOOL_VERBS = frozenset({"new", "check", "build", "lock", "graph", "update", "deploy"})
 """The verbs that make or work on projects: they need the `tools` extra."""
 TOOL_MODULES = ("copier", "packaging", "validate_pyproject", "uv")
 """What the `tools` extra installs (`pip install 'modelcrate[tools]'`), by import name."""

@@ -3,6 +3,7 @@ worker, `modelcrate services`), the model registry (what is deployed, which vers
 each model version's own environment made from its wheel, and its Prefect deployment and the
 runs of it. Above `packaging` in the layers: a packaged model never imports this at run time."""
 
+from ._deploy import DeployReport, deploy_project
 from ._deployments import (
     Deployed,
     FlowOfVersion,
@@ -38,6 +39,7 @@ from .registry import (
 __all__ = [
     "SERVER",
     "WORKER",
+    "DeployReport",
     "Deployed",
     "DeploymentRecord",
     "FlowOfVersion",
@@ -50,6 +52,7 @@ __all__ = [
     "VersionEnvironment",
     "VersionRecord",
     "apply_deployment",
+    "deploy_project",
     "environments_root",
     "file_sha256",
     "load_services_settings",

@@ -27,6 +27,7 @@ from ._options import (
     modelcrate_requirement,
     portable_requirement,
 )
+from ._project import RUNTIME_LOCK, variables_path
 from ._tools import FRONTENDS, Frontend, find_uv, run_tool
 from .scaffold._new import NewProject, new_project
 from .scaffold._releases import TemplateRelease, release_template
@@ -62,6 +63,7 @@ __all__ = [
     "LOCK_FORMATS",
     "QUESTIONS",
     "REGISTRIES",
+    "RUNTIME_LOCK",
     "BuildReport",
     "BuildReportDict",
     "CheckResult",
@@ -107,4 +109,5 @@ __all__ = [
     "render_tree",
     "run_tool",
     "update_project",
+    "variables_path",
 ]

@@ -1,0 +1,73 @@
+"""`modelcrate deploy PROJECT`: check, build, make the version's environment, create its Prefect
+deployment and register it."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+
+import click
+
+from ._output import stderr
+from ._registry import _REGISTRY_HELP
+
+
+@click.command()
+@click.argument("project", type=click.Path(file_okay=False, path_type=Path), default=".")
+@click.option(
+    "--pool",
+    default="modelcrate",
+    show_default=True,
+    help="The Prefect work pool to deploy to (a process pool: `modelcrate services` runs one).",
+)
+@click.option(
+    "--dev",
+    is_flag=True,
+    help="Deploy a version that is not a release (untagged commits, uncommitted changes).",
+)
+@click.option(
+    "--wheel",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Deploy this wheel of the project instead of building one.",
+)
+@click.option("--registry", "url", metavar="URL", help=_REGISTRY_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print what was deployed as JSON.")
+def deploy(
+    project: Path, pool: str, dev: bool, wheel: Path | None, url: str | None, as_json: bool
+) -> None:
+    """Deploy PROJECT's current version: run its checks, build its wheel, install the wheel
+    into an environment of this version's own, create (or update) the Prefect deployment of
+    its flow on the work pool, and register the version and the deployment in the model
+    registry. Runs of the deployment use the version's environment, so versions deployed side
+    by side each run their own code.
+
+    The Prefect server is the one PREFECT_API_URL names, else the local services'
+    (`modelcrate services start`). Deploying the same version again changes nothing.
+
+    \b
+    Examples:
+      modelcrate services start
+      modelcrate deploy my-model                # a tagged release
+      modelcrate deploy my-model --dev          # what the working tree holds now
+      modelcrate registry show injector-surrogate
+    """
+    from ..deploy import deploy_project
+
+    report = deploy_project(project, pool=pool, dev=dev, wheel=wheel, registry=url, say=stderr)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=1))
+        return
+    deployment = report.deployment
+    if report.changed:
+        click.echo(
+            f"Deployed {report.model} {report.version} as {deployment.name} on the work pool "
+            f"{deployment.pool!r}. Run it with:\n"
+            f"  PREFECT_API_URL={shlex.quote(report.api_url)} prefect deployment run "
+            f"{shlex.quote(deployment.name)} --param inputs='{{}}'"
+        )
+    else:
+        click.echo(
+            f"{report.model} {report.version} is deployed already as {deployment.name} on the "
+            f"work pool {deployment.pool!r}; nothing changed."
+        )

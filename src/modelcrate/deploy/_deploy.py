@@ -1,0 +1,195 @@
+"""`modelcrate deploy`: check a project, build its wheel, make the version's environment, create
+its Prefect deployment and register the version and the deployment in the model registry.
+
+Nothing is registered until every step before it has passed: a failed check, an untagged or
+uncommitted version (unless `dev`), a wheel that does not build or install, or a flow its own
+environment cannot load stops the deploy with the registry as it was. A Prefect deployment
+created by a deploy whose registering then fails is deleted again.
+"""
+
+from __future__ import annotations
+
+import configparser
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .._errors import DeployError
+from ._deployments import (
+    Deployed,
+    apply_deployment,
+    prefect_api_url,
+    read_flow,
+    remove_deployment,
+)
+from ._environments import VersionEnvironment, file_sha256, version_environment
+
+FLOWS_GROUP = "modelcrate.flows"
+DEFAULT_POOL = "modelcrate"
+LOCAL_CHECKS = frozenset({"portable"})
+"""Checks that only another machine needs passed: the version's environment is made here, from
+this machine's paths."""
+
+
+@dataclass(frozen=True)
+class DeployReport:
+    """What a deploy did: the version, its wheel and environment, its Prefect deployment, and
+    what the registry says (`changed` False: it was deployed so already)."""
+
+    model: str
+    version: str
+    api_url: str
+    """The Prefect API the deployment is on."""
+    wheel: Path
+    environment: VersionEnvironment
+    deployment: Deployed
+    changed: bool
+    messages: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "version": self.version,
+            "api_url": self.api_url,
+            "wheel": str(self.wheel),
+            "wheel_sha256": self.environment.wheel_sha256,
+            "environment": str(self.environment.path),
+            "deployment": {
+                "id": self.deployment.id,
+                "name": self.deployment.name,
+                "pool": self.deployment.pool,
+            },
+            "changed": self.changed,
+            "messages": list(self.messages),
+        }
+
+
+def deploy_project(
+    project: str | Path,
+    *,
+    pool: str = DEFAULT_POOL,
+    dev: bool = False,
+    wheel: Path | None = None,
+    registry: str | None = None,
+    say: Callable[[str], None] = print,
+) -> DeployReport:
+    """Deploy PROJECT's current version (see the module's docstring); `say` gets a line per
+    step. A `DeployError` (or the registry's error) says what stopped it."""
+    from ..packaging import RUNTIME_LOCK, build_project, check_project, variables_path
+    from ..runtime import encode_value
+    from ..spec import load_spec, spec_document
+    from .registry import open_registry
+
+    root = Path(project).expanduser().resolve()
+    api = prefect_api_url()  # a server to deploy to, before any work is done
+    say(f"Checking {root.name}...")
+    failed = [check for check in check_project(root) if not check.ok]
+    for check in [c for c in failed if c.name in LOCAL_CHECKS]:
+        say(f"warning: {check.name}: {check.message} (deployed on this machine, it runs)")
+    failed = [check for check in failed if check.name not in LOCAL_CHECKS]
+    if failed:
+        listed = "; ".join(f"{check.name}: {check.message}" for check in failed)
+        raise DeployError(f"{root}: the checks failed, nothing was deployed ({listed})")
+    with tempfile.TemporaryDirectory(prefix="modelcrate-deploy-") as tmp:
+        if wheel is None:
+            say("Building the wheel...")
+            built = build_project(root, Path(tmp) / "dist")
+            wheel_path, sdist_sha = built.wheel, file_sha256(built.sdist)
+        else:
+            wheel_path, sdist_sha = Path(wheel).expanduser().resolve(), None
+        about = _wheel_metadata(wheel_path)
+        version = about["version"]
+        if not dev and _not_a_release(version):
+            raise DeployError(
+                f"{root}: version {version} is not a release (untagged commits or uncommitted "
+                "changes); commit, tag it (git tag v1.0.0) and deploy again, or deploy it with --dev"
+            )
+        lock = root / RUNTIME_LOCK
+        say(f"Making the environment of {about['name']} {version}...")
+        environment = version_environment(wheel_path, requirements=lock if lock.is_file() else None)
+        flows = about["entry_points"].get(FLOWS_GROUP, {})
+        if not flows:
+            raise DeployError(f"{wheel_path.name}: no flow in the {FLOWS_GROUP} entry points")
+        entrypoint = next(iter(flows.values()))
+        flow = read_flow(environment.python, entrypoint)
+        model_name = next(iter(flows))
+        package = entrypoint.split(":")[0].split(".")[0]
+        spec = load_spec(variables_path(root, package.replace(".", "/")))
+        with open_registry(registry) as book:
+            model = book.register_model(model_name, description=about.get("summary") or None)
+            registered = book.register_version(
+                model_name,
+                version,
+                wheel_sha256=environment.wheel_sha256,
+                sdist_sha256=sdist_sha,
+                package=package,
+                entry_points=about["entry_points"],
+                variables=encode_value(spec_document(spec)),  # strict JSON: ranges may be inf
+            )
+            say(f"Deploying {model_name} {version} to the work pool {pool!r}...")
+            deployed = apply_deployment(
+                flow,
+                name=version,
+                pool=pool,
+                version=version,
+                python=environment.python,
+                description=about.get("summary") or None,
+                tags=[model_name],
+            )
+            try:
+                recorded = book.record_deployment(
+                    model_name,
+                    version,
+                    deployment_id=deployed.id,
+                    name=deployed.name,
+                    work_pool=pool,
+                    parameters_schema=flow.parameter_schema,
+                )
+            except BaseException:
+                if registered.changed:  # made by this deploy: not left behind
+                    remove_deployment(deployed.id)
+                raise
+    changed = model.changed or registered.changed or recorded.changed
+    messages = tuple(o.message for o in (model, registered, recorded))
+    return DeployReport(
+        model_name, version, api, wheel_path, environment, deployed, changed, messages
+    )
+
+
+def _not_a_release(version: str) -> bool:
+    """Whether a version is one that git tags do not give: a development or local version."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        parsed = Version(version)
+    except InvalidVersion:
+        return True
+    return parsed.is_devrelease or parsed.local is not None
+
+
+def _wheel_metadata(wheel: Path) -> dict[str, Any]:
+    """A wheel's name, version, summary and entry points, read from its dist-info."""
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            names = archive.namelist()
+            info = next(n.split("/")[0] for n in names if n.split("/")[0].endswith(".dist-info"))
+            metadata = archive.read(f"{info}/METADATA").decode("utf-8", "replace")
+            points = f"{info}/entry_points.txt"
+            entry_text = archive.read(points).decode("utf-8") if points in names else ""
+    except (OSError, zipfile.BadZipFile, StopIteration, KeyError):
+        raise DeployError(f"{wheel}: not a readable wheel") from None
+    fields: dict[str, str] = {}
+    for line in metadata.split("\n\n", 1)[0].splitlines():
+        key, sep, value = line.partition(": ")
+        if sep and key in ("Name", "Version", "Summary"):
+            fields.setdefault(key.lower(), value.strip())
+    parser = configparser.ConfigParser(interpolation=None, delimiters=("=",))
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser.read_string(entry_text)
+    entry_points = {group: dict(parser[group]) for group in parser.sections()}
+    if "name" not in fields or "version" not in fields:
+        raise DeployError(f"{wheel}: its metadata has no name or version")
+    return {**fields, "entry_points": entry_points}
