@@ -190,6 +190,7 @@ def test_deploy_checks_builds_registers_and_deploys_once(deploy_env, make_projec
     shown = modelcrate("registry", "show", "scaler@1.0.0", "--json")
     assert shown.returncode == 0, shown.stderr
     assert report["deployment"]["id"] in shown.stdout
+    assert json.loads(shown.stdout)["version"]["is_live"] is True  # the model's first version
 
     target = f"file://{deploy_env / 'results'}"
     outcome = run_deployment(

@@ -1,5 +1,7 @@
 """`modelcrate deploy`: check a project, build its wheel, make the version's environment, create
-its Prefect deployment and register the version and the deployment in the model registry.
+its Prefect deployment and register the version and the deployment in the model registry. The
+first version of a model deployed becomes its live version; later ones wait for `registry
+promote`.
 
 Nothing is registered until every step before it has passed: a failed check, an untagged or
 uncommitted version (unless `dev`), a wheel that does not build or install, or a flow its own
@@ -15,7 +17,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .._errors import DeployError
 from ._deployments import (
@@ -26,6 +28,9 @@ from ._deployments import (
     remove_deployment,
 )
 from ._environments import VersionEnvironment, file_sha256, version_environment
+
+if TYPE_CHECKING:
+    from .registry import Outcome
 
 FLOWS_GROUP = "modelcrate.flows"
 DEFAULT_POOL = "modelcrate"
@@ -127,7 +132,7 @@ def deploy_project(
                 sdist_sha256=sdist_sha,
                 package=package,
                 entry_points=about["entry_points"],
-                variables=encode_value(spec_document(spec)),  # strict JSON: ranges may be inf
+                variables=cast(dict[str, Any], encode_value(spec_document(spec))),  # strict JSON
             )
             say(f"Deploying {model_name} {version} to the work pool {pool!r}...")
             deployed = apply_deployment(
@@ -152,8 +157,11 @@ def deploy_project(
                 if registered.changed:  # made by this deploy: not left behind
                     remove_deployment(deployed.id)
                 raise
-    changed = model.changed or registered.changed or recorded.changed
-    messages = tuple(o.message for o in (model, registered, recorded))
+            outcomes: list[Outcome[Any]] = [model, registered, recorded]
+            if registered.live is None:  # the model's first deployed version: live at once
+                outcomes.append(book.promote(model_name, version))
+    changed = any(outcome.changed for outcome in outcomes)
+    messages = tuple(outcome.message for outcome in outcomes)
     return DeployReport(
         model_name, version, api, wheel_path, environment, deployed, changed, messages
     )
