@@ -4,6 +4,15 @@ Nothing here imports Prefect, the template or build tools; a generated flow wrap
 Database drivers are imported only when a target of theirs is used.
 """
 
+from ._artifact import (
+    BINDING_FILE,
+    ArtifactModel,
+    Binding,
+    Slot,
+    pack_inputs,
+    read_binding,
+    unpack_outputs,
+)
 from ._chunks import (
     MAX_CHUNKS_PER_TASK,
     MAX_FAILURES_KEPT,
@@ -84,6 +93,7 @@ from ._targets import (
 from ._warnings import WarningLines, show_warning_lines, warning_lines
 
 __all__ = [
+    "BINDING_FILE",
     "DEFAULT_CHUNK_SIZE",
     "EXPORT_FORMATS",
     "FLOWS_GROUP",
@@ -94,8 +104,10 @@ __all__ = [
     "MODELS_GROUP",
     "STARTUP_TIMEOUT",
     "TARGET_ENV",
+    "ArtifactModel",
     "Axis",
     "BaseTarget",
+    "Binding",
     "ChunkReport",
     "Cluster",
     "CodeFingerprint",
@@ -108,6 +120,7 @@ __all__ = [
     "Range",
     "Result",
     "Settings",
+    "Slot",
     "Stored",
     "Sweep",
     "SweepReport",
@@ -140,6 +153,7 @@ __all__ = [
     "mask_uri",
     "open_target",
     "outputs_table",
+    "pack_inputs",
     "parse_axis",
     "parse_time",
     "prefect_home",
@@ -149,6 +163,7 @@ __all__ = [
     "prepare_inputs",
     "project_entry_points",
     "query_results",
+    "read_binding",
     "read_pyproject",
     "report_progress",
     "reporting_progress",
@@ -163,6 +178,7 @@ __all__ = [
     "show_warning_lines",
     "summarize",
     "task_size",
+    "unpack_outputs",
     "uri_secrets",
     "use_local_prefect",
     "warning_lines",
