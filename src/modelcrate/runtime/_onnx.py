@@ -17,7 +17,9 @@ class OnnxRunner:
     def __init__(self, session: Any) -> None:
         self.session = session
 
-    def __call__(self, inputs: Mapping[str, np.ndarray], outputs: Sequence[str]) -> list[np.ndarray]:
+    def __call__(
+        self, inputs: Mapping[str, np.ndarray], outputs: Sequence[str]
+    ) -> list[np.ndarray]:
         return list(self.session.run(list(outputs), dict(inputs)))
 
 

@@ -25,7 +25,9 @@ class SklearnRunner:
     def __init__(self, estimator: Any) -> None:
         self.estimator = estimator
 
-    def __call__(self, inputs: Mapping[str, np.ndarray], outputs: Sequence[str]) -> list[np.ndarray]:
+    def __call__(
+        self, inputs: Mapping[str, np.ndarray], outputs: Sequence[str]
+    ) -> list[np.ndarray]:
         features = inputs["X"]
         with warnings.catch_warnings():
             # Fitted on a table with column names, given an array of the same columns in order.

@@ -144,6 +144,8 @@ def _bind(
 ) -> tuple[list[Slot], list[Variable], list[str]]:
     """The slots and variables of the graph's inputs or outputs, and the names guessed."""
     packed = [t for t in tensors if _columns(t[2]) is not None and (_columns(t[2]) or 0) > 1]
+    # x0.., y0.. for the one tensor of columns (the one output); else named after the tensor
+    alone = len(packed) == 1 and (role == "input" or len(tensors) == 1)
     slots, variables, guessed = [], [], []
     for name, dtype, shape in tensors:
         assert dtype is not None
@@ -152,7 +154,7 @@ def _bind(
         if columns is not None and columns > 1:
             names = _metadata_names(metadata, name, role, columns, single=len(packed) == 1)
             if names is None:
-                prefix = ("x" if role == "input" else "y") if len(packed) == 1 else f"{name}_"
+                prefix = ("x" if role == "input" else "y") if alone else f"{name}_"
                 names = [f"{prefix}{i}" for i in range(columns)]
                 guessed += names
             elif len(names) != columns:

@@ -28,8 +28,11 @@ SAMPLE_COUNT = 8
 
 def reconcile(inferred: Inferred, given: Spec, *, artifact: str) -> tuple[Inferred, Spec]:
     """The artifact with the variables of `given` (names, ranges, units, defaults) in place of
-    those inferred; `ArtifactError` naming the mismatch when they disagree. Names read from
-    the artifact must be declared as they are; guessed ones are replaced in order."""
+    those inferred; `ArtifactError` naming the mismatch when they disagree.
+
+    A file that uses none of the names the artifact gives renames every variable, in order;
+    one that uses some must declare all of them (in any order), and its other variables take
+    the guessed names' places in order. Kinds and shapes must agree."""
     source = given.source or "the variables file"
     renames: dict[str, str] = {}
     chosen = []
@@ -44,6 +47,8 @@ def reconcile(inferred: Inferred, given: Spec, *, artifact: str) -> tuple[Inferr
             )
         by_name = {v.name: v for v in declared}
         named = {v.name for v in found if v.name not in inferred.guessed}
+        if not named & set(by_name):  # none of the artifact's own names: all taken in order
+            named = set()
         missing = [v.name for v in found if v.name in named and v.name not in by_name]
         if missing:
             raise ArtifactError(
@@ -51,14 +56,12 @@ def reconcile(inferred: Inferred, given: Spec, *, artifact: str) -> tuple[Inferr
                 f"are {listed([v.name for v in found])}: declare each under that name"
             )
         free = iter(v for v in declared if v.name not in named)
-        matched = []
         for variable in found:
             mine = by_name[variable.name] if variable.name in named else next(free)
             _check_fits(variable, mine, role, source, artifact)
             if mine.name != variable.name:
                 renames[variable.name] = mine.name
-            matched.append(mine)
-        chosen.append(tuple(matched))
+        chosen.append(tuple(declared))  # in the file's order; the slots keep the artifact's
     spec = Spec(inputs=chosen[0], outputs=chosen[1], metadata=given.metadata, source=given.source)
     return inferred.renamed(renames), spec
 
