@@ -334,3 +334,26 @@ def test_a_scalar_range_is_a_sample_bound():
         0.0,
         1.0,
     )
+
+
+@pytest.mark.parametrize("kind", ["onnx", "sklearn"])
+def test_a_converted_project_passes_its_own_linters(tmp_path, kind):
+    """The generated code (model.py, tests/test_artifact.py) is as ruff wants it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    ruff = Path(sys.executable).with_name("ruff")
+    if not ruff.exists():
+        pytest.skip("ruff is not installed beside this Python")
+    save = save_onnx if kind == "onnx" else save_skops
+    artifact = save(classifier(), tmp_path / f"clf.{'onnx' if kind == 'onnx' else 'skops'}")
+    made = convert_artifact(
+        artifact, tmp_path / "p", make_options(project_name="Beam Surrogate"),
+        git=False,
+    )  # fmt: skip
+    for args in (["check"], ["format", "--check"]):
+        done = subprocess.run(
+            [str(ruff), *args, "--no-cache", "."], cwd=made.path, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
