@@ -4,12 +4,15 @@ one `error:` line naming the file and what to do (exit 2), with nothing written.
 from __future__ import annotations
 
 import json
+import shutil
 import zipfile
 
 import numpy as np
 import pytest
 import yaml
 from _artifacts import classifier, regressor, save_graph, save_joblib, save_onnx, save_skops
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from modelcrate.spec import load_spec
 
@@ -213,3 +216,49 @@ def test_a_graph_name_that_cannot_be_a_variable_asks_for_a_variables_file(run_cl
     line = _one_error(err)
     assert code == 2 and "its names cannot be variable names" in line
     assert "--variables FILE" in line
+
+
+# -- fuzz: whatever the bytes, one error line (or a project), never a traceback ---------------------
+
+FUZZ = settings(
+    max_examples=30,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+@pytest.fixture(scope="module")
+def valid_files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("valid")
+    return {
+        ".onnx": save_onnx(classifier(), root / "c.onnx").read_bytes(),
+        ".skops": save_skops(classifier(), root / "c.skops").read_bytes(),
+        ".joblib": save_joblib(regressor(), root / "r.joblib").read_bytes(),
+    }
+
+
+@FUZZ
+@given(
+    suffix=st.sampled_from([".onnx", ".skops", ".joblib"]),
+    cut=st.floats(0.0, 1.0),
+    flips=st.lists(st.tuples(st.floats(0.0, 1.0), st.integers(0, 255)), max_size=4),
+    trust=st.booleans(),
+)
+def test_fuzz_damaged_artifacts(run_cli, tmp_path, valid_files, suffix, cut, flips, trust):
+    data = bytearray(valid_files[suffix])
+    data = data[: max(1, int(len(data) * cut))]
+    for where, value in flips:
+        data[min(len(data) - 1, int(len(data) * where))] = value
+    artifact = tmp_path / f"damaged{suffix}"
+    artifact.write_bytes(bytes(data))
+    out_dir = tmp_path / "out"
+    shutil.rmtree(out_dir, ignore_errors=True)
+    code, _, err = _convert(run_cli, artifact, out_dir, *(["--trust"] if trust else []))
+    assert "Traceback" not in err and "internal error" not in err, err
+    if code == 0:  # the damage missed what matters: a complete project
+        assert (out_dir / "pyproject.toml").is_file()
+    else:
+        assert code == 2 and _one_error(err).startswith(f"error: {artifact}: ")
+        assert not out_dir.exists()

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from _artifacts import regressor, save_onnx, save_skops
 
-from modelcrate import ProjectError
+from modelcrate import OutputError, ProjectError
 from modelcrate.packaging import convert_artifact, make_options
 from modelcrate.runtime import Binding, Slot, _artifact, pack_inputs, read_binding, unpack_outputs
 
@@ -61,7 +61,7 @@ def test_outputs_unpack_into_one_dict_per_set():
 
 def test_outputs_of_the_wrong_length_are_an_error():
     slot = Slot("Y", "float32", (None,), variable="y")
-    with pytest.raises(ProjectError, match="has shape \\(3,\\), not 2 rows"):
+    with pytest.raises(OutputError, match="has shape \\(3,\\), not 2 rows"):
         unpack_outputs([slot], [np.zeros(3)], 2)
 
 

@@ -25,7 +25,7 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
-from .._errors import ProjectError
+from .._errors import OutputError, ProjectError
 from ..model import Model
 
 __all__ = [
@@ -217,14 +217,14 @@ def unpack_outputs(
         if not slot.batched:
             array = array.reshape(1, -1) if slot.variables else array[np.newaxis, ...]
         if array.shape[:1] != (count,):
-            raise ProjectError(
+            raise OutputError(
                 f"the artifact's output {slot.name!r} has shape {array.shape}, not {count} rows "
                 "(one per input set)"
             )
         if slot.variables:
             flat = array.reshape(count, -1)
             if flat.shape[1] != len(slot.variables):
-                raise ProjectError(
+                raise OutputError(
                     f"the artifact's output {slot.name!r} has {flat.shape[1]} columns, not the "
                     f"{len(slot.variables)} its binding names"
                 )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..._errors import ArtifactError, ProjectError, SpecError
+from ..._errors import ArtifactError, OutputError, ProjectError, SpecError
 from ...runtime import (
     BINDING_FILE,
     Binding,
@@ -191,7 +191,7 @@ def _run(
         for group in groups:
             arrays = inferred.run(pack_inputs(inferred.inputs, group), wanted)
             outputs += unpack_outputs(inferred.outputs, arrays, len(group))
-    except ProjectError as exc:
+    except OutputError as exc:
         raise ArtifactError(f"{source}: {exc}; check the variables against the model") from None
     except Exception as exc:  # the artifact's own error on the sample inputs
         raise ArtifactError(
