@@ -19,7 +19,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 _OPTIONS = [
     click.option(
-        "--name", "project_name", help="Project name, free text [default: from the variables file]."
+        "--name",
+        "project_name",
+        help="Project name, free text [default: the model's name in the variables file, else "
+        "the -o directory's name, else the file's].",
     ),
     click.option(
         "--repo-name", help="Repository and distribution name [default: derived from the name]."
