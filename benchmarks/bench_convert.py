@@ -4,7 +4,8 @@
 
 Trains two scikit-learn regressors on 8 features (a cheap Ridge and a RandomForest of 100
 trees), saves each with skops and exports it to ONNX with skl2onnx, converts each file with
-`modelcrate convert` into a temporary directory, and imports each converted package from its
+`modelcrate convert` (`--trust`: skops does not trust a forest's tree type by default) into a
+temporary directory, and imports each converted package from its
 `src/`. Then, interleaved, median of N:
 - the package: `Model().batch(sets)` on N input sets (dicts, as `modelcrate run`, a flow or
   `serve` hand them over): every input checked, the artifact run once for the whole batch,
@@ -45,7 +46,7 @@ def convert(path: Path, out: Path, name: str):
     """Convert `path` and import the model class of the package it makes."""
     from modelcrate.packaging import convert_artifact, make_options
 
-    made = convert_artifact(path, out, make_options(project_name=name), git=False)
+    made = convert_artifact(path, out, make_options(project_name=name), git=False, trust=True)
     sys.path.insert(0, str(made.path / "src"))
     module = __import__(f"{made.options.package_name}.model", fromlist=["x"])
     return getattr(module, made.options.model_class)

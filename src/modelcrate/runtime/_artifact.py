@@ -18,15 +18,18 @@ import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib.resources.abc import Traversable
+from itertools import chain
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
 
 from .._errors import OutputError, ProjectError
 from ..model import Model
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable  # Python 3.11; only annotations here
 
 __all__ = [
     "BINDING_FILE",
@@ -184,8 +187,7 @@ def pack_inputs(
     for slot in slots:
         dtype = np.dtype(slot.dtype)
         if slot.variables:
-            columns = [_column(input_sets, name, dtype, count) for name in slot.variables]
-            tensor = np.stack(columns, axis=-1) if columns else np.empty((count, 0), dtype)
+            tensor = _columns(input_sets, slot.variables, dtype, count)
         else:
             values = list(map(itemgetter(slot.variable), input_sets))
             if len(slot.shape) == int(slot.batched) and dtype.kind in "biuf":  # a scalar a row
@@ -198,12 +200,19 @@ def pack_inputs(
     return tensors
 
 
-def _column(sets: Sequence[Mapping[str, Any]], name: str, dtype: np.dtype[Any], count: int) -> Any:
-    """One scalar variable across the sets, as a 1-D array of `dtype`."""
-    values = map(itemgetter(name), sets)
+def _columns(
+    sets: Sequence[Mapping[str, Any]], names: Sequence[str], dtype: np.dtype[Any], count: int
+) -> np.ndarray:
+    """Scalar variables across the sets, as an array of shape `[N, len(names)]` of `dtype`."""
+    if len(names) == 1:
+        rows: Any = map(itemgetter(names[0]), sets)
+    else:  # one tuple per set, flattened: a C loop, not a Python one per value
+        rows = chain.from_iterable(map(itemgetter(*names), sets))
     if dtype.kind in "biuf":
-        return np.fromiter(values, dtype=dtype, count=count)
-    return np.asarray(list(values), dtype=dtype)
+        flat = np.fromiter(rows, dtype=dtype, count=count * len(names))
+    else:
+        flat = np.asarray(list(rows), dtype=dtype)
+    return flat.reshape(count, len(names))
 
 
 def unpack_outputs(
@@ -234,6 +243,9 @@ def unpack_outputs(
             columns[str(slot.variable)] = array.tolist()
         else:
             columns[str(slot.variable)] = list(array)
+    if len(columns) == 1:
+        ((name, values),) = columns.items()
+        return [{name: value} for value in values]
     names = list(columns)
     return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
 
