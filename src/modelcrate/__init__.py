@@ -1,6 +1,7 @@
 """modelcrate: package scientific and machine-learning models as installable, deployable projects."""
 
 from ._errors import (
+    ArtifactError,
     FileError,
     InputError,
     MissingInputError,
@@ -28,6 +29,7 @@ except ImportError:  # pragma: no cover - running from a source tree that was ne
     __version__ = "0+unknown"
 
 __all__ = [
+    "ArtifactError",
     "FileError",
     "InputError",
     "MissingInputError",

@@ -10,6 +10,8 @@ ModelcrateError [2]         bad input, unless a subclass says otherwise
 ├── ProjectError       project options are invalid, or a project or model cannot be found
 ├── SettingsError      a MODELCRATE_* environment variable cannot be understood
 ├── FileError          a file to read is too large or not a file; a path to write is not a file
+├── ArtifactError      a trained model to convert cannot be read, is of a format not (yet)
+│                      supported, or disagrees with the variables file given for it
 ├── TargetError        a result target URI is malformed, unreachable or refuses a write
 │   ├── SaveError [1]          some targets of a run did not store its results (others may have)
 │   └── PartialWriteError [1]  a target stored some results of a batch and refused others
@@ -33,6 +35,7 @@ from enum import IntEnum
 from typing import Any, ClassVar, Literal
 
 __all__ = [
+    "ArtifactError",
     "ClusterError",
     "DeployError",
     "ExitCode",
@@ -145,6 +148,11 @@ class SettingsError(ModelcrateError):
 class FileError(ModelcrateError):
     """Raised when a file to read is too large or unreadable, or a path to write to is not a
     regular file (a device, a directory, a pipe)."""
+
+
+class ArtifactError(ModelcrateError):
+    """Raised when a trained model to convert cannot be read, is of a format not (yet)
+    supported, holds types or code not trusted, or disagrees with the variables file given."""
 
 
 class SaveError(TargetError):

@@ -131,9 +131,9 @@ def test_new_refuses_a_non_empty_destination(run_cli, tmp_path, example_variable
 def test_new_prompts_in_a_terminal_with_derived_defaults(
     run_cli, tmp_path, example_variables, monkeypatch
 ):
-    from modelcrate.cli import _new
+    from modelcrate.cli import _questions
 
-    monkeypatch.setattr(_new, "_interactive", lambda: True)
+    monkeypatch.setattr(_questions, "_interactive", lambda: True)
     answers = ["Beam Line Surrogate"] + [""] * 10  # accept every derived default
     monkeypatch.setattr("sys.stdin", __import__("io").StringIO("\n".join(answers) + "\n"))
     code, out, err = run_cli("new", example_variables, "-o", tmp_path / "p", "--no-git")
@@ -152,9 +152,9 @@ def test_the_prompt_offers_the_defaults_that_yes_takes(
 ):
     """One declaration of each question: a name starting with a digit gets the same package
     name at the prompt as with --yes (the prompt once offered one the library refused)."""
-    from modelcrate.cli import _new
+    from modelcrate.cli import _questions
 
-    monkeypatch.setattr(_new, "_interactive", lambda: True)
+    monkeypatch.setattr(_questions, "_interactive", lambda: True)
     monkeypatch.setattr("sys.stdin", __import__("io").StringIO("3D Beam\n" + "\n" * 10))
     code, out, err = run_cli("new", example_variables, "-o", tmp_path / "asked", "--no-git")
     assert code == 0, err
@@ -168,9 +168,9 @@ def test_the_prompt_offers_the_defaults_that_yes_takes(
 
 
 def test_a_refused_answer_is_asked_again(run_cli, tmp_path, example_variables, monkeypatch):
-    from modelcrate.cli import _new
+    from modelcrate.cli import _questions
 
-    monkeypatch.setattr(_new, "_interactive", lambda: True)
+    monkeypatch.setattr(_questions, "_interactive", lambda: True)
     answers = ["Beam", "", "json", "beam_model"] + [""] * 10
     monkeypatch.setattr("sys.stdin", __import__("io").StringIO("\n".join(answers) + "\n"))
     code, out, err = run_cli("new", example_variables, "-o", tmp_path / "p", "--no-git")

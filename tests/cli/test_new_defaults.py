@@ -171,9 +171,9 @@ def test_the_github_user_option_comes_before_git_config(run_cli, tmp_path, varia
 
 
 def test_the_prompt_takes_an_empty_github_account(run_cli, tmp_path, variables, monkeypatch):
-    from modelcrate.cli import _new
+    from modelcrate.cli import _questions
 
-    monkeypatch.setattr(_new, "_interactive", lambda: True)
+    monkeypatch.setattr(_questions, "_interactive", lambda: True)
     monkeypatch.setattr("sys.stdin", io.StringIO("\n" * 20))
     code, out, err = run_cli("new", variables, "-o", tmp_path / "p", "--no-git")
     assert code == 0, err
@@ -184,10 +184,10 @@ def test_the_prompt_takes_an_empty_github_account(run_cli, tmp_path, variables, 
 def test_the_prompt_offers_the_account_of_git_config(
     run_cli, tmp_path, variables, monkeypatch, git_config
 ):
-    from modelcrate.cli import _new
+    from modelcrate.cli import _questions
 
     git_config.write_text("[github]\n\tuser = Ada-L\n")
-    monkeypatch.setattr(_new, "_interactive", lambda: True)
+    monkeypatch.setattr(_questions, "_interactive", lambda: True)
     monkeypatch.setattr("sys.stdin", io.StringIO("\n" * 20))
     code, out, err = run_cli("new", variables, "-o", tmp_path / "p", "--no-git")
     assert code == 0, err

@@ -40,6 +40,7 @@ MODULES = sorted(
     p for p in PACKAGING.rglob("*.py") if "template" not in p.relative_to(PACKAGING).parts
 )
 VERBS = {
+    "convert/_convert.py",
     "scaffold/_new.py",
     "scaffold/_update.py",
     "tooling/_build.py",
@@ -88,6 +89,8 @@ def test_packaging_imports_no_private_runtime_module():
 
 
 def test_no_verb_imports_another_and_the_subpackages_stay_apart():
+    """scaffold and tooling never import each other; convert uses scaffold's project writer
+    (not its verbs), and neither imports convert."""
     for path in MODULES:
         name = _name(path)
         if name == "__init__.py":  # the layer's surface re-exports every verb
@@ -96,7 +99,13 @@ def test_no_verb_imports_another_and_the_subpackages_stay_apart():
         for verb in VERBS - {name}:
             module = "modelcrate.packaging." + verb.removesuffix(".py").replace("/", ".")
             assert module not in imported, f"{name} imports the verb module {module}"
-        for own, other in (("scaffold/", "tooling"), ("tooling/", "scaffold")):
+        for own, other in (
+            ("scaffold/", "tooling"),
+            ("tooling/", "scaffold"),
+            ("scaffold/", "convert"),  # convert writes through scaffold, not the reverse
+            ("tooling/", "convert"),
+            ("convert/", "tooling"),
+        ):
             if name.startswith(own):
                 crossing = [m for m in imported if m.startswith(f"modelcrate.packaging.{other}")]
                 assert not crossing, f"{name} imports {crossing}"

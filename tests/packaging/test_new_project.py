@@ -331,7 +331,7 @@ def test_a_project_the_outer_repository_ignores_gets_a_repository_of_its_own(tmp
 
 
 def test_a_failure_leaves_nothing_behind(tmp_path, monkeypatch):
-    import modelcrate.packaging.scaffold._new as new_module
+    import modelcrate.packaging.scaffold._write as new_module
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")

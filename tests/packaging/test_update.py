@@ -294,3 +294,33 @@ def test_an_unknown_target_version_lists_the_versions_held(project, run_cli):
     code, _, err = run_cli("update", project, "--to", "9.9")
     assert code == 2 and "holds no such template version" in err and "0.2.0" in err
     assert git(project, "status", "--porcelain") == ""
+
+
+def test_a_converted_project_stays_converted_through_an_update(
+    template_repo, tmp_path, monkeypatch
+):
+    """The artifact's answers are recorded, and every template version renders with them."""
+    from _artifacts import regressor, save_onnx
+
+    from modelcrate.packaging import convert_artifact
+
+    monkeypatch.setenv("MODELCRATE_TEMPLATE_REPOSITORY", str(template_repo))
+    artifact = save_onnx(regressor(), tmp_path / "reg.onnx")
+    made = convert_artifact(
+        artifact,
+        tmp_path / "converted",
+        make_options(project_name="Injector Surrogate", author="Ada", email="ada@example.org"),
+        template=TemplateRelease(template_repo, "0.1.0"),
+    )
+    answers = answers_of(made.path)
+    assert answers["artifact_kind"] == "onnx" and answers["artifact_file"] == "model.onnx"
+    onnx_bytes = (made.path / "src" / PACKAGE / "model.onnx").read_bytes()
+
+    updated = update_project(made.path, to="0.2.0")
+    assert not updated.conflicts
+    model = (made.path / MODEL).read_text()
+    assert NEW_DOCSTRING in model and "(ArtifactModel):" in model  # still the artifact's model
+    assert (made.path / "src" / PACKAGE / "model.onnx").read_bytes() == onnx_bytes
+    assert (made.path / "tests" / "test_artifact.py").is_file()
+    assert "onnxruntime" in (made.path / "pyproject.toml").read_text()
+    assert answers_of(made.path)["artifact_kind"] == "onnx"

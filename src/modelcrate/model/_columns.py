@@ -55,7 +55,7 @@ def checked_sets(
     keys = [v.name for v in variables]
     unchanged = complete and all(map(operator.is_, columns, map(given.__getitem__, keys)))
     if unchanged and all(map(keys.__eq__, map(list, sets))):
-        return [dict(values) for values in sets]  # each as it came, in order: copied whole
+        return list(map(dict, sets))  # each as it came, in order: copied whole
     return _rows(keys, columns)
 
 

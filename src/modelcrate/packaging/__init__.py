@@ -1,7 +1,9 @@
-"""Making projects and the tools for them: `new`, `update`, `build`, `lock`, `graph`, `check`.
+"""Making projects and the tools for them: `new`, `convert`, `update`, `build`, `lock`, `graph`,
+`check`.
 
-`scaffold/` makes projects (the template, its releases, `new` and `update`); `tooling/` works on a
-project that exists (`build`, `lock`, `graph`, `check`). Both use the modules at this level: one
+`scaffold/` makes projects (the template, its releases, `new` and `update`); `convert/` turns a
+trained model into one, through `scaffold`'s project writer; `tooling/` works on a project that
+exists (`build`, `lock`, `graph`, `check`). Both use the modules at this level: one
 home per outside program (`_tools`: uv, build front ends, a project's Python; `_git`: git), one for
 a project's layout (`_project`), the escaping of generated files (`_escape`), the README's
 variable tables (`_tables`) and the questions of `new` (`_options`). A verb's module never imports
@@ -29,6 +31,7 @@ from ._options import (
 )
 from ._project import RUNTIME_LOCK, variables_path
 from ._tools import FRONTENDS, Frontend, find_uv, run_tool
+from .convert._convert import Conversion, Converted, convert_artifact, read_artifact
 from .scaffold._new import NewProject, new_project
 from .scaffold._releases import TemplateRelease, release_template
 from .scaffold._update import Updated, update_project
@@ -70,6 +73,8 @@ __all__ = [
     "CheckResultDict",
     "Conflict",
     "ConflictDict",
+    "Conversion",
+    "Converted",
     "DependencyGraph",
     "DependencyGraphDict",
     "Frontend",
@@ -93,6 +98,7 @@ __all__ = [
     "build_project",
     "check_answer",
     "check_project",
+    "convert_artifact",
     "default_project_name",
     "dependency_graph",
     "derived_defaults",
@@ -105,6 +111,7 @@ __all__ = [
     "modelcrate_requirement",
     "new_project",
     "portable_requirement",
+    "read_artifact",
     "release_template",
     "render_tree",
     "run_tool",

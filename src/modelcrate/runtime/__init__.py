@@ -4,6 +4,15 @@ Nothing here imports Prefect, the template or build tools; a generated flow wrap
 Database drivers are imported only when a target of theirs is used.
 """
 
+from ._artifact import (
+    BINDING_FILE,
+    ArtifactModel,
+    Binding,
+    Slot,
+    pack_inputs,
+    read_binding,
+    unpack_outputs,
+)
 from ._chunks import (
     MAX_CHUNKS_PER_TASK,
     MAX_FAILURES_KEPT,
@@ -85,6 +94,7 @@ from ._targets import (
 from ._warnings import WarningLines, show_warning_lines, warning_lines
 
 __all__ = [
+    "BINDING_FILE",
     "DEFAULT_CHUNK_SIZE",
     "EXPORT_FORMATS",
     "FLOWS_GROUP",
@@ -95,8 +105,10 @@ __all__ = [
     "MODELS_GROUP",
     "STARTUP_TIMEOUT",
     "TARGET_ENV",
+    "ArtifactModel",
     "Axis",
     "BaseTarget",
+    "Binding",
     "ChunkReport",
     "Cluster",
     "CodeFingerprint",
@@ -109,6 +121,7 @@ __all__ = [
     "Range",
     "Result",
     "Settings",
+    "Slot",
     "Stored",
     "Sweep",
     "SweepReport",
@@ -142,6 +155,7 @@ __all__ = [
     "mask_uri",
     "open_target",
     "outputs_table",
+    "pack_inputs",
     "parse_axis",
     "parse_time",
     "prefect_home",
@@ -151,6 +165,7 @@ __all__ = [
     "prepare_inputs",
     "project_entry_points",
     "query_results",
+    "read_binding",
     "read_pyproject",
     "report_progress",
     "reporting_progress",
@@ -165,6 +180,7 @@ __all__ = [
     "show_warning_lines",
     "summarize",
     "task_size",
+    "unpack_outputs",
     "uri_secrets",
     "use_local_prefect",
     "warning_lines",

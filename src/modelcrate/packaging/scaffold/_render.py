@@ -16,6 +16,17 @@ from .._escape import json_text, one_line, python_float, python_string
 from .._options import ProjectOptions, serve_requirement, tools_requirement
 from .._tables import kind_text, range_text, variable_table
 
+ARTIFACT_ANSWERS = (
+    "artifact_kind",
+    "artifact_file",
+    "artifact_summary",
+    "artifact_source",
+    "artifact_requirements",
+    "artifact_review",
+)
+"""The answers of a project made by `convert` (empty for `new`): what it runs and needs.
+Recorded in the answers file; `update` renders every version of the template with them."""
+
 
 def placeholder_source(variable: Variable) -> str:
     """Python source of a valid value for an output, used until the user writes the model."""

@@ -27,7 +27,7 @@ from ._releases import (
     template_repository,
     template_versions,
 )
-from ._render import template_answers
+from ._render import ARTIFACT_ANSWERS, template_answers
 
 CONFLICT_MARKER = b"<<<<<<< "
 # Answers that keep the value recorded when the project was made (the copyright year).
@@ -188,6 +188,9 @@ def _update_answers(path: Path, answers: dict[str, Any], answers_file: Path) -> 
     data = template_answers(spec, options)
     for key in KEPT_ANSWERS:
         data.pop(key, None)
+    # A converted project's artifact, as `convert` recorded it (a template before `convert`
+    # ignores these answers).
+    data.update({key: answers[key] for key in ARTIFACT_ANSWERS if key in answers})
     return data
 
 

@@ -1,13 +1,15 @@
 """Read back what `new` wrote before it reports success: every file of a project parses.
 
 Python files parse (`ast`), TOML files load and `pyproject.toml` passes validate-pyproject,
-YAML files load, and the variables file reloads to the spec the project was made from.
+YAML and JSON files load, and the variables file reloads to the spec the project was made from.
+Other files (a converted model's artifact, a license) are not code and are left as they are.
 """
 
 from __future__ import annotations
 
 import ast
 import functools
+import json
 import os
 import warnings
 from pathlib import Path
@@ -50,6 +52,11 @@ def _check_file(path: Path, text: str) -> None:
             _check_pyproject(data)
     elif path.suffix in (".yml", ".yaml"):
         yaml.safe_load(text)
+    elif path.suffix == ".json":
+        json.loads(text)
+
+
+_CHECKED = frozenset({".py", ".toml", ".yml", ".yaml", ".json"})
 
 
 def verify_project(root: Path, spec: Spec, variables: Path) -> None:
@@ -59,6 +66,8 @@ def verify_project(root: Path, spec: Spec, variables: Path) -> None:
         dirnames[:] = sorted(d for d in dirnames if d != ".git")
         for name in sorted(filenames):
             path = Path(dirpath, name)
+            if path.suffix not in _CHECKED:
+                continue
             shown = path.relative_to(root).as_posix()
             try:
                 _check_file(path, path.read_text(encoding="utf-8"))

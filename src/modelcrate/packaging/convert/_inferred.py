@@ -1,0 +1,88 @@
+"""What a kind of artifact found in a file: its tensors (slots), the variables they carry, what
+was guessed, and how to call the artifact directly."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from ...runtime import Slot
+from ...spec import Variable
+
+RunArtifact = Callable[[Mapping[str, np.ndarray], Sequence[str]], list[np.ndarray]]
+"""The artifact called directly (`session.run`, `predict`): input arrays by slot name, the
+output slots wanted, their arrays."""
+
+TOLERANCES: dict[str, dict[str, float]] = {
+    "float16": {"rtol": 1e-3, "atol": 1e-4},
+    "float32": {"rtol": 1e-5, "atol": 1e-6},
+    "float64": {"rtol": 1e-9, "atol": 1e-12},
+}
+"""How closely the package's outputs must match the artifact's own, by the output's element type."""
+
+
+@dataclass(frozen=True)
+class Inferred:
+    """What a kind of artifact says about one file."""
+
+    kind: str
+    """The kind's name, as the binding file records it: "onnx" or "sklearn"."""
+    file_name: str
+    """The artifact's file name inside the package (`model.onnx`, `model.skops`)."""
+    summary: str
+    """What it is, in a few words: "an ONNX graph, run with onnxruntime"."""
+    inputs: tuple[Slot, ...]
+    outputs: tuple[Slot, ...]
+    input_variables: tuple[Variable, ...]
+    output_variables: tuple[Variable, ...]
+    run: RunArtifact
+    guessed: frozenset[str] = frozenset()
+    """Variable names made up here (`x0`, `y`), not read from the artifact."""
+    options: Mapping[str, Any] = field(default_factory=dict)
+    """How the runtime loads it (the binding file's `options`)."""
+    requirements: tuple[str, ...] = ()
+    """What a packaged model of this kind needs at run time (its extra dependencies)."""
+    described: tuple[tuple[str, str], ...] = ()
+    """What was read from the artifact, as (label, text) lines for the command to print."""
+    notes: tuple[str, ...] = ()
+    """What the user should know or review beyond names, ranges and units."""
+
+    def renamed(self, names: Mapping[str, str]) -> Inferred:
+        """The same artifact with its variables renamed (old name -> new name) in every slot."""
+
+        def slot(s: Slot) -> Slot:
+            if s.variables:
+                return replace(s, variables=tuple(names.get(n, n) for n in s.variables))
+            return replace(s, variable=names.get(str(s.variable), s.variable))
+
+        return replace(
+            self,
+            inputs=tuple(map(slot, self.inputs)),
+            outputs=tuple(map(slot, self.outputs)),
+            guessed=frozenset(n for n in self.guessed if n not in names),
+        )
+
+    def tolerance(self) -> dict[str, dict[str, float]]:
+        """For each output variable of a floating-point tensor, how closely to compare it."""
+        found = {}
+        for slot in self.outputs:
+            if slot.dtype in TOLERANCES:
+                found.update({name: TOLERANCES[slot.dtype] for name in slot.names})
+        return found
+
+
+def listed(names: Sequence[str], limit: int = 6) -> str:
+    """Names for a message: `a, b, c`, or the first few and how many more."""
+    shown = ", ".join(repr(n) if not n.isidentifier() else n for n in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def reason(exc: BaseException) -> str:
+    """Another library's error as a short clause on one line (never just its class name)."""
+    text = " ".join(str(exc).split())
+    if len(text) > 240:
+        text = text[:237] + "..."
+    return text or "no reason given"

@@ -1,0 +1,323 @@
+"""`ArtifactModel`: a model whose `evaluate` runs a trained artifact shipped in its package.
+
+`modelcrate convert` copies the artifact (an ONNX graph, a scikit-learn estimator) into the
+package beside a binding file, `artifact.json`, that says how the model's variables map onto
+the artifact's tensors or columns. The generated model class names the binding file; this module
+reads it, loads the artifact once per process on first use (thread-safe), and runs it: a whole
+batch in one call when every tensor has a batch axis.
+
+Each kind of artifact is one module (`_onnx`, `_sklearn`) with a `load(path, options)` that
+returns a `Runner`; it is imported only when a model of its kind is first used, so a packaged
+model never imports onnxruntime or scikit-learn unless its kind needs them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import chain
+from operator import itemgetter
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+import numpy as np
+
+from .._errors import OutputError, ProjectError
+from ..model import Model
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable  # Python 3.11; only annotations here
+
+__all__ = [
+    "BINDING_FILE",
+    "BINDING_VERSION",
+    "KINDS",
+    "ArtifactModel",
+    "Binding",
+    "Runner",
+    "Slot",
+    "pack_inputs",
+    "read_binding",
+    "unpack_outputs",
+]
+
+BINDING_FILE = "artifact.json"
+"""The binding file beside the artifact in a converted package."""
+BINDING_VERSION = 1
+
+KINDS: dict[str, str] = {"onnx": "._onnx", "sklearn": "._sklearn"}
+"""Each kind of artifact and the module (of this package) that loads and runs it."""
+
+
+class Runner(Protocol):
+    """A loaded artifact: runs named input arrays to the named outputs asked for."""
+
+    def __call__(
+        self, inputs: Mapping[str, np.ndarray], outputs: Sequence[str]
+    ) -> list[np.ndarray]: ...
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One tensor (or column block) of the artifact and the variables it carries.
+
+    With `variables`, the tensor's last axis holds those scalar variables, in order (a tensor of
+    shape `[N, k]`); with `variable`, each row of the tensor is that one variable's value (a
+    scalar for shape `[N]`, an array of shape `shape[1:]` otherwise). `batched`: the first axis
+    is the batch axis; else the tensor is one input set's value, of shape `shape`.
+    """
+
+    name: str
+    dtype: str
+    shape: tuple[int | None, ...]
+    batched: bool = True
+    variables: tuple[str, ...] = ()
+    variable: str | None = None
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The variables this slot carries."""
+        return self.variables or ((self.variable,) if self.variable is not None else ())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The slot as the binding file records it."""
+        data: dict[str, Any] = {
+            "name": self.name,
+            "dtype": self.dtype,
+            "shape": list(self.shape),
+            "batched": self.batched,
+        }
+        if self.variables:
+            data["variables"] = list(self.variables)
+        else:
+            data["variable"] = self.variable
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Slot:
+        """A slot from the binding file (`KeyError`, `TypeError` or `ValueError` when malformed)."""
+        variables = tuple(str(v) for v in data.get("variables", ()))
+        variable = data.get("variable")
+        if bool(variables) == (variable is not None):
+            raise ValueError(f"slot {data.get('name')!r} needs either variables or variable")
+        np.dtype(str(data["dtype"]))  # a dtype numpy knows
+        return cls(
+            name=str(data["name"]),
+            dtype=str(data["dtype"]),
+            shape=tuple(None if n is None else int(n) for n in data["shape"]),
+            batched=bool(data["batched"]),
+            variables=variables,
+            variable=None if variable is None else str(variable),
+        )
+
+
+@dataclass(frozen=True)
+class Binding:
+    """What `artifact.json` says: the kind, the artifact's file (beside the binding file), its
+    SHA-256, the input and output slots, and options of the kind (how to load it)."""
+
+    kind: str
+    file: str
+    sha256: str
+    inputs: tuple[Slot, ...]
+    outputs: tuple[Slot, ...]
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def batched(self) -> bool:
+        """Whether a whole batch runs in one call (every tensor has a batch axis)."""
+        return all(slot.batched for slot in (*self.inputs, *self.outputs))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The binding as `artifact.json` holds it."""
+        return {
+            "modelcrate_artifact": BINDING_VERSION,
+            "kind": self.kind,
+            "file": self.file,
+            "sha256": self.sha256,
+            "inputs": [slot.to_dict() for slot in self.inputs],
+            "outputs": [slot.to_dict() for slot in self.outputs],
+            "options": dict(self.options),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Binding:
+        """A binding from its JSON form (`KeyError`, `TypeError` or `ValueError` when malformed)."""
+        if data.get("modelcrate_artifact") != BINDING_VERSION:
+            raise ValueError(f"not a binding file of version {BINDING_VERSION}")
+        kind = str(data["kind"])
+        if kind not in KINDS:
+            raise ValueError(f"unknown kind {kind!r} (known: {', '.join(KINDS)})")
+        file = str(data["file"])
+        if Path(file).name != file or file in ("", ".", ".."):
+            raise ValueError(f"file {file!r} must be a file name beside the binding file")
+        return cls(
+            kind=kind,
+            file=file,
+            sha256=str(data.get("sha256", "")),
+            inputs=tuple(Slot.from_dict(s) for s in data["inputs"]),
+            outputs=tuple(Slot.from_dict(s) for s in data["outputs"]),
+            options=dict(data.get("options", {})),
+        )
+
+
+def read_binding(path: Traversable | Path) -> Binding:
+    """Read a binding file; `ProjectError` naming the file when it is missing or malformed."""
+    try:
+        return Binding.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except OSError as exc:
+        raise ProjectError(f"{path}: cannot read the artifact's binding file ({exc})") from None
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ProjectError(
+            f"{path}: not a valid artifact binding file ({exc}); make it again with "
+            "`modelcrate convert`"
+        ) from None
+
+
+def pack_inputs(
+    slots: Sequence[Slot], input_sets: Sequence[Mapping[str, Any]]
+) -> dict[str, np.ndarray]:
+    """The input tensors of a batch: each slot's variables stacked over the sets (shape
+    `[N, ...]`; an unbatched slot's single set reshaped to its declared shape)."""
+    count = len(input_sets)
+    tensors = {}
+    for slot in slots:
+        dtype = np.dtype(slot.dtype)
+        if slot.variables:
+            tensor = _columns(input_sets, slot.variables, dtype, count)
+        else:
+            values = list(map(itemgetter(slot.variable), input_sets))
+            if len(slot.shape) == int(slot.batched) and dtype.kind in "biuf":  # a scalar a row
+                tensor = np.fromiter(values, dtype=dtype, count=count)
+            else:
+                tensor = np.asarray(values, dtype=dtype)
+        if not slot.batched:
+            tensor = tensor.reshape(tuple(-1 if n is None else n for n in slot.shape))
+        tensors[slot.name] = tensor
+    return tensors
+
+
+def _columns(
+    sets: Sequence[Mapping[str, Any]], names: Sequence[str], dtype: np.dtype[Any], count: int
+) -> np.ndarray:
+    """Scalar variables across the sets, as an array of shape `[N, len(names)]` of `dtype`."""
+    if len(names) == 1:
+        rows: Any = map(itemgetter(names[0]), sets)
+    else:  # one tuple per set, flattened: a C loop, not a Python one per value
+        rows = chain.from_iterable(map(itemgetter(*names), sets))
+    if dtype.kind in "biuf":
+        flat = np.fromiter(rows, dtype=dtype, count=count * len(names))
+    else:
+        flat = np.asarray(list(rows), dtype=dtype)
+    return flat.reshape(count, len(names))
+
+
+def unpack_outputs(
+    slots: Sequence[Slot], arrays: Sequence[np.ndarray], count: int
+) -> list[dict[str, Any]]:
+    """One dict of outputs per input set from the output arrays of a batch of `count` sets:
+    scalars as Python numbers (or text), array values as numpy arrays."""
+    columns: dict[str, list[Any]] = {}
+    for slot, array in zip(slots, arrays, strict=True):
+        array = np.asarray(array)
+        if not slot.batched:
+            array = array.reshape(1, -1) if slot.variables else array[np.newaxis, ...]
+        if array.shape[:1] != (count,):
+            raise OutputError(
+                f"the artifact's output {slot.name!r} has shape {array.shape}, not {count} rows "
+                "(one per input set)"
+            )
+        if slot.variables:
+            flat = array.reshape(count, -1)
+            if flat.shape[1] != len(slot.variables):
+                raise OutputError(
+                    f"the artifact's output {slot.name!r} has {flat.shape[1]} columns, not the "
+                    f"{len(slot.variables)} its binding names"
+                )
+            for i, name in enumerate(slot.variables):
+                columns[name] = flat[:, i].tolist()
+        elif array.ndim == 1:
+            columns[str(slot.variable)] = array.tolist()
+        else:
+            columns[str(slot.variable)] = list(array)
+    if len(columns) == 1:
+        ((name, values),) = columns.items()
+        return [{name: value} for value in values]
+    names = list(columns)
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+
+
+class _Loaded:
+    """An artifact loaded for a model class: its binding and runner."""
+
+    def __init__(self, binding: Binding, runner: Runner) -> None:
+        self.binding = binding
+        self.runner = runner
+        self.wanted = [slot.name for slot in binding.outputs]
+
+    def run(self, input_sets: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        if not input_sets:
+            return []
+        binding = self.binding
+        if binding.batched:
+            arrays = self.runner(pack_inputs(binding.inputs, input_sets), self.wanted)
+            return unpack_outputs(binding.outputs, arrays, len(input_sets))
+        outputs = []
+        for inputs in input_sets:
+            arrays = self.runner(pack_inputs(binding.inputs, [inputs]), self.wanted)
+            outputs += unpack_outputs(binding.outputs, arrays, 1)
+        return outputs
+
+
+_LOCK = threading.Lock()
+
+
+def load_artifact(binding_path: Traversable | Path) -> tuple[Binding, Runner]:
+    """Read a binding file and load the artifact beside it with its kind's module."""
+    binding = read_binding(binding_path)
+    artifact = _beside(binding_path, binding.file)
+    module = importlib.import_module(KINDS[binding.kind], __package__)
+    load: Callable[[Path, Mapping[str, Any]], Runner] = module.load
+    return binding, load(artifact, binding.options)
+
+
+def _beside(path: Traversable | Path, name: str) -> Path:
+    """The file `name` in the folder of `path`, as a filesystem path."""
+    return Path(str(path)).parent / name
+
+
+class ArtifactModel(Model):
+    """A model that runs a trained artifact: set `artifact` to its binding file
+    (`files("my_model") / "artifact.json"`); the artifact is loaded once per process, on first
+    use, whichever thread asks first. Override `evaluate_batch` to add your own steps around
+    `run_artifact`."""
+
+    artifact: ClassVar[Traversable | Path]
+    _loaded: ClassVar[_Loaded | None] = None
+
+    def loaded(self) -> _Loaded:
+        """The loaded artifact of this class (loaded now if it is not yet)."""
+        cls = type(self)
+        loaded = cls.__dict__.get("_loaded")
+        if loaded is None:
+            with _LOCK:
+                loaded = cls.__dict__.get("_loaded")
+                if loaded is None:
+                    loaded = _Loaded(*load_artifact(cls.artifact))
+                    cls._loaded = loaded
+        return loaded
+
+    def run_artifact(self, input_sets: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """The artifact's outputs for complete, checked input sets (one call for a batch)."""
+        return self.loaded().run(input_sets)
+
+    def evaluate(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        """Run the artifact on one input set."""
+        return self.run_artifact([inputs])[0]
+
+    def evaluate_batch(self, input_sets: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Run the artifact on a batch of input sets (in one call when it has a batch axis)."""
+        return self.run_artifact(input_sets)
