@@ -90,6 +90,19 @@ def test_list_as_json(run_cli, url):
     assert model["versions"][1]["deployments"][0]["deployment_id"] == "3c9e"
 
 
+def test_the_json_shapes_are_the_documented_ones(run_cli, url):
+    """What `--json` prints has exactly the keys of the TypedDicts that describe it."""
+    from modelcrate.deploy.registry import DeploymentJSON, ModelJSON, OutcomeJSON, VersionJSON
+
+    [model] = json.loads(run_cli("registry", "list", "--json", "-m", MODEL)[1])["models"]
+    version = model["versions"][1]
+    assert set(model) == set(ModelJSON.__annotations__)
+    assert set(version) == set(VersionJSON.__annotations__)
+    assert set(version["deployments"][0]) == set(DeploymentJSON.__annotations__)
+    outcome = json.loads(run_cli("registry", "promote", f"{MODEL}@2.0.0", "--json")[1])
+    assert set(outcome) == {"registry", *OutcomeJSON.__annotations__}
+
+
 def test_an_empty_registry_says_so(run_cli, tmp_path):
     url = f"sqlite:///{tmp_path / 'empty.db'}"
     assert run_cli("registry", "list", "--registry", url) == (0, f"No models in {url}\n", "")

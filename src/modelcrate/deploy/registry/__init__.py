@@ -13,16 +13,30 @@ Errors are `RegistryError`s: `RegistryLookupError` for an unknown model or versi
 """
 
 from ._database import REGISTRY_ENV, default_registry_path, registry_url
-from ._records import DeploymentRecord, ModelRecord, Outcome, Status, VersionRecord
+from ._records import (
+    DeploymentJSON,
+    DeploymentRecord,
+    ModelJSON,
+    ModelRecord,
+    Outcome,
+    OutcomeJSON,
+    Status,
+    VersionJSON,
+    VersionRecord,
+)
 from ._registry import Registry, open_registry
 
 __all__ = [
     "REGISTRY_ENV",
+    "DeploymentJSON",
     "DeploymentRecord",
+    "ModelJSON",
     "ModelRecord",
     "Outcome",
+    "OutcomeJSON",
     "Registry",
     "Status",
+    "VersionJSON",
     "VersionRecord",
     "default_registry_path",
     "open_registry",

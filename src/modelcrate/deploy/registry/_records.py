@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypedDict, TypeVar
 
 Status = Literal["live", "registered", "retired"]
 """A version's state: the one the model serves (live), available, or withdrawn for good."""
@@ -13,6 +13,63 @@ Status = Literal["live", "registered", "retired"]
 
 def _time(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
+
+
+class DeploymentJSON(TypedDict):
+    """A deployment in `--json` output (times in ISO 8601, UTC)."""
+
+    model: str
+    version: str
+    deployment_id: str
+    name: str
+    work_pool: str
+    parameters_schema: dict[str, Any] | None
+    created: str | None
+
+
+class VersionJSON(TypedDict):
+    """A version in `--json` output."""
+
+    model: str
+    version: str
+    status: Status
+    is_live: bool
+    retired_at: str | None
+    created: str | None
+    wheel_sha256: str
+    sdist_sha256: str | None
+    source_url: str | None
+    source_commit: str | None
+    package: str
+    entry_points: dict[str, dict[str, str]]
+    image: str | None
+    variables: dict[str, Any]
+    deployments: list[DeploymentJSON]
+
+
+class ModelJSON(TypedDict):
+    """A model, with its versions, in `--json` output."""
+
+    name: str
+    description: str | None
+    author: str | None
+    laboratory: str | None
+    facility: str | None
+    beampath: str | None
+    created: str | None
+    updated: str | None
+    live_version: str | None
+    versions: list[VersionJSON]
+
+
+class OutcomeJSON(TypedDict):
+    """The outcome of a change (`promote`, `retire`) in `--json` output."""
+
+    changed: bool
+    message: str
+    previous_live: str | None
+    live: str | None
+    record: ModelJSON | VersionJSON | DeploymentJSON
 
 
 @dataclass(frozen=True)
@@ -27,7 +84,7 @@ class DeploymentRecord:
     parameters_schema: dict[str, Any] | None
     created: datetime
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> DeploymentJSON:
         """This deployment as JSON-ready data."""
         return {
             "model": self.model,
@@ -66,7 +123,7 @@ class VersionRecord:
             return "live"
         return "retired" if self.retired_at is not None else "registered"
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> VersionJSON:
         """This version as JSON-ready data."""
         return {
             "model": self.model,
@@ -106,7 +163,7 @@ class ModelRecord:
         """The live version, if there is one."""
         return next((v for v in self.versions if v.is_live), None)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> ModelJSON:
         """This model, its versions and their deployments as JSON-ready data."""
         live = self.live
         return {
@@ -137,7 +194,7 @@ class Outcome(Generic[R]):
     previous_live: str | None = None
     live: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> OutcomeJSON:
         """This outcome as JSON-ready data."""
         return {
             "changed": self.changed,
