@@ -53,22 +53,28 @@ def run_cli(capsys):
     return run
 
 
+def _server_url(server: str, variable: str, script: str) -> str:
+    """The URL in `variable` of a database server `.ci/run` starts with `.ci/SCRIPT.sh`; without
+    one the test is skipped, saying how to start a server, and in CI it fails."""
+    url = os.environ.get(variable)
+    if not url:
+        message = (
+            f"no {server} server: run `source .ci/{script}.sh && start_{script}` "
+            f"(sets {variable}), as .ci/run does"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return url
+
+
 @pytest.fixture(scope="session")
 def postgresql_url() -> str:
     """A PostgreSQL server's URL: `.ci/run` starts one and sets TEST_POSTGRESQL_URL.
 
     Outside CI without one the test is skipped, saying how to start a server; in CI it fails.
     """
-    url = os.environ.get("TEST_POSTGRESQL_URL")
-    if not url:
-        message = (
-            "no PostgreSQL server: run `source .ci/postgres.sh && start_postgres` "
-            "(sets TEST_POSTGRESQL_URL), as .ci/run does"
-        )
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return url
+    return _server_url("PostgreSQL", "TEST_POSTGRESQL_URL", "postgres")
 
 
 @pytest.fixture
@@ -102,16 +108,7 @@ def mariadb_url() -> str:
 
     Outside CI without one the test is skipped, saying how to start a server; in CI it fails.
     """
-    url = os.environ.get("TEST_MARIADB_URL")
-    if not url:
-        message = (
-            "no MariaDB server: run `source .ci/mariadb.sh && start_mariadb` "
-            "(sets TEST_MARIADB_URL), as .ci/run does"
-        )
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return url
+    return _server_url("MariaDB", "TEST_MARIADB_URL", "mariadb")
 
 
 @pytest.fixture
