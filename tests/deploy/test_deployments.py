@@ -198,3 +198,33 @@ def test_deploy_checks_builds_registers_and_deploys_once(deploy_env, make_projec
     )
     assert outcome.state == "COMPLETED", outcome
     assert [r.outputs["y"] for r in open_target(target).query()] == [8.0]
+
+    # the live version, run from here by its name: the result it stored is printed
+    ran_in = str(deploy_env / "ran")
+    ran = modelcrate("run", "scaler", "--deployment", "--set", "x=1.5", "-t", ran_in)
+    assert ran.returncode == 0, ran.stderr
+    assert "Running scaler 1.0.0 (scaler/1.0.0)" in ran.stderr and "Completed" in ran.stderr
+    assert "Stored result" in ran.stdout and "6" in ran.stdout
+    as_json = modelcrate(
+        "run", "scaler@1.0.0", "--deployment", "--set", "x=0.5", "-t", ran_in, "--json"
+    )
+    assert as_json.returncode == 0, as_json.stderr
+    assert json.loads(as_json.stdout)["outputs"]["y"] == 2.0
+    later = modelcrate("run", "scaler", "--deployment", "--no-wait", "-t", ran_in)
+    assert later.returncode == 0, later.stderr
+    assert "/runs/flow-run/" in later.stdout
+
+    warned = modelcrate("run", "scaler", "--deployment", "--set", "x=50", "-t", ran_in, "--json")
+    assert warned.returncode == 0, warned.stderr  # the policy `warn`: said, and run
+    assert "outside the range [-10, 10]" in warned.stderr
+    assert json.loads(warned.stdout)["outputs"]["y"] == 200.0
+    for bad, message in (
+        (("run", "scaler", "--deployment", "--set", "x=abc"), "input 'x'"),
+        (("run", "nothing", "--deployment"), "no model 'nothing'"),
+        (("run", "scaler@9.9", "--deployment"), "9.9"),
+        (("run", "scaler", "--deployment", "--set", "z=1"), "has no input 'z'"),
+        (("run", "scaler", "--no-wait"), "add --deployment"),
+    ):
+        done = modelcrate(*bad)
+        assert done.returncode == 2, (bad, done.stderr)
+        assert message in done.stderr and "Traceback" not in done.stderr

@@ -130,6 +130,17 @@ def prefect_options(command: Callable[..., Any]) -> Callable[..., Any]:
 )
 @target_option
 @prefect_options
+@click.option(
+    "--deployment",
+    is_flag=True,
+    help="Run MODEL[@VERSION]'s deployment (the live version, or the one named) on its work "
+    "pool, as `modelcrate deploy` registered it, wait for the run and print what it stored.",
+)
+@click.option(
+    "--no-wait",
+    is_flag=True,
+    help="With --deployment: print the flow run's id and link, and do not wait for it.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the stored result documents as JSON.")
 def run(
     model_ref: str | None,
@@ -140,16 +151,33 @@ def run(
     dask: str | None,
     workers: int | None,
     chunk_size: int,
+    deployment: bool,
+    no_wait: bool,
     as_json: bool,
 ) -> None:
     """Evaluate a model and store the result.
 
     PROJECT is a project directory made by `modelcrate new`; MODEL is the name of an installed
     model package. Inputs not given take their defaults. Many input sets (--inputs) are
-    evaluated and stored in chunks; with --dask the chunks run on a Dask cluster.
+    evaluated and stored in chunks; with --dask the chunks run on a Dask cluster. With
+    --deployment, MODEL[@VERSION] runs on its deployment's work pool instead (see
+    `modelcrate deploy`): the model need not be installed here.
     """
     from .. import runtime
 
+    if no_wait and not deployment:
+        raise click.UsageError("--no-wait is for a run of a deployment: add --deployment")
+    if deployment:
+        if prefect or dask or workers:
+            raise click.UsageError(
+                "--deployment runs on the deployment's work pool; leave out --prefect, --dask and --workers"
+            )
+        if model_ref is None:
+            raise click.UsageError(
+                "Missing argument 'MODEL' (with --deployment: MODEL or MODEL@VERSION)"
+            )
+        _run_deployment(model_ref, settings, inputs_file, targets, chunk_size, no_wait, as_json)
+        return
     model_ref = check_dask_options(model_ref, dask, workers)
     model, project = runtime.find_model(model_ref)
     input_sets = _read_inputs(model, inputs_file, settings)
@@ -173,6 +201,77 @@ def run(
         if exc.stored:
             _print_stored(exc.stored, as_json, shown)
         raise
+    _print_stored(stored, as_json, shown)
+
+
+def _run_deployment(
+    reference: str,
+    settings: tuple[str, ...],
+    inputs_file: str | None,
+    targets: tuple[str, ...],
+    chunk_size: int,
+    no_wait: bool,
+    as_json: bool,
+) -> None:
+    """Run the deployment of a registered version on its work pool; print what it stored (read
+    back from the targets by the flow run's id), or, with `no_wait`, the run's id and link."""
+    from types import SimpleNamespace
+
+    from .._errors import DeployError
+    from ..deploy import deployed_version, prefect_api_url, run_deployment
+    from ..runtime import Stored, uri_secrets
+
+    found = deployed_version(reference)
+    model = SimpleNamespace(spec=found.spec, name=found.model)  # what reading inputs needs
+    input_sets = _read_inputs(model, inputs_file, settings)
+    try:
+        found.check_inputs(input_sets)  # as the deployed model will, before a run is asked for
+    except MissingInputError as exc:
+        raise exc.given_by("set") from None
+    run_targets = RunTargets.of(targets, None)  # a bad URI fails before the run starts
+    for given, target in zip(run_targets.given, run_targets.opened, strict=True):
+        if not given.strip().startswith("@") and uri_secrets(target.uri):
+            raise InputError(
+                f"{target.name}: a target with a password cannot be a flow parameter; give it "
+                "as @NAME and set MODELCRATE_TARGETS__NAME=URI here and where the worker runs"
+            )
+    parameters = {
+        "inputs": input_sets[0] if len(input_sets) == 1 else input_sets,
+        "targets": run_targets.for_flow(),
+        "chunk_size": chunk_size,
+    }
+    api = prefect_api_url()
+    if not as_json:
+        stderr(f"Running {found.model} {found.version} ({found.deployment}) on {found.pool!r}...")
+    outcome = run_deployment(
+        found.deployment,
+        parameters,
+        wait=not no_wait,
+        on_state=None if as_json else (lambda state, message: stderr(f"  {state}")),
+    )
+    link = f"{api.removesuffix('/api')}/runs/flow-run/{outcome.id}"
+    if no_wait:
+        click.echo(
+            json.dumps({"flow_run_id": outcome.id, "url": link})
+            if as_json
+            else f"{outcome.id} {link}"
+        )
+        return
+    if outcome.state != "COMPLETED":
+        reason = f": {outcome.message}" if outcome.message else ""
+        raise DeployError(
+            f"the run {outcome.name} of {found.deployment} ended {outcome.state.lower()}{reason} ({link})"
+        )
+    shown = run_targets.shown
+    stored = []
+    for target in run_targets.opened:
+        for result in target.query(model=found.model):
+            if result.flow_run_id == outcome.id:
+                stored.append(Stored(result, [shown[target.name]], [target.name]))
+    if not stored:
+        raise DeployError(
+            f"the run {outcome.name} completed but its results are not in {', '.join(shown.values())}"
+        )
     _print_stored(stored, as_json, shown)
 
 

@@ -15,6 +15,7 @@ from ._deployments import (
     run_deployment,
 )
 from ._environments import VersionEnvironment, environments_root, file_sha256, version_environment
+from ._runs import DeployedVersion, deployed_version
 from ._services import (
     SERVER,
     WORKER,
@@ -41,6 +42,7 @@ __all__ = [
     "WORKER",
     "DeployReport",
     "Deployed",
+    "DeployedVersion",
     "DeploymentRecord",
     "FlowOfVersion",
     "FlowRunOutcome",
@@ -53,6 +55,7 @@ __all__ = [
     "VersionRecord",
     "apply_deployment",
     "deploy_project",
+    "deployed_version",
     "environments_root",
     "file_sha256",
     "load_services_settings",

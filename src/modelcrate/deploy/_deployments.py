@@ -4,8 +4,8 @@ A version deployed to a process pool runs from its own environment (`version_env
 deployment's `command` job variable is that environment's Python running Prefect's engine, and its
 entry point is the flow's module path, so the flow is imported from the version's wheel, never
 from a working tree. The flow's parameter schema is read in that environment too (modelcrate's
-own environment need not have the model installed), and the server checks each run's parameters
-against it.
+own environment need not have the model installed), for the server's form; each run checks its
+inputs itself, by each variable's policy.
 
 Prefect's client is imported here, in the process that deploys or asks for a run; the API is the
 one `PREFECT_API_URL` names, else the local services' (`modelcrate services start`).
@@ -132,7 +132,9 @@ def apply_deployment(
             work_pool_name=pool,
             entrypoint=flow.entrypoint,
             parameter_openapi_schema=flow.parameter_schema,
-            enforce_parameter_schema=True,
+            # the run checks its inputs itself, each variable by its policy: the schema's bounds
+            # are for the form, and would refuse what the policy `warn` takes
+            enforce_parameter_schema=False,
             job_variables=variables,
             pull_steps=[],
             description=description,

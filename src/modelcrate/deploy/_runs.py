@@ -1,0 +1,68 @@
+"""Which deployment `modelcrate run MODEL[@VERSION] --deployment` runs: the live version of the
+model (or the one named) as the registry has it, with its variables, so that inputs are read and
+checked here without the model being installed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .._errors import DeployError
+from ..model import Model
+from ..spec import Spec
+
+
+@dataclass(frozen=True)
+class DeployedVersion:
+    """A deployed version: the model, the version, its Prefect deployment and its variables."""
+
+    model: str
+    version: str
+    deployment: str
+    """The deployment's full name, `FLOW/DEPLOYMENT`."""
+    pool: str
+    spec: Spec
+
+    def check_inputs(self, input_sets: list[dict[str, Any]]) -> None:
+        """Check input sets as the deployed model will, before a run is asked for: an
+        `InputError` names the set and the variable (a value outside its range, say)."""
+        checker = type("DeployedModel", (Model,), {"spec": self.spec, "name": self.model})()
+        checker.prepare_many(input_sets, start=0 if len(input_sets) > 1 else None)
+
+
+def deployed_version(reference: str, *, registry: str | None = None) -> DeployedVersion:
+    """The version `reference` (`MODEL`: its live version; `MODEL@VERSION`) names, and its
+    latest deployment; a `DeployError` (or the registry's) says what is missing."""
+    from ..runtime import decode_value
+    from ..spec import parse_spec
+    from .registry import open_registry
+
+    model, at, version = reference.strip().rpartition("@")
+    if not at:
+        model, version = reference.strip(), ""
+    if not model or (at and not version):
+        raise DeployError(
+            f"{reference!r}: name a model (MODEL, for its live version) or a version "
+            "(MODEL@VERSION), e.g. injector-surrogate@1.0.0"
+        )
+    with open_registry(registry) as book:
+        if version:
+            record = book.version(model, version)
+        else:
+            live = [v for v in book.model(model).versions if v.is_live]
+            if not live:
+                raise DeployError(
+                    f"{model} has no live version; name one (MODEL@VERSION) or promote one: "
+                    f"modelcrate registry promote {model}@VERSION"
+                )
+            record = live[0]
+    if not record.deployments:
+        raise DeployError(
+            f"{model}@{record.version} is registered but not deployed; deploy it: "
+            "modelcrate deploy PROJECT"
+        )
+    deployment = max(record.deployments, key=lambda d: d.created)
+    spec = parse_spec(
+        decode_value(record.variables), source=f"the registry's {model}@{record.version}"
+    )
+    return DeployedVersion(model, record.version, deployment.name, deployment.work_pool, spec)
