@@ -47,7 +47,8 @@ def deploy_env(tmp_path, monkeypatch):
         monkeypatch.delenv(name)
     monkeypatch.setenv("MODELCRATE_SERVICES_DIR", str(tmp_path / "services"))
     monkeypatch.setenv("MODELCRATE_SERVICES_PORT", str(free_port()))
-    monkeypatch.setenv("MODELCRATE_ENVIRONMENTS", str(tmp_path / "environments"))
+    # a space in the path, as in macOS's "Application Support": the run's command is quoted
+    monkeypatch.setenv("MODELCRATE_ENVIRONMENTS", str(tmp_path / "version environments"))
     from modelcrate.deploy import load_services_settings, stop_services
 
     yield tmp_path
@@ -59,6 +60,50 @@ def test_without_a_server_deploying_says_how_to_start_one(deploy_env):
 
     with pytest.raises(DeployError, match="modelcrate services start"):
         prefect_api_url()
+
+
+def test_a_server_that_does_not_answer_is_said_before_any_work(deploy_env, monkeypatch):
+    from _projects import free_port
+
+    from modelcrate.deploy import deploy_project
+
+    monkeypatch.setenv("PREFECT_API_URL", f"http://admin:hunter2@127.0.0.1:{free_port()}/api")
+    with pytest.raises(DeployError, match="does not answer") as caught:
+        deploy_project(deploy_env / "nowhere", say=lambda line: None)
+    assert "hunter2" not in str(caught.value)
+
+
+def test_a_pool_name_modelcrate_would_not_make_is_refused(deploy_env):
+    from modelcrate.deploy import deploy_project
+
+    with pytest.raises(DeployError, match="--pool 'a b/c': a work pool name is"):
+        deploy_project(deploy_env, pool="a b/c", say=lambda line: None)
+
+
+@pytest.mark.parametrize(
+    ("entry_points", "metadata"),
+    [("[x\n", b"Name: m\nVersion: 1\n"), ("", b"Name: m\nVersion: \xff\n"), ("a = b\n", b"x")],
+)
+def test_a_wheel_whose_metadata_cannot_be_read_is_one_error(deploy_env, entry_points, metadata):
+    import zipfile
+
+    from modelcrate.deploy._deploy import _wheel_metadata
+
+    wheel = deploy_env / "m-1-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("m-1.dist-info/METADATA", metadata)
+        archive.writestr("m-1.dist-info/entry_points.txt", entry_points)
+    with pytest.raises(DeployError, match=r"m-1-py3-none-any\.whl"):
+        _wheel_metadata(wheel)
+
+
+def test_a_malformed_model_reference_is_bad_input(deploy_env):
+    from modelcrate import InputError
+    from modelcrate.deploy import deployed_version
+
+    for reference in ("scaler@", "@1.0.0", " "):
+        with pytest.raises(InputError, match="name a model"):
+            deployed_version(reference)
 
 
 def test_a_file_that_is_no_wheel_is_refused(deploy_env):

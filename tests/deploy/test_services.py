@@ -40,7 +40,7 @@ def services_env(tmp_path):
         "MODELCRATE_SERVICES_PORT": str(free_port()),
     }
     yield env
-    with contextlib.suppress(ServicesError):  # stop whatever a test left running
+    with contextlib.suppress(ServicesError, SettingsError):  # stop what a test left running
         stop_services(load_services_settings(env), say=lambda line: None)
 
 
@@ -105,6 +105,36 @@ def test_a_state_file_that_cannot_be_read_is_one_error_line(services_env):
         and "services.json: not a services state file" in done.stderr
     )
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        {"pid": "1", "started": 1.0, "log": "x", "name": "server", "command": []},
+        {"pid": 1, "started": 1.0, "log": "x", "name": "server", "command": []},
+        {"pid": 10**6, "started": "soon", "log": "x", "name": "server", "command": []},
+    ],
+)
+def test_a_state_file_naming_what_modelcrate_never_writes_is_refused(services_env, state):
+    where = Path(services_env["MODELCRATE_SERVICES_DIR"])
+    where.mkdir(parents=True)
+    document = {"api_url": "u", "ui_url": "u", "pool": "p", "database": "d"}
+    (where / "services.json").write_text(json.dumps({**document, "processes": {"server": state}}))
+    for command in ("status", "stop"):
+        done = _modelcrate(services_env, "services", command)
+        assert done.returncode == 1, done.stderr
+        assert "not a services state file" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_services_directory_that_is_a_file_is_one_error_line(services_env):
+    where = Path(services_env["MODELCRATE_SERVICES_DIR"])
+    where.parent.mkdir(parents=True, exist_ok=True)
+    where.write_text("")
+    for command in ("status", "stop", "start"):
+        done = _modelcrate(services_env, "services", command)
+        assert done.returncode == 2, (command, done.stderr)
+        assert "MODELCRATE_SERVICES_DIR" in done.stderr and "is not a directory" in done.stderr
+    where.unlink()
 
 
 def test_a_port_taken_by_another_program_is_refused(services_env):

@@ -17,9 +17,8 @@ from ._registry import _REGISTRY_HELP
 @click.argument("project", type=click.Path(file_okay=False, path_type=Path), default=".")
 @click.option(
     "--pool",
-    default="modelcrate",
-    show_default=True,
-    help="The Prefect work pool to deploy to (a process pool: `modelcrate services` runs one).",
+    help="The Prefect work pool to deploy to, a process pool [default: the local services' pool, "
+    "$MODELCRATE_SERVICES_POOL, else modelcrate].",
 )
 @click.option(
     "--dev",
@@ -63,8 +62,7 @@ def deploy(
         click.echo(
             f"Deployed {report.model} {report.version} as {deployment.name} on the work pool "
             f"{deployment.pool!r}. Run it with:\n"
-            f"  PREFECT_API_URL={shlex.quote(report.api_url)} prefect deployment run "
-            f"{shlex.quote(deployment.name)} --param inputs='{{}}'"
+            f"  modelcrate run {shlex.quote(f'{report.model}@{report.version}')} --deployment"
         )
     else:
         click.echo(

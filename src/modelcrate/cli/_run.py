@@ -219,7 +219,7 @@ def _run_deployment(
 
     from .._errors import DeployError
     from ..deploy import deployed_version, prefect_api_url, run_deployment
-    from ..runtime import Stored, uri_secrets
+    from ..runtime import Stored, mask_uri, uri_secrets
 
     found = deployed_version(reference)
     model = SimpleNamespace(spec=found.spec, name=found.model)  # what reading inputs needs
@@ -249,7 +249,7 @@ def _run_deployment(
         wait=not no_wait,
         on_state=None if as_json else (lambda state, message: stderr(f"  {state}")),
     )
-    link = f"{api.removesuffix('/api')}/runs/flow-run/{outcome.id}"
+    link = f"{mask_uri(api).removesuffix('/api')}/runs/flow-run/{outcome.id}"
     if no_wait:
         click.echo(
             json.dumps({"flow_run_id": outcome.id, "url": link})

@@ -20,14 +20,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from .._errors import DeployError
+from ..runtime import mask_uri
 from ._deployments import (
     Deployed,
     apply_deployment,
+    check_server,
     prefect_api_url,
     read_flow,
     remove_deployment,
 )
 from ._environments import VersionEnvironment, file_sha256, version_environment
+from ._services import check_pool_name, load_services_settings
 
 if TYPE_CHECKING:
     from .registry import Outcome
@@ -58,8 +61,8 @@ class DeployReport:
         return {
             "model": self.model,
             "version": self.version,
-            "api_url": self.api_url,
-            "wheel": str(self.wheel),
+            "api_url": mask_uri(self.api_url),
+            "wheel": self.wheel.name,
             "wheel_sha256": self.environment.wheel_sha256,
             "environment": str(self.environment.path),
             "deployment": {
@@ -75,7 +78,7 @@ class DeployReport:
 def deploy_project(
     project: str | Path,
     *,
-    pool: str = DEFAULT_POOL,
+    pool: str | None = None,
     dev: bool = False,
     wheel: Path | None = None,
     registry: str | None = None,
@@ -83,13 +86,17 @@ def deploy_project(
 ) -> DeployReport:
     """Deploy PROJECT's current version (see the module's docstring); `say` gets a line per
     step. A `DeployError` (or the registry's error) says what stopped it."""
-    from ..packaging import RUNTIME_LOCK, build_project, check_project, variables_path
+    from packaging.utils import canonicalize_name
+
+    from ..packaging import RUNTIME_LOCK, build_project, check_project, read_project, variables_path
     from ..runtime import encode_value
     from ..spec import load_spec, spec_document
     from .registry import open_registry
 
     root = Path(project).expanduser().resolve()
-    api = prefect_api_url()  # a server to deploy to, before any work is done
+    pool = check_pool_name(pool or load_services_settings().pool)
+    api = prefect_api_url()  # a server to deploy to, answering, before any work is done
+    check_server(api)
     say(f"Checking {root.name}...")
     failed = [check for check in check_project(root) if not check.ok]
     for check in [c for c in failed if c.name in LOCAL_CHECKS]:
@@ -107,6 +114,11 @@ def deploy_project(
             wheel_path, sdist_sha = Path(wheel).expanduser().resolve(), None
         about = _wheel_metadata(wheel_path)
         version = about["version"]
+        expected = read_project(root).name
+        if canonicalize_name(about["name"]) != canonicalize_name(expected):
+            raise DeployError(
+                f"{wheel_path.name} is a wheel of {about['name']}, not of {expected} ({root})"
+            )
         if not dev and _not_a_release(version):
             raise DeployError(
                 f"{root}: version {version} is not a release (untagged commits or uncommitted "
@@ -123,28 +135,28 @@ def deploy_project(
         model_name = next(iter(flows))
         package = entrypoint.split(":")[0].split(".")[0]
         spec = load_spec(variables_path(root, package.replace(".", "/")))
-        with open_registry(registry) as book:
-            model = book.register_model(model_name, description=about.get("summary") or None)
-            registered = book.register_version(
-                model_name,
-                version,
-                wheel_sha256=environment.wheel_sha256,
-                sdist_sha256=sdist_sha,
-                package=package,
-                entry_points=about["entry_points"],
-                variables=cast(dict[str, Any], encode_value(spec_document(spec))),  # strict JSON
-            )
-            say(f"Deploying {model_name} {version} to the work pool {pool!r}...")
-            deployed = apply_deployment(
-                flow,
-                name=version,
-                pool=pool,
-                version=version,
-                python=environment.python,
-                description=about.get("summary") or None,
-                tags=[model_name],
-            )
-            try:
+        say(f"Deploying {model_name} {version} to the work pool {pool!r}...")
+        deployed = apply_deployment(
+            flow,
+            name=version,
+            pool=pool,
+            version=version,
+            python=environment.python,
+            description=about.get("summary") or None,
+            tags=[model_name],
+        )
+        try:  # registered only once the deployment exists
+            with open_registry(registry) as book:
+                model = book.register_model(model_name, description=about.get("summary") or None)
+                registered = book.register_version(
+                    model_name,
+                    version,
+                    wheel_sha256=environment.wheel_sha256,
+                    sdist_sha256=sdist_sha,
+                    package=package,
+                    entry_points=about["entry_points"],
+                    variables=cast(dict[str, Any], encode_value(spec_document(spec))),
+                )
                 recorded = book.record_deployment(
                     model_name,
                     version,
@@ -153,13 +165,13 @@ def deploy_project(
                     work_pool=pool,
                     parameters_schema=flow.parameter_schema,
                 )
-            except BaseException:
-                if registered.changed:  # made by this deploy: not left behind
-                    remove_deployment(deployed.id)
-                raise
-            outcomes: list[Outcome[Any]] = [model, registered, recorded]
-            if registered.live is None:  # the model's first deployed version: live at once
-                outcomes.append(book.promote(model_name, version))
+                outcomes: list[Outcome[Any]] = [model, registered, recorded]
+                if registered.live is None:  # the model's first deployed version: live at once
+                    outcomes.append(book.promote(model_name, version))
+        except BaseException:
+            if deployed.created:  # made by this deploy: not left behind
+                remove_deployment(deployed.id)
+            raise
     changed = any(outcome.changed for outcome in outcomes)
     messages = tuple(outcome.message for outcome in outcomes)
     return DeployReport(
@@ -184,10 +196,10 @@ def _wheel_metadata(wheel: Path) -> dict[str, Any]:
         with zipfile.ZipFile(wheel) as archive:
             names = archive.namelist()
             info = next(n.split("/")[0] for n in names if n.split("/")[0].endswith(".dist-info"))
-            metadata = archive.read(f"{info}/METADATA").decode("utf-8", "replace")
+            metadata = archive.read(f"{info}/METADATA").decode("utf-8")
             points = f"{info}/entry_points.txt"
             entry_text = archive.read(points).decode("utf-8") if points in names else ""
-    except (OSError, zipfile.BadZipFile, StopIteration, KeyError):
+    except (OSError, zipfile.BadZipFile, StopIteration, KeyError, UnicodeDecodeError):
         raise DeployError(f"{wheel}: not a readable wheel") from None
     fields: dict[str, str] = {}
     for line in metadata.split("\n\n", 1)[0].splitlines():
@@ -196,7 +208,10 @@ def _wheel_metadata(wheel: Path) -> dict[str, Any]:
             fields.setdefault(key.lower(), value.strip())
     parser = configparser.ConfigParser(interpolation=None, delimiters=("=",))
     parser.optionxform = str  # type: ignore[assignment,method-assign]
-    parser.read_string(entry_text)
+    try:
+        parser.read_string(entry_text)
+    except configparser.Error:
+        raise DeployError(f"{wheel}: its entry_points.txt cannot be read") from None
     entry_points = {group: dict(parser[group]) for group in parser.sections()}
     if "name" not in fields or "version" not in fields:
         raise DeployError(f"{wheel}: its metadata has no name or version")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -53,6 +54,8 @@ class Deployed:
     id: str
     name: str
     pool: str
+    created: bool = False
+    """Whether it was created now (False: an existing deployment was updated)."""
 
 
 @dataclass(frozen=True)
@@ -121,9 +124,25 @@ def apply_deployment(
     use `python` (a version's environment) on a process pool, or the image and settings that
     `job_variables` give on another kind of pool."""
     variables = dict(job_variables or {})
-    if python is not None:
-        variables.setdefault("command", f"{python} -m prefect.engine")
-    with _client() as client:
+    if python is not None:  # Prefect splits the command as a shell would: quoted
+        variables.setdefault("command", shlex.join([str(python), "-m", "prefect.engine"]))
+    with _client() as client, _prefect_errors("create the deployment"):
+        try:
+            client.read_work_pool(pool)
+        except Exception as exc:
+            if _not_found(exc):
+                raise DeployError(
+                    f"no work pool {pool!r} on the Prefect server; give one that exists (--pool), "
+                    "or create it: prefect work-pool create NAME --type process"
+                ) from None
+            raise
+        try:
+            client.read_deployment_by_name(f"{flow.name}/{name}")
+            created = False
+        except Exception as exc:
+            if not _not_found(exc):
+                raise
+            created = True
         flow_id = client.create_flow_from_name(flow.name)
         deployment_id = client.create_deployment(
             flow_id=flow_id,
@@ -140,14 +159,14 @@ def apply_deployment(
             description=description,
             tags=tags or [],
         )
-    return Deployed(str(deployment_id), f"{flow.name}/{name}", pool)
+    return Deployed(str(deployment_id), f"{flow.name}/{name}", pool, created)
 
 
 def remove_deployment(deployment_id: str) -> None:
     """Delete a deployment (a deploy that failed after creating it cleans up with this)."""
     from uuid import UUID
 
-    with _client() as client:
+    with _client() as client, _prefect_errors("delete the deployment"):
         client.delete_deployment(UUID(deployment_id))
 
 
@@ -162,19 +181,17 @@ def run_deployment(
 ) -> FlowRunOutcome:
     """Start a run of the deployment `name` (`FLOW/DEPLOYMENT`) with `parameters`; with `wait`,
     follow its states (`on_state(state, message)` at each change) until it ends."""
-    with _client() as client:
+    with _client() as client, _prefect_errors(f"run {name}"):
         try:
             deployment = client.read_deployment_by_name(name)
-        except Exception as exc:  # ObjectNotFound, or the server's refusal
+        except Exception as exc:
+            if not _not_found(exc):
+                raise
             raise DeployError(
-                f"no deployment {name!r} on the Prefect server ({_reason(exc)})"
+                f"no deployment {name!r} on the Prefect server (removed there?); deploy the "
+                "version again: modelcrate deploy PROJECT"
             ) from None
-        try:
-            run = client.create_flow_run_from_deployment(deployment.id, parameters=dict(parameters))
-        except Exception as exc:  # parameters the schema refuses, say
-            raise DeployError(
-                f"the Prefect server refused the run of {name}: {_reason(exc)}"
-            ) from None
+        run = client.create_flow_run_from_deployment(deployment.id, parameters=dict(parameters))
         seen = None
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
@@ -201,6 +218,50 @@ def run_deployment(
         str(run.name),
         state.type.value if state else "PENDING",
         " ".join(((state.message or "") if state else "").split()),
+    )
+
+
+def _not_found(exc: BaseException) -> bool:
+    """Whether a Prefect client error says that what was asked for does not exist."""
+    from prefect.exceptions import ObjectNotFound
+
+    response = getattr(exc, "response", None)
+    return isinstance(exc, ObjectNotFound) or getattr(response, "status_code", None) == 404
+
+
+@contextmanager
+def _prefect_errors(doing: str) -> Iterator[None]:
+    """Within the block, the Prefect client's failures (a server that does not answer, or
+    refuses) are one `DeployError` saying what could not be done, the API's password masked."""
+    try:
+        yield
+    except DeployError:
+        raise
+    except Exception as exc:
+        from ..runtime import mask_secrets, mask_uri
+
+        api = prefect_api_url()
+        raise DeployError(
+            f"cannot {doing} on the Prefect server at {mask_uri(api)}: "
+            f"{mask_secrets(_reason(exc), api)}"
+        ) from None
+
+
+def check_server(api: str) -> None:
+    """A `DeployError` unless the Prefect API at `api` answers."""
+    import urllib.request
+
+    from ..runtime import mask_uri
+
+    try:
+        with urllib.request.urlopen(f"{api.rstrip('/')}/health", timeout=5) as answer:
+            if answer.status == 200:
+                return
+    except (OSError, ValueError):
+        pass
+    raise DeployError(
+        f"the Prefect server at {mask_uri(api)} does not answer; start the local one "
+        "(modelcrate services start) or check PREFECT_API_URL"
     )
 
 

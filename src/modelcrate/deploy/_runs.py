@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .._errors import DeployError
+from .._errors import DeployError, InputError
 from ..model import Model
 from ..spec import Spec
 
@@ -41,7 +41,7 @@ def deployed_version(reference: str, *, registry: str | None = None) -> Deployed
     if not at:
         model, version = reference.strip(), ""
     if not model or (at and not version):
-        raise DeployError(
+        raise InputError(
             f"{reference!r}: name a model (MODEL, for its live version) or a version "
             "(MODEL@VERSION), e.g. injector-surrogate@1.0.0"
         )

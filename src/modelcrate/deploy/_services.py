@@ -40,6 +40,21 @@ from ..runtime import mask_secrets, mask_uri
 SERVER, WORKER = "server", "worker"
 STATE_FILE = "services.json"
 _POOL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}\Z")
+_POOL_RULE = (
+    "a work pool name is letters, digits, '.', '_' and '-' (at most 63), starting with a letter "
+    "or digit"
+)
+
+
+def check_pool_name(pool: str) -> str:
+    """`pool` if it is a work pool name modelcrate makes and takes, else a `DeployError`."""
+    if not _POOL_NAME.match(pool):
+        from .._errors import DeployError
+
+        raise DeployError(f"--pool {pool[:70]!r}: {_POOL_RULE}")
+    return pool
+
+
 _STOP_GRACE = 20.0
 """Seconds a service is given to end after its signal before it is killed."""
 
@@ -80,12 +95,13 @@ def load_services_settings(environ: Mapping[str, str] | None = None) -> Services
         import platformdirs
 
         where = Path(platformdirs.user_data_dir("modelcrate")) / "services"
+    if where.exists() and not where.is_dir():
+        raise SettingsError(
+            f"MODELCRATE_SERVICES_DIR: {where} is not a directory; name a directory"
+        )
     pool = env.get("MODELCRATE_SERVICES_POOL", "modelcrate").strip()
     if not _POOL_NAME.match(pool):
-        raise SettingsError(
-            "MODELCRATE_SERVICES_POOL: a work pool name is letters, digits, '.', '_' and '-' "
-            "(at most 63), starting with a letter or digit"
-        )
+        raise SettingsError(f"MODELCRATE_SERVICES_POOL: {_POOL_RULE}")
     database = env.get("MODELCRATE_SERVICES_DATABASE", "").strip() or None
     if database is not None and not re.match(r"(sqlite|postgresql)(\+\w+)?://", database):
         raise SettingsError(
@@ -461,7 +477,12 @@ def _last_line(log: str) -> str:
 def _locked(directory: Path) -> Iterator[None]:
     """One `start` or `stop` at a time."""
     directory.mkdir(parents=True, exist_ok=True)
-    with (directory / ".lock").open("w") as lock:
+    flags = os.O_CREAT | os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0)  # never through a link
+    try:
+        descriptor = os.open(directory / ".lock", flags, 0o600)
+    except OSError as exc:
+        raise ServicesError(f"{directory / '.lock'}: cannot be opened ({exc.strerror})") from None
+    with os.fdopen(descriptor, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield
@@ -472,9 +493,15 @@ def _locked(directory: Path) -> Iterator[None]:
 def _read_state(directory: Path) -> ServicesState | None:
     path = directory / STATE_FILE
     try:
+        if path.is_symlink() or (path.exists() and not path.is_file()):
+            raise ValueError("not a regular file")
+        if path.exists() and path.stat().st_size > _MAX_STATE_BYTES:
+            raise ValueError("too large")
         data = json.loads(path.read_text(encoding="utf-8"))
         processes = {name: Service(**p) for name, p in data.pop("processes").items()}
-        return ServicesState(**data, processes=processes)
+        state = ServicesState(**data, processes=processes)
+        _check_types(state)
+        return state
     except FileNotFoundError:
         return None
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
@@ -482,6 +509,24 @@ def _read_state(directory: Path) -> ServicesState | None:
             f"{path}: not a services state file modelcrate can read; stop what runs by hand and "
             "remove the file"
         ) from None
+
+
+_MAX_STATE_BYTES = 1_000_000
+
+
+def _check_types(state: ServicesState) -> None:
+    """A `TypeError` unless what a state file holds is what modelcrate writes: a process is
+    named by a PID above 1 that leads its own session (as every service started here does)."""
+    texts = (state.api_url, state.ui_url, state.pool, state.database)
+    if not all(isinstance(text, str) for text in texts):
+        raise TypeError("addresses, pool and database must be text")
+    for name, process in state.processes.items():
+        if name not in (SERVER, WORKER) or type(process.pid) is not int or process.pid <= 1:
+            raise TypeError("a process must be the server or the worker, with its PID")
+        if not isinstance(process.started, (int, float)) or not isinstance(process.log, str):
+            raise TypeError("a process's start time and log are a number and a path")
+        if process.running() and os.getsid(process.pid) != process.pid:
+            raise TypeError("a recorded process does not lead its own session")
 
 
 def _write_state(directory: Path, state: ServicesState) -> None:

@@ -29,7 +29,7 @@ from ._options import (
     modelcrate_requirement,
     portable_requirement,
 )
-from ._project import RUNTIME_LOCK, variables_path
+from ._project import RUNTIME_LOCK, read_project, variables_path
 from ._tools import FRONTENDS, Frontend, find_uv, run_tool
 from .convert._convert import Conversion, Converted, convert_artifact, read_artifact
 from .scaffold._new import NewProject, new_project
@@ -112,6 +112,7 @@ __all__ = [
     "new_project",
     "portable_requirement",
     "read_artifact",
+    "read_project",
     "release_template",
     "render_tree",
     "run_tool",
