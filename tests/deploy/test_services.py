@@ -84,6 +84,19 @@ def test_a_bad_setting_is_one_line_naming_the_variable(tmp_path, name, value, me
     assert message in str(caught.value) and "secret" not in str(caught.value)
 
 
+def test_only_the_server_is_given_its_database(tmp_path, monkeypatch):
+    from modelcrate.deploy._services import _environment
+
+    url = "postgresql+asyncpg://prefect:pa55word@db.example/prefect"
+    monkeypatch.setenv("MODELCRATE_SERVICES_DATABASE", url)
+    settings = load_services_settings(
+        {"MODELCRATE_SERVICES_DIR": str(tmp_path), "MODELCRATE_SERVICES_DATABASE": url}
+    )
+    assert _environment(settings, "server")["PREFECT_SERVER_DATABASE_CONNECTION_URL"] == url
+    worker = _environment(settings, "worker")  # flow runs (a model's code) inherit this
+    assert not any("pa55word" in value for value in worker.values())
+
+
 def test_status_without_services_says_so_and_fails(services_env):
     done = _modelcrate(services_env, "services", "status")
     assert done.returncode == 1

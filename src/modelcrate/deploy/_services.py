@@ -297,16 +297,22 @@ def _worker_command(settings: ServicesSettings) -> list[str]:
     ]  # fmt: skip
 
 
-def _environment(settings: ServicesSettings) -> dict[str, str]:
-    """The services' environment: a Prefect home of their own, the database, the API, no
-    telemetry, the worker's poll interval. The database URL (and its password) is passed here,
-    never on a command line that `ps` shows."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+def _environment(settings: ServicesSettings, name: str) -> dict[str, str]:
+    """A service's environment: a Prefect home of their own, the API, no telemetry, the
+    worker's poll interval, and for the server its database. The database URL (and its
+    password) is passed here, never on a command line that `ps` shows, and only to the server:
+    the worker's flow runs (a model's own code) never see it."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("PREFECT_") and k != "MODELCRATE_SERVICES_DATABASE"
+    }
+    if name == SERVER:
+        env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = settings.database_url
     env.update(
         {
             "PREFECT_HOME": str(settings.directory / "prefect-home"),
             "PREFECT_API_URL": settings.api_url,
-            "PREFECT_SERVER_DATABASE_CONNECTION_URL": settings.database_url,
             "PREFECT_SERVER_API_HOST": "127.0.0.1",
             "PREFECT_SERVER_API_PORT": str(settings.port),
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -331,7 +337,7 @@ def _spawn(name: str, command: list[str], settings: ServicesSettings) -> Service
         pid = os.posix_spawn(
             command[0],
             command,
-            _environment(settings),
+            _environment(settings, name),
             file_actions=[
                 (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
                 (os.POSIX_SPAWN_DUP2, out.fileno(), 1),
