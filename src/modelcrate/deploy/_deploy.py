@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from .._errors import DeployError
-from ..runtime import mask_uri
+from ..runtime import FLOWS_GROUP, mask_uri
 from ._deployments import (
     Deployed,
     apply_deployment,
@@ -35,8 +35,6 @@ from ._services import check_pool_name, load_services_settings
 if TYPE_CHECKING:
     from .registry import Outcome
 
-FLOWS_GROUP = "modelcrate.flows"
-DEFAULT_POOL = "modelcrate"
 LOCAL_CHECKS = frozenset({"portable"})
 """Checks that only another machine needs passed: the version's environment is made here, from
 this machine's paths."""
