@@ -255,3 +255,67 @@ def test_the_registry_setting_and_the_default_file(monkeypatch, tmp_path):
     with open_registry() as registry:
         assert registry.models() == []
     assert (tmp_path / "reg.db").is_file()
+
+
+def release(registry, version: str, *, model: str = "beam-size", wheel: str | None = None, **more):
+    return registry.register_release(
+        model,
+        version,
+        description=more.pop("description", "Beam size"),
+        wheel_sha256=sha(wheel or f"{model} {version}"),
+        package="beam_size",
+        variables=VARIABLES,
+        deployment_id=more.pop("deployment_id", f"id-{version}"),
+        deployment_name=version,
+        work_pool="local",
+        **more,
+    )
+
+
+def test_a_release_records_model_version_and_deployment_and_the_first_goes_live(registry):
+    first = release(registry, "1.0.0")
+    assert first.changed and first.record.is_live
+    assert first.messages == (
+        "registered model beam-size",
+        "registered beam-size@1.0.0",
+        "recorded deployment 1.0.0 of beam-size@1.0.0",
+        "beam-size@1.0.0 is live now (no version was live before)",
+    )
+    assert [d.deployment_id for d in first.record.deployments] == ["id-1.0.0"]
+    again = release(registry, "1.0.0")
+    assert not again.changed and again.record.is_live
+    second = release(registry, "1.1.0")
+    assert second.changed and not second.record.is_live  # waits for `registry promote`
+    assert registry.model("beam-size").live.version == "1.0.0"
+
+
+def test_a_release_that_fails_at_any_step_records_nothing(registry, monkeypatch):
+    release(registry, "1.0.0", description="Beam size")
+    # another wheel for a registered version: refused after the model's step ran
+    with pytest.raises(RegistryConflictError, match="another wheel"):
+        release(registry, "1.0.0", wheel="rebuilt", description="Changed")
+    assert registry.model("beam-size").description == "Beam size"
+    # a failure in the last step: the model and version of the same transaction are gone too
+    from modelcrate.deploy.registry import _registry
+
+    def failing(*args, **kwargs):
+        def change(connection):
+            raise RegistryConflictError("the deployment cannot be recorded")
+
+        return change
+
+    monkeypatch.setattr(_registry, "_deployment_change", failing)
+    with pytest.raises(RegistryConflictError, match="cannot be recorded"):
+        release(registry, "0.1.0", model="brand-new")
+    assert [m.name for m in registry.models()] == ["beam-size", MODEL]
+    assert [v.version for v in registry.model("beam-size").versions] == ["1.0.0"]
+
+
+def test_a_retired_version_cannot_be_released_again(registry):
+    release(registry, "1.0.0")
+    registry.retire("beam-size", "1.0.0")
+    with pytest.raises(RegistryConflictError, match="retired"):
+        release(registry, "1.0.0", deployment_id="another")
+    assert [d.deployment_id for d in registry.version("beam-size", "1.0.0").deployments] == [
+        "id-1.0.0"
+    ]

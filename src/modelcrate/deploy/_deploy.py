@@ -5,8 +5,10 @@ promote`.
 
 Nothing is registered until every step before it has passed: a failed check, an untagged or
 uncommitted version (unless `dev`), a wheel that does not build or install, or a flow its own
-environment cannot load stops the deploy with the registry as it was. A Prefect deployment
-created by a deploy whose registering then fails is deleted again.
+environment cannot load stops the deploy with the registry as it was. The model, the
+version, its deployment and (for a model's first version) its being live are registered in one
+transaction, so a failure leaves the registry as it was; a Prefect deployment created by a deploy
+whose registering then fails is deleted again.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from .._errors import DeployError
 from ..runtime import FLOWS_GROUP, mask_uri
@@ -31,9 +33,6 @@ from ._deployments import (
 )
 from ._environments import VersionEnvironment, file_sha256, version_environment
 from ._services import check_pool_name, load_services_settings
-
-if TYPE_CHECKING:
-    from .registry import Outcome
 
 LOCAL_CHECKS = frozenset({"portable"})
 """Checks that only another machine needs passed: the version's environment is made here, from
@@ -145,35 +144,33 @@ def deploy_project(
         )
         try:  # registered only once the deployment exists
             with open_registry(registry) as book:
-                model = book.register_model(model_name, description=about.get("summary") or None)
-                registered = book.register_version(
+                release = book.register_release(
                     model_name,
                     version,
+                    description=about.get("summary") or None,
                     wheel_sha256=environment.wheel_sha256,
                     sdist_sha256=sdist_sha,
                     package=package,
                     entry_points=about["entry_points"],
                     variables=cast(dict[str, Any], encode_value(spec_document(spec))),
-                )
-                recorded = book.record_deployment(
-                    model_name,
-                    version,
                     deployment_id=deployed.id,
-                    name=deployed.name,
+                    deployment_name=deployed.name,
                     work_pool=pool,
                     parameters_schema=flow.parameter_schema,
                 )
-                outcomes: list[Outcome[Any]] = [model, registered, recorded]
-                if registered.live is None:  # the model's first deployed version: live at once
-                    outcomes.append(book.promote(model_name, version))
         except BaseException:
             if deployed.created:  # made by this deploy: not left behind
                 remove_deployment(deployed.id)
             raise
-    changed = any(outcome.changed for outcome in outcomes)
-    messages = tuple(outcome.message for outcome in outcomes)
     return DeployReport(
-        model_name, version, api, wheel_path, environment, deployed, changed, messages
+        model_name,
+        version,
+        api,
+        wheel_path,
+        environment,
+        deployed,
+        release.changed,
+        release.messages,
     )
 
 

@@ -203,3 +203,14 @@ class Outcome(Generic[R]):
             "live": self.live,
             "record": self.record.to_json(),
         }
+
+
+@dataclass(frozen=True)
+class Release:
+    """What recording a deployed version did (`Registry.register_release`): the version as it
+    now is, whether anything changed, and a sentence per step (model, version, deployment, and
+    making it live when it was the model's first)."""
+
+    record: VersionRecord
+    changed: bool
+    messages: tuple[str, ...]

@@ -22,7 +22,7 @@ from ..._errors import RegistryConflictError, RegistryLookupError
 from ...runtime import Settings, load_settings
 from ._checks import checked_json, checked_name, checked_sha256, checked_text
 from ._database import open_engine, registry_url, reported, shown
-from ._records import DeploymentRecord, ModelRecord, Outcome, VersionRecord
+from ._records import DeploymentRecord, ModelRecord, Outcome, Release, VersionRecord
 from ._tables import deployments, models, versions
 
 T = TypeVar("T")
@@ -90,30 +90,7 @@ class Registry:
     ) -> Outcome[ModelRecord]:
         """Add a model, or update the fields given (not None) of one that is registered."""
         name = checked_name("model name", name, at_sign=False)
-        given = {
-            key: checked_text(key, value)
-            for key, value in zip(
-                _MODEL_FIELDS, (description, author, laboratory, facility, beampath), strict=True
-            )
-            if value is not None
-        }
-
-        def change(connection: sa.Connection) -> tuple[bool, str]:
-            now = _now()
-            row = _lock_model(connection, name, missing_ok=True)
-            if row is None:
-                connection.execute(
-                    sa.insert(models).values(name=name, created=now, updated=now, **given)
-                )
-                return True, f"registered model {name}"
-            different = {k: v for k, v in given.items() if getattr(row, k) != v}
-            if not different:
-                return False, f"model {name} is registered already; nothing changed"
-            connection.execute(
-                sa.update(models).where(models.c.id == row.id).values(updated=now, **different)
-            )
-            return True, f"updated model {name} ({', '.join(sorted(different))})"
-
+        change = _model_change(name, description, author, laboratory, facility, beampath)
         changed, message = self._write(f"cannot register model {name!r}", change)
         return Outcome(self.model(name), changed, message)
 
@@ -135,42 +112,18 @@ class Registry:
         changes nothing (and says so); with another wheel it is refused."""
         model = checked_name("model name", model, at_sign=False)
         version = checked_name("version", version, at_sign=False)
-        wheel_sha256 = checked_sha256("wheel_sha256", wheel_sha256)
-        row_values = {
-            "version": version,
-            "wheel_sha256": wheel_sha256,
-            "sdist_sha256": checked_sha256("sdist_sha256", sdist_sha256) if sdist_sha256 else None,
-            "source_url": checked_text("source_url", source_url),
-            "source_commit": checked_text("source_commit", source_commit, limit=64),
-            "package": checked_name("package", package),
-            "entry_points": checked_json("entry_points", dict(entry_points or {})),
-            "image": checked_text("image", image),
-            "variables": checked_json("variables", dict(variables)),
-        }
-
-        def change(connection: sa.Connection) -> tuple[bool, str]:
-            model_row = _lock_model(connection, model)
-            existing = connection.execute(
-                sa.select(versions.c.wheel_sha256, versions.c.retired_at).where(
-                    versions.c.model_id == model_row.id, versions.c.version == version
-                )
-            ).first()
-            if existing is not None:
-                if existing.wheel_sha256 != wheel_sha256:
-                    raise RegistryConflictError(
-                        f"{model}@{version} is already registered with another wheel "
-                        f"(sha256 {existing.wheel_sha256[:12]}…, this one {wheel_sha256[:12]}…); "
-                        "a version is built once: tag a new version and register that"
-                    )
-                return (
-                    False,
-                    f"{model}@{version} is already registered with this wheel; nothing changed",
-                )
-            connection.execute(
-                sa.insert(versions).values(model_id=model_row.id, created=_now(), **row_values)
-            )
-            return True, f"registered {model}@{version}"
-
+        change = _version_change(
+            model,
+            version,
+            wheel_sha256=wheel_sha256,
+            package=package,
+            variables=variables,
+            sdist_sha256=sdist_sha256,
+            source_url=source_url,
+            source_commit=source_commit,
+            entry_points=entry_points,
+            image=image,
+        )
         changed, message = self._write(f"cannot register {model}@{version}", change)
         record = self.version(model, version)
         live = self._live_of(model)
@@ -189,102 +142,88 @@ class Registry:
         """Record a Prefect deployment of a version (again: its name, pool or schema updated).
         A retired version cannot be deployed."""
         deployment_id = checked_name("deployment_id", str(deployment_id), limit=64)
-        values = {
-            "name": checked_name("deployment name", name),
-            "work_pool": checked_name("work pool", work_pool),
-            "parameters_schema": (
-                checked_json("parameters_schema", dict(parameters_schema))
-                if parameters_schema is not None
-                else None
-            ),
-        }
-
-        def change(connection: sa.Connection) -> tuple[bool, str]:
-            model_row = _lock_model(connection, model)
-            row = _version_row(connection, model_row, model, version)
-            if row.retired_at is not None:
-                raise RegistryConflictError(
-                    f"{model}@{version} was retired on {_day(row.retired_at)} and cannot be "
-                    "deployed; deploy a newer version"
-                )
-            found = connection.execute(
-                sa.select(deployments).where(
-                    deployments.c.version_id == row.id,
-                    deployments.c.deployment_id == deployment_id,
-                )
-            ).first()
-            if found is None:
-                connection.execute(
-                    sa.insert(deployments).values(
-                        version_id=row.id, deployment_id=deployment_id, created=_now(), **values
-                    )
-                )
-                return True, f"recorded deployment {values['name']} of {model}@{version}"
-            different = {k: v for k, v in values.items() if getattr(found, k) != v}
-            if not different:
-                return False, f"deployment {deployment_id} of {model}@{version} is recorded already"
-            connection.execute(
-                sa.update(deployments).where(deployments.c.id == found.id).values(**different)
-            )
-            return True, f"updated deployment {deployment_id} of {model}@{version}"
-
+        change = _deployment_change(
+            model, version, deployment_id, name, work_pool, parameters_schema
+        )
         changed, message = self._write(f"cannot record a deployment of {model}@{version}", change)
         record = next(
             d for d in self.version(model, version).deployments if d.deployment_id == deployment_id
         )
         return Outcome(record, changed, message)
 
+    def register_release(
+        self,
+        model: str,
+        version: str,
+        *,
+        wheel_sha256: str,
+        package: str,
+        variables: Mapping[str, Any],
+        deployment_id: str,
+        deployment_name: str,
+        work_pool: str,
+        parameters_schema: Mapping[str, Any] | None = None,
+        description: str | None = None,
+        sdist_sha256: str | None = None,
+        source_url: str | None = None,
+        source_commit: str | None = None,
+        entry_points: Mapping[str, Mapping[str, str]] | None = None,
+        image: str | None = None,
+    ) -> Release:
+        """What `modelcrate deploy` records, in one transaction: the model (added, or its
+        description updated), the version, its deployment, and the version made live when the
+        model has no live version. Either all of it is recorded or, on any error, none."""
+        model = checked_name("model name", model, at_sign=False)
+        version = checked_name("version", version, at_sign=False)
+        deployment_id = checked_name("deployment_id", str(deployment_id), limit=64)
+        steps = (
+            _model_change(model, description),
+            _version_change(
+                model,
+                version,
+                wheel_sha256=wheel_sha256,
+                package=package,
+                variables=variables,
+                sdist_sha256=sdist_sha256,
+                source_url=source_url,
+                source_commit=source_commit,
+                entry_points=entry_points,
+                image=image,
+            ),
+            _deployment_change(
+                model, version, deployment_id, deployment_name, work_pool, parameters_schema
+            ),
+        )
+        make_live = _promote_change(model, version)
+
+        def change(connection: sa.Connection) -> list[tuple[bool, str]]:
+            done = [step(connection) for step in steps]
+            if _live_version(connection, _lock_model(connection, model).id) is None:
+                changed, message, _ = make_live(connection)
+                done.append((changed, message))
+            return done
+
+        done = self._write(f"cannot register {model}@{version}", change)
+        return Release(
+            self.version(model, version),
+            any(changed for changed, _ in done),
+            tuple(message for _, message in done),
+        )
+
     def promote(self, model: str, version: str) -> Outcome[VersionRecord]:
         """Make a version live; the model's live version before stops being live. A retired
         version cannot be promoted."""
-
-        def change(connection: sa.Connection) -> tuple[bool, str, str | None]:
-            model_row = _lock_model(connection, model)
-            row = _version_row(connection, model_row, model, version)
-            if row.retired_at is not None:
-                raise RegistryConflictError(
-                    f"{model}@{version} was retired on {_day(row.retired_at)} and cannot be "
-                    "made live again; promote another version"
-                )
-            previous = _live_version(connection, model_row.id)
-            if previous == version:
-                return False, f"{model}@{version} is live already; nothing changed", previous
-            connection.execute(
-                sa.update(versions)
-                .where(versions.c.model_id == model_row.id, versions.c.live.is_not(None))
-                .values(live=None)
-            )
-            connection.execute(sa.update(versions).where(versions.c.id == row.id).values(live=True))
-            before = f" (was {previous})" if previous else " (no version was live before)"
-            return True, f"{model}@{version} is live now{before}", previous
-
-        changed, message, previous = self._write(f"cannot promote {model}@{version}", change)
+        changed, message, previous = self._write(
+            f"cannot promote {model}@{version}", _promote_change(model, version)
+        )
         return Outcome(self.version(model, version), changed, message, previous, version)
 
     def retire(self, model: str, version: str) -> Outcome[VersionRecord]:
         """Retire a version for good: it can no longer be promoted or deployed. Retiring the
         live version leaves the model with no live version (the message says so)."""
-
-        def change(connection: sa.Connection) -> tuple[bool, str, str | None]:
-            model_row = _lock_model(connection, model)
-            row = _version_row(connection, model_row, model, version)
-            previous = _live_version(connection, model_row.id)
-            if row.retired_at is not None:
-                return False, f"{model}@{version} was retired already; nothing changed", previous
-            connection.execute(
-                sa.update(versions)
-                .where(versions.c.id == row.id)
-                .values(retired_at=_now(), live=None)
-            )
-            message = f"retired {model}@{version}"
-            if previous == version:
-                message += (
-                    f"; it was the live version, so {model} has no live version now "
-                    f"(promote one: modelcrate registry promote {model}@VERSION)"
-                )
-            return True, message, previous
-
-        changed, message, previous = self._write(f"cannot retire {model}@{version}", change)
+        changed, message, previous = self._write(
+            f"cannot retire {model}@{version}", _retire_change(model, version)
+        )
         live = None if previous == version else previous
         return Outcome(self.version(model, version), changed, message, previous, live)
 
@@ -407,6 +346,193 @@ class Registry:
             except _TryAgain:
                 continue
         raise AssertionError("unreachable")  # pragma: no cover - the last attempt raises
+
+
+# -- the changes, each a function of a connection in a transaction that the caller runs -------
+
+Change = Callable[[sa.Connection], T]
+
+
+def _model_change(
+    name: str,
+    description: str | None = None,
+    author: str | None = None,
+    laboratory: str | None = None,
+    facility: str | None = None,
+    beampath: str | None = None,
+) -> Change[tuple[bool, str]]:
+    given = {
+        key: checked_text(key, value)
+        for key, value in zip(
+            _MODEL_FIELDS, (description, author, laboratory, facility, beampath), strict=True
+        )
+        if value is not None
+    }
+
+    def change(connection: sa.Connection) -> tuple[bool, str]:
+        now = _now()
+        row = _lock_model(connection, name, missing_ok=True)
+        if row is None:
+            connection.execute(
+                sa.insert(models).values(name=name, created=now, updated=now, **given)
+            )
+            return True, f"registered model {name}"
+        different = {k: v for k, v in given.items() if getattr(row, k) != v}
+        if not different:
+            return False, f"model {name} is registered already; nothing changed"
+        connection.execute(
+            sa.update(models).where(models.c.id == row.id).values(updated=now, **different)
+        )
+        return True, f"updated model {name} ({', '.join(sorted(different))})"
+
+    return change
+
+
+def _version_change(
+    model: str,
+    version: str,
+    *,
+    wheel_sha256: str,
+    package: str,
+    variables: Mapping[str, Any],
+    sdist_sha256: str | None,
+    source_url: str | None,
+    source_commit: str | None,
+    entry_points: Mapping[str, Mapping[str, str]] | None,
+    image: str | None,
+) -> Change[tuple[bool, str]]:
+    wheel_sha256 = checked_sha256("wheel_sha256", wheel_sha256)
+    row_values = {
+        "version": version,
+        "wheel_sha256": wheel_sha256,
+        "sdist_sha256": checked_sha256("sdist_sha256", sdist_sha256) if sdist_sha256 else None,
+        "source_url": checked_text("source_url", source_url),
+        "source_commit": checked_text("source_commit", source_commit, limit=64),
+        "package": checked_name("package", package),
+        "entry_points": checked_json("entry_points", dict(entry_points or {})),
+        "image": checked_text("image", image),
+        "variables": checked_json("variables", dict(variables)),
+    }
+
+    def change(connection: sa.Connection) -> tuple[bool, str]:
+        model_row = _lock_model(connection, model)
+        existing = connection.execute(
+            sa.select(versions.c.wheel_sha256, versions.c.retired_at).where(
+                versions.c.model_id == model_row.id, versions.c.version == version
+            )
+        ).first()
+        if existing is not None:
+            if existing.wheel_sha256 != wheel_sha256:
+                raise RegistryConflictError(
+                    f"{model}@{version} is already registered with another wheel "
+                    f"(sha256 {existing.wheel_sha256[:12]}…, this one {wheel_sha256[:12]}…); "
+                    "a version is built once: tag a new version and register that"
+                )
+            return (
+                False,
+                f"{model}@{version} is already registered with this wheel; nothing changed",
+            )
+        connection.execute(
+            sa.insert(versions).values(model_id=model_row.id, created=_now(), **row_values)
+        )
+        return True, f"registered {model}@{version}"
+
+    return change
+
+
+def _deployment_change(
+    model: str,
+    version: str,
+    deployment_id: str,
+    name: str,
+    work_pool: str,
+    parameters_schema: Mapping[str, Any] | None,
+) -> Change[tuple[bool, str]]:
+    values = {
+        "name": checked_name("deployment name", name),
+        "work_pool": checked_name("work pool", work_pool),
+        "parameters_schema": (
+            checked_json("parameters_schema", dict(parameters_schema))
+            if parameters_schema is not None
+            else None
+        ),
+    }
+
+    def change(connection: sa.Connection) -> tuple[bool, str]:
+        model_row = _lock_model(connection, model)
+        row = _version_row(connection, model_row, model, version)
+        if row.retired_at is not None:
+            raise RegistryConflictError(
+                f"{model}@{version} was retired on {_day(row.retired_at)} and cannot be "
+                "deployed; deploy a newer version"
+            )
+        found = connection.execute(
+            sa.select(deployments).where(
+                deployments.c.version_id == row.id,
+                deployments.c.deployment_id == deployment_id,
+            )
+        ).first()
+        if found is None:
+            connection.execute(
+                sa.insert(deployments).values(
+                    version_id=row.id, deployment_id=deployment_id, created=_now(), **values
+                )
+            )
+            return True, f"recorded deployment {values['name']} of {model}@{version}"
+        different = {k: v for k, v in values.items() if getattr(found, k) != v}
+        if not different:
+            return False, f"deployment {deployment_id} of {model}@{version} is recorded already"
+        connection.execute(
+            sa.update(deployments).where(deployments.c.id == found.id).values(**different)
+        )
+        return True, f"updated deployment {deployment_id} of {model}@{version}"
+
+    return change
+
+
+def _promote_change(model: str, version: str) -> Change[tuple[bool, str, str | None]]:
+    def change(connection: sa.Connection) -> tuple[bool, str, str | None]:
+        model_row = _lock_model(connection, model)
+        row = _version_row(connection, model_row, model, version)
+        if row.retired_at is not None:
+            raise RegistryConflictError(
+                f"{model}@{version} was retired on {_day(row.retired_at)} and cannot be "
+                "made live again; promote another version"
+            )
+        previous = _live_version(connection, model_row.id)
+        if previous == version:
+            return False, f"{model}@{version} is live already; nothing changed", previous
+        connection.execute(
+            sa.update(versions)
+            .where(versions.c.model_id == model_row.id, versions.c.live.is_not(None))
+            .values(live=None)
+        )
+        connection.execute(sa.update(versions).where(versions.c.id == row.id).values(live=True))
+        before = f" (was {previous})" if previous else " (no version was live before)"
+        return True, f"{model}@{version} is live now{before}", previous
+
+    return change
+
+
+def _retire_change(model: str, version: str) -> Change[tuple[bool, str, str | None]]:
+    def change(connection: sa.Connection) -> tuple[bool, str, str | None]:
+        model_row = _lock_model(connection, model)
+        row = _version_row(connection, model_row, model, version)
+        previous = _live_version(connection, model_row.id)
+        if row.retired_at is not None:
+            return False, f"{model}@{version} was retired already; nothing changed", previous
+        connection.execute(
+            sa.update(versions).where(versions.c.id == row.id).values(retired_at=_now(), live=None)
+        )
+        message = f"retired {model}@{version}"
+        if previous == version:
+            message += (
+                f"; it was the live version, so {model} has no live version now "
+                f"(promote one: modelcrate registry promote {model}@VERSION)"
+            )
+        return True, message, previous
+
+    return change
 
 
 class _TryAgain(Exception):
