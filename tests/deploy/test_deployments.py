@@ -3,6 +3,7 @@ wheel: two versions of one model deployed side by side each run their own code."
 
 from __future__ import annotations
 
+import contextlib
 import os
 import textwrap
 
@@ -273,3 +274,68 @@ def test_deploy_checks_builds_registers_and_deploys_once(deploy_env, make_projec
         done = modelcrate(*bad)
         assert done.returncode == 2, (bad, done.stderr)
         assert message in done.stderr and "Traceback" not in done.stderr
+
+    # a second version beside it, from the command line: it runs its own code
+    (project / "src" / "scaler" / "model.py").write_text(_model(5.0))
+    _git(project, "commit", "-q", "-am", "A better model")
+    _git(project, "tag", "v1.1.0")
+    second = modelcrate("deploy", str(project), "--json")
+    assert second.returncode == 0, second.stderr
+    assert json.loads(second.stdout)["deployment"]["name"] == "scaler/1.1.0"
+
+    def output(reference, x):
+        done = modelcrate(
+            "run", reference, "--deployment", "--set", f"x={x}", "-t", ran_in, "--json"
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)["outputs"]["y"]
+
+    assert (output("scaler@1.1.0", 1.0), output("scaler", 1.0)) == (5.0, 4.0)  # 1.0.0 is live
+    promoted = modelcrate("registry", "promote", "scaler@1.1.0")
+    assert promoted.returncode == 0, promoted.stderr
+    assert output("scaler", 1.0) == 5.0
+
+    # a Kubernetes pool: the deployment names the version's image and the job variables of the
+    # project's prefect.yaml that the pool's base job template takes (no cluster runs it here)
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect_kubernetes.worker import KubernetesWorker
+
+    from modelcrate.deploy import prefect_api_url
+
+    monkeypatch.setenv("PREFECT_API_URL", prefect_api_url())
+    template = KubernetesWorker.get_default_base_job_template()
+    with get_client(sync_client=True) as client:
+        client.create_work_pool(
+            WorkPoolCreate(name="k8s", type="kubernetes", base_job_template=template)
+        )
+    image = "registry.example.org/lab/scaler:v1.1.0"
+    refused = modelcrate("deploy", str(project), "--image", image)  # the services' process pool
+    assert refused.returncode == 1 and "is a process pool" in refused.stderr, refused.stderr
+    on_k8s = modelcrate("deploy", str(project), "--pool", "k8s", "--image", image, "--json")
+    assert on_k8s.returncode == 0, on_k8s.stderr
+    report = json.loads(on_k8s.stdout)
+    assert (report["image"], report["deployment"]["name"]) == (image, "scaler/1.1.0-k8s")
+    assert "'finished_job_ttl'" not in on_k8s.stderr  # the Kubernetes template takes it
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name("scaler/1.1.0-k8s")
+    assert deployment.work_pool_name == "k8s"
+    assert deployment.entrypoint == "scaler.flow:scaler_flow"
+    assert deployment.job_variables["image"] == image
+    assert deployment.job_variables["namespace"] == "default"
+    assert "command" not in deployment.job_variables  # the image's own Python runs it
+    shown = json.loads(modelcrate("registry", "show", "scaler@1.1.0", "--json").stdout)
+    assert shown["version"]["image"] == image
+    assert {d["work_pool"] for d in shown["version"]["deployments"]} == {"modelcrate", "k8s"}
+
+    # `services stop` ends the server and the worker: no process is left
+    status = json.loads(modelcrate("services", "status", "--json").stdout)
+    pids = [process["pid"] for process in status["processes"].values()]
+    assert pids and all(process["running"] for process in status["processes"].values())
+    stopped = modelcrate("services", "stop")
+    assert stopped.returncode == 0, stopped.stderr
+    for pid in pids:  # each service leads a process group of its own
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # started from this process: collect its exit
+        with pytest.raises(ProcessLookupError):
+            os.killpg(pid, 0)

@@ -17,8 +17,14 @@ from ._registry import _REGISTRY_HELP
 @click.argument("project", type=click.Path(file_okay=False, path_type=Path), default=".")
 @click.option(
     "--pool",
-    help="The Prefect work pool to deploy to, a process pool [default: the local services' pool, "
-    "$MODELCRATE_SERVICES_POOL, else modelcrate].",
+    help="The Prefect work pool to deploy to: a process pool, or a Docker or Kubernetes one "
+    "[default: the local services' pool, $MODELCRATE_SERVICES_POOL, else modelcrate].",
+)
+@click.option(
+    "--image",
+    metavar="REF",
+    help="On a Docker or Kubernetes pool: the version's image [default: the image the project's "
+    "workflow publishes for the version's git tag, as prefect.yaml names it].",
 )
 @click.option(
     "--dev",
@@ -33,13 +39,20 @@ from ._registry import _REGISTRY_HELP
 @click.option("--registry", "url", metavar="URL", help=_REGISTRY_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print what was deployed as JSON.")
 def deploy(
-    project: Path, pool: str, dev: bool, wheel: Path | None, url: str | None, as_json: bool
+    project: Path,
+    pool: str | None,
+    image: str | None,
+    dev: bool,
+    wheel: Path | None,
+    url: str | None,
+    as_json: bool,
 ) -> None:
     """Deploy PROJECT's current version: run its checks, build its wheel, install the wheel
     into an environment of this version's own, create (or update) the Prefect deployment of
     its flow on the work pool, and register the version and the deployment in the model
-    registry. Runs of the deployment use the version's environment, so versions deployed side
-    by side each run their own code.
+    registry. On a process pool, runs of the deployment use the version's environment, so
+    versions deployed side by side each run their own code; on a Docker or Kubernetes pool they
+    start from the version's image, with the job variables of the project's prefect.yaml.
 
     The Prefect server is the one PREFECT_API_URL names, else the local services'
     (`modelcrate services start`). Deploying the same version again changes nothing.
@@ -49,11 +62,14 @@ def deploy(
       modelcrate services start
       modelcrate deploy my-model                # a tagged release
       modelcrate deploy my-model --dev          # what the working tree holds now
+      modelcrate deploy my-model --pool k8s --image ghcr.io/my-lab/my-model:v1.2.0
       modelcrate registry show injector-surrogate
     """
     from ..deploy import deploy_project
 
-    report = deploy_project(project, pool=pool, dev=dev, wheel=wheel, registry=url, say=stderr)
+    report = deploy_project(
+        project, pool=pool, image=image, dev=dev, wheel=wheel, registry=url, say=stderr
+    )
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=1))
         return
@@ -61,7 +77,8 @@ def deploy(
     if report.changed:
         click.echo(
             f"Deployed {report.model} {report.version} as {deployment.name} on the work pool "
-            f"{deployment.pool!r}. Run it with:\n"
+            f"{deployment.pool!r}{f' (image {report.image})' if report.image else ''}. Run it "
+            "with:\n"
             f"  modelcrate run {shlex.quote(f'{report.model}@{report.version}')} --deployment"
         )
     else:

@@ -263,16 +263,43 @@ def _run_deployment(
             f"the run {outcome.name} of {found.deployment} ended {outcome.state.lower()}{reason} ({link})"
         )
     shown = run_targets.shown
-    stored = []
-    for target in run_targets.opened:
-        for result in target.query(model=found.model):
-            if result.flow_run_id == outcome.id:
-                stored.append(Stored(result, [shown[target.name]], [target.name]))
+    stored = [
+        Stored(result, [shown[target.name]], [target.name])
+        for target in run_targets.opened
+        for result in _results_of_run(target, found.model, found.version, outcome.id, input_sets)
+    ]
     if not stored:
         raise DeployError(
             f"the run {outcome.name} completed but its results are not in {', '.join(shown.values())}"
         )
     _print_stored(stored, as_json, shown)
+
+
+def _results_of_run(
+    target: Any, model: str, version: str, run_id: str, input_sets: list[dict[str, Any]]
+) -> list[Any]:
+    """The results in `target` of a run of `model` `version` on `input_sets`, one per set: the
+    one the run stored, else the one an earlier run of the same version stored (a result is
+    stored once: a run of the same inputs by the same code leaves the first one as it is)."""
+    from ..runtime import encode_value
+
+    wanted = [{k: encode_value(v) for k, v in inputs.items()} for inputs in input_sets]
+    best: dict[int, Any] = {}
+    for result in target.query(model=model):
+        if result.version != version and result.flow_run_id != run_id:
+            continue
+        stored = result.inputs
+        for index, given in enumerate(wanted):
+            if any(k not in stored or encode_value(stored[k]) != v for k, v in given.items()):
+                continue
+            held = best.get(index)
+            rank = (result.flow_run_id == run_id, result.created)
+            if held is None or rank > (held.flow_run_id == run_id, held.created):
+                best[index] = result
+    found: dict[str, Any] = {}
+    for index in sorted(best):
+        found.setdefault(best[index].id, best[index])
+    return list(found.values())
 
 
 def _read_inputs(

@@ -29,9 +29,11 @@ from ._deployments import (
     check_server,
     prefect_api_url,
     read_flow,
+    read_pool,
     remove_deployment,
 )
 from ._environments import VersionEnvironment, file_sha256, version_environment
+from ._images import ImageJob, check_image, image_job
 from ._services import check_pool_name, load_services_settings
 
 LOCAL_CHECKS = frozenset({"portable"})
@@ -53,6 +55,8 @@ class DeployReport:
     deployment: Deployed
     changed: bool
     messages: tuple[str, ...]
+    image: str | None = None
+    """The image its runs start from, on a Docker or Kubernetes pool."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -67,6 +71,7 @@ class DeployReport:
                 "name": self.deployment.name,
                 "pool": self.deployment.pool,
             },
+            "image": self.image,
             "changed": self.changed,
             "messages": list(self.messages),
         }
@@ -76,13 +81,17 @@ def deploy_project(
     project: str | Path,
     *,
     pool: str | None = None,
+    image: str | None = None,
     dev: bool = False,
     wheel: Path | None = None,
     registry: str | None = None,
     say: Callable[[str], None] = print,
 ) -> DeployReport:
-    """Deploy PROJECT's current version (see the module's docstring); `say` gets a line per
-    step. A `DeployError` (or the registry's error) says what stopped it."""
+    """Deploy PROJECT's current version (see the module's docstring) to the work pool `pool`.
+    On a process pool runs use the version's environment; on a Docker or Kubernetes pool they
+    start from `image` (else the image the project publishes for the version, see `image_job`).
+    `say` gets a line per step. A `DeployError` (or the registry's error) says what stopped
+    it."""
     from packaging.utils import canonicalize_name
 
     from ..packaging import RUNTIME_LOCK, build_project, check_project, read_project, variables_path
@@ -92,8 +101,16 @@ def deploy_project(
 
     root = Path(project).expanduser().resolve()
     pool = check_pool_name(pool or load_services_settings().pool)
+    if image is not None:
+        check_image(image)
     api = prefect_api_url()  # a server to deploy to, answering, before any work is done
     check_server(api)
+    work_pool = read_pool(pool)
+    if image is not None and not work_pool.runs_images:
+        raise DeployError(
+            f"--image is for work pools that start images (docker, kubernetes); {pool!r} is a "
+            "process pool, where each version runs in an environment of its own: leave --image out"
+        )
     say(f"Checking {root.name}...")
     failed = [check for check in check_project(root) if not check.ok]
     for check in [c for c in failed if c.name in LOCAL_CHECKS]:
@@ -132,13 +149,25 @@ def deploy_project(
         model_name = next(iter(flows))
         package = entrypoint.split(":")[0].split(".")[0]
         spec = load_spec(variables_path(root, package.replace(".", "/")))
+        job: ImageJob | None = None
+        if work_pool.runs_images:
+            job = image_job(
+                root, pool=pool, pool_variables=work_pool.variables, version=version, image=image
+            )
+            for left in job.left_out:
+                say(
+                    f"warning: prefect.yaml's job variable {left!r} is not one the work pool "
+                    f"{pool!r} ({work_pool.type}) takes; left out"
+                )
         say(f"Deploying {model_name} {version} to the work pool {pool!r}...")
         deployed = apply_deployment(
             flow,
-            name=version,
+            name=version if pool == load_services_settings().pool else f"{version}-{pool}",
             pool=pool,
             version=version,
-            python=environment.python,
+            python=None if job else environment.python,
+            job_variables=job.job_variables if job else None,
+            pull_steps=job.pull_steps if job else None,
             description=about.get("summary") or None,
             tags=[model_name],
         )
@@ -153,6 +182,7 @@ def deploy_project(
                     package=package,
                     entry_points=about["entry_points"],
                     variables=cast(dict[str, Any], encode_value(spec_document(spec))),
+                    image=job.image if job else None,
                     deployment_id=deployed.id,
                     deployment_name=deployed.name,
                     work_pool=pool,
@@ -171,6 +201,7 @@ def deploy_project(
         deployed,
         release.changed,
         release.messages,
+        job.image if job else None,
     )
 
 

@@ -48,6 +48,21 @@ class FlowOfVersion:
 
 
 @dataclass(frozen=True)
+class WorkPool:
+    """A work pool on the Prefect server: its name, its type (`process`, `docker`,
+    `kubernetes`...) and the job variables its base job template takes (None: any)."""
+
+    name: str
+    type: str
+    variables: frozenset[str] | None
+
+    @property
+    def runs_images(self) -> bool:
+        """Whether its runs start from an image (every type but `process`)."""
+        return self.type != "process"
+
+
+@dataclass(frozen=True)
 class Deployed:
     """A Prefect deployment of a version: its id, full name (`FLOW/DEPLOYMENT`) and pool."""
 
@@ -109,6 +124,28 @@ def read_flow(python: Path, entrypoint: str, *, timeout: float = 300) -> FlowOfV
         raise DeployError(f"cannot read the parameters of the flow {entrypoint}") from None
 
 
+def read_pool(pool: str) -> WorkPool:
+    """The work pool `pool` on the Prefect server; a `DeployError` if there is none."""
+    with _client() as client, _prefect_errors(f"read the work pool {pool!r}"):
+        found = _read_pool(client, pool)
+    template = found.base_job_template or {}
+    properties = (template.get("variables") or {}).get("properties")
+    variables = frozenset(properties) if isinstance(properties, dict) and properties else None
+    return WorkPool(found.name, str(found.type), variables)
+
+
+def _read_pool(client: Any, pool: str) -> Any:
+    try:
+        return client.read_work_pool(pool)
+    except Exception as exc:
+        if _not_found(exc):
+            raise DeployError(
+                f"no work pool {pool!r} on the Prefect server; give one that exists (--pool), "
+                "or create it: prefect work-pool create NAME --type process"
+            ) from None
+        raise
+
+
 def apply_deployment(
     flow: FlowOfVersion,
     *,
@@ -117,25 +154,18 @@ def apply_deployment(
     version: str,
     python: Path | None = None,
     job_variables: Mapping[str, Any] | None = None,
+    pull_steps: list[dict[str, Any]] | None = None,
     description: str | None = None,
     tags: list[str] | None = None,
 ) -> Deployed:
     """Create the deployment `name` of `flow` on `pool`, or update it if it exists: runs of it
     use `python` (a version's environment) on a process pool, or the image and settings that
-    `job_variables` give on another kind of pool."""
+    `job_variables` give on another kind of pool (after its `pull_steps`)."""
     variables = dict(job_variables or {})
     if python is not None:  # Prefect splits the command as a shell would: quoted
         variables.setdefault("command", shlex.join([str(python), "-m", "prefect.engine"]))
     with _client() as client, _prefect_errors("create the deployment"):
-        try:
-            client.read_work_pool(pool)
-        except Exception as exc:
-            if _not_found(exc):
-                raise DeployError(
-                    f"no work pool {pool!r} on the Prefect server; give one that exists (--pool), "
-                    "or create it: prefect work-pool create NAME --type process"
-                ) from None
-            raise
+        _read_pool(client, pool)
         try:
             client.read_deployment_by_name(f"{flow.name}/{name}")
             created = False
@@ -155,7 +185,7 @@ def apply_deployment(
             # are for the form, and would refuse what the policy `warn` takes
             enforce_parameter_schema=False,
             job_variables=variables,
-            pull_steps=[],
+            pull_steps=list(pull_steps or []),
             description=description,
             tags=tags or [],
         )

@@ -230,7 +230,8 @@ def start_services(settings: ServicesSettings, *, say: Any = print) -> ServicesS
         else:
             state.processes[WORKER] = _spawn(WORKER, _worker_command(settings), settings)
             _write_state(settings.directory, state)
-            say(f"Started a process worker on pool {state.pool!r}.")
+            say(f"Starting a process worker on pool {state.pool!r}...")
+        _wait_for_worker(state, settings.timeout)
         _write_state(settings.directory, state)
     return services_status(settings)
 
@@ -368,6 +369,24 @@ def _wait_for_api(state: ServicesState, timeout: float, database_url: str) -> No
                 f"(MODELCRATE_SERVICES_TIMEOUT); see its log: {server.log}"
             )
         time.sleep(0.5)
+
+
+def _wait_for_worker(state: ServicesState, timeout: float) -> None:
+    """Wait until the worker has made its pool and sent its first heartbeat, so that a deploy
+    right after `start` finds the pool; a `ServicesError` if it ends or is not seen in time."""
+    worker = state.processes[WORKER]
+    deadline = time.monotonic() + timeout
+    while _worker_heartbeat(state) is None:
+        if not worker.running():
+            raise ServicesError(
+                f"the worker ended before it started: {_last_line(worker.log)} (log: {worker.log})"
+            )
+        if time.monotonic() > deadline:
+            raise ServicesError(
+                f"the worker of pool {state.pool!r} was not seen by the server within "
+                f"{timeout:g} s (MODELCRATE_SERVICES_TIMEOUT); see its log: {worker.log}"
+            )
+        time.sleep(0.25)
 
 
 def _api_answers(api_url: str) -> bool:

@@ -28,6 +28,7 @@ from ._write import (
     write_spec,
     write_text_atomic,
 )
+from ._yaml import YAMLInputError, load_yaml
 
 __all__ = [
     "MAX_DIMENSIONS",
@@ -44,6 +45,7 @@ __all__ = [
     "Spec",
     "StrVariable",
     "Variable",
+    "YAMLInputError",
     "as_input_sets",
     "dump_spec",
     "excerpt",
@@ -51,6 +53,7 @@ __all__ = [
     "inputs_model",
     "load_input_sets",
     "load_spec",
+    "load_yaml",
     "new_file_mode",
     "output_schema",
     "parse_input_sets",

@@ -109,7 +109,8 @@ class Registry:
         image: str | None = None,
     ) -> Outcome[VersionRecord]:
         """Register a version of a registered model. Registering it again with the same wheel
-        changes nothing (and says so); with another wheel it is refused."""
+        changes nothing (and says so) but record an `image` given for it; with another wheel it
+        is refused."""
         model = checked_name("model name", model, at_sign=False)
         version = checked_name("version", version, at_sign=False)
         change = _version_change(
@@ -417,7 +418,7 @@ def _version_change(
     def change(connection: sa.Connection) -> tuple[bool, str]:
         model_row = _lock_model(connection, model)
         existing = connection.execute(
-            sa.select(versions.c.wheel_sha256, versions.c.retired_at).where(
+            sa.select(versions.c.id, versions.c.wheel_sha256, versions.c.image).where(
                 versions.c.model_id == model_row.id, versions.c.version == version
             )
         ).first()
@@ -428,6 +429,12 @@ def _version_change(
                     f"(sha256 {existing.wheel_sha256[:12]}…, this one {wheel_sha256[:12]}…); "
                     "a version is built once: tag a new version and register that"
                 )
+            image = row_values["image"]
+            if image is not None and existing.image != image:  # its image, named now
+                connection.execute(
+                    sa.update(versions).where(versions.c.id == existing.id).values(image=image)
+                )
+                return True, f"recorded the image {image} of {model}@{version}"
             return (
                 False,
                 f"{model}@{version} is already registered with this wheel; nothing changed",
