@@ -328,6 +328,31 @@ def test_deploy_checks_builds_registers_and_deploys_once(deploy_env, make_projec
     assert shown["version"]["image"] == image
     assert {d["work_pool"] for d in shown["version"]["deployments"]} == {"modelcrate", "k8s"}
 
+    # the version's latest deployment is the Kubernetes one, which no worker polls here: the
+    # run is said to wait, and --timeout ends the waiting; --pool picks the local deployment
+    waited = modelcrate(
+        "run", "scaler@1.1.0", "--deployment", "--set", "x=1", "-t", ran_in, "--timeout", "2"
+    )
+    assert waited.returncode == 1, waited.stderr
+    assert "no worker has polled the pool 'k8s'" in waited.stderr
+    assert "did not end within 2 s; it goes on" in waited.stderr
+    on_pool = modelcrate(
+        "run",
+        "scaler",
+        "--deployment",
+        "--pool",
+        "modelcrate",
+        "--set",
+        "x=2",
+        "-t",
+        ran_in,
+        "--json",
+    )
+    assert on_pool.returncode == 0, on_pool.stderr
+    assert json.loads(on_pool.stdout)["outputs"]["y"] == 10.0 and "warning" not in on_pool.stderr
+    nowhere = modelcrate("run", "scaler", "--deployment", "--pool", "elsewhere")
+    assert nowhere.returncode == 1 and "not deployed on the work pool 'elsewhere'" in nowhere.stderr
+
     # `services stop` ends the server and the worker: no process is left
     status = json.loads(modelcrate("services", "status", "--json").stdout)
     pids = [process["pid"] for process in status["processes"].values()]

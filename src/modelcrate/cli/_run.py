@@ -141,6 +141,19 @@ def prefect_options(command: Callable[..., Any]) -> Callable[..., Any]:
     is_flag=True,
     help="With --deployment: print the flow run's id and link, and do not wait for it.",
 )
+@click.option(
+    "--pool",
+    metavar="NAME",
+    help="With --deployment: run the version's deployment on this work pool [default: its "
+    "latest deployment].",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0, min_open=True),
+    metavar="SECONDS",
+    help="With --deployment: wait at most this long for the run to end (it goes on after) "
+    "[default: until it ends].",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the stored result documents as JSON.")
 def run(
     model_ref: str | None,
@@ -153,6 +166,8 @@ def run(
     chunk_size: int,
     deployment: bool,
     no_wait: bool,
+    pool: str | None,
+    timeout: float | None,
     as_json: bool,
 ) -> None:
     """Evaluate a model and store the result.
@@ -167,6 +182,12 @@ def run(
 
     if no_wait and not deployment:
         raise click.UsageError("--no-wait is for a run of a deployment: add --deployment")
+    if pool is not None and not deployment:
+        raise click.UsageError("--pool is for a run of a deployment: add --deployment")
+    if timeout is not None and (no_wait or not deployment):
+        raise click.UsageError(
+            "--timeout is for waiting on a run of a deployment: add --deployment, leave out --no-wait"
+        )
     if deployment:
         if prefect or dask or workers:
             raise click.UsageError(
@@ -176,7 +197,9 @@ def run(
             raise click.UsageError(
                 "Missing argument 'MODEL' (with --deployment: MODEL or MODEL@VERSION)"
             )
-        _run_deployment(model_ref, settings, inputs_file, targets, chunk_size, no_wait, as_json)
+        _run_deployment(
+            model_ref, settings, inputs_file, targets, chunk_size, no_wait, pool, timeout, as_json
+        )
         return
     model_ref = check_dask_options(model_ref, dask, workers)
     model, project = runtime.find_model(model_ref)
@@ -211,17 +234,20 @@ def _run_deployment(
     targets: tuple[str, ...],
     chunk_size: int,
     no_wait: bool,
+    pool: str | None,
+    timeout: float | None,
     as_json: bool,
 ) -> None:
     """Run the deployment of a registered version on its work pool; print what it stored (read
-    back from the targets by the flow run's id), or, with `no_wait`, the run's id and link."""
+    back from the targets by the flow run's id), or, with `no_wait`, the run's id and link. A
+    pool no worker has polled lately is warned of: the run waits for one."""
     from types import SimpleNamespace
 
     from .._errors import DeployError
-    from ..deploy import deployed_version, prefect_api_url, run_deployment
+    from ..deploy import deployed_version, idle_pool_warning, prefect_api_url, run_deployment
     from ..runtime import Stored, mask_uri, uri_secrets
 
-    found = deployed_version(reference)
+    found = deployed_version(reference, pool=pool)
     model = SimpleNamespace(spec=found.spec, name=found.model)  # what reading inputs needs
     input_sets = _read_inputs(model, inputs_file, settings)
     try:
@@ -241,12 +267,16 @@ def _run_deployment(
         "chunk_size": chunk_size,
     }
     api = prefect_api_url()
+    idle = idle_pool_warning(found.pool)
+    if idle:
+        stderr(f"warning: {idle}")
     if not as_json:
         stderr(f"Running {found.model} {found.version} ({found.deployment}) on {found.pool!r}...")
     outcome = run_deployment(
         found.deployment,
         parameters,
         wait=not no_wait,
+        timeout=timeout,
         on_state=None if as_json else (lambda state, message: stderr(f"  {state}")),
     )
     link = f"{mask_uri(api).removesuffix('/api')}/runs/flow-run/{outcome.id}"

@@ -192,6 +192,39 @@ def apply_deployment(
     return Deployed(str(deployment_id), f"{flow.name}/{name}", pool, created)
 
 
+IDLE_SECONDS = 90.0
+"""A pool whose workers have not sent a heartbeat for this long has no worker to run on."""
+
+
+def idle_pool_warning(pool: str, *, idle_seconds: float = IDLE_SECONDS) -> str | None:
+    """A sentence saying that no worker has polled `pool` lately (a run of it would wait until
+    one does), or None when one has; None too when it cannot be told."""
+    from datetime import datetime, timezone
+
+    with _client() as client, _prefect_errors(f"read the workers of the pool {pool!r}"):
+        try:
+            workers = client.read_workers_for_work_pool(pool)
+        except Exception as exc:
+            if _not_found(exc):
+                return (
+                    f"there is no work pool {pool!r} on the Prefect server any more; the run "
+                    "waits until it is made and a worker polls it"
+                )
+            raise
+    beats = [w.last_heartbeat_time for w in workers if w.last_heartbeat_time is not None]
+    if beats:
+        age = (datetime.now(timezone.utc) - max(beats)).total_seconds()
+        if age <= idle_seconds:
+            return None
+        seen = f"the last worker of the pool {pool!r} was seen {age / 60:.0f} min ago"
+    else:
+        seen = f"no worker has polled the pool {pool!r}"
+    return (
+        f"{seen}, so the run waits until one starts (modelcrate services start, or prefect "
+        f"worker start --pool {pool}); Ctrl-C stops waiting, the run stays queued"
+    )
+
+
 def remove_deployment(deployment_id: str) -> None:
     """Delete a deployment (a deploy that failed after creating it cleans up with this)."""
     from uuid import UUID

@@ -30,9 +30,12 @@ class DeployedVersion:
         checker.prepare_many(input_sets, start=0 if len(input_sets) > 1 else None)
 
 
-def deployed_version(reference: str, *, registry: str | None = None) -> DeployedVersion:
+def deployed_version(
+    reference: str, *, pool: str | None = None, registry: str | None = None
+) -> DeployedVersion:
     """The version `reference` (`MODEL`: its live version; `MODEL@VERSION`) names, and its
-    latest deployment; a `DeployError` (or the registry's) says what is missing."""
+    latest deployment (on the work pool `pool`, if given); a `DeployError` (or the registry's)
+    says what is missing."""
     from ..runtime import decode_value
     from ..spec import parse_spec
     from .registry import open_registry
@@ -61,7 +64,14 @@ def deployed_version(reference: str, *, registry: str | None = None) -> Deployed
             f"{model}@{record.version} is registered but not deployed; deploy it: "
             "modelcrate deploy PROJECT"
         )
-    deployment = max(record.deployments, key=lambda d: d.created)
+    candidates = [d for d in record.deployments if pool is None or d.work_pool == pool]
+    if not candidates:
+        pools = ", ".join(sorted({d.work_pool for d in record.deployments}))
+        raise DeployError(
+            f"{model}@{record.version} is not deployed on the work pool {pool!r} (it is on: "
+            f"{pools}); leave out --pool, or deploy it there: modelcrate deploy PROJECT --pool {pool}"
+        )
+    deployment = max(candidates, key=lambda d: d.created)
     spec = parse_spec(
         decode_value(record.variables), source=f"the registry's {model}@{record.version}"
     )
