@@ -178,14 +178,19 @@ def test_a_server_that_cannot_reach_its_database_is_one_line_without_the_passwor
 
 
 @pytest.mark.slow
-def test_services_start_run_are_found_again_restarted_and_stopped_without_leftovers(services_env):
+def test_services_start_run_are_found_again_restarted_and_stopped_without_leftovers(
+    services_env, tmp_path
+):
     env = services_env
+    # characters a URL gives a meaning to, in the directory of the server's SQLite file
+    env["MODELCRATE_SERVICES_DIR"] = str(tmp_path / "services?x=1%20#")
     started = _modelcrate(env, "services", "start", "--json")
     assert started.returncode == 0, started.stderr
     status = json.loads(started.stdout)
     assert status["running"] and status["api_answers"]
     port = env["MODELCRATE_SERVICES_PORT"]
     assert status["api_url"] == f"http://127.0.0.1:{port}/api"
+    assert (tmp_path / "services?x=1%20#" / "prefect.db").is_file()
     pids = {name: p["pid"] for name, p in status["processes"].items()}
     assert set(pids) == {"server", "worker"}
 
@@ -230,3 +235,29 @@ def test_logs_of_an_unknown_service_or_before_any_start(services_env):
         from modelcrate.deploy import service_log
 
         service_log(load_services_settings(services_env), "ui")
+
+
+def test_a_start_stopped_halfway_leaves_no_process_behind(services_env, tmp_path):
+    """SIGTERM (a `kill`, the end of a batch job) while `start` waits for the server: what that
+    start had started is stopped again, and nothing is recorded as running."""
+    env = services_env
+    state = tmp_path / "services" / "services.json"
+    starting = subprocess.Popen(
+        [sys.executable, "-m", "modelcrate", "services", "start"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not (state.is_file() and "server" in state.read_text()):
+        assert time.monotonic() < deadline and starting.poll() is None, starting.stderr
+        time.sleep(0.05)
+    server = json.loads(state.read_text())["processes"]["server"]["pid"]
+    starting.send_signal(signal.SIGTERM)
+    _, err = starting.communicate(timeout=120)
+    assert starting.returncode == 143 and "Terminated." in err and "Traceback" not in err
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(server, os.WNOHANG)
+    assert not _group_alive(server)
+    assert not services_status(load_services_settings(env)).running

@@ -77,8 +77,12 @@ class ServicesSettings:
 
     @property
     def database_url(self) -> str:
-        """The URL the server is given (with its password: never show it, see `shown_database`)."""
-        return self.database or f"sqlite+aiosqlite:///{self.directory / 'prefect.db'}"
+        """The URL the server is given (with its password: never show it, see `shown_database`).
+        The SQLite file's path is escaped: a `?` or `%` in a directory's name is the name's."""
+        from urllib.parse import quote
+
+        path = quote(str(self.directory / "prefect.db"), safe="/")
+        return self.database or f"sqlite+aiosqlite:///{path}"
 
     @property
     def shown_database(self) -> str:
@@ -217,21 +221,32 @@ def start_services(settings: ServicesSettings, *, say: Any = print) -> ServicesS
                 pool=settings.pool,
                 database=settings.shown_database,
             )
-        if SERVER in state.processes:
-            say(f"The Prefect server runs already: {state.api_url}")
-        else:
-            _refuse_taken_port(settings.port)
-            state.processes[SERVER] = _spawn(SERVER, _server_command(settings), settings)
+        started: list[str] = []  # by this call: stopped again if it is interrupted or fails
+        try:
+            if SERVER in state.processes:
+                say(f"The Prefect server runs already: {state.api_url}")
+            else:
+                _refuse_taken_port(settings.port)
+                state.processes[SERVER] = _spawn(SERVER, _server_command(settings), settings)
+                started.append(SERVER)
+                _write_state(settings.directory, state)
+                say(f"Starting the Prefect server on {state.ui_url} (database {state.database})...")
+            _wait_for_api(state, settings.timeout, settings.database_url)
+            if WORKER in state.processes:
+                say(f"The worker of pool {state.pool!r} runs already.")
+            else:
+                state.processes[WORKER] = _spawn(WORKER, _worker_command(settings), settings)
+                started.append(WORKER)
+                _write_state(settings.directory, state)
+                say(f"Starting a process worker on pool {state.pool!r}...")
+            _wait_for_worker(state, settings.timeout)
+        except BaseException:
+            for name in reversed(started):
+                _stop(
+                    state.processes.pop(name), signal.SIGINT if name == WORKER else signal.SIGTERM
+                )
             _write_state(settings.directory, state)
-            say(f"Starting the Prefect server on {state.ui_url} (database {state.database})...")
-        _wait_for_api(state, settings.timeout, settings.database_url)
-        if WORKER in state.processes:
-            say(f"The worker of pool {state.pool!r} runs already.")
-        else:
-            state.processes[WORKER] = _spawn(WORKER, _worker_command(settings), settings)
-            _write_state(settings.directory, state)
-            say(f"Starting a process worker on pool {state.pool!r}...")
-        _wait_for_worker(state, settings.timeout)
+            raise
         _write_state(settings.directory, state)
     return services_status(settings)
 
@@ -462,13 +477,27 @@ def _reap(pid: int) -> None:
 
 
 def _group_alive(pgid: int) -> bool:
+    """Whether a process of the group `pgid` still runs; an exited one that its parent (or
+    init) has not collected yet does not."""
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    proc = Path("/proc")
+    if not proc.is_dir():  # no /proc to tell an exited member from a running one
+        return True
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] != "Z":
+            return True
+    return False
 
 
 def _start_ticks(pid: int) -> float | None:
