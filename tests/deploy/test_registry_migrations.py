@@ -3,6 +3,8 @@ results table without touching it, and refused when a newer modelcrate made it."
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import sqlalchemy as sa
 from alembic import command
@@ -18,6 +20,9 @@ from modelcrate.deploy.registry._database import (
 )
 from modelcrate.deploy.registry._tables import VERSION_TABLE
 
+VARIABLES = {"input_variables": {"x": {"variable_class": "ScalarVariable"}},
+             "output_variables": {"y": {"variable_class": "ScalarVariable"}}}  # fmt: skip
+MODELS, VERSIONS = "modelcrate_registry_models", "modelcrate_registry_versions"
 TABLES = {f"modelcrate_registry_{name}" for name in
           ("models", "versions", "deployments", "projects", "flows", "flow_steps")}  # fmt: skip
 
@@ -47,7 +52,7 @@ def test_the_first_use_creates_the_schema_and_it_goes_down_and_up_again(registry
         assert registry.models() == []
         registry.register_model("m")
     assert TABLES | {VERSION_TABLE} <= tables(registry_db)
-    (head,) = known_revisions() & {"0001"}  # the newest revision today
+    (head,) = known_revisions() & {"0002"}  # the newest revision today
     assert migrate(registry_db, "upgrade", "head") == (head,)  # already there: a no-op
 
     assert migrate(registry_db, "downgrade", "base") == ()
@@ -77,7 +82,7 @@ def test_the_registry_and_the_results_table_share_a_database_with_separate_histo
         with engine.connect() as connection:
             results = connection.exec_driver_sql(f"SELECT version_num FROM {RESULTS_VERSION_TABLE}")
             ours = connection.exec_driver_sql(f"SELECT version_num FROM {VERSION_TABLE}")
-            assert (len(results.all()), ours.scalars().all()) == (1, ["0001"])
+            assert (len(results.all()), ours.scalars().all()) == (1, ["0002"])
     finally:
         engine.dispose()
     migrate(registry_db, "downgrade", "base")  # the registry's history only
@@ -123,3 +128,46 @@ def test_the_database_itself_holds_one_live_version_per_model(registry_db):
             ))  # fmt: skip
     finally:
         engine.dispose()
+
+
+def test_a_registry_of_the_first_schema_keeps_its_versions_when_requirements_come(registry_db):
+    """0001 → 0002 adds each version's requirements (none for those registered before), and
+    going down again drops only that column."""
+    import hashlib
+
+    def sha(text):
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    with open_registry(registry_db) as registry:
+        registry.register_model("m")
+    assert migrate(registry_db, "downgrade", "0001") == ("0001",)
+    engine = create_engine(registry_db)
+    try:
+        with engine.begin() as connection:
+            columns = {c["name"] for c in sa.inspect(connection).get_columns(VERSIONS)}
+            assert "requirements" not in columns
+            model_id = connection.exec_driver_sql(f"SELECT id FROM {MODELS}").scalar()
+            connection.execute(
+                sa.text(
+                    f"INSERT INTO {VERSIONS} (model_id, version, wheel_sha256, package, "
+                    "entry_points, variables, created) VALUES (:m, '1.0', :sha, 'm', '{}', "
+                    ":variables, '2026-01-02 03:04:05')"
+                ),
+                {"m": model_id, "sha": sha("m 1.0"), "variables": json.dumps(VARIABLES)},
+            )
+    finally:
+        engine.dispose()
+    assert migrate(registry_db, "upgrade", "head") == ("0002",)
+    forget_migrations()
+    with open_registry(registry_db) as registry:
+        old = registry.version("m", "1.0")
+        assert old.requirements is None and old.variables == VARIABLES
+        again = registry.register_version(
+            "m", "1.0", wheel_sha256=sha("m 1.0"), package="m", variables=VARIABLES,
+            requirements=["numpy==2.4.6", "pyyaml==6.0.3 ; python_version >= '3.10'"],
+        )  # fmt: skip
+        assert again.changed and again.message == "recorded the requirements of m@1.0"
+        assert again.record.requirements == (
+            "numpy==2.4.6",
+            "pyyaml==6.0.3 ; python_version >= '3.10'",
+        )

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import TypeVar
 
 from ..._errors import RegistryConflictError
 from ._tables import NAME_LENGTH
 
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 _SHA256 = re.compile("[0-9a-f]{64}")
+T = TypeVar("T")
 
 
 def checked_name(what: str, value: str, *, at_sign: bool = True, limit: int = NAME_LENGTH) -> str:
@@ -60,7 +61,7 @@ def checked_sha256(what: str, value: str) -> str:
     return text
 
 
-def checked_json(what: str, value: dict[str, Any]) -> dict[str, Any]:
+def checked_json(what: str, value: T) -> T:
     """The value as the database will give it back (JSON without NaN or infinities)."""
     try:
         text = json.dumps(value, allow_nan=False, ensure_ascii=False)
@@ -72,5 +73,5 @@ def checked_json(what: str, value: dict[str, Any]) -> dict[str, Any]:
         raise RegistryConflictError(
             f"the {what} holds a NUL character or a lone surrogate, which databases refuse"
         )
-    decoded: dict[str, Any] = json.loads(text)
+    decoded: T = json.loads(text)
     return decoded

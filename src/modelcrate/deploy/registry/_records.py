@@ -44,6 +44,7 @@ class VersionJSON(TypedDict):
     entry_points: dict[str, dict[str, str]]
     image: str | None
     variables: dict[str, Any]
+    requirements: list[str] | None
     deployments: list[DeploymentJSON]
 
 
@@ -115,6 +116,9 @@ class VersionRecord:
     is_live: bool
     retired_at: datetime | None
     deployments: tuple[DeploymentRecord, ...] = field(default=())
+    requirements: tuple[str, ...] | None = None
+    """What its environment must hold (its lock's pins, else its wheel's requirements), as
+    requirement lines; None for a version registered without them."""
 
     @property
     def status(self) -> Status:
@@ -140,6 +144,7 @@ class VersionRecord:
             "entry_points": self.entry_points,
             "image": self.image,
             "variables": self.variables,
+            "requirements": list(self.requirements) if self.requirements is not None else None,
             "deployments": [d.to_json() for d in self.deployments],
         }
 

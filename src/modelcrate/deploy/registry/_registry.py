@@ -9,7 +9,7 @@ version of a model is live.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from types import TracebackType
@@ -107,6 +107,7 @@ class Registry:
         source_commit: str | None = None,
         entry_points: Mapping[str, Mapping[str, str]] | None = None,
         image: str | None = None,
+        requirements: Sequence[str] | None = None,
     ) -> Outcome[VersionRecord]:
         """Register a version of a registered model. Registering it again with the same wheel
         changes nothing (and says so) but record an `image` given for it; with another wheel it
@@ -124,6 +125,7 @@ class Registry:
             source_commit=source_commit,
             entry_points=entry_points,
             image=image,
+            requirements=requirements,
         )
         changed, message = self._write(f"cannot register {model}@{version}", change)
         record = self.version(model, version)
@@ -170,6 +172,7 @@ class Registry:
         source_commit: str | None = None,
         entry_points: Mapping[str, Mapping[str, str]] | None = None,
         image: str | None = None,
+        requirements: Sequence[str] | None = None,
     ) -> Release:
         """What `modelcrate deploy` records, in one transaction: the model (added, or its
         description updated), the version, its deployment, and the version made live when the
@@ -190,6 +193,7 @@ class Registry:
                 source_commit=source_commit,
                 entry_points=entry_points,
                 image=image,
+                requirements=requirements,
             ),
             _deployment_change(
                 model, version, deployment_id, deployment_name, work_pool, parameters_schema
@@ -315,6 +319,7 @@ class Registry:
                     entry_points=v.entry_points,
                     image=v.image,
                     variables=v.variables,
+                    requirements=tuple(v.requirements) if v.requirements is not None else None,
                     created=v.created,
                     is_live=bool(v.live),
                     retired_at=v.retired_at,
@@ -401,6 +406,7 @@ def _version_change(
     source_commit: str | None,
     entry_points: Mapping[str, Mapping[str, str]] | None,
     image: str | None,
+    requirements: Sequence[str] | None = None,
 ) -> Change[tuple[bool, str]]:
     wheel_sha256 = checked_sha256("wheel_sha256", wheel_sha256)
     row_values = {
@@ -413,14 +419,19 @@ def _version_change(
         "entry_points": checked_json("entry_points", dict(entry_points or {})),
         "image": checked_text("image", image),
         "variables": checked_json("variables", dict(variables)),
+        "requirements": (
+            checked_json("requirements", [str(line) for line in requirements])
+            if requirements is not None
+            else None
+        ),
     }
 
     def change(connection: sa.Connection) -> tuple[bool, str]:
         model_row = _lock_model(connection, model)
         existing = connection.execute(
-            sa.select(versions.c.id, versions.c.wheel_sha256, versions.c.image).where(
-                versions.c.model_id == model_row.id, versions.c.version == version
-            )
+            sa.select(
+                versions.c.id, versions.c.wheel_sha256, versions.c.image, versions.c.requirements
+            ).where(versions.c.model_id == model_row.id, versions.c.version == version)
         ).first()
         if existing is not None:
             if existing.wheel_sha256 != wheel_sha256:
@@ -429,12 +440,22 @@ def _version_change(
                     f"(sha256 {existing.wheel_sha256[:12]}…, this one {wheel_sha256[:12]}…); "
                     "a version is built once: tag a new version and register that"
                 )
-            image = row_values["image"]
-            if image is not None and existing.image != image:  # its image, named now
+            # what a version registered before did not have: its image, named now, and its
+            # requirements (a registry made before they were kept)
+            later = {
+                key: row_values[key]
+                for key in ("image", "requirements")
+                if row_values[key] is not None and getattr(existing, key) != row_values[key]
+            }
+            if later:
                 connection.execute(
-                    sa.update(versions).where(versions.c.id == existing.id).values(image=image)
+                    sa.update(versions).where(versions.c.id == existing.id).values(**later)
                 )
-                return True, f"recorded the image {image} of {model}@{version}"
+                said = " and ".join(
+                    f"the image {value}" if key == "image" else "the requirements"
+                    for key, value in later.items()
+                )
+                return True, f"recorded {said} of {model}@{version}"
             return (
                 False,
                 f"{model}@{version} is already registered with this wheel; nothing changed",

@@ -95,6 +95,7 @@ versions = sa.Table(
     sa.Column("entry_points", json_type(), nullable=False),
     sa.Column("image", sa.Text),
     sa.Column("variables", json_type(), nullable=False),
+    sa.Column("requirements", json_type()),  # since revision 0002
     sa.Column("created", UTCDateTime(), nullable=False),
     # TRUE for the live version, NULL for every other: the unique constraint below allows one
     # TRUE per model and any number of NULLs, on every database (no partial index needed).

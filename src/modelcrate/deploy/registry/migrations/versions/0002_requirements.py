@@ -1,0 +1,27 @@
+"""A version's locked requirements: what a shared environment must hold to run it.
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-12-03
+"""
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects.postgresql import JSONB
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+P = "modelcrate_registry_"
+
+
+def upgrade() -> None:
+    json = sa.JSON().with_variant(JSONB(), "postgresql")
+    op.add_column(f"{P}versions", sa.Column("requirements", json))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table(f"{P}versions") as batch:
+        batch.drop_column("requirements")
