@@ -27,6 +27,13 @@ from ._registry import _REGISTRY_HELP
     "workflow publishes for the version's git tag, as prefect.yaml names it].",
 )
 @click.option(
+    "--shared-env",
+    metavar="NAME",
+    help="On a process pool: run the version in the shared environment NAME (made with "
+    "`modelcrate services shared-env`), which must hold every requirement of its lock, instead "
+    "of an environment of its own.",
+)
+@click.option(
     "--dev",
     is_flag=True,
     help="Deploy a version that is not a release (untagged commits, uncommitted changes).",
@@ -42,6 +49,7 @@ def deploy(
     project: Path,
     pool: str | None,
     image: str | None,
+    shared_env: str | None,
     dev: bool,
     wheel: Path | None,
     url: str | None,
@@ -53,6 +61,8 @@ def deploy(
     registry. On a process pool, runs of the deployment use the version's environment, so
     versions deployed side by side each run their own code; on a Docker or Kubernetes pool they
     start from the version's image, with the job variables of the project's prefect.yaml.
+    With --shared-env, runs use one environment shared by many models (the version's wheel is
+    installed without its dependencies at its first run).
 
     The Prefect server is the one PREFECT_API_URL names, else the local services'
     (`modelcrate services start`). Deploying the same version again changes nothing.
@@ -63,12 +73,21 @@ def deploy(
       modelcrate deploy my-model                # a tagged release
       modelcrate deploy my-model --dev          # what the working tree holds now
       modelcrate deploy my-model --pool k8s --image ghcr.io/my-lab/my-model:v1.2.0
+      modelcrate services shared-env accel -r my-model/requirements/runtime.lock.txt
+      modelcrate deploy my-model --shared-env accel
       modelcrate registry show injector-surrogate
     """
     from ..deploy import deploy_project
 
     report = deploy_project(
-        project, pool=pool, image=image, dev=dev, wheel=wheel, registry=url, say=stderr
+        project,
+        pool=pool,
+        image=image,
+        shared_env=shared_env,
+        dev=dev,
+        wheel=wheel,
+        registry=url,
+        say=stderr,
     )
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=1))
@@ -77,7 +96,8 @@ def deploy(
     if report.changed:
         click.echo(
             f"Deployed {report.model} {report.version} as {deployment.name} on the work pool "
-            f"{deployment.pool!r}{f' (image {report.image})' if report.image else ''}. Run it "
+            f"{deployment.pool!r}{f' (image {report.image})' if report.image else ''}"
+            f"{f' in the shared environment {report.shared_env!r}' if report.shared_env else ''}. Run it "
             "with:\n"
             f"  modelcrate run {shlex.quote(f'{report.model}@{report.version}')} --deployment"
         )

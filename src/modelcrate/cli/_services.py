@@ -38,6 +38,7 @@ def services() -> None:
       modelcrate services status    # what runs, where, the worker's last heartbeat
       modelcrate services logs worker
       modelcrate services stop      # the worker, then the server; nothing is left running
+      modelcrate services shared-env accel -r my-model/requirements/runtime.lock.txt
 
     If PREFECT_API_URL names a Prefect server, deployments use that one instead and these
     services are not needed.
@@ -138,3 +139,43 @@ def _show(status: ServicesStatus, as_json: bool) -> None:
         )
     beat = status.worker_heartbeat
     click.echo(f"Heartbeat:   {beat or 'none yet'}")
+
+
+@services.command("shared-env")
+@click.argument("name")
+@click.argument("versions", nargs=-1, metavar="[MODEL[@VERSION]]...")
+@click.option(
+    "-r",
+    "--requirements",
+    "files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="A requirements file or lock (a project's requirements/runtime.lock.txt); repeatable.",
+)
+@click.option("--registry", "url", metavar="URL", help="The model registry [default: "
+              "$MODELCRATE_REGISTRY, else the user's SQLite file].")  # fmt: skip
+def shared_env(
+    name: str, versions: tuple[str, ...], files: tuple[Path, ...], url: str | None
+) -> None:
+    """Make the shared environment NAME, or bring it up to date: one environment holding the
+    dependencies of a body of models, for `modelcrate deploy --shared-env NAME`. It installs,
+    resolved together with what it holds already, the requirements of FILEs and those the
+    registry keeps of the versions named (MODEL: its live version); with neither, those of
+    every live version. Two models that need different versions of one package are refused,
+    with the conflict, and the environment is left as it was.
+
+    \b
+    Examples:
+      modelcrate services shared-env accel -r my-model/requirements/runtime.lock.txt
+      modelcrate services shared-env accel injector-surrogate@1.2.0 bunch-compressor
+      modelcrate services shared-env accel        # every live version's requirements
+    """
+    from ..deploy import shared_requirements, update_shared_environment
+
+    lines = shared_requirements(versions, files, registry=url, everything=not (versions or files))
+    shared = update_shared_environment(name, lines, say=stderr)
+    click.echo(
+        f"The shared environment {name!r} is up to date in {shared.path}. Deploy into it with:\n"
+        f"  modelcrate deploy PROJECT --shared-env {name}"
+    )

@@ -16,7 +16,7 @@ from ._deployments import (
     run_deployment,
 )
 from ._environments import VersionEnvironment, environments_root, file_sha256, version_environment
-from ._runs import DeployedVersion, deployed_version
+from ._runs import DeployedVersion, deployed_version, split_reference
 from ._services import (
     SERVER,
     WORKER,
@@ -28,6 +28,13 @@ from ._services import (
     services_status,
     start_services,
     stop_services,
+)
+from ._shared import (
+    SharedEnvironment,
+    shared_environment,
+    shared_requirements,
+    unmet_requirements,
+    update_shared_environment,
 )
 from .registry import (
     DeploymentRecord,
@@ -52,6 +59,7 @@ __all__ = [
     "Registry",
     "ServicesSettings",
     "ServicesStatus",
+    "SharedEnvironment",
     "VersionEnvironment",
     "VersionRecord",
     "apply_deployment",
@@ -69,7 +77,12 @@ __all__ = [
     "running_api_url",
     "service_log",
     "services_status",
+    "shared_environment",
+    "shared_requirements",
+    "split_reference",
     "start_services",
     "stop_services",
+    "unmet_requirements",
+    "update_shared_environment",
     "version_environment",
 ]

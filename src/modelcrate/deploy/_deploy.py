@@ -14,6 +14,8 @@ whose registering then fails is deleted again.
 from __future__ import annotations
 
 import configparser
+import os
+import shutil
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -35,6 +37,12 @@ from ._deployments import (
 from ._environments import VersionEnvironment, file_sha256, version_environment
 from ._images import ImageJob, check_image, image_job
 from ._services import check_pool_name, load_services_settings
+from ._shared import (
+    SharedEnvironment,
+    requirement_lines,
+    shared_environment,
+    unmet_requirements,
+)
 
 LOCAL_CHECKS = frozenset({"portable"})
 """Checks that only another machine needs passed: the version's environment is made here, from
@@ -57,6 +65,8 @@ class DeployReport:
     messages: tuple[str, ...]
     image: str | None = None
     """The image its runs start from, on a Docker or Kubernetes pool."""
+    shared_env: str | None = None
+    """The shared environment its runs use, if it was deployed into one."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -72,6 +82,7 @@ class DeployReport:
                 "pool": self.deployment.pool,
             },
             "image": self.image,
+            "shared_env": self.shared_env,
             "changed": self.changed,
             "messages": list(self.messages),
         }
@@ -82,6 +93,7 @@ def deploy_project(
     *,
     pool: str | None = None,
     image: str | None = None,
+    shared_env: str | None = None,
     dev: bool = False,
     wheel: Path | None = None,
     registry: str | None = None,
@@ -90,7 +102,8 @@ def deploy_project(
     """Deploy PROJECT's current version (see the module's docstring) to the work pool `pool`.
     On a process pool runs use the version's environment; on a Docker or Kubernetes pool they
     start from `image` (else the image the project publishes for the version, see `image_job`).
-    `say` gets a line per step. A `DeployError` (or the registry's error) says what stopped
+    With `shared_env`, a process pool's runs use that shared environment (see `_shared`),
+    which must hold every requirement of the version. `say` gets a line per step. A `DeployError` (or the registry's error) says what stopped
     it."""
     from packaging.utils import canonicalize_name
 
@@ -111,6 +124,7 @@ def deploy_project(
             f"--image is for work pools that start images (docker, kubernetes); {pool!r} is a "
             "process pool, where each version runs in an environment of its own: leave --image out"
         )
+    shared = _shared_environment(shared_env, work_pool.runs_images, root)
     say(f"Checking {root.name}...")
     failed = [check for check in check_project(root) if not check.ok]
     for check in [c for c in failed if c.name in LOCAL_CHECKS]:
@@ -138,14 +152,21 @@ def deploy_project(
                 f"{root}: version {version} is not a release (untagged commits or uncommitted "
                 "changes); commit, tag it (git tag v1.0.0) and deploy again, or deploy it with --dev"
             )
-        lock = root / RUNTIME_LOCK
-        say(f"Making the environment of {about['name']} {version}...")
-        environment = version_environment(wheel_path, requirements=lock if lock.is_file() else None)
+        lock = root / RUNTIME_LOCK if (root / RUNTIME_LOCK).is_file() else None
+        requirements = _requirements(lock, about["requires"])
         flows = about["entry_points"].get(FLOWS_GROUP, {})
         if not flows:
             raise DeployError(f"{wheel_path.name}: no flow in the {FLOWS_GROUP} entry points")
         entrypoint = next(iter(flows.values()))
-        flow = read_flow(environment.python, entrypoint)
+        command: str | None = None
+        if shared is None:
+            say(f"Making the environment of {about['name']} {version}...")
+            environment = version_environment(wheel_path, requirements=lock)
+            flow = read_flow(environment.python, entrypoint)
+        else:
+            environment, flow, command = _into_shared(
+                shared, wheel_path, entrypoint, requirements, lock or root / RUNTIME_LOCK, say
+            )
         model_name = next(iter(flows))
         package = entrypoint.split(":")[0].split(".")[0]
         spec = load_spec(variables_path(root, package.replace(".", "/")))
@@ -165,8 +186,8 @@ def deploy_project(
             name=version if pool == load_services_settings().pool else f"{version}-{pool}",
             pool=pool,
             version=version,
-            python=None if job else environment.python,
-            job_variables=job.job_variables if job else None,
+            python=None if job or command else environment.python,
+            job_variables=job.job_variables if job else {"command": command} if command else None,
             pull_steps=job.pull_steps if job else None,
             description=about.get("summary") or None,
             tags=[model_name],
@@ -183,6 +204,7 @@ def deploy_project(
                     entry_points=about["entry_points"],
                     variables=cast(dict[str, Any], encode_value(spec_document(spec))),
                     image=job.image if job else None,
+                    requirements=requirements,
                     deployment_id=deployed.id,
                     deployment_name=deployed.name,
                     work_pool=pool,
@@ -202,7 +224,100 @@ def deploy_project(
         release.changed,
         release.messages,
         job.image if job else None,
+        shared.name if shared else None,
     )
+
+
+def _shared_environment(
+    name: str | None, runs_images: bool, root: Path
+) -> SharedEnvironment | None:
+    """The shared environment `name` a deploy goes into, which must exist; None without one."""
+    if name is None:
+        return None
+    if runs_images:
+        raise DeployError(
+            "--shared-env is for process pools; on a Docker or Kubernetes pool a shared "
+            "environment is an image: give it with --image"
+        )
+    shared = shared_environment(name)
+    if not shared.exists:
+        raise DeployError(
+            f"no shared environment {name!r}; make it with what the project needs: modelcrate "
+            f"services shared-env {name} -r {root / 'requirements' / 'runtime.lock.txt'}"
+        )
+    return shared
+
+
+def _into_shared(
+    shared: SharedEnvironment,
+    wheel: Path,
+    entrypoint: str,
+    requirements: list[str],
+    lock: Path,
+    say: Callable[[str], None],
+) -> tuple[VersionEnvironment, Any, str]:
+    """Check that `shared` holds every requirement of the version, keep its wheel there and
+    read its flow; the environment, the flow and the command its runs start."""
+    import shlex
+
+    from ..packaging import find_uv, run_tool
+
+    say(f"Checking the shared environment {shared.name!r}...")
+    unmet = unmet_requirements(shared, requirements)
+    if unmet:
+        listed = "; ".join(unmet[:8]) + (f"; and {len(unmet) - 8} more" if len(unmet) > 8 else "")
+        add = f"modelcrate services shared-env {shared.name} -r {lock}"
+        if not lock.is_file():
+            add = f"lock the project (modelcrate lock {lock.parent.parent}), then {add}"
+        raise DeployError(
+            f"the shared environment {shared.name!r} does not hold what {wheel.name} needs: "
+            f"{listed}; add it: {add}"
+        )
+    sha = file_sha256(wheel)
+    kept = shared.wheel_path(wheel, sha)
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    if not kept.is_file() or file_sha256(kept) != sha:
+        part = kept.with_name(f".{kept.name}.{os.getpid()}")
+        shutil.copyfile(wheel, part)
+        os.replace(part, kept)
+    uv = find_uv()
+    if uv is None:
+        raise DeployError("deploying into a shared environment needs uv: pip install uv")
+    with tempfile.TemporaryDirectory(prefix="modelcrate-overlay-") as overlay:
+        done = run_tool(
+            [uv, "pip", "install", "-q", "--python", shared.python, "--no-deps", "--target",
+             overlay, kept],
+            timeout=600,
+        )  # fmt: skip
+        if done.returncode != 0:
+            said = (done.stderr or done.stdout).strip().splitlines()
+            raise DeployError(
+                f"{wheel.name} does not install into the shared environment {shared.name!r}: "
+                f"{said[-1] if said else done.returncode}"
+            )
+        flow = read_flow(shared.python, entrypoint, path=Path(overlay))
+    command = shlex.join(
+        [str(shared.python), str(shared.launcher), str(kept), str(shared.overlay(sha))]
+    )
+    return VersionEnvironment(shared.path, shared.python, sha, made=False), flow, command
+
+
+def _requirements(lock: Path | None, requires: list[str]) -> list[str]:
+    """A version's requirements as lines: its lock's pins, else its wheel's own requirements
+    (those of no extra)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    if lock is not None:
+        return requirement_lines(lock)
+    kept = []
+    for line in requires:
+        try:
+            requirement = Requirement(line)
+        except InvalidRequirement:
+            raise DeployError(f"the wheel's requirement {line!r} cannot be read") from None
+        if requirement.marker is None or "extra" not in str(requirement.marker):
+            kept.append(str(requirement))
+    return kept
 
 
 def _not_a_release(version: str) -> bool:
@@ -228,10 +343,13 @@ def _wheel_metadata(wheel: Path) -> dict[str, Any]:
     except (OSError, zipfile.BadZipFile, StopIteration, KeyError, UnicodeDecodeError):
         raise DeployError(f"{wheel}: not a readable wheel") from None
     fields: dict[str, str] = {}
+    requires: list[str] = []
     for line in metadata.split("\n\n", 1)[0].splitlines():
         key, sep, value = line.partition(": ")
         if sep and key in ("Name", "Version", "Summary"):
             fields.setdefault(key.lower(), value.strip())
+        elif sep and key == "Requires-Dist":
+            requires.append(value.strip())
     parser = configparser.ConfigParser(interpolation=None, delimiters=("=",))
     parser.optionxform = str  # type: ignore[assignment,method-assign]
     try:
@@ -241,4 +359,4 @@ def _wheel_metadata(wheel: Path) -> dict[str, Any]:
     entry_points = {group: dict(parser[group]) for group in parser.sections()}
     if "name" not in fields or "version" not in fields:
         raise DeployError(f"{wheel}: its metadata has no name or version")
-    return {**fields, "entry_points": entry_points}
+    return {**fields, "entry_points": entry_points, "requires": requires}

@@ -101,14 +101,18 @@ def prefect_api_url() -> str:
     return local
 
 
-def read_flow(python: Path, entrypoint: str, *, timeout: float = 300) -> FlowOfVersion:
-    """The flow at `entrypoint` (`package.flow:name`) as the version's Python sees it."""
+def read_flow(
+    python: Path, entrypoint: str, *, path: Path | None = None, timeout: float = 300
+) -> FlowOfVersion:
+    """The flow at `entrypoint` (`package.flow:name`) as the version's Python sees it (with
+    `path` first on its `sys.path`, if given)."""
     from ..packaging import run_tool
 
+    env = _quiet_env()
+    if path is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(path), env.get("PYTHONPATH")]))
     try:
-        done = run_tool(
-            [python, "-c", _SCHEMA_PROBE, entrypoint], env=_quiet_env(), timeout=timeout
-        )
+        done = run_tool([python, "-c", _SCHEMA_PROBE, entrypoint], env=env, timeout=timeout)
     except OSError as exc:
         raise DeployError(f"cannot read the flow {entrypoint}: {exc}") from None
     if done.returncode != 0:

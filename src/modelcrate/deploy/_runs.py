@@ -30,6 +30,20 @@ class DeployedVersion:
         checker.prepare_many(input_sets, start=0 if len(input_sets) > 1 else None)
 
 
+def split_reference(reference: str) -> tuple[str, str]:
+    """`MODEL@VERSION` as (MODEL, VERSION), and `MODEL` as (MODEL, ""); an `InputError` for
+    anything else."""
+    model, at, version = reference.strip().rpartition("@")
+    if not at:
+        model, version = reference.strip(), ""
+    if not model or (at and not version):
+        raise InputError(
+            f"{reference!r}: name a model (MODEL, for its live version) or a version "
+            "(MODEL@VERSION), e.g. injector-surrogate@1.0.0"
+        )
+    return model, version
+
+
 def deployed_version(
     reference: str, *, pool: str | None = None, registry: str | None = None
 ) -> DeployedVersion:
@@ -40,14 +54,7 @@ def deployed_version(
     from ..spec import parse_spec
     from .registry import open_registry
 
-    model, at, version = reference.strip().rpartition("@")
-    if not at:
-        model, version = reference.strip(), ""
-    if not model or (at and not version):
-        raise InputError(
-            f"{reference!r}: name a model (MODEL, for its live version) or a version "
-            "(MODEL@VERSION), e.g. injector-surrogate@1.0.0"
-        )
+    model, version = split_reference(reference)
     with open_registry(registry) as book:
         if version:
             record = book.version(model, version)
