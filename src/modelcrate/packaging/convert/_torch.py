@@ -71,7 +71,7 @@ def inspect(path: Path, *, trust: bool = False, variables: Spec | None = None) -
         shapes = ", ".join(f"[{', '.join(map(str, probe[s.name].shape))}]" for s in in_slots)
         raise ArtifactError(
             f"{source}: its inputs do not fit {path.name}: forward on tensors of shape {shapes} "
-            f"(N={PROBE_ROWS} input sets) failed ({reason(exc)}); declare the inputs the module "
+            f"(N={PROBE_ROWS} input sets) failed ({_last_line(exc)}); declare the inputs the module "
             "takes, in order"
         ) from None
     returns, out_slots = _output_slots(path, source, result, variables.outputs)
@@ -255,6 +255,16 @@ def _array(path: Path, value: Any) -> np.ndarray:
             f"{path}: its forward returns a {type(value).__name__}, not tensors ({reason(exc)}); "
             "convert takes modules that return a tensor, a tuple or a dict of tensors"
         ) from None
+
+
+def _last_line(exc: BaseException) -> str:
+    """The error of a scripted module without TorchScript's traceback: its last line."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if not lines:
+        return reason(exc)
+    last = lines[-1]
+    kind, colon, rest = last.partition(": ")
+    return reason(ValueError(rest if colon and kind.endswith("Error") else last))
 
 
 def _describe(slot: Slot) -> str:
