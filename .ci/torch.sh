@@ -17,7 +17,11 @@ torch_env() {
   (
     # One build at a time on this machine; a run that finds it built uses it as it is.
     flock 9 || exit 1
-    if [ -f "$env/.complete" ]; then exit 0; fi
+    # Environments of other requirements unused for 14 days are removed (one in use by another
+    # run, of another branch, is marked used when that run starts).
+    find "$cache" -maxdepth 2 -path "$cache/torch-*/.complete" -mtime +14 -printf '%h\0' 2>/dev/null \
+      | xargs -0 -r rm -rf
+    if [ -f "$env/.complete" ]; then touch "$env/.complete"; exit 0; fi
     rm -rf "$env"
     echo "Building the torch test environment in $env (once per set of requirements)..." >&2
     python3 -m venv "$env" \
@@ -26,8 +30,6 @@ torch_env() {
       && "$env/bin/pip" uninstall -q -y modelcrate \
       && touch "$env/.complete" \
       || { rm -rf "$env"; exit 1; }
-    # Environments of older requirements are removed once a newer one is built.
-    find "$cache" -maxdepth 1 -name 'torch-*' ! -path "$env" -exec rm -rf {} + 2>/dev/null
     exit 0
   ) 9>"$cache/torch.lock" || return 1
   echo "torch test environment ready in $(( $(date +%s) - started )) s: $env" >&2
