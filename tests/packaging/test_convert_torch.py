@@ -262,3 +262,65 @@ def test_importing_modelcrate_loads_no_torch(torch_python):
                      "modelcrate.packaging; print('torch' in sys.modules)")  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+TWO_TENSORS = """
+import sys, torch
+from typing import Tuple
+
+class Net(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("scale", torch.tensor(2.0, dtype=torch.float64))
+
+    def forward(self, charge, profile) -> Tuple[torch.Tensor, torch.Tensor]:
+        return charge * profile.sum(1), profile * self.scale + charge[:, None]
+
+torch.jit.save(torch.jit.script(Net()), sys.argv[1])
+"""
+
+TWO_TENSORS_VARIABLES = {
+    "input_variables": {
+        "charge": {"variable_class": "ScalarVariable", "default_value": 1.0,
+                   "value_range": [0.0, 2.0]},
+        "profile": {"variable_class": "NDVariable", "shape": [3], "dtype": "float64",
+                    "default_value": [0.1, 0.2, 0.3]},
+    },
+    "output_variables": {
+        "total": {"variable_class": "ScalarVariable"},
+        "scaled": {"variable_class": "NDVariable", "shape": [3], "dtype": "float64"},
+    },
+}  # fmt: skip
+
+
+def test_a_module_of_several_tensors_runs_in_its_package(torch_python, tmp_path):
+    """One input per forward argument (a scalar as [N], an array as [N, 3]), in the element type
+    of the module's buffer; one output per tensor of the tuple it returns; the package's batch
+    gives the module's own outputs."""
+    script = tmp_path / "make.py"
+    script.write_text(TWO_TENSORS)
+    net = tmp_path / "two.pt"
+    done = run_torch(torch_python, script, net)
+    assert done.returncode == 0, done.stderr
+    variables = _variables(tmp_path, TWO_TENSORS_VARIABLES)
+    code, out, err = _convert_with_torch(
+        torch_python, net, tmp_path / "out", "--variables", variables
+    )
+    assert code == 0, err
+    assert (
+        "charge <- tensor 'charge' [N] float64; profile <- tensor 'profile' [N, 3] float64" in out
+    )
+    assert "total <- tensor 'output0' [N] float64; scaled <- tensor 'output1' [N, 3] float64" in out
+    check = """
+import sys, json
+sys.path.insert(0, sys.argv[1])
+from out.model import OutModel
+got = OutModel().batch([{"charge": 0.5, "profile": [1.0, 2.0, 3.0]}, {"charge": 2.0}])
+print(json.dumps([[g["total"], [float(v) for v in g["scaled"]]] for g in got]))
+"""
+    done = run_torch(torch_python, "-c", check, tmp_path / "out" / "src")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [
+        [3.0, [2.5, 4.5, 6.5]],
+        [1.2000000000000002, [2.2, 2.4, 2.6]],
+    ]
