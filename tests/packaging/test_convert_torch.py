@@ -255,6 +255,20 @@ def test_a_lume_torch_config_converts_with_its_files(torch_python, tmp_path):
     assert "defaults guessed" not in out
 
 
+def test_a_config_naming_lume_model_classes_converts(torch_python, tmp_path):
+    """A config of lume-model, lume-torch's former name (its class and variable classes)."""
+    config = lume_model(torch_python, tmp_path / "made" / "model_config.yml")
+    data = yaml.safe_load(config.read_text())
+    data["model_class"] = "lume_model.models.TorchModel"
+    for variables in (data["input_variables"], data["output_variables"]):
+        for variable in variables.values():
+            variable["variable_class"] = "ScalarVariable"
+    config.write_text(yaml.safe_dump(data, sort_keys=False))
+    code, out, err = _convert_with_torch(torch_python, config, tmp_path / "out", "--trust")
+    assert code == 0, err
+    assert "  config      : lume_model.models.TorchModel, precision double" in out
+
+
 def test_importing_modelcrate_loads_no_torch(torch_python):
     """Where torch is installed, importing modelcrate (its runtime and its converters too)
     does not load it: only running or converting a torch model does."""

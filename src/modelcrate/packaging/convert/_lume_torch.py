@@ -79,6 +79,12 @@ def inspect(path: Path, *, trust: bool = False, variables: Spec | None = None) -
     outputs = [_slot(v, dtype) for v in spec.outputs]
     options = {"shapes": {v.name: list(_row(v)) for v in spec.outputs}}
     packaged = _packaged(config, files)
+    contents = yaml.safe_dump(packaged, sort_keys=False, allow_unicode=True)
+    if yaml.safe_load(contents) != packaged:  # what the package's copy says, read back
+        raise ArtifactError(
+            f"{path}: its copy for the package does not read back as the same config; "
+            "please report this with the config"
+        )
     notes = []
     if untrusted:
         notes.append(
@@ -105,7 +111,7 @@ def inspect(path: Path, *, trust: bool = False, variables: Spec | None = None) -
         described=tuple(described),
         notes=tuple(notes),
         declared=True,
-        contents=yaml.safe_dump(packaged, sort_keys=False, allow_unicode=True).encode(),
+        contents=contents.encode(),
         files={name: source for name, source in files.items()},
     )
 
