@@ -97,6 +97,7 @@ def test_modelcrate_run_agrees_with_the_original_model(
     ran = sh(modelcrate, "run", converted.path, "--inputs", inputs, "--json",
              "-t", (tmp_path / "results").as_uri(), env=project_run_env())  # fmt: skip
     outputs = [decode_value(r["outputs"]) for r in json.loads(ran.stdout)]
+    assert "deprecated" not in ran.stderr  # torch's and lume-torch's own notices are not shown
     names = list(spec.input_names)
     original = evaluate(torch_python, converted.case, converted.original, names, rows)
     if converted.case == "torchscript":

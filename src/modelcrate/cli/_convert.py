@@ -53,8 +53,9 @@ def convert(
     module (.pt, .ts; with --variables) or a lume-torch TorchModel config (.yml) and the files
     it names.
 
-    The variables are read from the artifact (or given with --variables); what it cannot say
-    (ranges, units, guessed names) is printed for review and written in the project's README.
+    The variables are read from the artifact (a lume-torch config's own; a TorchScript
+    module's from --variables), or given with --variables; what it cannot say (ranges, units,
+    guessed names) is printed for review and written in the project's README.
     """
     from ..packaging import convert_artifact, default_project_name, read_artifact
 

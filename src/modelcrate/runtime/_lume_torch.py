@@ -46,8 +46,8 @@ def load(path: Path, options: Mapping[str, Any]) -> LumeTorchRunner:
     """Load the lume-torch model config at `path` (and the files it names) with lume-torch."""
     try:
         with warnings.catch_warnings():  # what lume-torch's dependencies deprecate, on import
-            warnings.simplefilter("ignore", DeprecationWarning)
-            warnings.simplefilter("ignore", FutureWarning)
+            for category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):
+                warnings.simplefilter("ignore", category)
             from lume_torch.models import TorchModel
     except ImportError:
         raise ProjectError(
@@ -55,7 +55,9 @@ def load(path: Path, options: Mapping[str, Any]) -> LumeTorchRunner:
             "pip install lume-torch"
         ) from None
     try:
-        model = TorchModel(str(path))
+        with warnings.catch_warnings():  # newer torch says TorchScript is deprecated
+            warnings.filterwarnings("ignore", message=".*torch.jit.* is deprecated")
+            model = TorchModel(str(path))
     except Exception as exc:  # lume-torch's and torch's own errors: a damaged or missing file
         text = " ".join(str(exc).split())[:200] or type(exc).__name__
         raise ProjectError(f"{path}: lume-torch cannot load the model ({text})") from None
