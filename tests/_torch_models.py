@@ -102,19 +102,27 @@ else:
 """`python -c EVALUATE KIND PATH NAMES < ROWS`: the original model's own outputs for input rows."""
 
 
-def torch_env() -> dict[str, str]:
-    """The environment the torch Python runs modelcrate in: this checkout's source first."""
+def torch_env(*path: Path) -> dict[str, str]:
+    """The environment the torch Python runs modelcrate in: this checkout's source first (then
+    the folders of `path`)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env["PYTHONPATH"] = str(ROOT / "src")
+    env["PYTHONPATH"] = os.pathsep.join(map(str, [ROOT / "src", *path]))
     return env
 
 
-def run_torch(python: Path, *args: str | Path, cwd: Path | None = None, stdin: str | None = None):
-    """Run the torch Python with this checkout's modelcrate; the finished process (not checked)."""
+def run_torch(
+    python: Path,
+    *args: str | Path,
+    cwd: Path | None = None,
+    stdin: str | None = None,
+    path: tuple[Path, ...] = (),
+):
+    """Run the torch Python with this checkout's modelcrate (and the folders of `path` on its
+    import path); the finished process (not checked)."""
     return subprocess.run(
         [str(python), *map(str, args)],
         cwd=cwd,
-        env=torch_env(),
+        env=torch_env(*path),
         input=stdin,
         capture_output=True,
         text=True,

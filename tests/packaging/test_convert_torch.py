@@ -338,3 +338,41 @@ print(json.dumps([[g["total"], [float(v) for v in g["scaled"]]] for g in got]))
         [3.0, [2.5, 4.5, 6.5]],
         [1.2000000000000002, [2.2, 2.4, 2.6]],
     ]
+
+
+LUME_ARRAYS = """
+import sys, torch
+from lume_torch.models import TorchModel
+from lume_torch.variables import TorchNDVariable, TorchScalarVariable
+
+torch.manual_seed(0)
+net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 1)).double()
+model = TorchModel(
+    model=net,
+    input_variables=[TorchNDVariable(name="image", shape=(4, 4), default_value=torch.zeros(4, 4))],
+    output_variables=[TorchScalarVariable(name="y")],
+)
+model.dump(sys.argv[1])
+"""
+
+
+def test_a_lume_torch_model_of_arrays_passes_its_packages_tests(torch_python, tmp_path):
+    """An array input (lume-torch's TorchNDVariable, float32 as lume-torch checks) in a model
+    of double precision: the package's own tests replay lume-torch's outputs."""
+    script = tmp_path / "make.py"
+    script.write_text(LUME_ARRAYS)
+    config = tmp_path / "arrays.yml"
+    done = run_torch(torch_python, script, config)
+    assert done.returncode == 0, done.stderr
+    code, _, err = _convert_with_torch(torch_python, config, tmp_path / "out", "--trust")
+    assert code == 0, err
+    binding = json.loads((tmp_path / "out" / "src" / "out" / "artifact.json").read_text())
+    assert binding["inputs"][0]["dtype"] == "float32" and binding["inputs"][0]["shape"] == [
+        None,
+        4,
+        4,
+    ]
+    tests = run_torch(torch_python, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                      "tests/test_artifact.py", cwd=tmp_path / "out",
+                      path=(tmp_path / "out" / "src",))  # fmt: skip
+    assert "3 passed" in tests.stdout, tests.stdout[-2000:] + tests.stderr[-2000:]

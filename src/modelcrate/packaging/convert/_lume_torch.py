@@ -17,6 +17,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from ..._errors import ArtifactError, SpecError
@@ -75,8 +76,8 @@ def inspect(path: Path, *, trust: bool = False, variables: Spec | None = None) -
             "`TorchModel(config)` loads it where it was made"
         ) from None
     dtype = "float64" if str(config.get("precision", "double")) == "double" else "float32"
-    inputs = [_slot(v, dtype) for v in spec.inputs]
-    outputs = [_slot(v, dtype) for v in spec.outputs]
+    inputs = [_slot(v, _dtype(config, "input_variables", v, dtype)) for v in spec.inputs]
+    outputs = [_slot(v, _dtype(config, "output_variables", v, dtype)) for v in spec.outputs]
     options = {"shapes": {v.name: list(_row(v)) for v in spec.outputs}}
     packaged = _packaged(config, files)
     contents = yaml.safe_dump(packaged, sort_keys=False, allow_unicode=True)
@@ -204,6 +205,21 @@ def _row(variable: Variable) -> tuple[int, ...]:
     if isinstance(variable, ArrayVariable):
         return tuple(n if n is not None else -1 for n in (variable.shape or ()))
     return ()
+
+
+def _dtype(config: dict[str, Any], role: str, variable: Variable, precision: str) -> str:
+    """The element type lume-torch takes for a variable: an array's own (`dtype:
+    torch.float32`, which lume-torch checks), else that of the model's precision."""
+    declared = config.get(role)
+    entry = declared.get(variable.name) if isinstance(declared, dict) else None
+    given = entry.get("dtype") if isinstance(entry, dict) else None
+    if isinstance(variable, ArrayVariable) and isinstance(given, str):
+        name = given.removeprefix("torch.")
+        try:
+            return str(np.dtype(name))
+        except TypeError:
+            pass
+    return precision
 
 
 def _slot(variable: Variable, dtype: str) -> Slot:
