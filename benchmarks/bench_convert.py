@@ -1,6 +1,8 @@
 """A converted model's batch against its artifact called directly, on the same 10,000 rows.
 
     python benchmarks/bench_convert.py [--repeat N] [--rows N]
+    $MODELCRATE_TORCH_PYTHON benchmarks/bench_convert.py   # the TorchScript module too
+
 
 Trains two scikit-learn regressors on 8 features (a cheap Ridge and a RandomForest of 100
 trees), saves each with skops and exports it to ONNX with skl2onnx, converts each file with
@@ -16,6 +18,10 @@ temporary directory, and imports each converted package from its
   (`session.run(None, {"X": rows})`, `estimator.predict(rows)`), the session made as the
   package's runtime makes it (threads that do not spin after a run: spinning ones would take
   the cores from whatever is timed next).
+Where torch is installed (the torch test environment, `.ci/torch.sh`), the same for a scripted
+network (8 inputs, two hidden layers of 64, one output; float32), against calling the scripted
+module directly on the rows as one tensor in inference mode. Each part runs where its libraries
+are installed (scikit-learn, skops and skl2onnx; torch) and is skipped, saying so, elsewhere.
 Goal (from the issue): the package <= 1.1x the baseline (the contract's checks cost at most 10%).
 """
 
@@ -44,14 +50,39 @@ def train(kind: str, rows: int = 2_000):
     return RandomForestRegressor(n_estimators=100, max_depth=10, random_state=0).fit(x, y)
 
 
-def convert(path: Path, out: Path, name: str):
+def convert(path: Path, out: Path, name: str, variables: Path | None = None):
     """Convert `path` and import the model class of the package it makes."""
     from modelcrate.packaging import convert_artifact, make_options
 
-    made = convert_artifact(path, out, make_options(project_name=name), git=False, trust=True)
+    options = make_options(project_name=name)
+    made = convert_artifact(path, out, options, git=False, trust=True, variables=variables)
     sys.path.insert(0, str(made.path / "src"))
     module = __import__(f"{made.options.package_name}.model", fromlist=["x"])
     return getattr(module, made.options.model_class)
+
+
+def measure(label: str, packaged, sets, direct, repeat: int) -> None:
+    """Time the package's batch, its evaluate_batch and the artifact called directly; print."""
+    packaged.batch(sets[:10])  # loads the artifact: once per process, not timed
+    timings: dict[str, list[float]] = {"batch": [], "evaluate": [], "direct": []}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(repeat):
+            timings["batch"].append(c.timed(lambda: packaged.batch(sets)))
+            timings["evaluate"].append(c.timed(lambda: packaged.evaluate_batch(sets)))
+            timings["direct"].append(c.timed(direct))
+    batch, evaluate, baseline = (c.median_ms(timings[k]) for k in timings)
+    ratio = batch / baseline
+    print(
+        f"{label:<22} {batch:>11.1f} ms {evaluate:>12.1f} ms {baseline:>7.1f} ms {ratio:>6.2f}x"
+        + ("" if ratio <= GOAL else f"  (goal {GOAL}x)")
+    )
+
+
+def installed(*modules: str) -> bool:
+    from importlib.util import find_spec
+
+    return all(find_spec(m) is not None for m in modules)
 
 
 def main() -> None:
@@ -61,9 +92,6 @@ def main() -> None:
     c.use_checkout(args.installed)
 
     import numpy as np
-    import onnxruntime
-    import skops.io
-    from skl2onnx import to_onnx
 
     rng = np.random.default_rng(1)
     rows = rng.uniform(-1, 1, size=(args.rows, FEATURES))
@@ -73,42 +101,77 @@ def main() -> None:
         f"{'model':<22} {'package batch':>14} {'evaluate_batch':>15} {'artifact':>10} {'ratio':>7}"
     )
     with c.workdir("modelcrate-bench-convert-") as tmp:
-        for estimator in ("ridge", "forest"):
-            model = train(estimator)
-            skops_path = tmp / f"{estimator}.skops"
-            skops.io.dump(model, skops_path)
-            onnx_path = tmp / f"{estimator}.onnx"
-            onnx_path.write_bytes(to_onnx(model, rows[:1].astype(np.float32)).SerializeToString())
-            settings = onnxruntime.SessionOptions()  # as the package's runtime makes it:
-            settings.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            session = onnxruntime.InferenceSession(
-                str(onnx_path), settings, providers=["CPUExecutionProvider"]
-            )
-            as_float32 = rows.astype(np.float32)
-            for kind, path, direct in (
-                ("skops", skops_path, lambda m=model: m.predict(rows)),
-                ("onnx", onnx_path, lambda s=session, x=as_float32: s.run(None, {"X": x})),
-            ):
-                cls = convert(path, tmp / f"{estimator}-{kind}", f"bench {estimator} {kind}")
-                packaged = cls()
-                packaged.batch(sets[:10])  # loads the artifact: once per process, not timed
-                timings: dict[str, list[float]] = {"batch": [], "evaluate": [], "direct": []}
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    for _ in range(args.repeat):
-                        timings["batch"].append(c.timed(lambda m=packaged: m.batch(sets)))
-                        timings["evaluate"].append(
-                            c.timed(lambda m=packaged: m.evaluate_batch(sets))
-                        )
-                        timings["direct"].append(c.timed(direct))
-                batch, evaluate, baseline = (c.median_ms(timings[k]) for k in timings)
-                ratio = batch / baseline
-                print(
-                    f"{estimator + ' (' + kind + ')':<22} {batch:>11.1f} ms {evaluate:>12.1f} ms "
-                    f"{baseline:>7.1f} ms {ratio:>6.2f}x"
-                    + ("" if ratio <= GOAL else f"  (goal {GOAL}x)")
-                )
+        if installed("sklearn", "skops", "skl2onnx", "onnxruntime"):
+            sklearn_and_onnx(tmp, rows, sets, args.repeat)
+        else:
+            print("(scikit-learn and ONNX skipped: scikit-learn, skops or skl2onnx not installed)")
+        if installed("torch"):
+            torchscript(tmp, rows, sets, args.repeat)
+        else:
+            print("(TorchScript skipped: torch not installed; run with $MODELCRATE_TORCH_PYTHON)")
     print("package batch: checks + packing + the call + unpacking; evaluate_batch: without checks")
+
+
+def torchscript(tmp: Path, rows, sets, repeat: int) -> None:
+    """The scripted network, converted with a variables file of its 8 inputs and 1 output."""
+    import torch
+    import yaml
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(
+        torch.nn.Linear(FEATURES, 64), torch.nn.Tanh(),
+        torch.nn.Linear(64, 64), torch.nn.Tanh(), torch.nn.Linear(64, 1),
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scripted = torch.jit.script(net.eval())
+    path = tmp / "net.pt"
+    torch.jit.save(scripted, str(path))
+    variables = tmp / "net-variables.yml"
+    scalar = {"variable_class": "ScalarVariable", "default_value": 0.0, "value_range": [-1, 1]}
+    variables.write_text(
+        yaml.safe_dump(
+            {
+                "input_variables": {f"x{i}": scalar for i in range(FEATURES)},
+                "output_variables": {"y": {"variable_class": "ScalarVariable"}},
+            }
+        )
+    )
+    cls = convert(path, tmp / "net-torchscript", "bench net torchscript", variables)
+    x = torch.from_numpy(rows.astype("float32"))
+
+    def direct():
+        with torch.inference_mode():
+            return scripted(x).numpy()
+
+    measure("mlp (torchscript)", cls(), sets, direct, repeat)
+
+
+def sklearn_and_onnx(tmp: Path, rows, sets, repeat: int) -> None:
+    """A Ridge and a RandomForest, each as a skops file and as an ONNX graph."""
+    import numpy as np
+    import onnxruntime
+    import skops.io
+    from skl2onnx import to_onnx
+
+    for estimator in ("ridge", "forest"):
+        model = train(estimator)
+        skops_path = tmp / f"{estimator}.skops"
+        skops.io.dump(model, skops_path)
+        onnx_path = tmp / f"{estimator}.onnx"
+        onnx_path.write_bytes(to_onnx(model, rows[:1].astype(np.float32)).SerializeToString())
+        settings = onnxruntime.SessionOptions()  # as the package's runtime makes it:
+        settings.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        session = onnxruntime.InferenceSession(
+            str(onnx_path), settings, providers=["CPUExecutionProvider"]
+        )
+        as_float32 = rows.astype(np.float32)
+        for kind, path, direct in (
+            ("skops", skops_path, lambda m=model: m.predict(rows)),
+            ("onnx", onnx_path, lambda s=session, x=as_float32: s.run(None, {"X": x})),
+        ):
+            cls = convert(path, tmp / f"{estimator}-{kind}", f"bench {estimator} {kind}")
+            measure(f"{estimator} ({kind})", cls(), sets, direct, repeat)
 
 
 if __name__ == "__main__":

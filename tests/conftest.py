@@ -69,6 +69,25 @@ def _server_url(server: str, variable: str, script: str) -> str:
 
 
 @pytest.fixture(scope="session")
+def torch_python() -> Path:
+    """The Python of the torch test environment (torch, lume-torch and modelcrate's
+    dependencies): `.ci/run` builds one and sets MODELCRATE_TORCH_PYTHON.
+
+    Outside CI without one the test is skipped, saying how to build it; in CI it fails.
+    """
+    python = os.environ.get("MODELCRATE_TORCH_PYTHON")
+    if python and Path(python).is_file():
+        return Path(python)
+    message = (
+        "no torch test environment (torch and lume-torch are not in the dev extra): run "
+        "`source .ci/torch.sh && torch_env` (sets MODELCRATE_TORCH_PYTHON), as .ci/run does"
+    )
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
 def postgresql_url() -> str:
     """A PostgreSQL server's URL: `.ci/run` starts one and sets TEST_POSTGRESQL_URL.
 

@@ -39,6 +39,8 @@ PROJECT_TOOLS = ["copier", "jinja2", "questionary", "build", "uv"]
 ON_DEMAND = ["prefect", "sqlalchemy", "pymongo", "rich"]
 # The registry's database drivers: `modelcrate.deploy` loads them, nothing a packaged model runs.
 REGISTRY_DRIVERS = ["pymysql", "alembic"]
+# The libraries that run a converted model's artifact: loaded only when a model of its kind runs.
+ARTIFACT_RUNTIMES = ["onnxruntime", "sklearn", "skops", "torch", "lume_torch"]
 HIGHER = {
     layer: [f"modelcrate.{above}" for above in LAYERS[RANK[layer] + 1 :]]
     for layer in ("model", "runtime")
@@ -187,12 +189,18 @@ def _loaded_by(names: tuple[str, ...], cwd: Path, env: dict[str, str]) -> set[st
 PACKAGED = "injector_surrogate"  # the example, generated
 # what is imported -> what must not be loaded then
 MUST_NOT_LOAD = {
-    ("modelcrate",): [*HIGHER["model"], *PROJECT_TOOLS, *ON_DEMAND],
+    ("modelcrate",): [*HIGHER["model"], *PROJECT_TOOLS, *ON_DEMAND, *ARTIFACT_RUNTIMES],
     # (importing modelcrate.spec runs the package root, which imports Model: the static check
     # above is what keeps spec's own modules from importing the model layer)
     ("modelcrate.spec",): [*HIGHER["model"], *PROJECT_TOOLS, *ON_DEMAND],
     ("modelcrate.model",): [*HIGHER["model"], *PROJECT_TOOLS, *ON_DEMAND],
-    ("modelcrate.runtime",): [*HIGHER["runtime"], *PROJECT_TOOLS, *ON_DEMAND, *REGISTRY_DRIVERS],
+    ("modelcrate.runtime",): [
+        *HIGHER["runtime"],
+        *PROJECT_TOOLS,
+        *ON_DEMAND,
+        *REGISTRY_DRIVERS,
+        *ARTIFACT_RUNTIMES,
+    ],
     # the model registry: no project tool, and its database is reached only when it is used
     ("modelcrate.deploy",): ["modelcrate.cli", *PROJECT_TOOLS, "prefect", *REGISTRY_DRIVERS],
     # a packaged model as `modelcrate run` loads it (by its entry point): not even Prefect

@@ -28,13 +28,15 @@ from ._questions import (
     "--variables",
     type=click.Path(path_type=Path),
     help="A variables file giving the artifact's inputs and outputs their names, ranges, units "
-    "and defaults (checked against the artifact) [default: inferred from the artifact].",
+    "and defaults (checked against the artifact) [default: inferred from the artifact; "
+    "required for a TorchScript file, which gives their names, order and shapes].",
 )
 @click.option(
     "--trust",
     is_flag=True,
-    help="Load a joblib or pickle file (which runs the code it holds), or a .skops file with "
-    "types skops does not trust by default. Only for files whose maker you trust.",
+    help="Load a joblib or pickle file (which runs the code it holds), a .skops file with "
+    "types skops does not trust by default, or a lume-torch config whose files torch.load "
+    "loads (transformers, a model saved with torch.save). Only for files whose maker you trust.",
 )
 @project_options
 def convert(
@@ -46,12 +48,14 @@ def convert(
     no_git: bool,
     **given: Any,
 ) -> None:
-    """Make a complete project that runs a trained model: an ONNX graph (.onnx) or a
-    scikit-learn estimator or pipeline (.skops; .joblib, .pkl with --trust).
+    """Make a complete project that runs a trained model: an ONNX graph (.onnx), a
+    scikit-learn estimator or pipeline (.skops; .joblib, .pkl with --trust), a TorchScript
+    module (.pt, .ts; with --variables) or a lume-torch TorchModel config (.yml) and the files
+    it names.
 
-    The variables are read from the artifact (or given with --variables); what it cannot say
-    (ranges, units, guessed names) is printed for review and written in the project's README.
-    TorchScript and lume-torch models are not yet supported.
+    The variables are read from the artifact (a lume-torch config's own; a TorchScript
+    module's from --variables), or given with --variables; what it cannot say (ranges, units,
+    guessed names) is printed for review and written in the project's README.
     """
     from ..packaging import convert_artifact, default_project_name, read_artifact
 

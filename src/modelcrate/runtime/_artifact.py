@@ -1,14 +1,16 @@
 """`ArtifactModel`: a model whose `evaluate` runs a trained artifact shipped in its package.
 
-`modelcrate convert` copies the artifact (an ONNX graph, a scikit-learn estimator) into the
+`modelcrate convert` copies the artifact (an ONNX graph, a scikit-learn estimator, a TorchScript
+module, a lume-torch model config and the files it names) into the
 package beside a binding file, `artifact.json`, that says how the model's variables map onto
 the artifact's tensors or columns. The generated model class names the binding file; this module
 reads it, loads the artifact once per process on first use (thread-safe), and runs it: a whole
 batch in one call when every tensor has a batch axis.
 
-Each kind of artifact is one module (`_onnx`, `_sklearn`) with a `load(path, options)` that
-returns a `Runner`; it is imported only when a model of its kind is first used, so a packaged
-model never imports onnxruntime or scikit-learn unless its kind needs them.
+Each kind of artifact is one module (`_onnx`, `_sklearn`, `_torch`, `_lume_torch`) with a
+`load(path, options)` that returns a `Runner`; it is imported only when a model of its kind is
+first used, so a packaged model never imports onnxruntime, scikit-learn or torch unless its kind
+needs them.
 """
 
 from __future__ import annotations
@@ -48,7 +50,12 @@ BINDING_FILE = "artifact.json"
 """The binding file beside the artifact in a converted package."""
 BINDING_VERSION = 1
 
-KINDS: dict[str, str] = {"onnx": "._onnx", "sklearn": "._sklearn"}
+KINDS: dict[str, str] = {
+    "onnx": "._onnx",
+    "sklearn": "._sklearn",
+    "torchscript": "._torch",
+    "lume-torch": "._lume_torch",
+}
 """Each kind of artifact and the module (of this package) that loads and runs it."""
 
 

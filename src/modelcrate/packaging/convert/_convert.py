@@ -1,5 +1,6 @@
-"""`convert_artifact`: a trained model (an ONNX graph, a scikit-learn estimator) into the same
-complete project `new` makes, with the artifact inside and a model class that runs it."""
+"""`convert_artifact`: a trained model (an ONNX graph, a scikit-learn estimator, a TorchScript
+module, a lume-torch model config) into the same complete project `new` makes, with the artifact
+inside and a model class that runs it."""
 
 from __future__ import annotations
 
@@ -86,7 +87,7 @@ def read_artifact(
     source = Path(artifact).expanduser()
     _check_readable(source)
     given = load_spec(variables) if variables is not None else None
-    inferred = kind_of(source).inspect(source, trust=trust)
+    inferred = kind_of(source).inspect(source, trust=trust, variables=given)
     if given is not None:
         inferred, spec = reconcile(inferred, given, artifact=source.name)
     else:
@@ -127,6 +128,7 @@ def convert_artifact(
     answers = {
         "artifact_kind": inferred.kind,
         "artifact_file": inferred.file_name,
+        "artifact_data": sorted(inferred.files),
         "artifact_summary": inferred.summary,
         "artifact_source": conversion.source.name,
         "artifact_requirements": list(inferred.requirements),
@@ -226,7 +228,7 @@ def _review(inferred: Inferred, spec: Spec, given: bool) -> list[str]:
             "the tests drew their values within one unit (or the default's size) of the "
             "default; add value_range in variables.yml"
         )
-    if not given:
+    if not given and not inferred.declared:
         lines.append(
             "defaults guessed: 0 (false, empty text) for every scalar input; set default_value "
             "in variables.yml"
@@ -243,7 +245,12 @@ def _write_artifact(conversion: Conversion, work: Path, package_name: str) -> No
     inferred = conversion.inferred
     package = variables_path(work, package_name).parent
     copied = package / inferred.file_name
-    shutil.copyfile(conversion.source, copied)
+    if inferred.contents is None:
+        shutil.copyfile(conversion.source, copied)
+    else:
+        copied.write_bytes(inferred.contents)
+    for name, source in inferred.files.items():
+        shutil.copyfile(source, package / name)
     digest = hashlib.sha256()
     with copied.open("rb") as file:
         for block in iter(lambda: file.read(1 << 20), b""):

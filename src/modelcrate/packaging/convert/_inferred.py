@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,9 +30,11 @@ class Inferred:
     """What a kind of artifact says about one file."""
 
     kind: str
-    """The kind's name, as the binding file records it: "onnx" or "sklearn"."""
+    """The kind's name, as the binding file records it: "onnx", "sklearn", "torchscript" or
+    "lume-torch"."""
     file_name: str
-    """The artifact's file name inside the package (`model.onnx`, `model.skops`)."""
+    """The artifact's file name inside the package (`model.onnx`, `model.skops`, `model.pt`,
+    `lume_model.yml`)."""
     summary: str
     """What it is, in a few words: "an ONNX graph, run with onnxruntime"."""
     inputs: tuple[Slot, ...]
@@ -49,6 +52,13 @@ class Inferred:
     """What was read from the artifact, as (label, text) lines for the command to print."""
     notes: tuple[str, ...] = ()
     """What the user should know or review beyond names, ranges and units."""
+    declared: bool = False
+    """The artifact declares its variables' defaults, ranges and units (a lume-torch config)."""
+    contents: bytes | None = None
+    """What the package's artifact file holds, when not a copy of the file converted (a
+    lume-torch config whose paths name the files copied beside it)."""
+    files: Mapping[str, Path] = field(default_factory=dict)
+    """Other files the package ships beside the artifact: name in the package -> file copied."""
 
     def renamed(self, names: Mapping[str, str]) -> Inferred:
         """The same artifact with its variables renamed (old name -> new name) in every slot."""

@@ -17,7 +17,15 @@ from typing import Any
 
 from ..._errors import ArtifactError
 from ...runtime import Slot
-from ...spec import ArrayVariable, BoolVariable, IntVariable, ScalarVariable, StrVariable, Variable
+from ...spec import (
+    ArrayVariable,
+    BoolVariable,
+    IntVariable,
+    ScalarVariable,
+    Spec,
+    StrVariable,
+    Variable,
+)
 from ._inferred import Inferred, listed, reason
 
 ELEMENT_TYPES = {
@@ -40,8 +48,9 @@ ELEMENT_TYPES = {
 SUFFIXES = (".onnx",)
 
 
-def inspect(path: Path, *, trust: bool = False) -> Inferred:
-    """Read the graph at `path`: its tensors, the variables they carry, and a session to run it."""
+def inspect(path: Path, *, trust: bool = False, variables: Spec | None = None) -> Inferred:
+    """Read the graph at `path`: its tensors, the variables they carry, and a session to run it.
+    (A variables file, if given, is reconciled with what the graph says afterwards.)"""
     try:
         import onnxruntime
     except ImportError:

@@ -25,6 +25,7 @@ from ...spec import (
     EnumVariable,
     IntVariable,
     ScalarVariable,
+    Spec,
     StrVariable,
     Variable,
 )
@@ -35,7 +36,7 @@ PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
 SUFFIXES = SKOPS_SUFFIXES + PICKLE_SUFFIXES
 
 
-def inspect(path: Path, *, trust: bool = False) -> Inferred:
+def inspect(path: Path, *, trust: bool = False, variables: Spec | None = None) -> Inferred:
     """Load the estimator at `path` (as safely as its format allows) and read its features,
     targets and classes."""
     try:

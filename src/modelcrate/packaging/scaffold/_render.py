@@ -19,6 +19,7 @@ from .._tables import kind_text, range_text, variable_table
 ARTIFACT_ANSWERS = (
     "artifact_kind",
     "artifact_file",
+    "artifact_data",
     "artifact_summary",
     "artifact_source",
     "artifact_requirements",
