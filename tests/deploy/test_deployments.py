@@ -364,3 +364,26 @@ def test_deploy_checks_builds_registers_and_deploys_once(deploy_env, make_projec
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)  # started from this process: collect its exit
         assert not _group_alive(pid)
+
+
+def test_an_api_url_set_in_the_active_prefect_profile_is_used(tmp_path):
+    import subprocess
+    import sys
+
+    home = tmp_path / "prefect-home"
+    home.mkdir()
+    (home / "profiles.toml").write_text(
+        'active = "lab"\n\n[profiles.lab]\nPREFECT_API_URL = "http://prefect.example.org:4200/api"\n'
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "MODELCRATE_"))}
+    env |= {"PREFECT_HOME": str(home), "MODELCRATE_SERVICES_DIR": str(tmp_path / "services")}
+    probe = "from modelcrate.deploy import prefect_api_url; print(prefect_api_url())"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.stdout.strip() == "http://prefect.example.org:4200/api", done.stderr
+    env["PREFECT_API_URL"] = "http://127.0.0.1:1/api"  # the environment wins
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.stdout.strip() == "http://127.0.0.1:1/api", done.stderr

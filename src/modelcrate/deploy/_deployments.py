@@ -88,8 +88,10 @@ class FlowRunOutcome:
 
 
 def prefect_api_url() -> str:
-    """The Prefect API deployments go to: `PREFECT_API_URL`, else the local services'."""
-    configured = os.environ.get("PREFECT_API_URL", "").strip()
+    """The Prefect API deployments go to: `PREFECT_API_URL` (in the environment, or in the
+    active Prefect profile: `prefect config set PREFECT_API_URL=...`), else the local
+    services'."""
+    configured = os.environ.get("PREFECT_API_URL", "").strip() or _profile_api_url()
     if configured:
         return configured
     local = running_api_url()
@@ -99,6 +101,20 @@ def prefect_api_url() -> str:
             "start`, or set PREFECT_API_URL to a server's API"
         )
     return local
+
+
+def _profile_api_url() -> str:
+    """The API URL of the active Prefect profile, if it sets one (and Prefect is installed)."""
+    import importlib.util
+
+    if importlib.util.find_spec("prefect") is None:
+        return ""
+    try:
+        from prefect.settings import get_current_settings
+
+        return str(get_current_settings().api.url or "").strip()
+    except Exception:  # a profile Prefect cannot read: it says so itself when used
+        return ""
 
 
 def read_flow(
