@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from ._output import stderr
-from ._registry import _REGISTRY_HELP
+from ._registry import registry_option
 
 
 @click.command()
@@ -43,7 +43,7 @@ from ._registry import _REGISTRY_HELP
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Deploy this wheel of the project instead of building one.",
 )
-@click.option("--registry", "url", metavar="URL", help=_REGISTRY_HELP)
+@registry_option
 @click.option("--json", "as_json", is_flag=True, help="Print what was deployed as JSON.")
 def deploy(
     project: Path,

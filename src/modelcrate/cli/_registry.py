@@ -10,18 +10,24 @@ import click
 
 from ._output import columns, one_line
 
-_REGISTRY_HELP = (
+REGISTRY_HELP = (
     "The registry's database: sqlite:///PATH, postgresql://USER@HOST/DB or "
     "mysql+pymysql://USER:PASSWORD@HOST/DB [default: $MODELCRATE_REGISTRY, else registry.db in "
     "the user data directory]."
 )
 
 
+def registry_option(function: Any) -> Any:
+    """The `--registry URL` option (its value the parameter `url`) of every command that reads
+    or writes the model registry."""
+    return click.option("--registry", "url", metavar="URL", help=REGISTRY_HELP)(function)
+
+
 def _options(function: Any) -> Any:
     function = click.option(
         "--json", "as_json", is_flag=True, help="Print JSON (for tools) instead of a table."
     )(function)
-    return click.option("--registry", "url", metavar="URL", help=_REGISTRY_HELP)(function)
+    return registry_option(function)
 
 
 def _open(url: str | None) -> Any:

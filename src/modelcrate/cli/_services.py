@@ -13,6 +13,7 @@ import click
 
 from .._errors import ServicesError
 from ._output import stderr
+from ._registry import registry_option
 
 if TYPE_CHECKING:
     from ..deploy import ServicesSettings, ServicesStatus
@@ -153,8 +154,7 @@ def _show(status: ServicesStatus, as_json: bool) -> None:
     metavar="FILE",
     help="A requirements file or lock (a project's requirements/runtime.lock.txt); repeatable.",
 )
-@click.option("--registry", "url", metavar="URL", help="The model registry [default: "
-              "$MODELCRATE_REGISTRY, else the user's SQLite file].")  # fmt: skip
+@registry_option
 def shared_env(
     name: str, versions: tuple[str, ...], files: tuple[Path, ...], url: str | None
 ) -> None:

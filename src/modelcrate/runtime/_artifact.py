@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from itertools import chain
 from operator import itemgetter
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
@@ -282,11 +283,17 @@ class _Loaded:
 _LOCK = threading.Lock()
 
 
+def kind_module(kind: str) -> ModuleType:
+    """The module that loads and runs artifacts of `kind` (imported now: it imports the kind's
+    library); `convert` runs an artifact through it as the package will."""
+    return importlib.import_module(KINDS[kind], __package__)
+
+
 def load_artifact(binding_path: Traversable | Path) -> tuple[Binding, Runner]:
     """Read a binding file and load the artifact beside it with its kind's module."""
     binding = read_binding(binding_path)
     artifact = _beside(binding_path, binding.file)
-    module = importlib.import_module(KINDS[binding.kind], __package__)
+    module = kind_module(binding.kind)
     load: Callable[[Path, Mapping[str, Any]], Runner] = module.load
     return binding, load(artifact, binding.options)
 

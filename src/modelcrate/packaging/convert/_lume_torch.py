@@ -21,7 +21,7 @@ import numpy as np
 import yaml
 
 from ..._errors import ArtifactError, SpecError
-from ...runtime import Slot
+from ...runtime import Slot, kind_module
 from ...spec import ArrayVariable, Spec, Variable, load_spec
 from ._inferred import Inferred, listed, reason
 from ._torch import torch_requirement
@@ -64,7 +64,7 @@ def inspect(path: Path, *, trust: bool = False, variables: Spec | None = None) -
             f"{path}: converting a lume-torch model needs lume-torch and torch: "
             "pip install 'modelcrate[lume-torch]'"
         ) from None
-    from ...runtime._lume_torch import LumeTorchRunner
+    LumeTorchRunner = kind_module("lume-torch").LumeTorchRunner  # as the package runs it
 
     try:
         with warnings.catch_warnings():

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..._errors import ArtifactError
-from ...runtime import Slot, pack_inputs
+from ...runtime import Slot, kind_module, pack_inputs
 from ...spec import ArrayVariable, Spec, Variable
 from ._inferred import Inferred, listed, reason
 
@@ -47,7 +47,7 @@ def inspect(path: Path, *, trust: bool = False, variables: Spec | None = None) -
         raise ArtifactError(
             f"{path}: converting a TorchScript model needs torch: pip install 'modelcrate[torch]'"
         ) from None
-    from ...runtime._torch import TorchRunner
+    TorchRunner = kind_module("torchscript").TorchRunner  # as the package runs it
 
     try:
         with warnings.catch_warnings():  # newer torch says TorchScript is deprecated
@@ -246,7 +246,7 @@ def _one_output(path: Path, source: str, tensor: Any, variable: Variable, name: 
 
 
 def _array(path: Path, value: Any) -> np.ndarray:
-    from ...runtime._torch import to_array
+    to_array = kind_module("torchscript").to_array
 
     try:
         return to_array(value)
