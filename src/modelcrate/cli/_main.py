@@ -28,6 +28,7 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE = ExitCode.OK, ExitCode.FAILURE, ExitCode.USAG
 VERBS = {
     "new": "._new:new",
     "convert": "._convert:convert",
+    "migrate": "._migrate:migrate",
     "upgrade-variables": "._upgrade_variables:upgrade_variables",
     "run": "._run:run",
     "sweep": "._sweep:sweep",
@@ -44,9 +45,11 @@ VERBS = {
 }
 """Each verb and the module:command that implements it, in the order `--help` lists them."""
 
-TOOL_VERBS = frozenset({"new", "convert", "check", "build", "lock", "graph", "update", "deploy"})
+TOOL_VERBS = frozenset(
+    {"new", "convert", "migrate", "check", "build", "lock", "graph", "update", "deploy"}
+)
 """The verbs that make or work on projects: they need the `tools` extra."""
-TOOL_MODULES = ("copier", "packaging", "validate_pyproject", "uv")
+TOOL_MODULES = ("copier", "packaging", "validate_pyproject", "tomlkit", "uv")
 """What the `tools` extra installs (`pip install 'modelcrate[tools]'`), by import name."""
 
 
@@ -141,6 +144,7 @@ def cli(verbose: bool) -> None:
     Start with:
       modelcrate new variables.yml -o my-model      make a project
       modelcrate convert model.onnx -o my-model     make one that runs a trained model
+      modelcrate migrate old-project --dry-run      move a setup.py package to pyproject.toml
       modelcrate run my-model --set x=2             run it and store the result
     """
     if verbose:
