@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import tomlkit
-import tomllib
 
 from ..._errors import MigrateError
 from .._git import git, git_available, git_toplevel
@@ -374,8 +373,8 @@ def _check_pyproject(path: Path, text: str) -> None:
     from validate_pyproject import api, errors
 
     try:
-        api.Validator()(tomllib.loads(text))
-    except (tomllib.TOMLDecodeError, errors.ValidationError) as exc:
+        api.Validator()(tomlkit.parse(text).unwrap())
+    except (tomlkit.exceptions.ParseError, errors.ValidationError) as exc:
         message = getattr(exc, "message", str(exc))
         raise MigrateError(
             f"{path}: the pyproject.toml made from the old files is not valid ({message}); "
@@ -403,6 +402,10 @@ def _setup_cfg_change(root: Path, sections: list[Section], tools: ToolTables) ->
     for section in sections:
         if section.name in tools.moved:
             dropped.update(range(section.first, section.end))
+            above = section.first - 1  # the comments just above a section are about it
+            while above >= 1 and lines[above - 1].lstrip().startswith(("#", ";")):
+                dropped.add(above)
+                above -= 1
     kept = [line for number, line in enumerate(lines, start=1) if number not in dropped]
     text = "".join(kept).strip("\n") + "\n"
     left = [s.name for s in sections if s.name not in tools.moved]

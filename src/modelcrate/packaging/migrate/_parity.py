@@ -188,10 +188,16 @@ def _build(project: Path, out: Path, env: dict[str, str] | None = None) -> tuple
     return wheels[0], ""
 
 
+_FRONTEND_LINES = ("error: failed to build", "cause:", "hint:", "error backend subprocess")
+
+
 def _last_error(output: str) -> str:
+    """The line of a failed build that says why: the backend's own error, not the front
+    end's summary of it."""
     lines = [line.strip() for line in output.splitlines() if line.strip()]
-    errors = [line for line in lines if "error" in line.lower()]
-    return (errors or lines or ["no output"])[-1]
+    own = [line for line in lines if not line.lower().startswith(_FRONTEND_LINES)]
+    errors = [line for line in own if "error" in line.lower()]
+    return (errors or own or lines or ["no output"])[-1]
 
 
 def _meant(difference: Difference, removed: list[str], bogus: frozenset[str]) -> bool:

@@ -4,7 +4,9 @@ tools' tables) with their lines, for `_tool_tables`."""
 
 from __future__ import annotations
 
+import ast
 import configparser
+import contextlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,7 +69,7 @@ def read_setup_cfg(project: Path) -> tuple[Declared, list[Section]]:
     except configparser.Error as exc:
         line = getattr(exc, "lineno", None) or _first_error_line(exc)
         where = f"{path}:{line}" if line else str(path)
-        message = str(exc).splitlines()[0].rstrip(":")
+        message = _problem(exc)
         raise MigrateError(
             f"{where}: not a valid setup.cfg ({message}); fix it, then migrate again"
         ) from None
@@ -138,6 +140,23 @@ def _line_of(text: str, start: int, key: str) -> int:
         if pattern.match(line):
             return number
     return start
+
+
+def _problem(exc: configparser.Error) -> str:
+    """What is wrong, in words that do not repeat the file's name."""
+    if isinstance(exc, configparser.MissingSectionHeaderError):
+        return "it does not start with a [section] line"
+    if isinstance(exc, configparser.DuplicateOptionError):
+        return f"{exc.option!r} is given twice in [{exc.section}]"
+    if isinstance(exc, configparser.DuplicateSectionError):
+        return f"the section [{exc.section}] is given twice"
+    if isinstance(exc, configparser.ParsingError) and exc.errors:
+        first = exc.errors[0]
+        text = str(first[1]) if isinstance(first, tuple) else ""
+        with contextlib.suppress(ValueError, SyntaxError):
+            text = repr(str(ast.literal_eval(text)).strip())  # configparser gives its repr
+        return f"{text} is neither `key = value` nor a [section]"
+    return str(exc).splitlines()[0].rstrip(":")
 
 
 def _first_error_line(exc: configparser.Error) -> int | None:

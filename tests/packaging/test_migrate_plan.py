@@ -1,0 +1,102 @@
+"""What `migrate` plans for each old package of tests/fixtures/migrate: the pyproject.toml it
+writes, the files it removes or keeps, and the notes on what it could not carry over."""
+
+from __future__ import annotations
+
+import pytest
+import tomlkit
+from _old_packages import FIXTURES
+
+from modelcrate.packaging import plan_migration
+
+
+def planned(name: str):
+    plan = plan_migration(FIXTURES / name)
+    changes = {c.path: c for c in plan.changes}
+    pyproject = tomlkit.parse(changes["pyproject.toml"].text or "").unwrap()
+    return plan, changes, pyproject, [str(n) for n in plan.notes]
+
+
+def test_setup_py_with_versioneer_and_split_requirements():
+    plan, changes, pyproject, notes = planned("beam-sim")
+    project = pyproject["project"]
+    assert pyproject["build-system"] == {
+        "requires": ["setuptools>=77", "setuptools-scm>=8"],
+        "build-backend": "setuptools.build_meta",
+    }
+    assert project["dynamic"] == ["version"] and "setuptools_scm" in pyproject["tool"]
+    assert project["dependencies"] == ["packaging>=21"]
+    assert project["readme"] == "README.md"
+    assert project["license"] == "BSD-3-Clause"
+    assert project["scripts"] == {"beam-sim": "beam_sim.cli:main"}
+    assert pyproject["tool"]["setuptools"]["packages"] == {
+        "find": {"where": ["."], "exclude": ["tests", "tests.*"], "namespaces": False}
+    }
+    assert {p for p, c in changes.items() if c.action == "remove"} == {
+        "setup.py",
+        "versioneer.py",
+        "beam_sim/_version.py",
+        ".gitattributes",
+    }
+    assert changes["setup.cfg"].text == (
+        "[flake8]\nmax-line-length = 100\nexclude = versioneer.py, beam_sim/_version.py\n"
+    )
+    assert "versioneer" not in (changes["MANIFEST.in"].text or "")
+    assert any(n.startswith("requirements.txt:1: setup.py:13 read this file") for n in notes)
+    assert plan.bogus_requirements == {"#", "markup", "for", "the", "reports"}
+
+
+def test_declarative_setup_cfg_with_extras_markers_entry_points_and_tool_tables():
+    _, changes, pyproject, notes = planned("optics-fit")
+    project, tool = pyproject["project"], pyproject["tool"]
+    assert project["optional-dependencies"] == {
+        "plot": ["matplotlib>=3.5", 'pillow; platform_system != "Emscripten"'],
+        "mpi": ['mpi4py>=3.1; sys_platform == "linux"'],
+    }
+    assert project["gui-scripts"] == {"optics-fit-gui": "optics_fit.cli:gui"}
+    assert project["entry-points"] == {"lume.models": {"optics-fit": "optics_fit.model:OpticsFit"}}
+    assert project["license"] == "MIT" and project["license-files"] == ["LICENSE"]
+    assert not any(c.startswith("License ::") for c in project["classifiers"])
+    assert tool["setuptools"]["dynamic"] == {"version": {"attr": "optics_fit.__version__"}}
+    assert tool["setuptools"]["include-package-data"] is False
+    assert tool["setuptools"]["package-data"] == {"optics_fit": ["data/*.json", "py.typed"]}
+    assert set(tool) == {"setuptools", "pytest", "isort", "coverage", "mypy"}
+    assert changes["setup.cfg"].text == "[flake8]\nmax-line-length = 100\n"
+    assert "setup.cfg:89: [flake8]; kept in setup.cfg: flake8 does not read pyproject.toml" in notes
+
+
+def test_src_layout_with_manifest_and_requirement_files():
+    _, changes, pyproject, notes = planned("field-maps")
+    project, setuptools = pyproject["project"], pyproject["tool"]["setuptools"]
+    assert project["version"] == "0.3.1"
+    assert project["dependencies"] == [
+        "packaging>=21",
+        'importlib_resources>=5; python_version < "3.10"',
+    ]
+    assert project["optional-dependencies"] == {"dev": ["pytest>=7"]}
+    assert project["entry-points"] == {"field_maps.formats": {"txt": "field_maps.formats:read_txt"}}
+    assert setuptools["package-dir"] == {"": "src"}
+    assert setuptools["packages"] == {"find": {"where": ["src"], "namespaces": False}}
+    assert setuptools["include-package-data"] is True
+    assert "MANIFEST.in" not in changes  # kept as it is
+    assert any(n.startswith("MANIFEST.in: MANIFEST.in; kept") for n in notes)
+
+
+def test_what_only_a_build_knows_is_reported_with_file_and_line_never_dropped_silently():
+    _, _, pyproject, notes = planned("laser-env")
+    assert "dependencies" not in pyproject["project"]
+    assert "entry-points" not in pyproject["project"] and "scripts" not in pyproject["project"]
+    assert [n.split(";")[0] for n in notes] == [
+        "setup.py:14: install_requires=requirements is changed inside a for loop at line 14",
+        "setup.py:19: extras_require=extras is changed inside an if at line 19",
+        "setup.py:22: entry_points=entry_points is changed inside an if at line 22",
+        "setup.py:29: version=read_version() is the result of calling read_version()",
+    ]
+    assert "read from laser_env.__version__" in notes[-1]
+
+
+@pytest.mark.parametrize("name", ["beam-sim", "optics-fit", "field-maps", "laser-env"])
+def test_a_plan_writes_nothing(name):
+    before = {p: p.stat().st_mtime_ns for p in (FIXTURES / name).rglob("*")}
+    plan_migration(FIXTURES / name)
+    assert {p: p.stat().st_mtime_ns for p in (FIXTURES / name).rglob("*")} == before
