@@ -4,6 +4,7 @@ on a new git branch with one commit, or into a copy of the project."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -160,9 +161,13 @@ def migrate_project(
         raise MigrateError(f"{dest}: already exists and is not empty; choose another -o directory")
     if repository is not None:
         _check_clean(root, repository)
+    made = [p for p in (dest.parent, *dest.parent.parents) if not p.exists()] if dest else []
+    if dest is not None:
+        dest.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(
         tempfile.mkdtemp(prefix=".modelcrate-migrate.", dir=dest.parent if dest else None)
     )
+    written = False
     try:
         source = repository if repository is not None else root
         work = scratch / "work"
@@ -175,18 +180,22 @@ def migrate_project(
             if not parity.built or (not parity.same and not accept_differences):
                 return Migrated(plan, parity=parity)
         if dest is None:
+            written = True
             branch, commit = _apply_in_place(plan, root, repository)
             return Migrated(plan, root, parity, branch, commit)
         branch, commit = (None, None)
         if repository is not None:
             branch, commit = _commit(work, inner, plan)
-        dest.parent.mkdir(parents=True, exist_ok=True)
         if dest.exists():
             dest.rmdir()
         work.rename(dest)
+        written = True
         return Migrated(plan, dest / inner.relative_to(work), parity, branch, commit)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+        for folder in made if not written else []:  # the folders made for -o, innermost first
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
 
 # -- writing ----------------------------------------------------------------------------------
@@ -197,7 +206,7 @@ def _check_clean(root: Path, repository: Path) -> None:
     if status.returncode != 0:
         raise MigrateError(f"{root}: git cannot read its state ({status.stderr.strip()})")
     if status.stdout.strip():
-        first = status.stdout.strip().splitlines()[0][3:]
+        first = status.stdout.splitlines()[0][3:]
         raise MigrateError(
             f"{root}: has uncommitted changes ({first}, ...); commit or stash them, then "
             "migrate again"
