@@ -1,0 +1,76 @@
+"""Each old package of tests/fixtures/migrate migrated as a user would: `migrate` builds the old
+and the migrated wheel and finds them alike (or, where setup.py computed what cannot be read,
+refuses until told), then the migrated package installs into a fresh environment, imports, runs
+its command and takes its version from the same git tags."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from _old_packages import git, old_package, tree_hash
+from _projects import find_uv, sh
+
+pytestmark = pytest.mark.slow
+
+SAME = "Wheel parity: the migrated wheel installs what the old one did"
+
+
+def installed(project: Path, where: Path) -> Path:
+    """A fresh environment with `project` installed from its source (a wheel, not editable);
+    its bin folder."""
+    uv = find_uv()
+    assert uv, "uv is a dev dependency"
+    venv = where / "venv"
+    sh(uv, "venv", "-q", "--python", sys.executable, venv)
+    sh(uv, "pip", "install", "-q", "--python", venv / "bin" / "python", project)
+    return venv / "bin"
+
+
+def test_setup_py_with_versioneer_keeps_its_modules_data_and_versions(run_cli, tmp_path):
+    project = old_package("beam-sim", tmp_path)
+    code, out, err = run_cli("migrate", project)
+    assert code == 0, out + err
+    assert SAME in out
+    assert "~ module only in the old wheel: beam_sim/_version.py (meant: see above)" in out
+    assert "~ requirement only in the old wheel: markup (meant: see above)" in out
+    git(project, "tag", "v1.5.0")  # the next release, tagged as the old ones were
+    bin_ = installed(project, tmp_path)
+    done = sh(bin_ / "beam-sim", "2")  # reads the calibration data MANIFEST.in put in the wheel
+    assert done.stdout == "beam-sim 1.5.0: emittance 5.000\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "command", "expected"),
+    [
+        ("optics-fit", ["optics-fit", "1"], "optics-fit 2.1.0: beta 5.00\n"),
+        ("field-maps", ["field-maps"], "field map gun: 3 points\n"),
+    ],
+)
+def test_declarative_and_src_layout_packages_install_alike(
+    run_cli, tmp_path, name, command, expected
+):
+    project = old_package(name, tmp_path)
+    code, out, err = run_cli("migrate", project, "-o", tmp_path / "migrated")
+    assert code == 0, out + err
+    assert SAME in out and "~" not in out
+    bin_ = installed(tmp_path / "migrated", tmp_path)
+    assert sh(bin_ / command[0], *command[1:]).stdout == expected
+
+
+def test_values_only_a_build_knew_make_the_wheels_differ_until_accepted(run_cli, tmp_path):
+    project = old_package("laser-env", tmp_path)
+    before = tree_hash(project)
+    code, out, _ = run_cli("migrate", project)
+    assert code == 1
+    assert (
+        "! entry point only in the old wheel: [console_scripts] laser-env = laser_env.cli:main"
+        in out
+    )
+    assert "! requirement only in the old wheel: packaging>=21" in out
+    assert out.rstrip().endswith("Nothing was written.")
+    assert tree_hash(project) == before
+    code, out, _ = run_cli("migrate", project, "--accept-differences")
+    assert code == 0
+    assert "Committed on branch modelcrate-migrate" in out
