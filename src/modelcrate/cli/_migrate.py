@@ -10,8 +10,7 @@ import click
 from ._output import exit_failed, one_line, shown_path
 
 if TYPE_CHECKING:
-    from ..packaging import MigrationPlan
-    from ..packaging.migrate import Parity
+    from ..packaging import MigrationPlan, Parity
 
 _MARKS = {"add": "A", "modify": "M", "remove": "D"}
 

@@ -6,20 +6,3 @@ old and the new wheel and compares them. `_declared` holds what the readers foun
 
 Its public names are re-exported by `modelcrate.packaging`.
 """
-
-from ._declared import Note
-from ._migrate import BRANCH, FileChange, Migrated, MigrationPlan, migrate_project, plan_migration
-from ._parity import Difference, Parity, WheelContents
-
-__all__ = [
-    "BRANCH",
-    "Difference",
-    "FileChange",
-    "Migrated",
-    "MigrationPlan",
-    "Note",
-    "Parity",
-    "WheelContents",
-    "migrate_project",
-    "plan_migration",
-]
