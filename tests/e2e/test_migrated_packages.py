@@ -46,6 +46,7 @@ def test_setup_py_with_versioneer_keeps_its_modules_data_and_versions(run_cli, t
     [
         ("optics-fit", ["optics-fit", "1"], "optics-fit 2.1.0: beta 5.00\n"),
         ("field-maps", ["field-maps"], "field map gun: 3 points\n"),
+        ("fast-track", ["fast-track", "2"], "kicked: 4.0\n"),
     ],
 )
 def test_declarative_and_src_layout_packages_install_alike(
@@ -74,3 +75,18 @@ def test_values_only_a_build_knew_make_the_wheels_differ_until_accepted(run_cli,
     code, out, _ = run_cli("migrate", project, "--accept-differences")
     assert code == 0
     assert "Committed on branch modelcrate-migrate" in out
+
+
+def test_c_extensions_computed_when_building_keep_a_setup_py_and_build_alike(run_cli, tmp_path):
+    project = old_package("fast-track", tmp_path)
+    setup_py = (project / "setup.py").read_text()
+    setup_py = setup_py.replace(
+        'sources=["fast_track/_kick.c"]', 'sources=glob.glob("fast_track/*.c")'
+    )
+    (project / "setup.py").write_text("import glob\n" + setup_py)
+    git(project, "commit", "-q", "-am", "Every C file of the package")
+    code, out, err = run_cli("migrate", project)
+    assert code == 0, out + err
+    assert "  M setup.py: only the C extensions are left in it" in out and SAME in out
+    bin_ = installed(project, tmp_path)
+    assert sh(bin_ / "fast-track", "3").stdout == "kicked: 6.0\n"

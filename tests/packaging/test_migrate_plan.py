@@ -3,6 +3,8 @@ writes, the files it removes or keeps, and the notes on what it could not carry 
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 import tomlkit
 from _old_packages import FIXTURES
@@ -100,3 +102,64 @@ def test_a_plan_writes_nothing(name):
     before = {p: p.stat().st_mtime_ns for p in (FIXTURES / name).rglob("*")}
     plan_migration(FIXTURES / name)
     assert {p: p.stat().st_mtime_ns for p in (FIXTURES / name).rglob("*")} == before
+
+
+def test_c_extensions_with_literal_arguments_become_the_ext_modules_table():
+    _, changes, pyproject, notes = planned("fast-track")
+    assert pyproject["tool"]["setuptools"]["ext-modules"] == [
+        {
+            "name": "fast_track._kick",
+            "define-macros": [["KICK_SCALE", "2"]],
+            "sources": ["fast_track/_kick.c"],
+        }
+    ]
+    assert changes["setup.py"].action == "remove"
+    assert any("[[tool.setuptools.ext-modules]]" in n for n in notes)
+
+
+COMPUTED_EXTENSIONS = """\
+import glob
+
+from setuptools import Extension, setup
+import numpy
+
+SOURCES = sorted(glob.glob("fast_track/*.c"))
+UNUSED = "kept out"
+
+setup(
+    name="fast-track",
+    version="0.9.0",
+    ext_modules=[Extension("fast_track._kick", SOURCES, include_dirs=[numpy.get_include()])],
+)
+"""
+
+
+def test_computed_c_extensions_stay_in_a_setup_py_of_their_own(tmp_path):
+    shutil.copytree(FIXTURES / "fast-track", tmp_path / "p")
+    project = tmp_path / "p"
+    (project / "setup.py").write_text(COMPUTED_EXTENSIONS)
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=61", "wheel", "Cython>=3"]\n'
+        'build-backend = "setuptools.build_meta"\n\n[tool.black]\n# wide lines\nline-length = 100\n'
+    )
+    plan = plan_migration(project)
+    changes = {c.path: c for c in plan.changes}
+    kept = changes["setup.py"].text or ""
+    assert kept.endswith(
+        "import glob\nfrom setuptools import Extension, setup\nimport numpy\n\n"
+        'SOURCES = sorted(glob.glob("fast_track/*.c"))\n\n'
+        'setup(ext_modules=[Extension("fast_track._kick", SOURCES, '
+        "include_dirs=[numpy.get_include()])])\n"
+    )
+    text = changes["pyproject.toml"].text or ""
+    assert "[tool.black]\n# wide lines\nline-length = 100\n" in text  # kept, comment and all
+    pyproject = tomlkit.parse(text).unwrap()
+    assert pyproject["build-system"]["requires"] == ["setuptools>=77", "Cython>=3"]
+    notes = [str(n) for n in plan.notes]
+    assert (
+        "setup.py: the kept setup.py imports numpy when building; add it to [build-system] requires in pyproject.toml"
+        in notes
+    )
+    for change in plan.changes:
+        (project / change.path).write_text(change.text or "")
+    assert plan_migration(project).already_migrated

@@ -13,11 +13,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import tomlkit
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 
 from ..._errors import MigrateError
 from .._git import git, git_available, git_toplevel
 from .._project import PYPROJECT
 from ._declared import Declared, Note
+from ._kept_setup import KEPT_MARK, kept_setup_py
 from ._manifest import manifest_notes
 from ._parity import Parity, check_parity
 from ._pyproject import Translated, translate
@@ -91,7 +94,8 @@ def plan_migration(project: str | os.PathLike[str]) -> MigrationPlan:
         )
     existing = _read_pyproject(root) if has_toml else tomlkit.document()
     cfg, sections = read_setup_cfg(root) if has_cfg else (Declared(), [])
-    declares = has_py or any(is_setup_section(s.name) for s in sections)
+    kept = has_py and (root / SETUP_PY).read_text(encoding="utf-8").startswith(KEPT_MARK)
+    declares = (has_py and not kept) or any(is_setup_section(s.name) for s in sections)
     if not declares:
         if "project" in existing:
             return MigrationPlan(root, already_migrated=True)
@@ -106,6 +110,7 @@ def plan_migration(project: str | os.PathLike[str]) -> MigrationPlan:
         )
     declared = cfg.merged(read_setup_py(root)) if has_py else cfg
     translated = translate(declared, root, tag_prefix=tag_prefix(sections))
+    _keep_build_requires(existing, translated)
     tools = tool_tables(sections)
     notes = [*translated.notes, *tools.notes]
     changes: list[FileChange] = []
@@ -119,7 +124,13 @@ def plan_migration(project: str | os.PathLike[str]) -> MigrationPlan:
             text,
         )
     )
-    if has_py:
+    if has_py and translated.kept_setup_py:
+        kept_text, kept_notes = kept_setup_py(root, translated.build_system["requires"])
+        notes += kept_notes
+        changes.append(
+            FileChange(SETUP_PY, "modify", "only the C extensions are left in it", kept_text)
+        )
+    elif has_py:
         changes.append(
             FileChange(SETUP_PY, "remove", "everything it declared is in pyproject.toml")
         )
@@ -302,6 +313,30 @@ def _read_pyproject(root: Path) -> tomlkit.TOMLDocument:
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise MigrateError(f"{path}: cannot be read ({exc})") from None
+
+
+def _keep_build_requires(existing: tomlkit.TOMLDocument, translated: Translated) -> None:
+    """Add the build requirements of an existing [build-system] (numpy, Cython) that are not
+    the backend's own."""
+    table = existing.get("build-system")
+    old = table.get("requires", []) if isinstance(table, dict) else []
+    requires = translated.build_system["requires"]
+    names = {_requirement_name(r) for r in requires}
+    for requirement in old:
+        name = _requirement_name(str(requirement))
+        if name not in names and name not in _BACKEND:
+            requires.append(str(requirement))
+            names.add(name)
+
+
+_BACKEND = frozenset({"setuptools", "wheel", "setuptools-scm", "versioneer"})
+
+
+def _requirement_name(text: str) -> str:
+    try:
+        return canonicalize_name(Requirement(text).name)
+    except InvalidRequirement:
+        return text
 
 
 def _pyproject_text(

@@ -53,6 +53,8 @@ class Translated:
     scm: dict[str, Any] | None = None
     notes: list[Note] = field(default_factory=list)
     versioneer: bool = False
+    kept_setup_py: bool = False
+    """Whether the C extensions stay in a setup.py of their own (computed when building)."""
     split_files: list[str] = field(default_factory=list)
     """Requirements files setup.py read with `.read().split()`."""
 
@@ -443,18 +445,34 @@ class _Translation:
             tool["platforms"] = platforms
 
     def extensions(self) -> None:
+        value = self.keywords.get("ext_modules")
+        if value is not None and (
+            isinstance(value, Unresolved)
+            or not isinstance(value, list)
+            or not all(isinstance(m, Extension) for m in value)
+        ):
+            self.keywords.pop("ext_modules")
+            self.out.kept_setup_py = True
+            file, line = self.declared.origin("ext_modules")
+            self.out.notes.append(
+                Note(
+                    file,
+                    line,
+                    "ext_modules is computed when building",
+                    "kept in a setup.py of its own that declares only the C extensions "
+                    "(setuptools reads it beside pyproject.toml)",
+                )
+            )
+            return
         modules = self.clean("ext_modules", self.take("ext_modules"))
         tables = []
         for module in modules:
-            if not isinstance(module, Extension):
-                self.note("ext_modules", f"{module!r} is not an Extension", "left out")
-                continue
             table: dict[str, Any] = {"name": module.name}
-            for key, value in module.options:
+            for key, option in module.options:
                 table[key.replace("_", "-")] = (
-                    [list(v) if isinstance(v, (list, tuple)) else v for v in value]
-                    if isinstance(value, list)
-                    else value
+                    [list(v) if isinstance(v, (list, tuple)) else v for v in option]
+                    if isinstance(option, list)
+                    else option
                 )
             tables.append(table)
         if tables:
