@@ -163,3 +163,52 @@ def test_computed_c_extensions_stay_in_a_setup_py_of_their_own(tmp_path):
     for change in plan.changes:
         (project / change.path).write_text(change.text or "")
     assert plan_migration(project).already_migrated
+
+
+def small_project(tmp_path, setup_py: str, files: dict[str, str]):
+    for name, text in {"setup.py": setup_py, **files}.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    plan = plan_migration(tmp_path)
+    text = next(c.text for c in plan.changes if c.path == "pyproject.toml") or ""
+    return tomlkit.parse(text).unwrap(), [str(n) for n in plan.notes]
+
+
+def test_a_version_read_by_exec_comes_from_the_module_that_holds_it(tmp_path):
+    pyproject, notes = small_project(
+        tmp_path,
+        "from pathlib import Path\nfrom setuptools import setup\n"
+        "here = Path(__file__).resolve().parent\n"
+        'exec((here / "kicker" / "version.py").read_text())\n'
+        'setup(name="kicker", version=__version__, packages=["kicker"],\n'
+        '      long_description=(here / "README.md").read_text())\n',
+        {"kicker/__init__.py": "", "kicker/version.py": '__version__ = "3.2.1"\n'},
+    )
+    assert pyproject["tool"]["setuptools"]["dynamic"] == {
+        "version": {"attr": "kicker.version.__version__"}
+    }
+    assert pyproject["project"]["readme"] == "README.md"
+    assert notes[0].startswith(
+        "setup.py:5: version=__version__ is a name setup.py does not assign (exec, a star import); "
+        "read from kicker.version.__version__"
+    )
+
+
+def test_setuptools_scm_options_are_kept_with_their_new_names(tmp_path):
+    pyproject, _ = small_project(
+        tmp_path,
+        "from setuptools import setup\n"
+        'setup(name="kicker", use_scm_version={"write_to": "kicker/_version.py", '
+        '"local_scheme": "no-local-version"}, setup_requires=["setuptools_scm", "cython"])\n',
+        {"kicker/__init__.py": ""},
+    )
+    assert pyproject["tool"]["setuptools_scm"] == {
+        "local_scheme": "no-local-version",
+        "version_file": "kicker/_version.py",
+    }
+    assert pyproject["build-system"]["requires"] == [
+        "setuptools>=77",
+        "setuptools-scm>=8",
+        "cython",
+    ]
+    assert pyproject["project"]["dynamic"] == ["version"]

@@ -8,7 +8,7 @@ import contextlib
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -71,7 +71,6 @@ class Migrated:
     parity: Parity | None = None
     branch: str | None = None
     commit: str | None = None
-    notes: tuple[str, ...] = field(default=())
 
     @property
     def applied(self) -> bool:
@@ -180,7 +179,8 @@ def migrate_project(
     )
     written = False
     try:
-        source = repository if repository is not None else root
+        # -o copies the whole repository (its history); in place only the project is needed
+        source = repository if repository is not None and dest is not None else root
         work = scratch / "work"
         shutil.copytree(source, work, symlinks=True)
         inner = work / root.relative_to(source)

@@ -520,19 +520,28 @@ _HINTS = {
 
 
 _VERSION_LINE = re.compile(r"""^__version__\s*=\s*['"][^'"]+['"]\s*$""", re.MULTILINE)
+_VERSION_MODULES = ("__init__.py", "version.py", "_version.py", "__about__.py", "__version__.py")
 
 
 def _version_attribute(root: Path) -> str | None:
-    """`pkg.__version__` when exactly one package of the project sets a literal `__version__`."""
+    """`pkg.__version__` (or `pkg.version.__version__`) when exactly one module of the project's
+    packages sets a literal `__version__`, as the usual version-reading setup.py reads it."""
     found = []
     for folder in (root, root / "src"):
-        for init in sorted(folder.glob("*/__init__.py")):
-            try:
-                text = init.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
+        for package in sorted(p for p in folder.glob("*/__init__.py")):
+            if package.parent.name in ("tests", "test", "docs", "build"):
                 continue
-            if _VERSION_LINE.search(text) and init.parent.name not in ("tests", "test"):
-                found.append(f"{init.parent.name}.__version__")
+            for module in _VERSION_MODULES:
+                path = package.parent / module
+                try:
+                    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+                except (OSError, UnicodeDecodeError):
+                    continue
+                if _VERSION_LINE.search(text):
+                    dotted = package.parent.name
+                    if module != "__init__.py":
+                        dotted += "." + module.removesuffix(".py")
+                    found.append(f"{dotted}.__version__")
     return found[0] if len(found) == 1 else None
 
 

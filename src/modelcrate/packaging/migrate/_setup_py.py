@@ -255,7 +255,9 @@ class _Reader:
             return result
         if isinstance(node, ast.Name):
             if node.id not in self.names:
-                return self.unresolved(node, f"the name {node.id!r} is not defined in setup.py")
+                return self.unresolved(
+                    node, "a name setup.py does not assign (exec, a star import)"
+                )
             return self.names[node.id]
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
             left, right = self.value(node.left), self.value(node.right)
@@ -338,6 +340,8 @@ class _Reader:
                 return FileLines(base.path, "split", node.lineno)
             if method == "splitlines" or (method == "split" and args == ["\n"]):
                 return FileLines(base.path, "lines", node.lineno)
+        if isinstance(base, (_File, _Here)) and method in ("resolve", "absolute") and not args:
+            return base
         if isinstance(base, str) and method in ("strip", "lower", "upper") and not args:
             return getattr(base, method)()
         return self.unresolved(node, f"the result of .{method}()")
