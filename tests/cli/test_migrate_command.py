@@ -140,11 +140,18 @@ def test_bad_input_is_one_error_line_and_nothing_written(run_cli, tmp_path, chan
         ),
         ({"pyproject.toml": "[project\n"}, "pyproject.toml:1: not valid TOML"),
         ({"setup.py": "import os\n"}, "has no setup() call from setuptools"),
+        ({"setup.py": "setup()\x00\n"}, "setup.py: not valid Python (source code string cannot"),
+        (
+            {"setup.py": "x = " + "-" * 100_000 + "1\n"},
+            "setup.py: nests its expressions too deeply",
+        ),
+        ({"setup.cfg": b"[metadata]\nname = \xff\n"}, "setup.cfg: cannot be read"),
     ],
 )
 def test_a_folder_with_nothing_to_migrate_is_one_error_line(run_cli, tmp_path, layout, message):
     for name, text in layout.items():
-        (tmp_path / name).write_text(text)
+        path = tmp_path / name
+        path.write_bytes(text) if isinstance(text, bytes) else path.write_text(text)
     code, _, err = run_cli("migrate", tmp_path, FAST)
     assert code == ExitCode.USAGE and err.count("\n") == 1 and message in err, err
 

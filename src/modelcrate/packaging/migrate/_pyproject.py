@@ -174,6 +174,20 @@ class _Translation:
             return
         if isinstance(version, VersionFrom) and version.source == "versioneer":
             self.out.versioneer = True
+        elif version is None:
+            self.out.project["version"] = "0.0.0"
+            self.out.project["dynamic"].remove("version")
+            if not self.out.project["dynamic"]:
+                del self.out.project["dynamic"]
+            self.out.notes.append(
+                Note(
+                    self.declared.origin("name")[0],
+                    0,
+                    "no version is given",
+                    'version = "0.0.0", as setuptools made it; tag releases and use setuptools-scm, or set it',
+                )
+            )
+            return
         elif not isinstance(version, VersionFrom):
             what = (
                 f"version={computed.source} is {computed.reason}"
@@ -311,7 +325,9 @@ class _Translation:
                     self.out.split_files.append(item.path)
             elif isinstance(item, FileText):
                 found += read_requirements(self.root, item.path).requirements
-            elif isinstance(item, str) and item.strip() and not item.strip().startswith("#"):
+            elif not isinstance(item, str):
+                self.note(keyword.split("[")[0], f"{item!r:.60} is not a requirement", "left out")
+            elif item.strip() and not item.strip().startswith("#"):
                 try:
                     found.append(str(Requirement(item.strip())))
                 except InvalidRequirement as exc:

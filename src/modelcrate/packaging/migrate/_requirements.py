@@ -31,6 +31,9 @@ def read_requirements(
     """The requirements of PROJECT/`name` as PEP 508 strings, following `-r` includes."""
     read = RequirementsFile()
     path = project / name
+    if not path.resolve().is_relative_to(project.resolve()):
+        read.notes.append(Note(name, 0, "is outside the project", "its requirements are left out"))
+        return read
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -101,6 +104,8 @@ def split_damage(project: Path, name: str, line: int) -> list[Note]:
     """What `open(name).read().split()` (setup.py line `line`) made of PROJECT/`name`: each
     requirement line that the split broke apart, and each comment word it turned into a
     requirement."""
+    if not (project / name).resolve().is_relative_to(project.resolve()):
+        return []
     try:
         text = (project / name).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
@@ -129,6 +134,8 @@ def split_damage(project: Path, name: str, line: int) -> list[Note]:
 def split_tokens(project: Path, name: str) -> frozenset[str]:
     """The tokens `open(name).read().split()` makes that are no line of PROJECT/`name`: what
     the old setup.py declared by mistake."""
+    if not (project / name).resolve().is_relative_to(project.resolve()):
+        return frozenset()
     try:
         text = (project / name).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):

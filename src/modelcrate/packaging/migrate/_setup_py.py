@@ -65,14 +65,24 @@ def read_setup_py(project: Path) -> Declared:
         text = path.read_text(encoding="utf-8")
         tree = ast.parse(text, filename=str(path))
     except SyntaxError as exc:
+        where = f"{path}:{exc.lineno}" if exc.lineno else str(path)
         raise MigrateError(
-            f"{path}:{exc.lineno}: not valid Python ({exc.msg}); fix the syntax, then migrate again"
+            f"{where}: not valid Python ({exc.msg}); fix the syntax, then migrate again"
+        ) from None
+    except (RecursionError, MemoryError):
+        raise MigrateError(
+            f"{path}: nests its expressions too deeply to be read; simplify it, then migrate again"
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise MigrateError(
             f"{path}: cannot be read ({exc}); make it a readable UTF-8 file"
         ) from None
-    return _Reader(text).read(tree, path)
+    try:
+        return _Reader(text).read(tree, path)
+    except RecursionError:
+        raise MigrateError(
+            f"{path}: nests its expressions too deeply to be read; simplify it, then migrate again"
+        ) from None
 
 
 class _Reader:
