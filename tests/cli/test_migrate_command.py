@@ -29,6 +29,17 @@ def test_dry_run_prints_the_plan_and_the_report_and_writes_nothing(run_cli, tmp_
     )
 
 
+def test_dry_run_diff_shows_each_change_and_writes_nothing(run_cli, tmp_path):
+    project = old_package("optics-fit", tmp_path)
+    before = tree_hash(project)
+    code, out, _ = run_cli("migrate", project, "--dry-run", "--diff")
+    assert code == 0 and tree_hash(project) == before
+    assert "--- /dev/null\n+++ b/pyproject.toml\n" in out
+    assert '+version = {attr = "optics_fit.__version__"}\n' in out
+    assert "--- a/setup.py\n+++ /dev/null (removed)\n" in out
+    assert "--- a/setup.cfg\n+++ b/setup.cfg\n" in out and "-[tool:pytest]\n" in out
+
+
 def test_in_place_is_one_commit_on_a_new_branch_and_the_history_is_kept(run_cli, tmp_path):
     project = old_package("optics-fit", tmp_path)
     main = git(project, "rev-parse", "main")

@@ -28,6 +28,9 @@ _MARKS = {"add": "A", "modify": "M", "remove": "D"}
     "--dry-run", is_flag=True, help="Print what would change, file by file; write nothing."
 )
 @click.option(
+    "--diff", is_flag=True, help="With --dry-run: print the changes as a unified diff too."
+)
+@click.option(
     "--accept-differences",
     is_flag=True,
     help="Migrate even when the migrated wheel differs from the old one (the differences are "
@@ -43,6 +46,7 @@ def migrate(
     project: Path,
     output: Path | None,
     dry_run: bool,
+    diff: bool,
     accept_differences: bool,
     no_wheel_check: bool,
 ) -> None:
@@ -74,12 +78,20 @@ def migrate(
         click.echo(one_line(f"  {_MARKS[change.action]} {change.path}: {change.what}"))
     _echo_notes(plan)
     if dry_run:
+        if diff:
+            click.echo(plan.diff(), nl=False)
         click.echo("Dry run: nothing was written (the wheels are compared when migrating).")
         return
     if migrated.parity is not None:
         _echo_parity(migrated.parity, accepted=accept_differences)
     if not migrated.applied:
-        click.echo("Nothing was written.")
+        if migrated.parity is not None and not migrated.parity.built:
+            click.echo(
+                "Nothing was written: the wheels could not be compared (builds need the network "
+                "for their build requirements; --no-wheel-check skips the comparison)."
+            )
+        else:
+            click.echo("Nothing was written.")
         exit_failed()
     assert migrated.destination is not None
     where = shown_path(migrated.destination)

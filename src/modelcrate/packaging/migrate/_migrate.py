@@ -5,6 +5,7 @@ on a new git branch with one commit, or into a copy of the project."""
 from __future__ import annotations
 
 import contextlib
+import difflib
 import os
 import shutil
 import tempfile
@@ -58,6 +59,27 @@ class MigrationPlan:
     @property
     def removed(self) -> list[str]:
         return [c.path for c in self.changes if c.action == "remove"]
+
+    def diff(self) -> str:
+        """The changes as a unified diff (a removed file by its name only)."""
+        parts = []
+        for change in self.changes:
+            if change.action == "remove":
+                parts.append(f"--- a/{change.path}\n+++ /dev/null (removed)\n")
+                continue
+            path = self.project / change.path
+            old = path.read_text(encoding="utf-8") if change.action == "modify" else ""
+            parts.append(
+                "".join(
+                    difflib.unified_diff(
+                        old.splitlines(keepends=True),
+                        (change.text or "").splitlines(keepends=True),
+                        f"a/{change.path}" if change.action == "modify" else "/dev/null",
+                        f"b/{change.path}",
+                    )
+                )
+            )
+        return "".join(parts)
 
 
 @dataclass(frozen=True)
