@@ -4,6 +4,8 @@ on a new git branch with one commit, or into a copy of the project."""
 
 from __future__ import annotations
 
+import ast
+import configparser
 import contextlib
 import difflib
 import os
@@ -18,6 +20,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from ..._errors import MigrateError
+from .._escape import one_line
 from .._git import git, git_available, git_toplevel
 from .._project import PYPROJECT
 from ._declared import Declared, Note
@@ -168,6 +171,7 @@ def plan_migration(project: str | os.PathLike[str]) -> MigrationPlan:
             for p, t in removal.rewritten.items()
         ]
     bogus = frozenset(t for name in translated.split_files for t in split_tokens(root, name))
+    _parse_back(root, changes)
     notes.sort(key=lambda note: (note.file != SETUP_PY, note.file, note.line))
     return MigrationPlan(root, tuple(changes), tuple(notes), bogus_requirements=bogus)
 
@@ -335,6 +339,23 @@ def _read_pyproject(root: Path) -> tomlkit.TOMLDocument:
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise MigrateError(f"{path}: cannot be read ({exc})") from None
+
+
+def _parse_back(root: Path, changes: list[FileChange]) -> None:
+    """Parse every rewritten Python file and setup.cfg before anything is written."""
+    for change in changes:
+        if change.text is None:
+            continue
+        try:
+            if change.path.endswith(".py"):
+                ast.parse(change.text)
+            elif change.path.endswith(".cfg"):
+                configparser.ConfigParser(interpolation=None).read_string(change.text)
+        except (SyntaxError, ValueError, configparser.Error) as exc:
+            raise MigrateError(
+                f"{root / change.path}: cannot be rewritten without breaking it "
+                f"({one_line(str(exc))}); migrate with the file edited by hand"
+            ) from None
 
 
 def _keep_build_requires(existing: tomlkit.TOMLDocument, translated: Translated) -> None:
