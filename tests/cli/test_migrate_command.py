@@ -173,3 +173,27 @@ def test_an_output_folder_that_is_not_empty_is_refused(run_cli, tmp_path):
     (tmp_path / "taken" / "file").write_text("")
     code, _, err = run_cli("migrate", project, "-o", tmp_path / "taken", FAST)
     assert code == ExitCode.USAGE and "taken: already exists and is not empty" in err
+
+
+def test_json_is_the_typed_report(run_cli, tmp_path):
+    import json
+    from typing import get_type_hints
+
+    from modelcrate.packaging import MigratedDict
+
+    project = old_package("laser-env", tmp_path)
+    code, out, _ = run_cli("migrate", project, "--dry-run", "--json")
+    report = json.loads(out)
+    assert code == 0 and set(report) == set(get_type_hints(MigratedDict))
+    assert report["written"] is False and report["parity"] is None
+    assert report["notes"][0] == {
+        "file": "setup.py",
+        "line": 14,
+        "what": "install_requires=requirements is changed inside a for loop at line 14",
+        "instead": "left out of pyproject.toml; write the requirements in [project] dependencies "
+        '(a condition such as a platform is an environment marker: `pkg; sys_platform == "win32"`)',
+    }
+    code, out, _ = run_cli("migrate", project, "--json", FAST)
+    report = json.loads(out)
+    assert code == 0 and report["written"] is True and report["branch"] == "modelcrate-migrate"
+    assert report["commit"] == git(project, "rev-parse", "--short", "HEAD")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,6 +29,9 @@ _MARKS = {"add": "A", "modify": "M", "remove": "D"}
     "--dry-run", is_flag=True, help="Print what would change, file by file; write nothing."
 )
 @click.option(
+    "--json", "as_json", is_flag=True, help="Print the plan, notes and wheel comparison as JSON."
+)
+@click.option(
     "--diff", is_flag=True, help="With --dry-run: print the changes as a unified diff too."
 )
 @click.option(
@@ -46,6 +50,7 @@ def migrate(
     project: Path,
     output: Path | None,
     dry_run: bool,
+    as_json: bool,
     diff: bool,
     accept_differences: bool,
     no_wheel_check: bool,
@@ -69,6 +74,11 @@ def migrate(
         accept_differences=accept_differences,
     )
     plan = migrated.plan
+    if as_json:
+        click.echo(json.dumps(migrated.to_dict(), indent=2))
+        if not (migrated.applied or dry_run or plan.already_migrated):
+            exit_failed()
+        return
     shown = shown_path(plan.project)
     if plan.already_migrated:
         click.echo(f"{shown} is already migrated (pyproject.toml declares it): nothing to do.")

@@ -33,7 +33,13 @@ from ._options import (
 from ._project import RUNTIME_LOCK, read_project, variables_path
 from ._tools import FRONTENDS, Frontend, find_uv, run_tool
 from .convert._convert import Conversion, Converted, convert_artifact, read_artifact
-from .migrate._migrate import Migrated, MigrationPlan, migrate_project, plan_migration
+from .migrate._migrate import (
+    Migrated,
+    MigratedDict,
+    MigrationPlan,
+    migrate_project,
+    plan_migration,
+)
 from .migrate._parity import Parity
 from .scaffold._new import NewProject, new_project
 from .scaffold._releases import TemplateRelease, release_template
@@ -85,6 +91,7 @@ __all__ = [
     "LockFormat",
     "Locked",
     "Migrated",
+    "MigratedDict",
     "MigrationPlan",
     "NewProject",
     "Node",

@@ -6,7 +6,16 @@ readers took of what they could not read."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
+
+
+class NoteDict(TypedDict):
+    """`Note.to_dict()`."""
+
+    file: str
+    line: int
+    what: str
+    instead: str
 
 
 @dataclass(frozen=True)
@@ -22,6 +31,9 @@ class Note:
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
         return f"{where}: {self.what}; {self.instead}"
+
+    def to_dict(self) -> NoteDict:
+        return {"file": self.file, "line": self.line, "what": self.what, "instead": self.instead}
 
 
 @dataclass(frozen=True)

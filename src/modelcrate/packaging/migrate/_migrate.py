@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 import tomlkit
 from packaging.requirements import InvalidRequirement, Requirement
@@ -23,10 +23,10 @@ from ..._errors import MigrateError
 from .._escape import one_line
 from .._git import git, git_available, git_toplevel
 from .._project import PYPROJECT
-from ._declared import Declared, Note
+from ._declared import Declared, Note, NoteDict
 from ._kept_setup import KEPT_MARK, kept_setup_py
 from ._manifest import manifest_notes
-from ._parity import Parity, check_parity
+from ._parity import Parity, ParityDict, check_parity
 from ._pyproject import Translated, translate
 from ._requirements import split_tokens
 from ._setup_cfg import SETUP_CFG, Section, is_setup_section, read_setup_cfg
@@ -37,6 +37,28 @@ from ._versioneer import remove_versioneer, tag_prefix
 BRANCH = "modelcrate-migrate"
 FALLBACK_IDENTITY = ("modelcrate", "modelcrate@localhost")
 Action = Literal["add", "modify", "remove"]
+
+
+class FileChangeDict(TypedDict):
+    """A `FileChange` in `MigratedDict`."""
+
+    path: str
+    action: Action
+    what: str
+
+
+class MigratedDict(TypedDict):
+    """`Migrated.to_dict()`: what `modelcrate migrate --json` prints."""
+
+    project: str
+    already_migrated: bool
+    written: bool
+    destination: str | None
+    branch: str | None
+    commit: str | None
+    changes: list[FileChangeDict]
+    notes: list[NoteDict]
+    parity: ParityDict | None
 
 
 @dataclass(frozen=True)
@@ -100,6 +122,21 @@ class Migrated:
     @property
     def applied(self) -> bool:
         return self.destination is not None
+
+    def to_dict(self) -> MigratedDict:
+        """The migration as JSON-ready data."""
+        plan = self.plan
+        return {
+            "project": str(plan.project),
+            "already_migrated": plan.already_migrated,
+            "written": self.applied,
+            "destination": str(self.destination) if self.destination else None,
+            "branch": self.branch,
+            "commit": self.commit,
+            "changes": [{"path": c.path, "action": c.action, "what": c.what} for c in plan.changes],
+            "notes": [n.to_dict() for n in plan.notes],
+            "parity": self.parity.to_dict() if self.parity else None,
+        }
 
 
 def plan_migration(project: str | os.PathLike[str]) -> MigrationPlan:

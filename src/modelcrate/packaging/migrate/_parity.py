@@ -12,7 +12,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypedDict
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
@@ -21,6 +21,24 @@ from .._tools import run_tool, wheel_command
 
 BUILD_TIMEOUT = 600.0
 Kind = Literal["module", "package data", "entry point", "requirement", "requires-python", "build"]
+
+
+class DifferenceDict(TypedDict):
+    """`Difference.to_dict()`: what differs, and its value in the old and the new wheel ("" for
+    none)."""
+
+    kind: str
+    old: str
+    new: str
+
+
+class ParityDict(TypedDict):
+    """`Parity.to_dict()`."""
+
+    same: bool
+    built: bool
+    differences: list[DifferenceDict]
+    expected: list[DifferenceDict]
 
 
 @dataclass(frozen=True)
@@ -53,6 +71,9 @@ class Difference:
             return f"{self.kind} only in the old wheel: {self.old}"
         return f"{self.kind} only in the migrated wheel: {self.new}"
 
+    def to_dict(self) -> DifferenceDict:
+        return {"kind": self.kind, "old": self.old, "new": self.new}
+
 
 @dataclass(frozen=True)
 class Parity:
@@ -72,6 +93,14 @@ class Parity:
     def built(self) -> bool:
         """Whether the migrated project built (a difference no flag can accept otherwise)."""
         return self.new is not None
+
+    def to_dict(self) -> ParityDict:
+        return {
+            "same": self.same,
+            "built": self.built,
+            "differences": [d.to_dict() for d in self.differences],
+            "expected": [d.to_dict() for d in self.expected],
+        }
 
 
 def check_parity(
