@@ -90,3 +90,14 @@ def test_c_extensions_computed_when_building_keep_a_setup_py_and_build_alike(run
     assert "  M setup.py: only the C extensions are left in it" in out and SAME in out
     bin_ = installed(project, tmp_path)
     assert sh(bin_ / "fast-track", "3").stdout == "kicked: 6.0\n"
+
+
+def test_a_lume_services_template_project_builds_the_same_wheel(run_cli, tmp_path):
+    """Its dependencies (lume-model, Prefect 1) are not installed: the wheels are compared."""
+    project = old_package("injector-surrogate", tmp_path)
+    code, out, err = run_cli("migrate", project)
+    assert code == 0, out + err
+    assert SAME in out
+    assert (
+        "~ module only in the old wheel: injector_surrogate/_version.py (meant: see above)" in out
+    )

@@ -212,3 +212,28 @@ def test_setuptools_scm_options_are_kept_with_their_new_names(tmp_path):
         "cython",
     ]
     assert pyproject["project"]["dynamic"] == ["version"]
+
+
+def test_a_lume_services_template_project_has_its_packaging_migrated_and_the_rest_noted():
+    _, changes, pyproject, notes = planned("injector-surrogate")
+    assert pyproject["project"]["entry-points"] == {
+        "orchestration": {
+            "injector-surrogate.model": "injector_surrogate.model:InjectorSurrogate",
+            "injector-surrogate.flow": "injector_surrogate.flow.flow:get_flow",
+        }
+    }
+    assert pyproject["project"]["dependencies"] == ["lume-model>=1.0", "prefect==1.2.4"]
+    assert changes["setup.cfg"].action == "remove"  # it held only [versioneer]
+    init = changes["injector_surrogate/__init__.py"].text or ""
+    assert "from . import _version" not in init and "get_versions" not in init
+    assert "VARIABLE_FILE = os.path.join(" in init  # the rest of the module is untouched
+    lume = [n for n in notes if "manual step" in n or "upgrade-variables" in n]
+    assert lume == [
+        "injector_surrogate/files/variables.yml: a LUME variables file (1 input, 1 output); kept; "
+        "`modelcrate upgrade-variables injector_surrogate/files/variables.yml` rewrites it in "
+        "the current form",
+        "injector_surrogate/flow/flow.py: a Prefect 1 flow; kept as it is; a Prefect 3 flow (as "
+        "`modelcrate new` writes) is a manual step for now",
+        "injector_surrogate/model.py: InjectorSurrogate, a lume-model BaseModel; kept as it is; "
+        "putting its evaluate behind modelcrate.Model is a manual step for now",
+    ]

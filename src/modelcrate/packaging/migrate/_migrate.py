@@ -25,6 +25,7 @@ from .._git import git, git_available, git_toplevel
 from .._project import PYPROJECT
 from ._declared import Declared, Note, NoteDict
 from ._kept_setup import KEPT_MARK, kept_setup_py
+from ._lume import lume_notes
 from ._manifest import manifest_notes
 from ._parity import Parity, ParityDict, check_parity
 from ._pyproject import Translated, translate
@@ -197,6 +198,8 @@ def plan_migration(project: str | os.PathLike[str]) -> MigrationPlan:
         )
     if has_cfg:
         changes.append(_setup_cfg_change(root, sections, tools))
+    points = dict(translated.project.get("entry-points", {}))
+    notes += lume_notes(root, points)
     include_data = bool(translated.setuptools.get("include-package-data"))
     notes += manifest_notes(root, include_package_data=include_data)
     if translated.versioneer or translated.scm is not None:
