@@ -70,6 +70,8 @@ def test_migrating_a_migrated_project_again_is_a_no_op_that_says_so(run_cli, tmp
 
 def test_output_migrates_a_copy_with_its_history(run_cli, tmp_path):
     project = old_package("beam-sim", tmp_path)
+    (project / ".venv" / "bin").mkdir(parents=True)  # ignored by git, and not copied
+    (project / "build").mkdir()
     before = tree_hash(project)
     code, _, err = run_cli("migrate", project, "-o", tmp_path / "new" / "beam-sim", FAST)
     assert code == 0, err
@@ -78,6 +80,7 @@ def test_output_migrates_a_copy_with_its_history(run_cli, tmp_path):
     assert git(copy, "rev-list", "--count", "HEAD") == "3"
     assert git(copy, "branch", "--show-current") == "modelcrate-migrate"
     assert not (copy / "versioneer.py").exists() and not (copy / "setup.py").exists()
+    assert not (copy / ".venv").exists() and not (copy / "build").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no scratch left
 
 

@@ -22,8 +22,8 @@ _MARKS = {"add": "A", "modify": "M", "remove": "D"}
     "-o",
     "--output",
     type=click.Path(path_type=Path),
-    help="Migrate a copy of the project (with its git history) into this new directory "
-    "[default: in place, on a new git branch].",
+    help="Migrate a copy of the project (with its git history; without environments, caches and "
+    "build output) into this new directory [default: in place, on a new git branch].",
 )
 @click.option(
     "--dry-run", is_flag=True, help="Print what would change, file by file; write nothing."

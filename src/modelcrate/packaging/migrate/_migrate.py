@@ -27,7 +27,7 @@ from ._declared import Declared, Note, NoteDict
 from ._kept_setup import KEPT_MARK, kept_setup_py
 from ._lume import lume_notes
 from ._manifest import manifest_notes
-from ._parity import Parity, ParityDict, check_parity
+from ._parity import LEFT_BEHIND, Parity, ParityDict, check_parity
 from ._pyproject import Translated, translate
 from ._requirements import split_tokens
 from ._setup_cfg import SETUP_CFG, Section, is_setup_section, read_setup_cfg
@@ -248,7 +248,7 @@ def migrate_project(
         # -o copies the whole repository (its history); in place only the project is needed
         source = repository if repository is not None and dest is not None else root
         work = scratch / "work"
-        shutil.copytree(source, work, symlinks=True)
+        shutil.copytree(source, work, symlinks=True, ignore=LEFT_BEHIND)
         inner = work / root.relative_to(source)
         _apply(plan, inner)
         parity = None
