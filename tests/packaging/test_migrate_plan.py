@@ -9,6 +9,7 @@ import pytest
 import tomlkit
 from _old_packages import FIXTURES
 
+from modelcrate._errors import MigrateError
 from modelcrate.packaging import plan_migration
 
 
@@ -237,3 +238,48 @@ def test_a_lume_services_template_project_has_its_packaging_migrated_and_the_res
         "injector_surrogate/model.py: InjectorSurrogate, a lume-model BaseModel; kept as it is; "
         "putting its evaluate behind modelcrate.Model is a manual step for now",
     ]
+
+
+def test_setup_cfg_alone_with_values_read_from_files(tmp_path):
+    (tmp_path / "setup.cfg").write_text(
+        "[metadata]\nname = kicker\nversion = 1.0\ndescription = file: SUMMARY.txt\n"
+        "classifiers = file: classifiers.txt\n[options]\npy_modules = kicker\n"
+    )
+    (tmp_path / "SUMMARY.txt").write_text("Kicks\nparticles.\n")
+    (tmp_path / "classifiers.txt").write_text("# trove\nTopic :: Scientific/Engineering\n")
+    plan = plan_migration(tmp_path)
+    assert [(c.path, c.action) for c in plan.changes] == [
+        ("pyproject.toml", "add"),
+        ("setup.cfg", "remove"),
+    ]
+    text = plan.changes[0].text or ""
+    project = tomlkit.parse(text).unwrap()["project"]
+    assert project["description"] == "Kicks particles."
+    assert project["classifiers"] == ["Topic :: Scientific/Engineering"]
+    assert tomlkit.parse(text).unwrap()["tool"]["setuptools"]["py-modules"] == ["kicker"]
+
+
+def test_a_name_only_a_build_knows_is_one_error(tmp_path):
+    (tmp_path / "setup.py").write_text(
+        "from setuptools import setup\nimport json\nsetup(\n    name=json.load(open('m.json'))['name'],\n)\n"
+    )
+    with pytest.raises(MigrateError) as caught:
+        plan_migration(tmp_path)
+    assert str(caught.value) == (
+        f"{tmp_path}/setup.py:4: the package's name cannot be read without running setup.py; "
+        'give setup() a literal name (name="my-package"), then migrate again'
+    )
+
+
+def test_a_value_without_a_literal_form_is_noted_not_written(tmp_path):
+    pyproject, notes = small_project(
+        tmp_path,
+        "from setuptools import setup, find_packages\n"
+        'setup(name="kicker", version="1", package_data={"kicker": [find_packages()]})\n',
+        {"kicker/__init__.py": ""},
+    )
+    assert "package-data" not in pyproject["tool"]["setuptools"]
+    assert (
+        "setup.py: package-data has no literal value; left out of pyproject.toml; add it by hand"
+        in notes
+    )

@@ -13,6 +13,7 @@ from typing import Any
 from packaging.licenses import InvalidLicenseExpression, canonicalize_license_expression
 from packaging.requirements import InvalidRequirement, Requirement
 
+from ..._errors import MigrateError
 from ._declared import (
     Declared,
     Extension,
@@ -111,31 +112,84 @@ class _Translation:
                 kept.append(item)
         return kept
 
+    def text(self, value: Any) -> Any:
+        """A `file:` value as the file's text (as setuptools reads it), else the value."""
+        if isinstance(value, FileText):
+            return _read(self.root, value.path)
+        return value
+
+    def lines(self, value: Any) -> Any:
+        """A list read from files (`classifiers = file: classifiers.txt`) as their lines."""
+        if isinstance(value, (FileText, FileLines)):
+            value = [value]
+        if not isinstance(value, list) or not any(
+            isinstance(v, (FileText, FileLines)) for v in value
+        ):
+            return value
+        found: list[Any] = []
+        for item in value:
+            if isinstance(item, (FileText, FileLines)):
+                text = _read(self.root, item.path)
+                found += [
+                    line.strip()
+                    for line in text.splitlines()
+                    if line.strip() and not line.strip().startswith("#")
+                ]
+            else:
+                found.append(item)
+        return found
+
+    def plain(self, table: dict[str, Any], where: list[str]) -> None:
+        """Take out (and note) any value that TOML cannot hold: what the readers could not
+        make plain data of."""
+        for key in list(table):
+            value = table[key]
+            if isinstance(value, dict):
+                self.plain(value, [*where, key])
+                if not value:  # emptied: nothing left to declare
+                    del table[key]
+            elif not _is_plain(value):
+                del table[key]
+                self.out.notes.append(
+                    Note(
+                        self.declared.origin(key)[0],
+                        0,
+                        f"{'.'.join([*where, key])} has no literal value",
+                        "left out of pyproject.toml; add it by hand",
+                    )
+                )
+
     # -- the whole ----------------------------------------------------------------------------
 
     def run(self) -> Translated:
         project = self.out.project
         name = self.take("name")
-        if isinstance(name, str) and name:
-            project["name"] = name
+        if not isinstance(name, str) or not name.strip():
+            file, line = self.declared.origin("name")
+            where = f"{self.root / file}:{line}" if line else str(self.root / file)
+            raise MigrateError(
+                f"{where}: the package's name cannot be read without running setup.py; give "
+                'setup() a literal name (name="my-package"), then migrate again'
+            )
+        project["name"] = name.strip()
         self.version()
         for keyword, key in (
             ("description", "description"),
             ("python_requires", "requires-python"),
         ):
-            value = self.take(keyword)
+            value = self.text(self.take(keyword))
             if isinstance(value, str) and value.strip():
                 project[key] = " ".join(value.split())
         self.readme()
         self.license()
         self.people("author", "authors")
         self.people("maintainer", "maintainers")
-        keywords = self.take("keywords")
+        keywords = self.lines(self.take("keywords"))
         if isinstance(keywords, str):
             keywords = [k for k in re.split(r"[,\s]+", keywords) if k]
         if keywords:
             project["keywords"] = self.clean("keywords", keywords)
-        classifiers = self.clean("classifiers", self.take("classifiers"))
+        classifiers = self.clean("classifiers", self.lines(self.take("classifiers")))
         if classifiers:
             project["classifiers"] = self.classifiers(classifiers)
         self.urls()
@@ -145,6 +199,8 @@ class _Translation:
         self.data()
         self.extensions()
         self.leftovers()
+        for table in (self.out.project, self.out.setuptools):
+            self.plain(table, [])
         self.out.build_system = {
             "requires": self.build_requires,
             "build-backend": "setuptools.build_meta",
@@ -559,6 +615,28 @@ def _version_attribute(root: Path) -> str | None:
                         dotted += "." + module.removesuffix(".py")
                     found.append(f"{dotted}.__version__")
     return found[0] if len(found) == 1 else None
+
+
+def _is_plain(value: Any) -> bool:
+    """Whether TOML can hold `value` (strings, numbers, booleans, lists and tables of them)."""
+    if isinstance(value, (str, int, float, bool)):
+        return True
+    if isinstance(value, list):
+        return all(_is_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_plain(v) for k, v in value.items())
+    return False
+
+
+def _read(root: Path, name: str) -> str:
+    """A file of the project read as setuptools' `file:` does ("" when it cannot be)."""
+    path = root / name
+    if not path.resolve().is_relative_to(root.resolve()):
+        return ""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
 
 
 def _with_marker(requirement: str, marker: str) -> str:
