@@ -280,6 +280,6 @@ def test_a_value_without_a_literal_form_is_noted_not_written(tmp_path):
     )
     assert "package-data" not in pyproject["tool"]["setuptools"]
     assert (
-        "setup.py: package-data has no literal value; left out of pyproject.toml; add it by hand"
-        in notes
+        "setup.py: package-data.kicker has no literal value; left out of pyproject.toml; add it "
+        "by hand" in notes
     )
