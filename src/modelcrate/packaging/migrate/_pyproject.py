@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,18 +15,17 @@ from packaging.requirements import InvalidRequirement, Requirement
 from ..._errors import MigrateError
 from ._declared import (
     Declared,
-    Extension,
     FileLines,
     FileText,
-    FindPackages,
     Note,
     Unresolved,
     VersioneerCommands,
     VersionFrom,
 )
+from ._keywords import Translated
 from ._requirements import read_requirements, split_damage
+from ._setuptools_table import SetuptoolsTable
 
-SETUPTOOLS = "setuptools>=77"  # license expressions (PEP 639) and [[tool.setuptools.ext-modules]]
 SETUPTOOLS_SCM = "setuptools-scm>=8"
 _README_TYPES = {".md": "text/markdown", ".rst": "text/x-rst", ".txt": "text/plain"}
 _DROPPED = {
@@ -44,120 +42,13 @@ _DROPPED = {
 _BUILD_TOOLS = frozenset({"setuptools", "setuptools-scm", "wheel", "versioneer", "pip"})
 
 
-@dataclass
-class Translated:
-    """The tables for pyproject.toml, the notes taken, and how the version is made."""
-
-    build_system: dict[str, Any] = field(default_factory=dict)
-    project: dict[str, Any] = field(default_factory=dict)
-    setuptools: dict[str, Any] = field(default_factory=dict)
-    scm: dict[str, Any] | None = None
-    notes: list[Note] = field(default_factory=list)
-    versioneer: bool = False
-    kept_setup_py: bool = False
-    """Whether the C extensions stay in a setup.py of their own (computed when building)."""
-    split_files: list[str] = field(default_factory=list)
-    """Requirements files setup.py read with `.read().split()`."""
-
-
 def translate(declared: Declared, root: Path, *, tag_prefix: str = "") -> Translated:
     """The pyproject.toml tables for `declared` (read from the project at `root`)."""
     return _Translation(declared, root, tag_prefix).run()
 
 
-class _Translation:
-    def __init__(self, declared: Declared, root: Path, tag_prefix: str) -> None:
-        self.declared, self.root, self.tag_prefix = declared, root, tag_prefix
-        self.out = Translated(notes=list(declared.notes))
-        self.keywords = dict(declared.keywords)
-        self.build_requires = [SETUPTOOLS]
-
-    def note(self, keyword: str, what: str, instead: str) -> None:
-        file, line = self.declared.origin(keyword)
-        self.out.notes.append(Note(file, line, what, instead))
-
-    def take(self, keyword: str) -> Any:
-        """The value of `keyword` (None when absent or unresolved, which is noted)."""
-        value = self.keywords.pop(keyword, None)
-        if isinstance(value, Unresolved):
-            self.out.notes.append(
-                Note(
-                    value.file,
-                    value.line,
-                    f"{keyword}={value.source} is {value.reason}",
-                    f"left out of pyproject.toml; {_HINTS.get(keyword, 'add it by hand')}",
-                )
-            )
-            return None
-        return value
-
-    def clean(self, keyword: str, items: Any) -> list[Any]:
-        """A list's items, without (and noting) those only a build could compute."""
-        if items is None:
-            return []
-        if not isinstance(items, list):
-            items = [items]
-        kept = []
-        for item in items:
-            if isinstance(item, Unresolved):
-                self.out.notes.append(
-                    Note(
-                        item.file,
-                        item.line,
-                        f"an item of {keyword} ({item.source}) is {item.reason}",
-                        f"left out of pyproject.toml; {_HINTS.get(keyword, 'add it by hand')}",
-                    )
-                )
-            else:
-                kept.append(item)
-        return kept
-
-    def text(self, value: Any) -> Any:
-        """A `file:` value as the file's text (as setuptools reads it), else the value."""
-        if isinstance(value, FileText):
-            return _read(self.root, value.path)
-        return value
-
-    def lines(self, value: Any) -> Any:
-        """A list read from files (`classifiers = file: classifiers.txt`) as their lines."""
-        if isinstance(value, (FileText, FileLines)):
-            value = [value]
-        if not isinstance(value, list) or not any(
-            isinstance(v, (FileText, FileLines)) for v in value
-        ):
-            return value
-        found: list[Any] = []
-        for item in value:
-            if isinstance(item, (FileText, FileLines)):
-                text = _read(self.root, item.path)
-                found += [
-                    line.strip()
-                    for line in text.splitlines()
-                    if line.strip() and not line.strip().startswith("#")
-                ]
-            else:
-                found.append(item)
-        return found
-
-    def plain(self, table: dict[str, Any], where: list[str]) -> None:
-        """Take out (and note) any value that TOML cannot hold: what the readers could not
-        make plain data of."""
-        for key in list(table):
-            value = table[key]
-            if isinstance(value, dict):
-                self.plain(value, [*where, key])
-                if not value:  # emptied: nothing left to declare
-                    del table[key]
-            elif not _is_plain(value):
-                del table[key]
-                self.out.notes.append(
-                    Note(
-                        self.declared.origin(key)[0],
-                        0,
-                        f"{'.'.join([*where, key])} has no literal value",
-                        "left out of pyproject.toml; add it by hand",
-                    )
-                )
+class _Translation(SetuptoolsTable):
+    """The `[project]` part of the translation, and the whole."""
 
     # -- the whole ----------------------------------------------------------------------------
 
@@ -459,102 +350,6 @@ class _Translation:
             else:
                 self.out.project.setdefault("entry-points", {})[group] = table
 
-    def packages(self) -> None:
-        tool = self.out.setuptools
-        package_dir = self.take("package_dir")
-        if isinstance(package_dir, dict) and package_dir:
-            tool["package-dir"] = {str(k): str(v) for k, v in package_dir.items()}
-        packages = self.take("packages")
-        if isinstance(packages, FindPackages):
-            where = packages.where
-            if where == "." and isinstance(package_dir, dict) and "" in package_dir:
-                where = str(package_dir[""])
-            find: dict[str, Any] = {"where": [where]}
-            if packages.include:
-                find["include"] = list(packages.include)
-            if packages.exclude:
-                find["exclude"] = list(packages.exclude)
-            find["namespaces"] = packages.namespaces
-            tool["packages"] = {"find": find}
-        elif isinstance(packages, list):
-            tool["packages"] = [p for p in self.clean("packages", packages) if isinstance(p, str)]
-        modules = self.clean("py_modules", self.take("py_modules"))
-        if modules:
-            tool["py-modules"] = modules
-
-    def data(self) -> None:
-        tool = self.out.setuptools
-        tool["include-package-data"] = bool(self.take("include_package_data"))
-        for keyword, key in (
-            ("package_data", "package-data"),
-            ("exclude_package_data", "exclude-package-data"),
-        ):
-            value = self.take(keyword)
-            if isinstance(value, dict) and value:
-                tool[key] = {
-                    str(k): self.clean(keyword, v if isinstance(v, list) else [v])
-                    for k, v in value.items()
-                }
-        data_files = self.take("data_files")
-        if data_files:
-            pairs = data_files.items() if isinstance(data_files, dict) else data_files
-            tool["data-files"] = {str(folder): list(files) for folder, files in pairs}
-            self.note(
-                "data_files",
-                "data_files (files installed outside the package)",
-                "kept as [tool.setuptools] data-files, which setuptools deprecates; prefer package data",
-            )
-        scripts = self.clean("scripts", self.take("scripts"))
-        if scripts:
-            tool["script-files"] = scripts
-            self.note(
-                "scripts",
-                "scripts (files copied into bin/)",
-                "kept as [tool.setuptools] script-files, which setuptools deprecates; prefer [project.scripts]",
-            )
-        platforms = self.clean("platforms", self.take("platforms"))
-        if platforms:
-            tool["platforms"] = platforms
-
-    def extensions(self) -> None:
-        value = self.keywords.get("ext_modules")
-        if value is not None and (
-            isinstance(value, Unresolved)
-            or not isinstance(value, list)
-            or not all(isinstance(m, Extension) for m in value)
-        ):
-            self.keywords.pop("ext_modules")
-            self.out.kept_setup_py = True
-            file, line = self.declared.origin("ext_modules")
-            self.out.notes.append(
-                Note(
-                    file,
-                    line,
-                    "ext_modules is computed when building",
-                    "kept in a setup.py of its own that declares only the C extensions "
-                    "(setuptools reads it beside pyproject.toml)",
-                )
-            )
-            return
-        modules = self.clean("ext_modules", self.take("ext_modules"))
-        tables = []
-        for module in modules:
-            table: dict[str, Any] = {"name": module.name}
-            for key, option in module.options:
-                table[key.replace("_", "-")] = (
-                    [list(v) if isinstance(v, (list, tuple)) else v for v in option]
-                    if isinstance(option, list)
-                    else option
-                )
-            tables.append(table)
-        if tables:
-            self.out.setuptools["ext-modules"] = tables
-            self.note(
-                "ext_modules",
-                f"{len(tables)} C extension(s)",
-                "built by setuptools from [[tool.setuptools.ext-modules]] (setuptools>=74.1)",
-            )
-
     def leftovers(self) -> None:
         commands = self.keywords.pop("cmdclass", None)
         if commands is not None and not isinstance(commands, VersioneerCommands):
@@ -578,17 +373,6 @@ class _Translation:
                     f"setup() keyword {keyword}",
                     "left out: pyproject.toml has no place for it",
                 )
-
-
-_HINTS = {
-    "install_requires": "write the requirements in [project] dependencies (a condition such as a "
-    'platform is an environment marker: `pkg; sys_platform == "win32"`)',
-    "extras_require": "write each extra in [project.optional-dependencies] (a condition is an "
-    "environment marker)",
-    "entry_points": "write the entry points in [project.entry-points.GROUP] (one for every "
-    "platform: the code can check the platform when it runs)",
-    "version": "versions now come from git tags (setuptools-scm)",
-}
 
 
 _VERSION_LINE = re.compile(r"""^__version__\s*=\s*['"][^'"]+['"]\s*$""", re.MULTILINE)
@@ -615,28 +399,6 @@ def _version_attribute(root: Path) -> str | None:
                         dotted += "." + module.removesuffix(".py")
                     found.append(f"{dotted}.__version__")
     return found[0] if len(found) == 1 else None
-
-
-def _is_plain(value: Any) -> bool:
-    """Whether TOML can hold `value` (strings, numbers, booleans, lists and tables of them)."""
-    if isinstance(value, (str, int, float, bool)):
-        return True
-    if isinstance(value, list):
-        return all(_is_plain(v) for v in value)
-    if isinstance(value, dict):
-        return all(isinstance(k, str) and _is_plain(v) for k, v in value.items())
-    return False
-
-
-def _read(root: Path, name: str) -> str:
-    """A file of the project read as setuptools' `file:` does ("" when it cannot be)."""
-    path = root / name
-    if not path.resolve().is_relative_to(root.resolve()):
-        return ""
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return ""
 
 
 def _with_marker(requirement: str, marker: str) -> str:
