@@ -33,14 +33,9 @@ from ._options import (
 from ._project import RUNTIME_LOCK, read_project, variables_path
 from ._tools import FRONTENDS, Frontend, find_uv, run_tool
 from .convert._convert import Conversion, Converted, convert_artifact, read_artifact
-from .migrate._migrate import (
-    Migrated,
-    MigratedDict,
-    MigrationPlan,
-    migrate_project,
-    plan_migration,
-)
+from .migrate._migrate import Migrated, MigratedDict, migrate_project, plan_migration
 from .migrate._parity import Parity
+from .migrate._plan import MigrationPlan
 from .scaffold._new import NewProject, new_project
 from .scaffold._releases import TemplateRelease, release_template
 from .scaffold._update import Updated, update_project
