@@ -127,9 +127,10 @@ class _Verbs(click.Group):
     cls=_Verbs,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog="Exit codes: 0 success; 1 a failure at run time (a target that did not store the "
-    "results, outputs that break the variables, a failed check, conflicts, a temporary Prefect "
+    "results, outputs that break the variables, a failed check, conflicts, a migrated wheel "
+    "that differs from the old one, a temporary Prefect "
     "server that did not start in time, local services that did not start, a deploy that "
-    "failed, or an internal error); 2 bad input (a variables file, an option, an input value, a project, a target or "
+    "failed, or an internal error); 2 bad input (a variables file, an option, an input value, a project, an old project to migrate, a target or "
     "the model registry), with one 'error: ...' line saying what "
     "to fix; 130 interrupted (Ctrl-C) and 143 terminated (SIGTERM), each after stopping what "
     "it started (serve ends with 0 on either).",
