@@ -283,3 +283,18 @@ def test_a_value_without_a_literal_form_is_noted_not_written(tmp_path):
         "setup.py: package-data.kicker has no literal value; left out of pyproject.toml; add it "
         "by hand" in notes
     )
+
+
+def test_versioneer_configured_in_pyproject_gives_way_too(tmp_path):
+    pyproject, notes = small_project(
+        tmp_path,
+        "import versioneer\nfrom setuptools import setup\n"
+        'setup(name="kicker", version=versioneer.get_version(), packages=["kicker"])\n',
+        {
+            "kicker/__init__.py": "",
+            "pyproject.toml": '[tool.versioneer]\nVCS = "git"\ntag_prefix = "release-"\n',
+        },
+    )
+    assert "versioneer" not in pyproject["tool"]
+    assert pyproject["tool"]["setuptools_scm"] == {"tag_regex": "^release\\-(?P<version>\\d.*)$"}
+    assert "pyproject.toml: [tool.versioneer]; removed: setuptools-scm makes the versions" in notes

@@ -88,6 +88,11 @@ def pyproject_text(
     if "setuptools" in tool_table:
         notes.append(Note(PYPROJECT, 0, "[tool.setuptools] was there already", "replaced"))
     tool_table["setuptools"] = _item(translated.setuptools)
+    if translated.scm is not None and "versioneer" in tool_table:
+        del tool_table["versioneer"]
+        notes.append(
+            Note(PYPROJECT, 0, "[tool.versioneer]", "removed: setuptools-scm makes the versions")
+        )
     if translated.scm is not None and "setuptools_scm" not in tool_table:
         tool_table["setuptools_scm"] = _item(translated.scm)
     for name, table in tools.tool.items():

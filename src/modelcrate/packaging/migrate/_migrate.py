@@ -117,7 +117,7 @@ def plan_migration(project: str | os.PathLike[str]) -> MigrationPlan:
             "still declare the package; merge them by hand, or remove [project] and migrate again"
         )
     declared = cfg.merged(read_setup_py(root)) if has_py else cfg
-    translated = translate(declared, root, tag_prefix=tag_prefix(sections))
+    translated = translate(declared, root, tag_prefix=tag_prefix(sections, existing))
     keep_build_requires(existing, translated)
     tools = tool_tables(sections)
     notes = [*translated.notes, *tools.notes]

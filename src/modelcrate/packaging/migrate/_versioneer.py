@@ -4,8 +4,10 @@ lines that load it, and its settings. The git tags keep meaning the same version
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .._escape import python_string
 from ._declared import Note
@@ -29,13 +31,17 @@ class VersioneerRemoval:
     notes: list[Note] = field(default_factory=list)
 
 
-def tag_prefix(sections: list[Section]) -> str:
-    """Versioneer's `tag_prefix` from setup.cfg's [versioneer] section ("" when none)."""
+def tag_prefix(sections: list[Section], pyproject: Mapping[str, Any]) -> str:
+    """Versioneer's `tag_prefix`, from setup.cfg's [versioneer] section or pyproject.toml's
+    [tool.versioneer] ("" when none)."""
     for section in sections:
         if section.name == "versioneer":
             prefix = dict(section.options).get("tag_prefix", "").strip()
             return prefix.strip("'\"")
-    return ""
+    tool = pyproject.get("tool", {})
+    settings = tool.get("versioneer", {}) if isinstance(tool, Mapping) else {}
+    prefix = settings.get("tag_prefix", "") if isinstance(settings, Mapping) else ""
+    return str(prefix).strip("'\"")
 
 
 def remove_versioneer(root: Path, sections: list[Section], distribution: str) -> VersioneerRemoval:
