@@ -92,6 +92,24 @@ def test_setup_py_files_read_by_the_usual_idioms(tmp_path):
     assert keywords["cmdclass"] == VersioneerCommands()
 
 
+def test_setup_py_try_blocks_are_read_on_the_path_of_a_normal_build(tmp_path):
+    keywords = setup_py(
+        tmp_path,
+        """
+        try:
+            from setuptools import setup
+        except ImportError:
+            from distutils.core import setup
+        try:
+            long_description = open("README.rst").read()
+        except OSError:
+            long_description = ""
+        setup(name="x", long_description=long_description)
+        """,
+    )
+    assert keywords["long_description"] == FileText("README.rst")
+
+
 def test_setup_py_values_only_a_build_knows_are_unresolved_with_their_line(tmp_path):
     keywords = setup_py(
         tmp_path,

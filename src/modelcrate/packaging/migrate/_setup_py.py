@@ -138,9 +138,8 @@ class _Reader:
                     self.names[item.optional_vars.id] = self.value(item.context_expr)
             self.statements(node.body)
         elif isinstance(node, ast.Try):
-            self.statements(node.body)  # the usual path; the handlers are fallbacks
-            for handler in node.handlers:
-                self.forget(handler.body, node, "set in an except clause")
+            self.statements(node.body)  # the path of a normal build; the handlers are fallbacks
+            self.statements(node.orelse)
         elif isinstance(node, ast.If) and _is_main_guard(node.test):
             self.statements(node.body)
         elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
