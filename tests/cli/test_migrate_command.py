@@ -200,3 +200,11 @@ def test_json_is_the_typed_report(run_cli, tmp_path):
     report = json.loads(out)
     assert code == 0 and report["written"] is True and report["branch"] == "modelcrate-migrate"
     assert report["commit"] == git(project, "rev-parse", "--short", "HEAD")
+
+
+def test_an_output_folder_inside_the_project_is_refused(run_cli, tmp_path):
+    project = old_package("laser-env", tmp_path)
+    before = tree_hash(project)
+    code, _, err = run_cli("migrate", project, "-o", project / "migrated", FAST)
+    assert code == ExitCode.USAGE and "is inside the project (or its repository)" in err
+    assert tree_hash(project) == before

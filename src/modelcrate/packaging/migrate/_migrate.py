@@ -181,6 +181,11 @@ def migrate_project(
     repository = git_toplevel(root) if git_available() else None
     if dest is not None and dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise MigrateError(f"{dest}: already exists and is not empty; choose another -o directory")
+    if dest is not None and dest.is_relative_to(repository or root):
+        raise MigrateError(
+            f"{dest}: is inside the project (or its repository), which -o copies; choose a "
+            "directory outside it"
+        )
     if repository is not None:
         check_clean(root, repository)
     made = [p for p in (dest.parent, *dest.parent.parents) if not p.exists()] if dest else []
