@@ -208,3 +208,12 @@ def test_an_output_folder_inside_the_project_is_refused(run_cli, tmp_path):
     code, _, err = run_cli("migrate", project, "-o", project / "migrated", FAST)
     assert code == ExitCode.USAGE and "is inside the project (or its repository)" in err
     assert tree_hash(project) == before
+
+
+def test_a_project_its_outer_repository_ignores_is_migrated_without_a_commit(run_cli, tmp_path):
+    git(tmp_path, "init", "-q", "-b", "main")
+    (tmp_path / ".gitignore").write_text("field-maps/\n")
+    project = old_package("field-maps", tmp_path, repository=False)
+    code, out, _ = run_cli("migrate", project, FAST)
+    assert code == 0 and "nothing was committed" in out
+    assert git(tmp_path, "branch", "--list") == ""  # the outer repository was left alone

@@ -15,7 +15,7 @@ from typing import TypedDict
 import tomlkit
 
 from ..._errors import MigrateError
-from .._git import git_available, git_toplevel
+from .._git import git, git_available, git_toplevel
 from .._project import PYPROJECT
 from ._declared import Declared, NoteDict
 from ._document import (
@@ -179,6 +179,8 @@ def migrate_project(
     root = plan.project
     dest = Path(output).expanduser().resolve() if output is not None else None
     repository = git_toplevel(root) if git_available() else None
+    if repository is not None and repository != root and _ignored_by(repository, root):
+        repository = None  # a folder its repository ignores: no history of it to keep
     if dest is not None and dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise MigrateError(f"{dest}: already exists and is not empty; choose another -o directory")
     if dest is not None and dest.is_relative_to(repository or root):
@@ -227,6 +229,11 @@ def migrate_project(
 
 
 # -- pyproject.toml and setup.cfg ---------------------------------------------------------------
+
+
+def _ignored_by(repository: Path, folder: Path) -> bool:
+    """Whether the git repository at `repository` ignores `folder`."""
+    return git("check-ignore", "-q", "--", f"{folder}/", cwd=repository).returncode == 0
 
 
 def _setup_cfg_change(root: Path, sections: list[Section], tools: ToolTables) -> FileChange:
