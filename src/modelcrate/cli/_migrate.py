@@ -125,9 +125,14 @@ def _echo_notes(plan: MigrationPlan) -> None:
 def _echo_parity(parity: Parity, *, accepted: bool) -> None:
     if parity.old is not None and parity.new is not None:
         new = parity.new
-        counts = (
-            f"{len(new.modules)} modules, {len(new.data)} data files, "
-            f"{len(new.entry_points)} entry points, {len(new.requirements)} requirements"
+        counts = ", ".join(
+            _count(len(items), noun)
+            for items, noun in (
+                (new.modules, "module"),
+                (new.data, "data file"),
+                (new.entry_points, "entry point"),
+                (new.requirements, "requirement"),
+            )
         )
         if parity.same:
             click.echo(
@@ -141,3 +146,7 @@ def _echo_parity(parity: Parity, *, accepted: bool) -> None:
         click.echo(one_line(f"  ~ {difference} (meant: see above)"))
     if parity.differences and parity.built and not accepted:
         click.echo("Check the differences; migrate again with --accept-differences to keep them.")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
