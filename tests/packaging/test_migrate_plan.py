@@ -298,3 +298,21 @@ def test_versioneer_configured_in_pyproject_gives_way_too(tmp_path):
     assert "versioneer" not in pyproject["tool"]
     assert pyproject["tool"]["setuptools_scm"] == {"tag_regex": "^release\\-(?P<version>\\d.*)$"}
     assert "pyproject.toml: [tool.versioneer]; removed: setuptools-scm makes the versions" in notes
+
+
+def test_requirement_files_setup_py_never_read_are_noted(tmp_path):
+    _, notes = small_project(
+        tmp_path,
+        "from setuptools import setup\n"
+        "setup(name='kicker', version='1', install_requires=open('requirements.txt').readlines())\n",
+        {
+            "requirements.txt": "-r requirements/base.txt\n",
+            "requirements/base.txt": "packaging\n",
+            "requirements-docs.txt": "sphinx\n",
+        },
+    )
+    assert [n for n in notes if "not read by" in n] == [
+        "requirements-docs.txt: not read by setup.py or setup.cfg; kept for `pip install -r`; "
+        "declare its requirements as an extra in [project.optional-dependencies] if the package "
+        "should offer them"
+    ]

@@ -25,6 +25,8 @@ class Translated:
     versioneer: bool = False
     kept_setup_py: bool = False
     """Whether the C extensions stay in a setup.py of their own (computed when building)."""
+    requirement_files: set[str] = field(default_factory=set)
+    """The requirements files setup.py or setup.cfg read (and those they include)."""
     split_files: list[str] = field(default_factory=list)
     """Requirements files setup.py read with `.read().split()`."""
 

@@ -32,7 +32,7 @@ from ._manifest import manifest_notes
 from ._parity import LEFT_BEHIND, Parity, ParityDict, check_parity
 from ._plan import FileChange, FileChangeDict, MigrationPlan
 from ._pyproject import translate
-from ._requirements import split_tokens
+from ._requirements import split_tokens, unread_requirement_files
 from ._setup_cfg import SETUP_CFG, Section, is_setup_section, read_setup_cfg
 from ._setup_py import SETUP_PY, read_setup_py
 from ._tool_tables import ToolTables, tool_tables
@@ -146,6 +146,7 @@ def plan_migration(project: str | os.PathLike[str]) -> MigrationPlan:
         changes.append(_setup_cfg_change(root, sections, tools))
     points = dict(translated.project.get("entry-points", {}))
     notes += lume_notes(root, points)
+    notes += unread_requirement_files(root, translated.requirement_files)
     include_data = bool(translated.setuptools.get("include-package-data"))
     notes += manifest_notes(root, include_package_data=include_data)
     if translated.versioneer or translated.scm is not None:

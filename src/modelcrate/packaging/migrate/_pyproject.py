@@ -267,11 +267,14 @@ class _Translation(SetuptoolsTable):
                 read = read_requirements(self.root, item.path)
                 found += read.requirements
                 self.out.notes += read.notes
+                self.out.requirement_files.update(read.files)
                 if item.idiom == "split":
                     self.out.notes += split_damage(self.root, item.path, item.line)
                     self.out.split_files.append(item.path)
             elif isinstance(item, FileText):
-                found += read_requirements(self.root, item.path).requirements
+                read = read_requirements(self.root, item.path)
+                found += read.requirements
+                self.out.requirement_files.update(read.files)
             elif not isinstance(item, str):
                 self.note(keyword.split("[")[0], f"{item!r:.60} is not a requirement", "left out")
             elif item.strip() and not item.strip().startswith("#"):

@@ -23,13 +23,15 @@ class RequirementsFile:
 
     requirements: list[str] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    """The files read: this one and those it includes."""
 
 
 def read_requirements(
     project: Path, name: str, *, seen: frozenset[str] = frozenset()
 ) -> RequirementsFile:
     """The requirements of PROJECT/`name` as PEP 508 strings, following `-r` includes."""
-    read = RequirementsFile()
+    read = RequirementsFile(files=[Path(name).as_posix()])
     path = project / name
     if not path.resolve().is_relative_to(project.resolve()):
         read.notes.append(Note(name, 0, "is outside the project", "its requirements are left out"))
@@ -66,6 +68,7 @@ def read_requirements(
                 inner = read_requirements(project, included, seen=seen | {name})
                 read.requirements += inner.requirements
                 read.notes += inner.notes
+                read.files += inner.files
             continue
         if line.startswith("-"):
             read.notes.append(
@@ -98,6 +101,23 @@ def as_requirement(line: str) -> str | None:
         return str(Requirement(line))
     except InvalidRequirement:
         return None
+
+
+def unread_requirement_files(project: Path, read: set[str]) -> list[Note]:
+    """Notes on the project's requirements files (`requirements*.txt`, `requirements/*.txt`)
+    that setup.py and setup.cfg never read."""
+    found = [*project.glob("requirements*.txt"), *project.glob("requirements/*.txt")]
+    names = sorted({p.relative_to(project).as_posix() for p in found if p.is_file()} - read)
+    return [
+        Note(
+            name,
+            0,
+            "not read by setup.py or setup.cfg",
+            "kept for `pip install -r`; declare its requirements as an extra in "
+            "[project.optional-dependencies] if the package should offer them",
+        )
+        for name in names
+    ]
 
 
 def split_damage(project: Path, name: str, line: int) -> list[Note]:
