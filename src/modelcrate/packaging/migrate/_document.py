@@ -168,11 +168,15 @@ def check_pyproject(path: Path, text: str) -> None:
 
 
 def pyproject_summary(translated: Translated, tools: ToolTables) -> str:
-    version = (
-        "versions from git tags (setuptools-scm)"
-        if translated.scm is not None
-        else "version " + str(translated.project.get("version", "dynamic"))
-    )
+    """One line on what pyproject.toml declares, for the plan."""
+    dynamic = translated.setuptools.get("dynamic", {}).get("version", {})
+    if translated.scm is not None:
+        version = "versions from git tags (setuptools-scm)"
+    elif dynamic:
+        source, value = next(iter(dynamic.items()))
+        version = f"version from {source} {value}"
+    else:
+        version = f"version {translated.project.get('version', '?')}"
     parts = [f"[project] {translated.project.get('name', '?')}", "setuptools backend", version]
     moved = sorted(f"[tool.{name}]" for name in tools.tool)
     if moved:
