@@ -74,8 +74,14 @@ def test_src_layout_with_manifest_and_requirement_files():
     assert project["version"] == "0.3.1"
     assert project["dependencies"] == [
         "packaging>=21",
+        'colorama>=0.4; sys_platform == "win32"',
         'importlib_resources>=5; python_version < "3.10"',
     ]
+    assert (
+        "setup.py:15: 'colorama>=0.4' is required only when sys_platform == \"win32\" (an if "
+        "around it); kept as 'colorama>=0.4; sys_platform == \"win32\"': the condition is its "
+        "environment marker" in notes
+    )
     assert project["optional-dependencies"] == {"dev": ["pytest>=7"]}
     assert project["entry-points"] == {"field_maps.formats": {"txt": "field_maps.formats:read_txt"}}
     assert setuptools["package-dir"] == {"": "src"}

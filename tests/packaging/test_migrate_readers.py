@@ -9,6 +9,7 @@ import pytest
 
 from modelcrate._errors import MigrateError
 from modelcrate.packaging.migrate._declared import (
+    Conditional,
     Extension,
     FileLines,
     FileText,
@@ -315,3 +316,71 @@ def test_versioneer_lines_give_way_to_the_installed_metadata(tmp_path):
     init = removal.rewritten["pkg/__init__.py"]
     assert "get_versions" not in init and '_distribution_version("odd\\"name")' in init
     compile(init, "__init__.py", "exec")
+
+
+@pytest.mark.parametrize(
+    ("condition", "marker", "otherwise"),
+    [
+        (
+            'platform.system() == "Windows"',
+            'platform_system == "Windows"',
+            'platform_system != "Windows"',
+        ),
+        ("sys.version_info < (3, 9)", 'python_version < "3.9"', 'python_version >= "3.9"'),
+        (
+            "sys.version_info >= (3, 8, 1)",
+            'python_full_version >= "3.8.1"',
+            'python_full_version < "3.8.1"',
+        ),
+        ('sys.platform.startswith("win")', 'sys_platform == "win32"', 'sys_platform != "win32"'),
+        (
+            'not (os.name == "nt" or sys.platform == "darwin")',
+            '(os_name != "nt" and sys_platform != "darwin")',
+            '(os_name == "nt" or sys_platform == "darwin")',
+        ),
+    ],
+)
+def test_setup_py_requirements_added_for_a_platform_or_python_keep_it_as_a_marker(
+    tmp_path, condition, marker, otherwise
+):
+    keywords = setup_py(
+        tmp_path,
+        f"""
+        import os, platform, sys
+        from setuptools import setup
+        requirements = ["numpy"]
+        if {condition}:
+            requirements.append("pywin32")
+        else:
+            requirements += ["uvloop"]
+        setup(install_requires=requirements)
+        """,
+    )
+    assert keywords["install_requires"] == [
+        "numpy",
+        Conditional("pywin32", marker, 6),
+        Conditional("uvloop", otherwise, 8),
+    ]
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        'os.environ.get("GPU")',
+        'platform.system() in ("Linux", "Darwin")',
+        "sys.version_info[0] == 3",
+    ],
+)
+def test_setup_py_conditions_no_marker_can_say_are_unresolved(tmp_path, condition):
+    keywords = setup_py(
+        tmp_path,
+        f"""
+        import os, platform, sys
+        from setuptools import setup
+        requirements = ["numpy"]
+        if {condition}:
+            requirements.append("cupy")
+        setup(install_requires=requirements)
+        """,
+    )
+    assert isinstance(keywords["install_requires"], Unresolved)

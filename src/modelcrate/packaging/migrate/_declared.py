@@ -93,6 +93,17 @@ class VersioneerCommands:
 
 
 @dataclass(frozen=True)
+class Conditional:
+    """A value setup.py adds to a list only when the build runs on some platform or Python
+    (`if sys.version_info < (3, 9): requirements.append(...)`), with that condition as an
+    environment marker (`python_version < "3.9"`)."""
+
+    value: Any
+    marker: str
+    line: int
+
+
+@dataclass(frozen=True)
 class Extension:
     """A C extension module (`Extension(name, sources, ...)`) with its keyword arguments."""
 

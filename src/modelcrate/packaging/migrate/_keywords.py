@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._declared import Declared, FileLines, FileText, Note, Unresolved
+from ._declared import Conditional, Declared, FileLines, FileText, Note, Unresolved
 
 SETUPTOOLS = "setuptools>=77"  # license expressions (PEP 639) and [[tool.setuptools.ext-modules]]
 
@@ -25,6 +25,8 @@ class Translated:
     versioneer: bool = False
     kept_setup_py: bool = False
     """Whether the C extensions stay in a setup.py of their own (computed when building)."""
+    conditional: set[str] = field(default_factory=set)
+    """Requirements that setup.py added under a condition, written with it as their marker."""
     requirement_files: set[str] = field(default_factory=set)
     """The requirements files setup.py or setup.cfg read (and those they include)."""
     split_files: list[str] = field(default_factory=list)
@@ -74,6 +76,15 @@ class KeywordReader:
                         item.line,
                         f"an item of {keyword} ({item.source}) is {item.reason}",
                         f"left out of pyproject.toml; {_HINTS.get(keyword, 'add it by hand')}",
+                    )
+                )
+            elif isinstance(item, Conditional):
+                self.out.notes.append(
+                    Note(
+                        "setup.py",
+                        item.line,
+                        f"{item.value!r} is added to {keyword} only when {item.marker}",
+                        "left out of pyproject.toml: only requirements can carry a condition",
                     )
                 )
             else:

@@ -160,7 +160,13 @@ def plan_migration(project: str | os.PathLike[str]) -> MigrationPlan:
     bogus = frozenset(t for name in translated.split_files for t in split_tokens(root, name))
     parse_back(root, changes)
     notes.sort(key=lambda note: (note.file != SETUP_PY, note.file, note.line))
-    return MigrationPlan(root, tuple(changes), tuple(notes), bogus_requirements=bogus)
+    return MigrationPlan(
+        root,
+        tuple(changes),
+        tuple(notes),
+        bogus_requirements=bogus,
+        conditional_requirements=frozenset(translated.conditional),
+    )
 
 
 def migrate_project(
@@ -207,7 +213,13 @@ def migrate_project(
         apply_changes(plan, inner)
         parity = None
         if check_wheels:
-            parity = check_parity(root, inner, removed=plan.removed, bogus=plan.bogus_requirements)
+            parity = check_parity(
+                root,
+                inner,
+                removed=plan.removed,
+                bogus=plan.bogus_requirements,
+                conditional=plan.conditional_requirements,
+            )
             if not parity.built or (not parity.same and not accept_differences):
                 return Migrated(plan, parity=parity)
         if dest is None:

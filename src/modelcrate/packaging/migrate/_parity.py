@@ -120,11 +120,18 @@ class Parity:
 
 
 def check_parity(
-    old: Path, new: Path, *, removed: list[str], bogus: frozenset[str] = frozenset()
+    old: Path,
+    new: Path,
+    *,
+    removed: list[str],
+    bogus: frozenset[str] = frozenset(),
+    conditional: frozenset[str] = frozenset(),
 ) -> Parity:
     """Build the wheels of the projects at `old` and `new` and compare them; `removed` are
     files the migration deleted (their modules are expected to be gone), `bogus` the
-    requirements the old setup.py made of broken tokens (expected to be gone too)."""
+    requirements the old setup.py made of broken tokens (expected to be gone too),
+    `conditional` those it added under a condition (now with their marker: the old wheel had
+    them, or not, as the building machine decided)."""
     with tempfile.TemporaryDirectory(prefix="modelcrate-parity-") as scratch:
         root = Path(scratch)
         old_wheel, old_error = _build(old, root / "old")
@@ -143,7 +150,7 @@ def check_parity(
     if old_contents is None or new_contents is None:
         return Parity(old_contents, new_contents, tuple(f for f in failures if f), ())
     found = compare(old_contents, new_contents)
-    expected = tuple(d for d in found if _meant(d, removed, bogus))
+    expected = tuple(d for d in found if _meant(d, removed, bogus, conditional))
     return Parity(
         old_contents, new_contents, tuple(d for d in found if d not in expected), expected
     )
@@ -245,13 +252,20 @@ def _last_error(output: str) -> str:
     return (errors or own or lines or ["no output"])[-1]
 
 
-def _meant(difference: Difference, removed: list[str], bogus: frozenset[str]) -> bool:
-    """Whether a difference is one the migration meant: a versioneer file it removed, or a
-    requirement the old setup.py made of a broken token."""
+def _meant(
+    difference: Difference, removed: list[str], bogus: frozenset[str], conditional: frozenset[str]
+) -> bool:
+    """Whether a difference is one the migration meant: a versioneer file it removed, a
+    requirement the old setup.py made of a broken token, or one it added under a condition
+    that is now its marker."""
+    marked = {_requirement(r) for r in conditional}
+    if difference.kind == "requirement" and difference.new and not difference.old:
+        return difference.new in marked
     if not difference.old or difference.new:
         return False
     if difference.kind == "requirement":
-        return difference.old in {_requirement(token) for token in bogus}
+        unmarked = {r.split(";")[0].strip() for r in marked}
+        return difference.old in {_requirement(token) for token in bogus} | unmarked
     if difference.kind != "module":
         return False
     return any(path == difference.old or path.endswith("/" + difference.old) for path in removed)

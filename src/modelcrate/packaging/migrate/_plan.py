@@ -40,6 +40,9 @@ class MigrationPlan:
     notes: tuple[Note, ...] = ()
     already_migrated: bool = False
     bogus_requirements: frozenset[str] = frozenset()
+    """What the old setup.py made requirements of by mistake (the `.read().split()` tokens)."""
+    conditional_requirements: frozenset[str] = frozenset()
+    """Requirements setup.py added under a condition, now with it as their marker."""
 
     @property
     def removed(self) -> list[str]:

@@ -14,6 +14,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from ..._errors import MigrateError
 from ._declared import (
+    Conditional,
     Declared,
     FileLines,
     FileText,
@@ -23,7 +24,7 @@ from ._declared import (
     VersionFrom,
 )
 from ._keywords import Translated
-from ._requirements import read_requirements, split_damage
+from ._requirements import as_requirement, read_requirements, split_damage
 from ._setuptools_table import SetuptoolsTable
 
 SETUPTOOLS_SCM = "setuptools-scm>=8"
@@ -262,6 +263,10 @@ class _Translation(SetuptoolsTable):
         found: list[str] = []
         if isinstance(value, str):
             value = [line for line in value.splitlines()]
+        conditional: list[Conditional] = []
+        if isinstance(value, list):
+            conditional = [v for v in value if isinstance(v, Conditional)]
+            value = [v for v in value if not isinstance(v, Conditional)]
         for item in self.clean(keyword, value):
             if isinstance(item, FileLines):
                 read = read_requirements(self.root, item.path)
@@ -287,6 +292,28 @@ class _Translation(SetuptoolsTable):
                         f"{item.strip()!r} is not a requirement ({reason})",
                         "left out",
                     )
+        return found + self.conditional(conditional, keyword)
+
+    def conditional(self, items: list[Conditional], keyword: str) -> list[str]:
+        """Requirements setup.py adds under a platform's or a Python's condition, with it as
+        their environment marker."""
+        found = []
+        for item in items:
+            requirement = as_requirement(str(item.value))
+            if requirement is None:
+                self.note(keyword.split("[")[0], f"{item.value!r} is not a requirement", "left out")
+                continue
+            marked = _with_marker(requirement, item.marker)
+            found.append(marked)
+            self.out.conditional.add(marked)
+            self.out.notes.append(
+                Note(
+                    "setup.py",
+                    item.line,
+                    f"{item.value!r} is required only when {item.marker} (an if around it)",
+                    f"kept as {marked!r}: the condition is its environment marker",
+                )
+            )
         return found
 
     def dependencies(self) -> None:

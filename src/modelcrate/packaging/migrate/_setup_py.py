@@ -10,6 +10,7 @@ from typing import Any
 
 from ..._errors import MigrateError
 from ._declared import (
+    Conditional,
     Declared,
     Extension,
     FileLines,
@@ -144,11 +145,114 @@ class _Reader:
             self.statements(node.body)
         elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
             self.method_call(node.value)
+        elif isinstance(node, ast.If) and self.conditional(node):
+            pass  # a platform's or a Python's own requirements: kept with their marker
         elif isinstance(node, (ast.If, ast.For, ast.While, ast.Match)):
             kind = {ast.If: "an if", ast.For: "a for loop", ast.While: "a while loop"}
             self.forget([node], node, f"changed inside {kind.get(type(node), 'a match')}")
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             self.names[node.name] = self.unresolved(node, "a function or class of setup.py")
+
+    # -- conditions that environment markers can say ----------------------------------------------
+
+    def conditional(self, node: ast.If) -> bool:
+        """Apply an if whose test is a platform or Python version and whose branches only add
+        plain strings to known lists (`requirements.append("pywin32")`), each string kept
+        with the test as its marker; False (nothing applied) for any other if."""
+        marker = self.marker(node.test)
+        negated = self.marker(node.test, negate=True)
+        if marker is None or negated is None:
+            return False
+        branches = [(node.body, marker), (node.orelse, negated)]
+        additions = [self.additions(body) for body, _ in branches]
+        if any(found is None for found in additions):
+            return False
+        for found, (_, condition) in zip(additions, branches, strict=True):
+            for name, values, line in found or []:
+                if not isinstance(self.names[name], list):  # a file's lines, then more
+                    self.names[name] = [self.names[name]]
+                self.names[name].extend(Conditional(v, condition, line) for v in values)
+        return True
+
+    def additions(self, body: list[ast.stmt]) -> list[tuple[str, list[str], int]] | None:
+        """What each statement of `body` adds to which list: `name.append(s)`,
+        `name.extend([...])`, `name += [...]`; None when a statement does anything else."""
+        found = []
+        for statement in body:
+            name, value = None, None
+            if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+                call = statement.value
+                if (
+                    isinstance(call.func, ast.Attribute)
+                    and isinstance(call.func.value, ast.Name)
+                    and call.func.attr in ("append", "extend")
+                    and len(call.args) == 1
+                    and not call.keywords
+                ):
+                    name = call.func.value.id
+                    value = self.value(call.args[0])
+                    value = [value] if call.func.attr == "append" else value
+            elif (
+                isinstance(statement, ast.AugAssign)
+                and isinstance(statement.op, ast.Add)
+                and isinstance(statement.target, ast.Name)
+            ):
+                name, value = statement.target.id, self.value(statement.value)
+            if (
+                name is None
+                or not isinstance(self.names.get(name), (list, FileLines))
+                or not isinstance(value, list)
+                or not all(isinstance(v, str) for v in value)
+            ):
+                return None
+            found.append((name, value, statement.lineno))
+        return found
+
+    def marker(self, test: ast.expr, *, negate: bool = False) -> str | None:
+        """The environment marker that says `test` (a platform or a Python version), or None."""
+        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            return self.marker(test.operand, negate=not negate)
+        if isinstance(test, ast.BoolOp):
+            parts = [self.marker(v, negate=negate) for v in test.values]
+            if any(p is None for p in parts):
+                return None
+            joins_with_and = isinstance(test.op, ast.And) != negate  # De Morgan
+            return "(" + (" and " if joins_with_and else " or ").join(map(str, parts)) + ")"
+        if isinstance(test, ast.Call) and isinstance(test.func, ast.Attribute):
+            prefix = test.args[0] if len(test.args) == 1 else None
+            if (
+                test.func.attr == "startswith"
+                and self.qualified(test.func.value) == "sys.platform"
+                and isinstance(prefix, ast.Constant)
+                and prefix.value in _PLATFORM_PREFIXES
+            ):
+                return (
+                    f'sys_platform {"!=" if negate else "=="} "{_PLATFORM_PREFIXES[prefix.value]}"'
+                )
+            return None
+        if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
+            return None
+        left, op, right = test.left, test.ops[0], test.comparators[0]
+        symbol = _OPERATORS.get(type(op))
+        if symbol is None:
+            return None
+        if negate:
+            symbol = _NEGATED[symbol]
+        subject = self.qualified(left.func) if isinstance(left, ast.Call) else self.qualified(left)
+        if isinstance(left, ast.Call) and (left.args or left.keywords):
+            return None
+        if subject == "sys.version_info" and isinstance(right, ast.Tuple):
+            numbers = [e.value for e in right.elts if isinstance(e, ast.Constant)]
+            if len(numbers) != len(right.elts) or not all(type(n) is int for n in numbers):
+                return None
+            version = "python_version" if len(numbers) <= 2 else "python_full_version"
+            return f'{version} {symbol} "{".".join(map(str, numbers))}"'
+        name = _MARKERS.get(subject)
+        if name is None or not isinstance(right, ast.Constant) or not isinstance(right.value, str):
+            return None
+        if '"' in right.value or "\\" in right.value:
+            return None
+        return f'{name} {symbol} "{right.value}"'
 
     def assign(self, target: ast.expr, value: ast.expr) -> None:
         if isinstance(target, ast.Name):
@@ -396,6 +500,25 @@ class _Reader:
         if not isinstance(name, str):
             return self.unresolved(node, "a C extension without a literal name")
         return Extension(name, tuple(sorted(given.items())), node.lineno)
+
+
+_MARKERS = {
+    "platform.system": "platform_system",
+    "platform.machine": "platform_machine",
+    "platform.python_implementation": "platform_python_implementation",
+    "sys.platform": "sys_platform",
+    "os.name": "os_name",
+}
+_PLATFORM_PREFIXES = {"win": "win32", "linux": "linux", "darwin": "darwin", "cygwin": "cygwin"}
+_OPERATORS: dict[type[ast.cmpop], str] = {
+    ast.Eq: "==",
+    ast.NotEq: "!=",
+    ast.Lt: "<",
+    ast.LtE: "<=",
+    ast.Gt: ">",
+    ast.GtE: ">=",
+}
+_NEGATED = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 
 
 def _load(target: ast.expr) -> ast.expr:
