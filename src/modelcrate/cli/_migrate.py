@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ._output import exit_failed, one_line, shown_path
+from ._progress import spinner
 
 if TYPE_CHECKING:
     from ..packaging import MigrationPlan, Parity
@@ -66,13 +67,14 @@ def migrate(
     """
     from ..packaging import migrate_project
 
-    migrated = migrate_project(
-        project,
-        output=output,
-        dry_run=dry_run,
-        check_wheels=not no_wheel_check,
-        accept_differences=accept_differences,
-    )
+    with spinner(f"migrating {shown_path(project.absolute())}"):
+        migrated = migrate_project(
+            project,
+            output=output,
+            dry_run=dry_run,
+            check_wheels=not no_wheel_check,
+            accept_differences=accept_differences,
+        )
     plan = migrated.plan
     if as_json:
         click.echo(json.dumps(migrated.to_dict(), indent=2))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import configparser
 import email.parser
+import logging
 import os
 import shutil
 import tempfile
@@ -18,6 +19,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from .._tools import run_tool, wheel_command
+
+log = logging.getLogger("modelcrate.packaging")
 
 BUILD_TIMEOUT = 600.0
 LEFT_BEHIND = shutil.ignore_patterns(
@@ -134,9 +137,11 @@ def check_parity(
     them, or not, as the building machine decided)."""
     with tempfile.TemporaryDirectory(prefix="modelcrate-parity-") as scratch:
         root = Path(scratch)
+        log.info("building the old wheel: %s", old)
         old_wheel, old_error = _build(old, root / "old")
         old_contents = wheel_contents(old_wheel) if old_wheel else None
         env = {"SETUPTOOLS_SCM_PRETEND_VERSION": old_contents.version} if old_contents else {}
+        log.info("building the migrated wheel")
         new_wheel, new_error = _build(new, root / "new", env)
         new_contents = wheel_contents(new_wheel) if new_wheel else None
     failures = [
