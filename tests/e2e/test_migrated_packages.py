@@ -24,8 +24,14 @@ def installed(project: Path, where: Path) -> Path:
     assert uv, "uv is a dev dependency"
     venv = where / "venv"
     sh(uv, "venv", "-q", "--python", sys.executable, venv)
-    sh(uv, "pip", "install", "-q", "--python", venv / "bin" / "python", project)
+    sh(uv, "pip", "install", "-q", "--python", venv / "bin" / "python", project, "pytest")
     return venv / "bin"
+
+
+def passes_its_tests(project: Path, bin_: Path) -> str:
+    """Run the project's own tests with its settings (pyproject.toml's [tool.pytest]) against
+    the installed package; what pytest says."""
+    return sh(bin_ / "python", "-m", "pytest", "-p", "no:cacheprovider", cwd=project).stdout
 
 
 def test_setup_py_with_versioneer_keeps_its_modules_data_and_versions(run_cli, tmp_path):
@@ -39,6 +45,7 @@ def test_setup_py_with_versioneer_keeps_its_modules_data_and_versions(run_cli, t
     bin_ = installed(project, tmp_path)
     done = sh(bin_ / "beam-sim", "2")  # reads the calibration data MANIFEST.in put in the wheel
     assert done.stdout == "beam-sim 1.5.0: emittance 5.000\n"
+    assert " 1 passed" in passes_its_tests(project, bin_)
 
 
 @pytest.mark.parametrize(
@@ -67,6 +74,10 @@ def test_declarative_and_src_layout_packages_install_alike(
     )
     bin_ = installed(tmp_path / "migrated", tmp_path)
     assert sh(bin_ / command[0], *command[1:]).stdout == expected
+    if (tmp_path / "migrated" / "tests").is_dir():
+        # optics-fit's [tool:pytest] (testpaths, filterwarnings = error) now read from pyproject
+        said = passes_its_tests(tmp_path / "migrated", bin_)
+        assert "configfile: pyproject.toml" in said and " 1 passed" in said
 
 
 def test_values_only_a_build_knew_make_the_wheels_differ_until_accepted(run_cli, tmp_path):
