@@ -16,6 +16,10 @@ os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
 
+# The old packages of the `migrate` tests carry tests of their own: not modelcrate's.
+collect_ignore = ["fixtures"]
+
+
 @pytest.fixture(scope="session", autouse=True)
 def template_releases(tmp_path_factory) -> Path:
     """Projects made by the tests take their template releases from a repository of the test

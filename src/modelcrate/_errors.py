@@ -12,6 +12,8 @@ ModelcrateError [2]         bad input, unless a subclass says otherwise
 ├── FileError          a file to read is too large or not a file; a path to write is not a file
 ├── ArtifactError      a trained model to convert cannot be read, is of a format not (yet)
 │                      supported, or disagrees with the variables file given for it
+├── MigrateError       an old project to migrate has no setup.py or setup.cfg, cannot be parsed,
+│                      or cannot be migrated as asked (a dirty work tree, a taken branch)
 ├── TargetError        a result target URI is malformed, unreachable or refuses a write
 │   ├── SaveError [1]          some targets of a run did not store its results (others may have)
 │   └── PartialWriteError [1]  a target stored some results of a batch and refused others
@@ -42,6 +44,7 @@ __all__ = [
     "FileError",
     "InputError",
     "InputHint",
+    "MigrateError",
     "MissingInputError",
     "ModelcrateError",
     "ModelcrateWarning",
@@ -153,6 +156,12 @@ class FileError(ModelcrateError):
 class ArtifactError(ModelcrateError):
     """Raised when a trained model to convert cannot be read, is of a format not (yet)
     supported, holds types or code not trusted, or disagrees with the variables file given."""
+
+
+class MigrateError(ModelcrateError):
+    """Raised when an old project to migrate has no setup.py, setup.cfg or pyproject.toml, one
+    of them cannot be parsed, or the migration cannot be made as asked (uncommitted changes,
+    a destination that exists, a branch already taken)."""
 
 
 class SaveError(TargetError):

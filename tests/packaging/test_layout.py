@@ -41,6 +41,7 @@ MODULES = sorted(
 )
 VERBS = {
     "convert/_convert.py",
+    "migrate/_migrate.py",
     "scaffold/_new.py",
     "scaffold/_update.py",
     "tooling/_build.py",
@@ -90,7 +91,7 @@ def test_packaging_imports_no_private_runtime_module():
 
 def test_no_verb_imports_another_and_the_subpackages_stay_apart():
     """scaffold and tooling never import each other; convert uses scaffold's project writer
-    (not its verbs), and neither imports convert."""
+    (not its verbs), and neither imports convert; migrate stands alone."""
     for path in MODULES:
         name = _name(path)
         if name == "__init__.py":  # the layer's surface re-exports every verb
@@ -105,6 +106,8 @@ def test_no_verb_imports_another_and_the_subpackages_stay_apart():
             ("scaffold/", "convert"),  # convert writes through scaffold, not the reverse
             ("tooling/", "convert"),
             ("convert/", "tooling"),
+            *((own, "migrate") for own in ("scaffold/", "tooling/", "convert/")),
+            *(("migrate/", other) for other in ("scaffold", "tooling", "convert")),
         ):
             if name.startswith(own):
                 crossing = [m for m in imported if m.startswith(f"modelcrate.packaging.{other}")]

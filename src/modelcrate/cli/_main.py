@@ -28,6 +28,7 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE = ExitCode.OK, ExitCode.FAILURE, ExitCode.USAG
 VERBS = {
     "new": "._new:new",
     "convert": "._convert:convert",
+    "migrate": "._migrate:migrate",
     "upgrade-variables": "._upgrade_variables:upgrade_variables",
     "run": "._run:run",
     "sweep": "._sweep:sweep",
@@ -44,9 +45,11 @@ VERBS = {
 }
 """Each verb and the module:command that implements it, in the order `--help` lists them."""
 
-TOOL_VERBS = frozenset({"new", "convert", "check", "build", "lock", "graph", "update", "deploy"})
+TOOL_VERBS = frozenset(
+    {"new", "convert", "migrate", "check", "build", "lock", "graph", "update", "deploy"}
+)
 """The verbs that make or work on projects: they need the `tools` extra."""
-TOOL_MODULES = ("copier", "packaging", "validate_pyproject", "uv")
+TOOL_MODULES = ("copier", "packaging", "validate_pyproject", "tomlkit", "uv")
 """What the `tools` extra installs (`pip install 'modelcrate[tools]'`), by import name."""
 
 
@@ -124,9 +127,10 @@ class _Verbs(click.Group):
     cls=_Verbs,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog="Exit codes: 0 success; 1 a failure at run time (a target that did not store the "
-    "results, outputs that break the variables, a failed check, conflicts, a temporary Prefect "
+    "results, outputs that break the variables, a failed check, conflicts, a migrated wheel "
+    "that differs from the old one, a temporary Prefect "
     "server that did not start in time, local services that did not start, a deploy that "
-    "failed, or an internal error); 2 bad input (a variables file, an option, an input value, a project, a target or "
+    "failed, or an internal error); 2 bad input (a variables file, an option, an input value, a project, an old project to migrate, a target or "
     "the model registry), with one 'error: ...' line saying what "
     "to fix; 130 interrupted (Ctrl-C) and 143 terminated (SIGTERM), each after stopping what "
     "it started (serve ends with 0 on either).",
@@ -141,6 +145,7 @@ def cli(verbose: bool) -> None:
     Start with:
       modelcrate new variables.yml -o my-model      make a project
       modelcrate convert model.onnx -o my-model     make one that runs a trained model
+      modelcrate migrate old-project --dry-run      move a setup.py package to pyproject.toml
       modelcrate run my-model --set x=2             run it and store the result
     """
     if verbose:

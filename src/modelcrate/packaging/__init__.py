@@ -1,8 +1,9 @@
-"""Making projects and the tools for them: `new`, `convert`, `update`, `build`, `lock`, `graph`,
-`check`.
+"""Making projects and the tools for them: `new`, `convert`, `migrate`, `update`, `build`, `lock`,
+`graph`, `check`.
 
 `scaffold/` makes projects (the template, its releases, `new` and `update`); `convert/` turns a
-trained model into one, through `scaffold`'s project writer; `tooling/` works on a project that
+trained model into one, through `scaffold`'s project writer; `migrate/` moves an old setuptools
+package to pyproject.toml; `tooling/` works on a project that
 exists (`build`, `lock`, `graph`, `check`). Both use the modules at this level: one
 home per outside program (`_tools`: uv, build front ends, a project's Python; `_git`: git), one for
 a project's layout (`_project`), the escaping of generated files (`_escape`), the README's
@@ -32,6 +33,9 @@ from ._options import (
 from ._project import RUNTIME_LOCK, read_project, variables_path
 from ._tools import FRONTENDS, Frontend, find_uv, run_tool
 from .convert._convert import Conversion, Converted, convert_artifact, read_artifact
+from .migrate._migrate import Migrated, MigratedDict, migrate_project, plan_migration
+from .migrate._parity import Parity
+from .migrate._plan import MigrationPlan
 from .scaffold._new import NewProject, new_project
 from .scaffold._releases import TemplateRelease, release_template
 from .scaffold._update import Updated, update_project
@@ -81,9 +85,13 @@ __all__ = [
     "LockFile",
     "LockFormat",
     "Locked",
+    "Migrated",
+    "MigratedDict",
+    "MigrationPlan",
     "NewProject",
     "Node",
     "NodeDict",
+    "Parity",
     "Problem",
     "ProblemDict",
     "ProjectOptions",
@@ -108,8 +116,10 @@ __all__ = [
     "is_local_requirement",
     "lock_project",
     "make_options",
+    "migrate_project",
     "modelcrate_requirement",
     "new_project",
+    "plan_migration",
     "portable_requirement",
     "read_artifact",
     "read_project",

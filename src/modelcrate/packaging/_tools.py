@@ -171,3 +171,27 @@ def project_interpreter(
     raise ProjectError(
         f"{root}: no environment at .venv; create it ({create}), or give --python PATH"
     )
+
+
+def wheel_command(out_dir: Path, project: Path) -> list[str]:
+    """The command that builds `project`'s wheel straight from its source tree into `out_dir`,
+    in an isolated environment with the project's declared backend: uv when installed, else
+    `python -m build`."""
+    uv = find_uv()
+    if uv:
+        return [
+            uv,
+            "build",
+            "--python",
+            sys.executable,
+            "--wheel",
+            "--out-dir",
+            str(out_dir),
+            str(project),
+        ]
+    if importlib.util.find_spec("build") is None:
+        raise ProjectError(
+            "neither uv nor build is installed: install one of them (pip install uv, or "
+            "pip install build)"
+        )
+    return [sys.executable, "-m", "build", "--wheel", "--outdir", str(out_dir), str(project)]

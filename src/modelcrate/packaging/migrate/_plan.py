@@ -1,0 +1,70 @@
+"""A migration's plan: each file it adds, modifies or removes, and the notes on what it could
+not carry over as it was."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, TypedDict
+
+from ._declared import Note
+
+Action = Literal["add", "modify", "remove"]
+
+
+class FileChangeDict(TypedDict):
+    """A `FileChange` in `MigratedDict`."""
+
+    path: str
+    action: Action
+    what: str
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """One file the migration adds, modifies or removes, with what it does to it."""
+
+    path: str
+    action: Action
+    what: str
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class MigrationPlan:
+    """What migrating a project changes, file by file, and what it cannot carry over as it was."""
+
+    project: Path
+    changes: tuple[FileChange, ...] = ()
+    notes: tuple[Note, ...] = ()
+    already_migrated: bool = False
+    bogus_requirements: frozenset[str] = frozenset()
+    """What the old setup.py made requirements of by mistake (the `.read().split()` tokens)."""
+    conditional_requirements: frozenset[str] = frozenset()
+    """Requirements setup.py added under a condition, now with it as their marker."""
+
+    @property
+    def removed(self) -> list[str]:
+        return [c.path for c in self.changes if c.action == "remove"]
+
+    def diff(self) -> str:
+        """The changes as a unified diff (a removed file by its name only)."""
+        parts = []
+        for change in self.changes:
+            if change.action == "remove":
+                parts.append(f"--- a/{change.path}\n+++ /dev/null (removed)\n")
+                continue
+            path = self.project / change.path
+            old = path.read_text(encoding="utf-8") if change.action == "modify" else ""
+            parts.append(
+                "".join(
+                    difflib.unified_diff(
+                        old.splitlines(keepends=True),
+                        (change.text or "").splitlines(keepends=True),
+                        f"a/{change.path}" if change.action == "modify" else "/dev/null",
+                        f"b/{change.path}",
+                    )
+                )
+            )
+        return "".join(parts)

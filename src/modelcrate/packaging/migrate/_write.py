@@ -1,0 +1,106 @@
+"""Writing a migration: the files of its plan put in place all together (each written beside
+its file, then renamed), and in a git repository one commit on a new branch."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from ..._errors import MigrateError
+from .._git import git
+from ._plan import MigrationPlan
+
+BRANCH = "modelcrate-migrate"
+FALLBACK_IDENTITY = ("modelcrate", "modelcrate@localhost")
+
+
+def check_clean(root: Path, repository: Path) -> None:
+    """Refuse a project with uncommitted changes, or a repository whose branch is taken."""
+    status = git("status", "--porcelain", "--", ".", cwd=root)
+    if status.returncode != 0:
+        raise MigrateError(f"{root}: git cannot read its state ({status.stderr.strip()})")
+    if status.stdout.strip():
+        first = status.stdout.splitlines()[0][3:]
+        raise MigrateError(
+            f"{root}: has uncommitted changes ({first}, ...); commit or stash them, then "
+            "migrate again"
+        )
+    taken = git("rev-parse", "--verify", "--quiet", f"refs/heads/{BRANCH}", cwd=repository)
+    if taken.returncode == 0:
+        raise MigrateError(
+            f"{repository}: the branch {BRANCH} already exists; delete it (git branch -D "
+            f"{BRANCH}) or merge it, then migrate again"
+        )
+
+
+def apply_changes(plan: MigrationPlan, root: Path) -> None:
+    """Write the plan's files under `root`: every new text beside its file first, then each
+    moved into place, then the removals."""
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for change in plan.changes:
+            if change.text is None:
+                continue
+            target = root / change.path
+            temporary = target.with_name(f".{target.name}.migrate.tmp")
+            temporary.write_text(change.text, encoding="utf-8")
+            if target.exists():
+                shutil.copymode(target, temporary)
+            staged.append((temporary, target))
+    except BaseException:
+        for temporary, _ in staged:
+            temporary.unlink(missing_ok=True)
+        raise
+    for temporary, target in staged:
+        os.replace(temporary, target)
+    for change in plan.changes:
+        if change.action == "remove":
+            (root / change.path).unlink(missing_ok=True)
+
+
+def apply_in_place(
+    plan: MigrationPlan, root: Path, repository: Path | None
+) -> tuple[str | None, str | None]:
+    """Write the plan in the project itself: on a new branch with one commit in a git
+    repository (the branch and commit), else just the files."""
+    if repository is None:
+        apply_changes(plan, root)
+        return None, None
+    done = git("checkout", "-q", "-b", BRANCH, cwd=root)
+    if done.returncode != 0:
+        raise MigrateError(f"{root}: cannot create the branch {BRANCH}: {done.stderr.strip()}")
+    apply_changes(plan, root)
+    return commit_changes(repository, root, plan)
+
+
+def commit_changes(repository: Path, root: Path, plan: MigrationPlan) -> tuple[str, str]:
+    """Create the branch (if not on it) and commit the plan's files; the branch and commit."""
+    current = git("rev-parse", "--abbrev-ref", "HEAD", cwd=repository).stdout.strip()
+    if current != BRANCH:
+        git("checkout", "-q", "-b", BRANCH, cwd=repository)
+    paths = [str(root / c.path) for c in plan.changes]
+    git("add", "-A", "--", *paths, cwd=repository)
+    identity: list[str] = []
+    if git("config", "user.email", cwd=repository).returncode != 0:
+        name, email = FALLBACK_IDENTITY
+        identity = ["-c", f"user.name={name}", "-c", f"user.email={email}"]
+    done = git(*identity, "commit", "-q", "-F", "-", cwd=repository, stdin=_message(plan))
+    if done.returncode != 0:
+        raise MigrateError(
+            f"{repository}: git could not commit the migration: {done.stderr.strip()}"
+        )
+    commit = git("rev-parse", "--short", "HEAD", cwd=repository).stdout.strip()
+    return BRANCH, commit
+
+
+def _message(plan: MigrationPlan) -> str:
+    lines = [
+        "Move the packaging from setup.py and setup.cfg to pyproject.toml",
+        "",
+        "Made by `modelcrate migrate`:",
+        *(f"- {c.action} {c.path}: {c.what}" for c in plan.changes),
+    ]
+    if plan.notes:
+        lines += ["", "Not carried over as it was:", *(f"- {note}" for note in plan.notes)]
+    return "\n".join(lines) + "\n"

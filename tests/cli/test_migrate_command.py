@@ -1,0 +1,219 @@
+"""`modelcrate migrate OLD_PROJECT` as a user runs it: a dry run changes nothing, in place it
+commits once on a new branch keeping the history, `-o` migrates a copy, a second run is a no-op,
+and bad input is one error line that leaves everything as it was. (The wheels are built and
+compared in tests/e2e/test_migrated_packages.py.)"""
+
+from __future__ import annotations
+
+import pytest
+from _old_packages import git, old_package, tree_hash
+
+from modelcrate._errors import ExitCode
+
+FAST = "--no-wheel-check"
+
+
+def test_dry_run_prints_the_plan_and_the_report_and_writes_nothing(run_cli, tmp_path):
+    project = old_package("beam-sim", tmp_path)
+    before = tree_hash(project)
+    code, out, err = run_cli("migrate", project, "--dry-run")
+    assert (code, err) == (0, "")
+    assert tree_hash(project) == before
+    assert (
+        "  A pyproject.toml: [project] beam-sim; setuptools backend; versions from git tags" in out
+    )
+    assert "  D versioneer.py: versioneer's" in out
+    assert "  - requirements.txt:1: setup.py:13 read this file with .read().split()" in out
+    assert out.rstrip().endswith(
+        "Dry run: nothing was written (the wheels are compared when migrating)."
+    )
+
+
+def test_dry_run_diff_shows_each_change_and_writes_nothing(run_cli, tmp_path):
+    project = old_package("optics-fit", tmp_path)
+    before = tree_hash(project)
+    code, out, _ = run_cli("migrate", project, "--dry-run", "--diff")
+    assert code == 0 and tree_hash(project) == before
+    assert "--- /dev/null\n+++ b/pyproject.toml\n" in out
+    assert '+version = {attr = "optics_fit.__version__"}\n' in out
+    assert "--- a/setup.py\n+++ /dev/null (removed)\n" in out
+    assert "--- a/setup.cfg\n+++ b/setup.cfg\n" in out and "-[tool:pytest]\n" in out
+
+
+def test_in_place_is_one_commit_on_a_new_branch_and_the_history_is_kept(run_cli, tmp_path):
+    project = old_package("optics-fit", tmp_path)
+    main = git(project, "rev-parse", "main")
+    code, out, err = run_cli("migrate", project, FAST)
+    assert code == 0, err
+    assert git(project, "branch", "--show-current") == "modelcrate-migrate"
+    assert git(project, "rev-parse", "main") == main  # the old branch is untouched
+    assert git(project, "rev-list", "--count", "main..HEAD") == "1"
+    assert git(project, "rev-list", "--count", "HEAD") == "3"
+    assert git(project, "status", "--porcelain") == ""
+    assert git(project, "tag") == "v1.4.0"
+    assert not (project / "setup.py").exists() and (project / "pyproject.toml").is_file()
+    message = git(project, "log", "-1", "--format=%B")
+    assert message.startswith("Move the packaging from setup.py and setup.cfg to pyproject.toml")
+    assert "- setup.cfg:89: [flake8]; kept in setup.cfg" in message
+    assert f"Committed on branch modelcrate-migrate in {project}" in out
+
+
+def test_migrating_a_migrated_project_again_is_a_no_op_that_says_so(run_cli, tmp_path):
+    project = old_package("field-maps", tmp_path)
+    assert run_cli("migrate", project, FAST)[0] == 0
+    before = tree_hash(project)
+    code, out, _ = run_cli("migrate", project, FAST)
+    assert code == 0
+    assert out == f"{project} is already migrated (pyproject.toml declares it): nothing to do.\n"
+    assert tree_hash(project) == before
+
+
+def test_output_migrates_a_copy_with_its_history(run_cli, tmp_path):
+    project = old_package("beam-sim", tmp_path)
+    (project / ".venv" / "bin").mkdir(parents=True)  # ignored by git, and not copied
+    (project / "build").mkdir()
+    before = tree_hash(project)
+    code, _, err = run_cli("migrate", project, "-o", tmp_path / "new" / "beam-sim", FAST)
+    assert code == 0, err
+    copy = tmp_path / "new" / "beam-sim"
+    assert tree_hash(project) == before
+    assert git(copy, "rev-list", "--count", "HEAD") == "3"
+    assert git(copy, "branch", "--show-current") == "modelcrate-migrate"
+    assert not (copy / "versioneer.py").exists() and not (copy / "setup.py").exists()
+    assert not (copy / ".venv").exists() and not (copy / "build").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no scratch left
+
+
+def test_a_folder_that_is_no_repository_is_migrated_without_a_commit(run_cli, tmp_path):
+    project = old_package("laser-env", tmp_path, repository=False)
+    code, out, _ = run_cli("migrate", project, FAST)
+    assert code == 0
+    assert out.rstrip().endswith("(not a git repository: nothing was committed).")
+    assert (project / "pyproject.toml").is_file() and not (project / "setup.py").exists()
+
+
+def test_help_names_the_flags(run_cli):
+    code, out, _ = run_cli("migrate", "--help")
+    assert code == 0
+    for flag in ("--dry-run", "--accept-differences", "--no-wheel-check", "-o, --output"):
+        assert flag in out
+
+
+def dirty(project):
+    (project / "setup.py").write_text((project / "setup.py").read_text() + "\n# wip\n")
+
+
+def branch_taken(project):
+    git(project, "branch", "modelcrate-migrate")
+
+
+def project_table_too(project):
+    (project / "pyproject.toml").write_text('[project]\nname = "x"\nversion = "1"\n')
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "half way")
+
+
+def broken_setup_py(project):
+    (project / "setup.py").write_text("from setuptools import setup\nsetup(name='x',\n")
+
+
+def broken_setup_cfg(project):
+    (project / "setup.cfg").write_text("[metadata]\nname = x\n[options\n")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            dirty,
+            "has uncommitted changes (setup.py, ...); commit or stash them, then migrate again",
+        ),
+        (branch_taken, "the branch modelcrate-migrate already exists; delete it"),
+        (project_table_too, "pyproject.toml: already has a [project] table while setup.py"),
+        (broken_setup_py, "setup.py:2: not valid Python ('(' was never closed)"),
+        (broken_setup_cfg, "setup.cfg:3: not a valid setup.cfg ("),
+    ],
+)
+def test_bad_input_is_one_error_line_and_nothing_written(run_cli, tmp_path, change, message):
+    project = old_package("laser-env", tmp_path)
+    change(project)
+    before = tree_hash(project)
+    code, _, err = run_cli("migrate", project, FAST)
+    assert code == ExitCode.USAGE
+    assert err.startswith("error: ") and err.count("\n") == 1 and message in err, err
+    assert tree_hash(project) == before
+
+
+@pytest.mark.parametrize(
+    ("layout", "message"),
+    [
+        ({}, "has no setup.py, setup.cfg or pyproject.toml; give the folder of a Python package"),
+        (
+            {"setup.cfg": "[flake8]\n"},
+            "has no setup.py, and no [metadata] or [options] in setup.cfg",
+        ),
+        ({"pyproject.toml": "[project\n"}, "pyproject.toml:1: not valid TOML"),
+        ({"setup.py": "import os\n"}, "has no setup() call from setuptools"),
+        ({"setup.py": "setup()\x00\n"}, "setup.py: not valid Python (source code string cannot"),
+        (
+            {"setup.py": "x = " + "-" * 100_000 + "1\n"},
+            "setup.py: nests its expressions too deeply",
+        ),
+        ({"setup.cfg": b"[metadata]\nname = \xff\n"}, "setup.cfg: cannot be read"),
+    ],
+)
+def test_a_folder_with_nothing_to_migrate_is_one_error_line(run_cli, tmp_path, layout, message):
+    for name, text in layout.items():
+        path = tmp_path / name
+        path.write_bytes(text) if isinstance(text, bytes) else path.write_text(text)
+    code, _, err = run_cli("migrate", tmp_path, FAST)
+    assert code == ExitCode.USAGE and err.count("\n") == 1 and message in err, err
+
+
+def test_an_output_folder_that_is_not_empty_is_refused(run_cli, tmp_path):
+    project = old_package("laser-env", tmp_path)
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "file").write_text("")
+    code, _, err = run_cli("migrate", project, "-o", tmp_path / "taken", FAST)
+    assert code == ExitCode.USAGE and "taken: already exists and is not empty" in err
+
+
+def test_json_is_the_typed_report(run_cli, tmp_path):
+    import json
+    from typing import get_type_hints
+
+    from modelcrate.packaging import MigratedDict
+
+    project = old_package("laser-env", tmp_path)
+    code, out, _ = run_cli("migrate", project, "--dry-run", "--json")
+    report = json.loads(out)
+    assert code == 0 and set(report) == set(get_type_hints(MigratedDict))
+    assert report["written"] is False and report["parity"] is None
+    assert report["notes"][0] == {
+        "file": "setup.py",
+        "line": 14,
+        "what": "install_requires=requirements is changed inside a for loop at line 14",
+        "instead": "left out of pyproject.toml; write the requirements in [project] dependencies "
+        '(a condition such as a platform is an environment marker: `pkg; sys_platform == "win32"`)',
+    }
+    code, out, _ = run_cli("migrate", project, "--json", FAST)
+    report = json.loads(out)
+    assert code == 0 and report["written"] is True and report["branch"] == "modelcrate-migrate"
+    assert report["commit"] == git(project, "rev-parse", "--short", "HEAD")
+
+
+def test_an_output_folder_inside_the_project_is_refused(run_cli, tmp_path):
+    project = old_package("laser-env", tmp_path)
+    before = tree_hash(project)
+    code, _, err = run_cli("migrate", project, "-o", project / "migrated", FAST)
+    assert code == ExitCode.USAGE and "is inside the project (or its repository)" in err
+    assert tree_hash(project) == before
+
+
+def test_a_project_its_outer_repository_ignores_is_migrated_without_a_commit(run_cli, tmp_path):
+    git(tmp_path, "init", "-q", "-b", "main")
+    (tmp_path / ".gitignore").write_text("field-maps/\n")
+    project = old_package("field-maps", tmp_path, repository=False)
+    code, out, _ = run_cli("migrate", project, FAST)
+    assert code == 0 and "nothing was committed" in out
+    assert git(tmp_path, "branch", "--list") == ""  # the outer repository was left alone

@@ -1,0 +1,123 @@
+"""Each old package of tests/fixtures/migrate migrated as a user would: `migrate` builds the old
+and the migrated wheel and finds them alike (or, where setup.py computed what cannot be read,
+refuses until told), then the migrated package installs into a fresh environment, imports, runs
+its command and takes its version from the same git tags."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from _old_packages import git, old_package, tree_hash
+from _projects import find_uv, sh
+
+pytestmark = pytest.mark.slow
+
+SAME = "Wheel parity: the migrated wheel installs what the old one did"
+
+
+def installed(project: Path, where: Path) -> Path:
+    """A fresh environment with `project` installed from its source (a wheel, not editable);
+    its bin folder."""
+    uv = find_uv()
+    assert uv, "uv is a dev dependency"
+    venv = where / "venv"
+    sh(uv, "venv", "-q", "--python", sys.executable, venv)
+    sh(uv, "pip", "install", "-q", "--python", venv / "bin" / "python", project, "pytest")
+    return venv / "bin"
+
+
+def passes_its_tests(project: Path, bin_: Path) -> str:
+    """Run the project's own tests with its settings (pyproject.toml's [tool.pytest]) against
+    the installed package; what pytest says."""
+    return sh(bin_ / "python", "-m", "pytest", "-p", "no:cacheprovider", cwd=project).stdout
+
+
+def test_setup_py_with_versioneer_keeps_its_modules_data_and_versions(run_cli, tmp_path):
+    project = old_package("beam-sim", tmp_path)
+    code, out, err = run_cli("migrate", project)
+    assert code == 0, out + err
+    assert SAME in out
+    assert "~ module only in the old wheel: beam_sim/_version.py (meant: see above)" in out
+    assert "~ requirement only in the old wheel: markup (meant: see above)" in out
+    git(project, "tag", "v1.5.0")  # the next release, tagged as the old ones were
+    bin_ = installed(project, tmp_path)
+    done = sh(bin_ / "beam-sim", "2")  # reads the calibration data MANIFEST.in put in the wheel
+    assert done.stdout == "beam-sim 1.5.0: emittance 5.000\n"
+    assert " 1 passed" in passes_its_tests(project, bin_)
+
+
+@pytest.mark.parametrize(
+    ("name", "command", "expected"),
+    [
+        ("optics-fit", ["optics-fit", "1"], "optics-fit 2.1.0: beta 5.00\n"),
+        ("field-maps", ["field-maps"], "field map gun: 3 points\n"),
+        ("fast-track", ["fast-track", "2"], "kicked: 4.0\n"),
+    ],
+)
+def test_declarative_and_src_layout_packages_install_alike(
+    run_cli, tmp_path, name, command, expected
+):
+    project = old_package(name, tmp_path)
+    code, out, err = run_cli("migrate", project, "-o", tmp_path / "migrated")
+    assert code == 0, out + err
+    assert SAME in out
+    meant = [line for line in out.splitlines() if line.startswith("  ~ ")]
+    assert meant == (
+        [
+            '  ~ requirement only in the migrated wheel: colorama>=0.4; sys_platform == "win32" '
+            "(meant: see above)"
+        ]
+        if name == "field-maps"
+        else []
+    )
+    bin_ = installed(tmp_path / "migrated", tmp_path)
+    assert sh(bin_ / command[0], *command[1:]).stdout == expected
+    if (tmp_path / "migrated" / "tests").is_dir():
+        # optics-fit's [tool:pytest] (testpaths, filterwarnings = error) now read from pyproject
+        said = passes_its_tests(tmp_path / "migrated", bin_)
+        assert "configfile: pyproject.toml" in said and " 1 passed" in said
+
+
+def test_values_only_a_build_knew_make_the_wheels_differ_until_accepted(run_cli, tmp_path):
+    project = old_package("laser-env", tmp_path)
+    before = tree_hash(project)
+    code, out, _ = run_cli("migrate", project)
+    assert code == 1
+    assert (
+        "! entry point only in the old wheel: [console_scripts] laser-env = laser_env.cli:main"
+        in out
+    )
+    assert "! requirement only in the old wheel: packaging>=21" in out
+    assert out.rstrip().endswith("Nothing was written.")
+    assert tree_hash(project) == before
+    code, out, _ = run_cli("migrate", project, "--accept-differences")
+    assert code == 0
+    assert "Committed on branch modelcrate-migrate" in out
+
+
+def test_c_extensions_computed_when_building_keep_a_setup_py_and_build_alike(run_cli, tmp_path):
+    project = old_package("fast-track", tmp_path)
+    setup_py = (project / "setup.py").read_text()
+    setup_py = setup_py.replace(
+        'sources=["fast_track/_kick.c"]', 'sources=glob.glob("fast_track/*.c")'
+    )
+    (project / "setup.py").write_text("import glob\n" + setup_py)
+    git(project, "commit", "-q", "-am", "Every C file of the package")
+    code, out, err = run_cli("migrate", project)
+    assert code == 0, out + err
+    assert "  M setup.py: only the C extensions are left in it" in out and SAME in out
+    bin_ = installed(project, tmp_path)
+    assert sh(bin_ / "fast-track", "3").stdout == "kicked: 6.0\n"
+
+
+def test_a_lume_services_template_project_builds_the_same_wheel(run_cli, tmp_path):
+    """Its dependencies (lume-model, Prefect 1) are not installed: the wheels are compared."""
+    project = old_package("injector-surrogate", tmp_path)
+    code, out, err = run_cli("migrate", project)
+    assert code == 0, out + err
+    assert SAME in out
+    assert (
+        "~ module only in the old wheel: injector_surrogate/_version.py (meant: see above)" in out
+    )

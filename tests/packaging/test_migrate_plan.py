@@ -1,0 +1,324 @@
+"""What `migrate` plans for each old package of tests/fixtures/migrate: the pyproject.toml it
+writes, the files it removes or keeps, and the notes on what it could not carry over."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import tomlkit
+from _old_packages import FIXTURES
+
+from modelcrate._errors import MigrateError
+from modelcrate.packaging import plan_migration
+
+
+def planned(name: str):
+    plan = plan_migration(FIXTURES / name)
+    changes = {c.path: c for c in plan.changes}
+    pyproject = tomlkit.parse(changes["pyproject.toml"].text or "").unwrap()
+    return plan, changes, pyproject, [str(n) for n in plan.notes]
+
+
+def test_setup_py_with_versioneer_and_split_requirements():
+    plan, changes, pyproject, notes = planned("beam-sim")
+    project = pyproject["project"]
+    assert pyproject["build-system"] == {
+        "requires": ["setuptools>=77", "setuptools-scm>=8"],
+        "build-backend": "setuptools.build_meta",
+    }
+    assert project["dynamic"] == ["version"] and "setuptools_scm" in pyproject["tool"]
+    assert project["dependencies"] == ["packaging>=21"]
+    assert project["readme"] == "README.md"
+    assert project["license"] == "BSD-3-Clause"
+    assert project["scripts"] == {"beam-sim": "beam_sim.cli:main"}
+    assert pyproject["tool"]["setuptools"]["packages"] == {
+        "find": {"where": ["."], "exclude": ["tests", "tests.*"], "namespaces": False}
+    }
+    assert {p for p, c in changes.items() if c.action == "remove"} == {
+        "setup.py",
+        "versioneer.py",
+        "beam_sim/_version.py",
+        ".gitattributes",
+    }
+    assert changes["setup.cfg"].text == (
+        "[flake8]\nmax-line-length = 100\nexclude = versioneer.py, beam_sim/_version.py\n"
+    )
+    assert "versioneer" not in (changes["MANIFEST.in"].text or "")
+    assert any(n.startswith("requirements.txt:1: setup.py:13 read this file") for n in notes)
+    assert plan.bogus_requirements == {"#", "markup", "for", "the", "reports"}
+
+
+def test_declarative_setup_cfg_with_extras_markers_entry_points_and_tool_tables():
+    _, changes, pyproject, notes = planned("optics-fit")
+    project, tool = pyproject["project"], pyproject["tool"]
+    assert project["optional-dependencies"] == {
+        "plot": ["matplotlib>=3.5", 'pillow; platform_system != "Emscripten"'],
+        "mpi": ['mpi4py>=3.1; sys_platform == "linux"'],
+    }
+    assert project["gui-scripts"] == {"optics-fit-gui": "optics_fit.cli:gui"}
+    assert project["entry-points"] == {"lume.models": {"optics-fit": "optics_fit.model:OpticsFit"}}
+    assert project["license"] == "MIT" and project["license-files"] == ["LICENSE"]
+    assert not any(c.startswith("License ::") for c in project["classifiers"])
+    assert tool["setuptools"]["dynamic"] == {"version": {"attr": "optics_fit.__version__"}}
+    assert tool["setuptools"]["include-package-data"] is False
+    assert tool["setuptools"]["package-data"] == {"optics_fit": ["data/*.json", "py.typed"]}
+    assert set(tool) == {"setuptools", "pytest", "isort", "coverage", "mypy"}
+    assert changes["setup.cfg"].text == "[flake8]\nmax-line-length = 100\n"
+    assert "setup.cfg:89: [flake8]; kept in setup.cfg: flake8 does not read pyproject.toml" in notes
+
+
+def test_src_layout_with_manifest_and_requirement_files():
+    _, changes, pyproject, notes = planned("field-maps")
+    project, setuptools = pyproject["project"], pyproject["tool"]["setuptools"]
+    assert project["version"] == "0.3.1"
+    assert project["dependencies"] == [
+        "packaging>=21",
+        'colorama>=0.4; sys_platform == "win32"',
+        'importlib_resources>=5; python_version < "3.10"',
+    ]
+    assert (
+        "setup.py:15: 'colorama>=0.4' is required only when sys_platform == \"win32\" (an if "
+        "around it); kept as 'colorama>=0.4; sys_platform == \"win32\"': the condition is its "
+        "environment marker" in notes
+    )
+    assert project["optional-dependencies"] == {"dev": ["pytest>=7"]}
+    assert project["entry-points"] == {"field_maps.formats": {"txt": "field_maps.formats:read_txt"}}
+    assert setuptools["package-dir"] == {"": "src"}
+    assert setuptools["packages"] == {"find": {"where": ["src"], "namespaces": False}}
+    assert setuptools["include-package-data"] is True
+    assert "MANIFEST.in" not in changes  # kept as it is
+    assert any(n.startswith("MANIFEST.in: MANIFEST.in; kept") for n in notes)
+
+
+def test_what_only_a_build_knows_is_reported_with_file_and_line_never_dropped_silently():
+    _, _, pyproject, notes = planned("laser-env")
+    assert "dependencies" not in pyproject["project"]
+    assert "entry-points" not in pyproject["project"] and "scripts" not in pyproject["project"]
+    assert [n.split(";")[0] for n in notes] == [
+        "setup.py:14: install_requires=requirements is changed inside a for loop at line 14",
+        "setup.py:19: extras_require=extras is changed inside an if at line 19",
+        "setup.py:22: entry_points=entry_points is changed inside an if at line 22",
+        "setup.py:29: version=read_version() is the result of calling read_version()",
+    ]
+    assert "read from laser_env.__version__" in notes[-1]
+
+
+@pytest.mark.parametrize("name", ["beam-sim", "optics-fit", "field-maps", "laser-env"])
+def test_a_plan_writes_nothing(name):
+    before = {p: p.stat().st_mtime_ns for p in (FIXTURES / name).rglob("*")}
+    plan_migration(FIXTURES / name)
+    assert {p: p.stat().st_mtime_ns for p in (FIXTURES / name).rglob("*")} == before
+
+
+def test_c_extensions_with_literal_arguments_become_the_ext_modules_table():
+    _, changes, pyproject, notes = planned("fast-track")
+    assert pyproject["tool"]["setuptools"]["ext-modules"] == [
+        {
+            "name": "fast_track._kick",
+            "define-macros": [["KICK_SCALE", "2"]],
+            "sources": ["fast_track/_kick.c"],
+        }
+    ]
+    assert changes["setup.py"].action == "remove"
+    assert any("[[tool.setuptools.ext-modules]]" in n for n in notes)
+
+
+COMPUTED_EXTENSIONS = """\
+import glob
+
+from setuptools import Extension, setup
+import numpy
+
+SOURCES = sorted(glob.glob("fast_track/*.c"))
+UNUSED = "kept out"
+
+setup(
+    name="fast-track",
+    version="0.9.0",
+    ext_modules=[Extension("fast_track._kick", SOURCES, include_dirs=[numpy.get_include()])],
+)
+"""
+
+
+def test_computed_c_extensions_stay_in_a_setup_py_of_their_own(tmp_path):
+    shutil.copytree(FIXTURES / "fast-track", tmp_path / "p")
+    project = tmp_path / "p"
+    (project / "setup.py").write_text(COMPUTED_EXTENSIONS)
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=61", "wheel", "Cython>=3"]\n'
+        'build-backend = "setuptools.build_meta"\n\n[tool.black]\n# wide lines\nline-length = 100\n'
+    )
+    plan = plan_migration(project)
+    changes = {c.path: c for c in plan.changes}
+    kept = changes["setup.py"].text or ""
+    assert kept.endswith(
+        "import glob\nfrom setuptools import Extension, setup\nimport numpy\n\n"
+        'SOURCES = sorted(glob.glob("fast_track/*.c"))\n\n'
+        'setup(ext_modules=[Extension("fast_track._kick", SOURCES, '
+        "include_dirs=[numpy.get_include()])])\n"
+    )
+    text = changes["pyproject.toml"].text or ""
+    assert "[tool.black]\n# wide lines\nline-length = 100\n" in text  # kept, comment and all
+    pyproject = tomlkit.parse(text).unwrap()
+    assert pyproject["build-system"]["requires"] == ["setuptools>=77", "Cython>=3"]
+    notes = [str(n) for n in plan.notes]
+    assert (
+        "setup.py: the kept setup.py imports numpy when building; add it to [build-system] requires in pyproject.toml"
+        in notes
+    )
+    for change in plan.changes:
+        (project / change.path).write_text(change.text or "")
+    assert plan_migration(project).already_migrated
+
+
+def small_project(tmp_path, setup_py: str, files: dict[str, str]):
+    for name, text in {"setup.py": setup_py, **files}.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    plan = plan_migration(tmp_path)
+    text = next(c.text for c in plan.changes if c.path == "pyproject.toml") or ""
+    return tomlkit.parse(text).unwrap(), [str(n) for n in plan.notes]
+
+
+def test_a_version_read_by_exec_comes_from_the_module_that_holds_it(tmp_path):
+    pyproject, notes = small_project(
+        tmp_path,
+        "from pathlib import Path\nfrom setuptools import setup\n"
+        "here = Path(__file__).resolve().parent\n"
+        'exec((here / "kicker" / "version.py").read_text())\n'
+        'setup(name="kicker", version=__version__, packages=["kicker"],\n'
+        '      long_description=(here / "README.md").read_text())\n',
+        {"kicker/__init__.py": "", "kicker/version.py": '__version__ = "3.2.1"\n'},
+    )
+    assert pyproject["tool"]["setuptools"]["dynamic"] == {
+        "version": {"attr": "kicker.version.__version__"}
+    }
+    assert pyproject["project"]["readme"] == "README.md"
+    assert notes[0].startswith(
+        "setup.py:5: version=__version__ is a name setup.py does not assign (exec, a star import); "
+        "read from kicker.version.__version__"
+    )
+
+
+def test_setuptools_scm_options_are_kept_with_their_new_names(tmp_path):
+    pyproject, _ = small_project(
+        tmp_path,
+        "from setuptools import setup\n"
+        'setup(name="kicker", use_scm_version={"write_to": "kicker/_version.py", '
+        '"local_scheme": "no-local-version"}, setup_requires=["setuptools_scm", "cython"])\n',
+        {"kicker/__init__.py": ""},
+    )
+    assert pyproject["tool"]["setuptools_scm"] == {
+        "local_scheme": "no-local-version",
+        "version_file": "kicker/_version.py",
+    }
+    assert pyproject["build-system"]["requires"] == [
+        "setuptools>=77",
+        "setuptools-scm>=8",
+        "cython",
+    ]
+    assert pyproject["project"]["dynamic"] == ["version"]
+
+
+def test_a_lume_services_template_project_has_its_packaging_migrated_and_the_rest_noted():
+    _, changes, pyproject, notes = planned("injector-surrogate")
+    assert pyproject["project"]["entry-points"] == {
+        "orchestration": {
+            "injector-surrogate.model": "injector_surrogate.model:InjectorSurrogate",
+            "injector-surrogate.flow": "injector_surrogate.flow.flow:get_flow",
+        }
+    }
+    assert pyproject["project"]["dependencies"] == ["lume-model>=1.0", "prefect==1.2.4"]
+    assert changes["setup.cfg"].action == "remove"  # it held only [versioneer]
+    init = changes["injector_surrogate/__init__.py"].text or ""
+    assert "from . import _version" not in init and "get_versions" not in init
+    assert "VARIABLE_FILE = os.path.join(" in init  # the rest of the module is untouched
+    lume = [n for n in notes if "manual step" in n or "upgrade-variables" in n]
+    assert lume == [
+        "injector_surrogate/files/variables.yml: a LUME variables file (1 input, 1 output); kept; "
+        "`modelcrate upgrade-variables injector_surrogate/files/variables.yml` rewrites it in "
+        "the current form",
+        "injector_surrogate/flow/flow.py: a Prefect 1 flow; kept as it is; a Prefect 3 flow (as "
+        "`modelcrate new` writes) is a manual step for now",
+        "injector_surrogate/model.py: InjectorSurrogate, a lume-model BaseModel; kept as it is; "
+        "putting its evaluate behind modelcrate.Model is a manual step for now",
+    ]
+
+
+def test_setup_cfg_alone_with_values_read_from_files(tmp_path):
+    (tmp_path / "setup.cfg").write_text(
+        "[metadata]\nname = kicker\nversion = 1.0\ndescription = file: SUMMARY.txt\n"
+        "classifiers = file: classifiers.txt\n[options]\npy_modules = kicker\n"
+    )
+    (tmp_path / "SUMMARY.txt").write_text("Kicks\nparticles.\n")
+    (tmp_path / "classifiers.txt").write_text("# trove\nTopic :: Scientific/Engineering\n")
+    plan = plan_migration(tmp_path)
+    assert [(c.path, c.action) for c in plan.changes] == [
+        ("pyproject.toml", "add"),
+        ("setup.cfg", "remove"),
+    ]
+    text = plan.changes[0].text or ""
+    project = tomlkit.parse(text).unwrap()["project"]
+    assert project["description"] == "Kicks particles."
+    assert project["classifiers"] == ["Topic :: Scientific/Engineering"]
+    assert tomlkit.parse(text).unwrap()["tool"]["setuptools"]["py-modules"] == ["kicker"]
+
+
+def test_a_name_only_a_build_knows_is_one_error(tmp_path):
+    (tmp_path / "setup.py").write_text(
+        "from setuptools import setup\nimport json\nsetup(\n    name=json.load(open('m.json'))['name'],\n)\n"
+    )
+    with pytest.raises(MigrateError) as caught:
+        plan_migration(tmp_path)
+    assert str(caught.value) == (
+        f"{tmp_path}/setup.py:4: the package's name cannot be read without running setup.py; "
+        'give setup() a literal name (name="my-package"), then migrate again'
+    )
+
+
+def test_a_value_without_a_literal_form_is_noted_not_written(tmp_path):
+    pyproject, notes = small_project(
+        tmp_path,
+        "from setuptools import setup, find_packages\n"
+        'setup(name="kicker", version="1", package_data={"kicker": [find_packages()]})\n',
+        {"kicker/__init__.py": ""},
+    )
+    assert "package-data" not in pyproject["tool"]["setuptools"]
+    assert (
+        "setup.py: package-data.kicker has no literal value; left out of pyproject.toml; add it "
+        "by hand" in notes
+    )
+
+
+def test_versioneer_configured_in_pyproject_gives_way_too(tmp_path):
+    pyproject, notes = small_project(
+        tmp_path,
+        "import versioneer\nfrom setuptools import setup\n"
+        'setup(name="kicker", version=versioneer.get_version(), packages=["kicker"])\n',
+        {
+            "kicker/__init__.py": "",
+            "pyproject.toml": '[tool.versioneer]\nVCS = "git"\ntag_prefix = "release-"\n',
+        },
+    )
+    assert "versioneer" not in pyproject["tool"]
+    assert pyproject["tool"]["setuptools_scm"] == {"tag_regex": "^release\\-(?P<version>\\d.*)$"}
+    assert "pyproject.toml: [tool.versioneer]; removed: setuptools-scm makes the versions" in notes
+
+
+def test_requirement_files_setup_py_never_read_are_noted(tmp_path):
+    _, notes = small_project(
+        tmp_path,
+        "from setuptools import setup\n"
+        "setup(name='kicker', version='1', install_requires=open('requirements.txt').readlines())\n",
+        {
+            "requirements.txt": "-r requirements/base.txt\n",
+            "requirements/base.txt": "packaging\n",
+            "requirements-docs.txt": "sphinx\n",
+        },
+    )
+    assert [n for n in notes if "not read by" in n] == [
+        "requirements-docs.txt: not read by setup.py or setup.cfg; kept for `pip install -r`; "
+        "declare its requirements as an extra in [project.optional-dependencies] if the package "
+        "should offer them"
+    ]
