@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import textwrap
 import time
 import urllib.error
 import urllib.request
@@ -215,3 +216,34 @@ def evaluate_body(command: str, cwd: Path) -> Any:
     )
     assert done.returncode == 0 and done.stderr == "", done.stderr
     return json.loads(done.stdout)
+
+
+SCALER_VARIABLES = """\
+model:
+  name: scaler
+input_variables:
+  x: {type: scalar, default: 1.0, range: [-10, 10]}
+output_variables:
+  y: {type: scalar}
+"""
+"""A model of one input and one output, for the tests that deploy versions of it."""
+
+
+def scaler_model(factor: float) -> str:
+    """The `model.py` of `SCALER_VARIABLES`' project: y = factor * x (each version its own)."""
+    return textwrap.dedent(
+        f"""
+        from importlib.resources import files
+        from modelcrate import Model, load_spec
+        from scaler import __version__
+
+
+        class ScalerModel(Model):
+            spec = load_spec(files("scaler") / "variables.yml")
+            name = "scaler"
+            version = __version__
+
+            def evaluate(self, inputs):
+                return {{"y": {factor} * inputs["x"]}}
+        """
+    )

@@ -5,40 +5,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import textwrap
 
 import pytest
-from _projects import free_port
+from _projects import SCALER_VARIABLES, free_port, scaler_model
 
 from modelcrate._errors import DeployError
 
-VARIABLES = """\
-model:
-  name: scaler
-input_variables:
-  x: {type: scalar, default: 1.0, range: [-10, 10]}
-output_variables:
-  y: {type: scalar}
-"""
-
-
-def _model(factor: float) -> str:
-    return textwrap.dedent(
-        f"""
-        from importlib.resources import files
-        from modelcrate import Model, load_spec
-        from scaler import __version__
-
-
-        class ScalerModel(Model):
-            spec = load_spec(files("scaler") / "variables.yml")
-            name = "scaler"
-            version = __version__
-
-            def evaluate(self, inputs):
-                return {{"y": {factor} * inputs["x"]}}
-        """
-    )
 
 
 @pytest.fixture
@@ -130,13 +102,13 @@ def test_two_versions_deployed_side_by_side_each_run_their_own_code(deploy_env, 
     from modelcrate.runtime import open_target
 
     variables = deploy_env / "variables.yml"
-    variables.write_text(VARIABLES)
+    variables.write_text(SCALER_VARIABLES)
     start_services(load_services_settings(), say=lambda line: None)
     results = deploy_env / "results"
     deployed = {}
     for label, factor in (("one", 2.0), ("two", 3.0)):
         source = deploy_env / f"model-{label}.py"
-        source.write_text(_model(factor))
+        source.write_text(scaler_model(factor))
         project = make_project(
             variables, project_name="scaler", model=source, dest=deploy_env / f"project-{label}"
         )
@@ -200,9 +172,9 @@ def test_deploy_checks_builds_registers_and_deploys_once(deploy_env, make_projec
 
     monkeypatch.setenv("MODELCRATE_REGISTRY", f"sqlite:///{deploy_env / 'registry.db'}")
     variables = deploy_env / "variables.yml"
-    variables.write_text(VARIABLES)
+    variables.write_text(SCALER_VARIABLES)
     source = deploy_env / "model.py"
-    source.write_text(_model(4.0))
+    source.write_text(scaler_model(4.0))
     project = make_project(variables, project_name="scaler", model=source, git=True)
     start_services(load_services_settings(), say=lambda line: None)
 
@@ -276,7 +248,7 @@ def test_deploy_checks_builds_registers_and_deploys_once(deploy_env, make_projec
         assert message in done.stderr and "Traceback" not in done.stderr
 
     # a second version beside it, from the command line: it runs its own code
-    (project / "src" / "scaler" / "model.py").write_text(_model(5.0))
+    (project / "src" / "scaler" / "model.py").write_text(scaler_model(5.0))
     _git(project, "commit", "-q", "-am", "A better model")
     _git(project, "tag", "v1.1.0")
     second = modelcrate("deploy", str(project), "--json")

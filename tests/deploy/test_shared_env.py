@@ -8,42 +8,14 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
-from _projects import CHECKOUT_REQUIREMENT, free_port
+from _projects import CHECKOUT_REQUIREMENT, SCALER_VARIABLES, free_port, scaler_model
 
 from modelcrate._errors import DeployError
 from modelcrate.deploy._shared import LAUNCHER, requirement_lines, shared_environment
 
-VARIABLES = """\
-model:
-  name: scaler
-input_variables:
-  x: {type: scalar, default: 1.0, range: [-10, 10]}
-output_variables:
-  y: {type: scalar}
-"""
-
-
-def _model(factor: float) -> str:
-    return textwrap.dedent(
-        f"""
-        from importlib.resources import files
-        from modelcrate import Model, load_spec
-        from scaler import __version__
-
-
-        class ScalerModel(Model):
-            spec = load_spec(files("scaler") / "variables.yml")
-            name = "scaler"
-            version = __version__
-
-            def evaluate(self, inputs):
-                return {{"y": {factor} * inputs["x"]}}
-        """
-    )
 
 
 def test_requirement_files_and_locks_are_read_as_requirement_lines(tmp_path):
@@ -121,9 +93,9 @@ def test_versions_deployed_into_a_shared_environment_each_run_their_own_wheel(
         )  # fmt: skip
 
     variables = tmp_path / "variables.yml"
-    variables.write_text(VARIABLES)
+    variables.write_text(SCALER_VARIABLES)
     source = tmp_path / "model.py"
-    source.write_text(_model(2.0))
+    source.write_text(scaler_model(2.0))
     project = make_project(variables, project_name="scaler", model=source, git=True)
     git("add", "-A")
     git("commit", "-qm", "The model")
@@ -161,7 +133,7 @@ def test_versions_deployed_into_a_shared_environment_each_run_their_own_wheel(
         assert first.returncode == 0, first.stderr
         assert json.loads(first.stdout)["shared_env"] == "accel"
 
-        (project / "src" / "scaler" / "model.py").write_text(_model(3.0))
+        (project / "src" / "scaler" / "model.py").write_text(scaler_model(3.0))
         git("commit", "-qam", "Another factor")
         git("tag", "v1.1.0")
         second = modelcrate("deploy", str(project), "--shared-env", "accel")
