@@ -12,7 +12,6 @@ from _projects import SCALER_VARIABLES, free_port, scaler_model
 from modelcrate._errors import DeployError
 
 
-
 @pytest.fixture
 def deploy_env(tmp_path, monkeypatch):
     """Services and environments of the test's own (in its directory, on a free port)."""

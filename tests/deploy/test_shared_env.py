@@ -17,7 +17,6 @@ from modelcrate._errors import DeployError
 from modelcrate.deploy._shared import LAUNCHER, requirement_lines, shared_environment
 
 
-
 def test_requirement_files_and_locks_are_read_as_requirement_lines(tmp_path):
     (tmp_path / "base.txt").write_text("pyyaml>=6  # the parser\n-r base.txt\n")
     lock = tmp_path / "runtime.lock.txt"
