@@ -97,6 +97,20 @@ def test_only_the_server_is_given_its_database(tmp_path, monkeypatch):
     assert not any("pa55word" in value for value in worker.values())
 
 
+def test_no_service_sees_the_callers_python_search_path(tmp_path, monkeypatch):
+    """A deployed version runs its own environment's code: a PYTHONPATH (a checkout's src, say)
+    or another venv where `services start` ran must not reach the worker and its flow runs."""
+    from modelcrate.deploy._deployments import _quiet_env
+    from modelcrate.deploy._services import _environment
+
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "src"))
+    monkeypatch.setenv("VIRTUAL_ENV", str(tmp_path / "venv"))
+    monkeypatch.setenv("MODELCRATE_SERVICES_DIR", str(tmp_path))
+    settings = load_services_settings({"MODELCRATE_SERVICES_DIR": str(tmp_path)})
+    for env in (_environment(settings, "worker"), _environment(settings, "server"), _quiet_env()):
+        assert "PYTHONPATH" not in env and "VIRTUAL_ENV" not in env
+
+
 def test_status_without_services_says_so_and_fails(services_env):
     done = _modelcrate(services_env, "services", "status")
     assert done.returncode == 1

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import DeployError
-from ._services import load_services_settings, running_api_url
+from ._services import FOREIGN_PYTHON, load_services_settings, running_api_url
 
 _SCHEMA_PROBE = """
 import json, sys
@@ -362,8 +362,9 @@ def _client() -> Iterator[Any]:
 
 def _quiet_env() -> dict[str, str]:
     """The environment of a version's Python asked about its flow: no telemetry, and Prefect's
-    home in the services' directory rather than the user's home."""
-    env = dict(os.environ)
+    home in the services' directory rather than the user's home, and none of the caller's
+    Python search path: what it finds is the version's environment alone."""
+    env = {k: v for k, v in os.environ.items() if k not in FOREIGN_PYTHON}
     env.update({"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"})
     env.setdefault("PREFECT_HOME", str(load_services_settings().directory / "prefect-home"))
     return env

@@ -39,6 +39,9 @@ from ..runtime import mask_secrets, mask_uri
 
 SERVER, WORKER = "server", "worker"
 STATE_FILE = "services.json"
+FOREIGN_PYTHON = frozenset({"PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV"})
+"""Variables that would make another Python's environment leak into a version's: never passed
+to the services (and so to the flow runs) nor to a version's Python."""
 _POOL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}\Z")
 _POOL_RULE = (
     "a work pool name is letters, digits, '.', '_' and '-' (at most 63), starting with a letter "
@@ -317,11 +320,15 @@ def _environment(settings: ServicesSettings, name: str) -> dict[str, str]:
     """A service's environment: a Prefect home of their own, the API, no telemetry, the
     worker's poll interval, and for the server its database. The database URL (and its
     password) is passed here, never on a command line that `ps` shows, and only to the server:
-    the worker's flow runs (a model's own code) never see it."""
+    the worker's flow runs (a model's own code) never see it. Nor do they see the caller's
+    Python search path (`PYTHONPATH`, ...): a deployed version runs its own environment's code
+    and nothing else."""
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith("PREFECT_") and k != "MODELCRATE_SERVICES_DATABASE"
+        if not k.startswith("PREFECT_")
+        and k != "MODELCRATE_SERVICES_DATABASE"
+        and k not in FOREIGN_PYTHON
     }
     if name == SERVER:
         env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = settings.database_url
