@@ -33,7 +33,9 @@ Then the latency of one run on the warm worker (after a warm-up run), median and
 - for scale: a new interpreter that imports the flow and calls it once (`python -c`).
 With the worker polling every `MODELCRATE_WORKER_POLL_SECONDS` (1 s unless set); unless
 `--no-contrast`, the services are started again with Prefect's default of 10 s and the
-subprocess run is measured `--repeat` times more.
+subprocess run is measured again (max(repeat, runs / 2) times).
+Where the time goes: the in-process deploys time each step (`DEPLOY_STEPS`), and the runs of
+`run_deployment()` are taken apart by the times of their states on the server (`RUN_PHASES`).
 The worker started by the services runs the flow in the version's environment with this
 process's environment, so with the checkout's src/ on PYTHONPATH both sides run the checkout's
 modelcrate runtime.
@@ -61,12 +63,14 @@ DEFAULT_POLL = 10.0
 """Prefect's own poll interval of a worker (PREFECT_WORKER_QUERY_SECONDS), for contrast."""
 
 DEPLOY_STEPS = {
-    "Checking": "checks (the project imported, README, Dockerfile, version)",
-    "Building": "wheel and sdist (uv build) and their metadata",
-    "Making": "the version's environment (uv) and its flow read there",
-    "Deploying": "the Prefect deployment and the registry",
+    ("modelcrate.packaging", "check_project"): "checks (modelcrate check: imports the project)",
+    ("modelcrate.packaging", "build_project"): "wheel and sdist (uv build)",
+    ("modelcrate.deploy._deploy", "version_environment"): "the version's environment (uv)",
+    ("modelcrate.deploy._deploy", "read_flow"): "its flow read by its Python (imports Prefect)",
+    ("modelcrate.deploy._deploy", "apply_deployment"): "the Prefect deployment",
 }
-"""What `deploy_project` says as each step begins (its first word), and the step."""
+"""The functions `deploy_project` calls for its steps, and the steps, timed in-process."""
+OTHER_STEPS = "the rest (server check, metadata, variables, registry)"
 
 RUN_PHASES = {
     ("SCHEDULED", "PENDING"): "asked for, until the worker takes it (its poll)",
@@ -232,7 +236,7 @@ def main() -> int:
             slow = dict(env, MODELCRATE_WORKER_POLL_SECONDS=f"{DEFAULT_POLL:g}")
             with services(cli, slow, tmp, left):
                 c.run(run_command(cli, tmp, "slow-warm-up"), env=slow)
-                for i in range(args.repeat):
+                for i in range(max(args.repeat, args.runs // 2)):
                     command = run_command(cli, tmp, f"slow-{i}")
                     contrast.append(c.timed(partial(c.run, command, env=slow)))
 
@@ -265,17 +269,15 @@ def measure_deploys(
         c.run([uv, "venv", "-q", "--python", sys.executable, str(venv)])
         c.run([uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), str(wheel)])
 
-    steps: dict[str, list[float]] = {"before the checks (server, pool, imports)": []}
-    steps.update({name: [] for name in DEPLOY_STEPS.values()})
+    steps: dict[str, list[float]] = {name: [] for name in [*DEPLOY_STEPS.values(), OTHER_STEPS]}
 
     def library() -> None:
-        marks = [("", time.perf_counter())]
-        deploy_project(project, say=lambda line: marks.append((line, time.perf_counter())))
-        marks.append(("", time.perf_counter()))
-        marks = [(line, at) for line, at in marks if not line.startswith("warning:")]
-        names = [*steps][:1] + [DEPLOY_STEPS[line.split()[0]] for line, _ in marks[1:-1]]
-        for name, (_, begun), (_, ended) in zip(names, marks[:-1], marks[1:], strict=True):
-            steps[name].append(ended - begun)
+        spent: dict[str, float] = {}
+        with timing_steps(spent):
+            total = c.timed(partial(deploy_project, project, say=lambda line: None))
+        for name in DEPLOY_STEPS.values():
+            steps[name].append(spent.get(name, 0.0))
+        steps[OTHER_STEPS].append(total - sum(spent.values()))
 
     first = cli_deploy(True)  # warm-up: uv's cache, the registry, the server's tables
     baseline("warm-up")
@@ -292,6 +294,34 @@ def measure_deploys(
         release(project, f"1.{i + 1}.1")
         times["library"].append(c.timed(library))
     return {**times, "steps": steps, "environment": Path(first["environment"])}
+
+
+@contextmanager
+def timing_steps(spent: dict[str, float]) -> Iterator[None]:
+    """Within the block, the seconds each of `DEPLOY_STEPS` takes are added up in `spent`."""
+    import importlib
+
+    replaced = []
+    for (module_name, name), step in DEPLOY_STEPS.items():
+        module = importlib.import_module(module_name)
+        replaced.append((module, name, getattr(module, name)))
+        setattr(module, name, _timed_step(getattr(module, name), step, spent))
+    try:
+        yield
+    finally:
+        for module, name, original in replaced:
+            setattr(module, name, original)
+
+
+def _timed_step(fn: Callable[..., Any], step: str, spent: dict[str, float]) -> Callable[..., Any]:
+    def timed_call(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            spent[step] = spent.get(step, 0.0) + time.perf_counter() - start
+
+    return timed_call
 
 
 def run_command(cli: list[str], tmp: Path, label: str) -> list[str]:
