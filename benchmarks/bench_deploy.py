@@ -25,7 +25,8 @@ builds a new wheel and makes a new environment:
 Then the latency of one run on the warm worker (after a warm-up run), median and p90 of
 `--runs`, each into a new results directory:
 - `modelcrate run MODEL --deployment --set laser_radius=0.5 -t URI` as a subprocess, until it
-  has printed the stored result (what a user waits);
+  has printed the stored result (what a user waits), and its start-up alone (a subprocess that
+  imports what it imports);
 - `run_deployment()` + reading the result back from the target, in-process;
 - baseline: the same flow called in-process, in the version's own environment, against the same
   Prefect server and into the same kind of target (a warm interpreter: Prefect and the model
@@ -33,7 +34,9 @@ Then the latency of one run on the warm worker (after a warm-up run), median and
 - for scale: a new interpreter that imports the flow and calls it once (`python -c`).
 With the worker polling every `MODELCRATE_WORKER_POLL_SECONDS` (1 s unless set); unless
 `--no-contrast`, the services are started again with Prefect's default of 10 s and the
-subprocess run is measured again (max(repeat, runs / 2) times).
+subprocess run is measured again (max(repeat, runs / 2) times). Each run starts after a
+random wait of up to one poll interval (not timed), so that runs do not fall into step with the
+worker's polls.
 Where the time goes: the in-process deploys time each step (`DEPLOY_STEPS`), and the runs of
 `run_deployment()` are taken apart by the times of their states on the server (`RUN_PHASES`).
 The worker started by the services runs the flow in the version's environment with this
@@ -45,6 +48,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import statistics
 import subprocess
@@ -98,6 +102,9 @@ for call in range(calls + 1):  # the first one warms up
 print(json.dumps(seconds[1:]))
 """
 """Run by the version's Python: the flow of its wheel called N times, each call timed."""
+
+START_UP = "import modelcrate.cli, modelcrate.deploy, prefect.client.orchestration"
+"""What `modelcrate run --deployment` imports before it asks for the run."""
 
 ONE_FLOW_CALL = """\
 import json, sys
@@ -230,7 +237,7 @@ def main() -> int:
         git(project, "tag", "v1.0.0")
         with services(cli, env, tmp, left):
             deploys = measure_deploys(args.repeat, cli, env, uv, project, tmp)
-            runs = measure_runs(args.runs, cli, env, deploys.pop("environment"), tmp)
+            runs = measure_runs(args.runs, cli, env, deploys.pop("environment"), tmp, poll)
         contrast: list[float] = []
         if not args.no_contrast:
             slow = dict(env, MODELCRATE_WORKER_POLL_SECONDS=f"{DEFAULT_POLL:g}")
@@ -238,6 +245,7 @@ def main() -> int:
                 c.run(run_command(cli, tmp, "slow-warm-up"), env=slow)
                 for i in range(max(args.repeat, args.runs // 2)):
                     command = run_command(cli, tmp, f"slow-{i}")
+                    out_of_step(DEFAULT_POLL)
                     contrast.append(c.timed(partial(c.run, command, env=slow)))
 
     report(deploys, runs, contrast, poll)
@@ -331,7 +339,7 @@ def run_command(cli: list[str], tmp: Path, label: str) -> list[str]:
 
 
 def measure_runs(
-    runs: int, cli: list[str], env: dict[str, str], environment: Path, tmp: Path
+    runs: int, cli: list[str], env: dict[str, str], environment: Path, tmp: Path, poll: float
 ) -> dict[str, list[float]]:
     """The latency of a run: of the deployment (as a command and in-process) on the warm
     worker, and of the flow called in-process in the version's environment."""
@@ -365,17 +373,27 @@ def measure_runs(
     cli_run("warm-up")  # the worker's first run, the CLI's .pyc files
     library_run("warm-up-library")
     run_ids.clear()
-    times: dict[str, list[float]] = {"cli": [], "library": [], "cold": []}
+    times: dict[str, list[float]] = {"cli": [], "start-up": [], "library": [], "cold": []}
     for i in range(runs):
+        out_of_step(poll)
         times["cli"].append(c.timed(partial(cli_run, f"cli-{i}")))
+        out_of_step(poll)
         times["library"].append(c.timed(partial(library_run, f"library-{i}")))
         if i < max(3, runs // 3):
+            times["start-up"].append(c.timed(partial(c.run, [sys.executable, "-c", START_UP],
+                                                     env=env)))  # fmt: skip
             times["cold"].append(c.timed(partial(cold_call, f"cold-{i}")))
     calls = tmp / "results" / "in-process"
     said = c.run([python, "-c", FLOW_CALLS, str(calls), str(runs), json.dumps(INPUTS)],
                  env=flow_env, cwd=tmp)  # fmt: skip
     times["in-process"] = json.loads(said.strip().splitlines()[-1])
     return {**times, **run_phases(run_ids, api)}
+
+
+def out_of_step(poll: float) -> None:
+    """Wait a random part of the worker's poll interval (not timed), so that runs that take
+    about as long as the interval do not fall into step with its polls."""
+    time.sleep(random.uniform(0, poll))
 
 
 def run_phases(run_ids: list[str], api: str) -> dict[str, list[float]]:
@@ -417,6 +435,7 @@ def report(
     flow = med(runs["in-process"])
     rows = [
         (f"modelcrate run --deployment (worker poll {poll:g} s)", runs["cli"]),
+        ("  of which start-up (imports: the CLI, Prefect's client)", runs["start-up"]),
         ("run_deployment() + reading the result back", runs["library"]),
         ("the flow called in-process, warm (baseline)", runs["in-process"]),
         ("python -c: import the flow + call it once", runs["cold"]),
