@@ -489,4 +489,8 @@ def table(title: str, rows: list[tuple[str, list[float]]], base: float, *, with_
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # the services were stopped on the way out
+        print("bench_deploy: interrupted", file=sys.stderr)
+        sys.exit(130)
