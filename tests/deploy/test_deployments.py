@@ -358,3 +358,24 @@ def test_an_api_url_set_in_the_active_prefect_profile_is_used(tmp_path):
         [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120
     )
     assert done.stdout.strip() == "http://127.0.0.1:1/api", done.stderr
+
+
+def test_a_versions_flow_is_read_in_its_environment_once(tmp_path, monkeypatch):
+    from modelcrate.deploy import FlowOfVersion, VersionEnvironment, _deploy
+
+    calls = []
+
+    def read(python, entrypoint, **kwargs):
+        calls.append(entrypoint)
+        return FlowOfVersion(entrypoint, "scaler", {"type": "object", "properties": {}})
+
+    monkeypatch.setattr(_deploy, "read_flow", read)
+    environment = VersionEnvironment(tmp_path, tmp_path / "bin" / "python", "a" * 64, made=True)
+    first = _deploy._flow_of(environment, "scaler.flow:scaler_flow")
+    again = _deploy._flow_of(environment, "scaler.flow:scaler_flow")
+    assert first == again and calls == ["scaler.flow:scaler_flow"]
+    other = _deploy._flow_of(environment, "scaler.flow:sweep_flow")  # another entry point
+    assert other.entrypoint == "scaler.flow:sweep_flow" and len(calls) == 2
+    (tmp_path / ".modelcrate-flow.json").write_text("{not json")
+    _deploy._flow_of(environment, "scaler.flow:sweep_flow")  # unreadable: read again
+    assert len(calls) == 3

@@ -27,6 +27,7 @@ from .._errors import DeployError
 from ..runtime import FLOWS_GROUP, mask_uri
 from ._deployments import (
     Deployed,
+    FlowOfVersion,
     apply_deployment,
     check_server,
     prefect_api_url,
@@ -162,7 +163,7 @@ def deploy_project(
         if shared is None:
             say(f"Making the environment of {about['name']} {version}...")
             environment = version_environment(wheel_path, requirements=lock)
-            flow = read_flow(environment.python, entrypoint)
+            flow = _flow_of(environment, entrypoint)
         else:
             environment, flow, command = _into_shared(
                 shared, wheel_path, entrypoint, requirements, lock or root / RUNTIME_LOCK, say
@@ -226,6 +227,38 @@ def deploy_project(
         job.image if job else None,
         shared.name if shared else None,
     )
+
+
+_FLOW_FILE = ".modelcrate-flow.json"
+"""The flow a version's environment holds, as read there once (its name and parameters)."""
+
+
+def _flow_of(environment: VersionEnvironment, entrypoint: str) -> FlowOfVersion:
+    """The flow at `entrypoint` in a version's environment: read by its Python the first time
+    (a new interpreter importing Prefect: seconds), then from the note kept in the environment,
+    which is made once per wheel and never changes."""
+    import json
+
+    note = environment.path / _FLOW_FILE
+    try:
+        kept = json.loads(note.read_text(encoding="utf-8"))
+        if kept["entrypoint"] == entrypoint:
+            return FlowOfVersion(entrypoint, str(kept["name"]), dict(kept["schema"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # not read yet, or unreadable: read again
+    flow = read_flow(environment.python, entrypoint)
+    part = note.with_name(f"{note.name}.{os.getpid()}")
+    try:
+        part.write_text(
+            json.dumps(
+                {"entrypoint": entrypoint, "name": flow.name, "schema": flow.parameter_schema}
+            ),
+            encoding="utf-8",
+        )
+        os.replace(part, note)
+    except OSError:
+        part.unlink(missing_ok=True)  # a read-only environment: read again next time
+    return flow
 
 
 def _shared_environment(
