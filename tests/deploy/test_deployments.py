@@ -270,14 +270,15 @@ def test_deploy_checks_builds_registers_and_deploys_once(deploy_env, make_projec
     # project's prefect.yaml that the pool's base job template takes (no cluster runs it here)
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.settings import temporary_settings
     from prefect_kubernetes.worker import KubernetesWorker
 
     from modelcrate.deploy import prefect_api_url
     from modelcrate.deploy._services import _group_alive
 
-    monkeypatch.setenv("PREFECT_API_URL", prefect_api_url())
+    api = {"api.url": prefect_api_url()}  # Prefect's settings of this process: this server's
     template = KubernetesWorker.get_default_base_job_template()
-    with get_client(sync_client=True) as client:
+    with temporary_settings(updates=api), get_client(sync_client=True) as client:
         client.create_work_pool(
             WorkPoolCreate(name="k8s", type="kubernetes", base_job_template=template)
         )
@@ -289,7 +290,7 @@ def test_deploy_checks_builds_registers_and_deploys_once(deploy_env, make_projec
     report = json.loads(on_k8s.stdout)
     assert (report["image"], report["deployment"]["name"]) == (image, "scaler/1.1.0-k8s")
     assert "'finished_job_ttl'" not in on_k8s.stderr  # the Kubernetes template takes it
-    with get_client(sync_client=True) as client:
+    with temporary_settings(updates=api), get_client(sync_client=True) as client:
         deployment = client.read_deployment_by_name("scaler/1.1.0-k8s")
     assert deployment.work_pool_name == "k8s"
     assert deployment.entrypoint == "scaler.flow:scaler_flow"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -104,17 +105,25 @@ def prefect_api_url() -> str:
 
 
 def _profile_api_url() -> str:
-    """The API URL of the active Prefect profile, if it sets one (and Prefect is installed)."""
-    import importlib.util
+    """`PREFECT_API_URL` of the active Prefect profile (`PREFECT_PROFILE`, else the profiles
+    file's `active`), read from Prefect's profiles file (`PREFECT_PROFILES_PATH`, else
+    `$PREFECT_HOME/profiles.toml`, else `~/.prefect/profiles.toml`); "" if it sets none. Only
+    that file: a project's own files in the working directory never choose the server."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
 
-    if importlib.util.find_spec("prefect") is None:
-        return ""
+    home = Path(os.environ.get("PREFECT_HOME") or Path.home() / ".prefect").expanduser()
+    path = Path(os.environ.get("PREFECT_PROFILES_PATH") or home / "profiles.toml").expanduser()
     try:
-        from prefect.settings import get_current_settings
-
-        return str(get_current_settings().api.url or "").strip()
-    except Exception:  # a profile Prefect cannot read: it says so itself when used
+        profiles = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return ""
+    active = os.environ.get("PREFECT_PROFILE") or profiles.get("active")
+    profile = (profiles.get("profiles") or {}).get(active) if isinstance(active, str) else None
+    url = profile.get("PREFECT_API_URL") if isinstance(profile, dict) else None
+    return url.strip() if isinstance(url, str) else ""
 
 
 def read_flow(
