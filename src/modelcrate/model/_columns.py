@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Mapping, Sequence
-from itertools import repeat
+from itertools import chain, repeat
 from operator import itemgetter
 from typing import Any
 
@@ -179,16 +179,17 @@ def float_matrix(
     if set(map(type, sets)) != {dict} or set(map(len, sets)) != {len(names)}:
         return None
     count = len(sets)
-    matrix = np.empty((len(names), count))  # a row per variable here; transposed at the end
-    for row, name in zip(matrix, names, strict=True):
+    columns = []
+    for name in names:
         try:  # every name found in a set of as many names: exactly the names
             column = list(map(itemgetter(name), sets))
         except KeyError:
             return None
         if list(map(type, column)).count(float) != count:  # `float` itself: float(v) is v
             return None
-        row[:] = np.fromiter(column, dtype=np.float64, count=count)
-    matrix = matrix.T
+        columns.append(column)
+    flat = np.fromiter(chain.from_iterable(columns), dtype=np.float64, count=count * len(names))
+    matrix = flat.reshape(len(names), count).T  # a row per set
     return matrix if _columns_in_range(variables, matrix) else None
 
 
