@@ -83,7 +83,7 @@ def test_a_binding_reads_back_as_written(tmp_path):
     ("change", "reason"),
     [
         ({"modelcrate_artifact": 99}, "not a binding file of version 1"),
-        ({"kind": "torch"}, "unknown kind 'torch' (known: onnx, sklearn)"),
+        ({"kind": "torch"}, "unknown kind 'torch' (known: onnx, sklearn, torchscript, lume-torch)"),
         ({"file": "../../etc/passwd"}, "file '../../etc/passwd' must be a file name beside the binding file"),
         ({"inputs": [{"name": "X", "dtype": "float32", "shape": [None], "batched": True}]},
          "slot 'X' needs either variables or variable"),
