@@ -6,6 +6,10 @@ Python calls per value. Anything else (a name that is unknown or missing without
 value of another kind, one outside its range, a read-only input given) makes these functions
 answer None, and the caller checks the sets one at a time, so the values, warnings and errors
 are always exactly those of `Model.prepare` and `Model.check_outputs`.
+
+For a model with `evaluate_floats`, `float_matrix` reads input sets of scalars straight into one
+float array (range checks in numpy) and `float_columns` checks output arrays without a dict per
+set; both answer None in the same cases, and the caller then goes the usual way.
 """
 
 from __future__ import annotations
@@ -176,9 +180,12 @@ def float_matrix(
     names = [v.name for v in variables]
     if not sets or not names or any(v.kind != "scalar" or v.read_only for v in variables):
         return None
-    if set(map(type, sets)) != {dict} or set(map(len, sets)) != {len(names)}:
-        return None
     count = len(sets)
+    if (
+        list(map(type, sets)).count(dict) != count
+        or list(map(len, sets)).count(len(names)) != count
+    ):
+        return None
     columns = []
     for name in names:
         try:  # every name found in a set of as many names: exactly the names
