@@ -180,5 +180,5 @@ def test_outputs_of_the_wrong_length_are_an_error():
             return {k: v[:1] for k, v in super().evaluate_floats(inputs).items()}
 
     sets = [{"a": 0.5, "b": 0.25, "c": 0.0, "d": 1.0}] * 2
-    with pytest.raises(OutputError, match="returned 1 values of 'w' for 2 input sets"):
+    with pytest.raises(OutputError, match=r"returned 'w' of shape \(1,\), not 2 values"):
         Short().batch(sets)

@@ -275,3 +275,15 @@ def _plain(outputs):
         ]
         for o in outputs
     ]
+
+
+def test_a_model_that_adds_steps_around_the_artifact_keeps_them(imported):
+    base = imported("sklearn", "sklearn_reg", "SklearnRegModel")
+
+    class Shifted(base):
+        def run_artifact(self, input_sets):
+            return [{"y": out["y"] + 100.0} for out in super().run_artifact(input_sets)]
+
+    sets = [{"x0": 0.5, "x1": 1.5, "x2": -1.0}] * 3
+    plain = base().batch(sets)
+    assert [o["y"] for o in Shifted().batch(sets)] == [o["y"] + 100.0 for o in plain]

@@ -18,12 +18,14 @@ import operator
 from collections.abc import Mapping, Sequence
 from itertools import chain, repeat
 from operator import itemgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import numpy.typing as npt
 
 from ..spec import Variable
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 _FLOATS = frozenset(
     {float, int, np.float64, np.float32, np.float16, np.int64, np.int32, np.int16, np.int8}

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import numpy.typing as npt
 
 from .._errors import InputError, MissingInputError, OutputError, ValueWarning, VariableValueError
 from ..spec import Spec, Variable
 from ._columns import checked_columns, checked_sets, float_columns, float_matrix, rows
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 
 class Model:
@@ -60,7 +62,8 @@ class Model:
         return None
 
     def batch(self, input_sets: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        """Evaluate many input sets in one `evaluate_batch` call; returns one output dict per set."""
+        """Evaluate many input sets in one `evaluate_batch` (or `evaluate_floats`) call; returns
+        one output dict per set."""
         sets = list(input_sets)
         fast = self._evaluate_floats(sets, start=0)
         return self.evaluate_prepared(self.prepare_many(sets)) if fast is None else fast
@@ -137,15 +140,16 @@ class Model:
         matrix = float_matrix(self.spec.inputs, input_sets)
         if matrix is None:
             return None
-        arrays = self.evaluate_floats(matrix)
-        if arrays is None:
+        given = self.evaluate_floats(matrix)
+        if given is None:
             return None
         count = len(input_sets)
+        arrays = {name: np.asarray(array) for name, array in given.items()}
         for name, array in arrays.items():
-            if len(array) != count:
+            if array.shape[:1] != (count,):
                 raise OutputError(
-                    f"{type(self).__name__}.evaluate_floats returned {len(array)} values of "
-                    f"{name!r} for {count} input sets"
+                    f"{type(self).__name__}.evaluate_floats returned {name!r} of shape "
+                    f"{array.shape}, not {count} values (one per input set)"
                 )
         columns = float_columns(self.spec.outputs, arrays)
         if columns is not None:  # every output a number in range: checked as columns

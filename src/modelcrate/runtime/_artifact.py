@@ -335,10 +335,6 @@ def load_artifact(binding_path: Traversable | Path) -> tuple[Binding, Runner]:
     return binding, load(artifact, binding.options)
 
 
-def _defined_in(cls: type, name: str) -> type:
-    return next(k for k in cls.__mro__ if name in k.__dict__)
-
-
 def _beside(path: Traversable | Path, name: str) -> Path:
     """The file `name` in the folder of `path`, as a filesystem path."""
     return Path(str(path)).parent / name
@@ -381,6 +377,6 @@ class ArtifactModel(Model):
         """Run the artifact on a batch given as one float array (see `Model.evaluate_floats`),
         packed straight into its input tensors; None when `run_artifact` is overridden or the
         artifact's inputs are not floating-point scalars."""
-        if _defined_in(type(self), "run_artifact") is not ArtifactModel:
+        if type(self).run_artifact is not ArtifactModel.run_artifact:
             return None
         return self.loaded().run_floats(inputs, self.spec.input_names)
