@@ -4,6 +4,7 @@ thread asks first, and only the library of its own kind imported."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _artifacts import regressor, save_onnx, save_skops
+from _artifacts import classifier, regressor, save_onnx, save_skops
 
 from modelcrate import OutputError, ProjectError
 from modelcrate.packaging import convert_artifact, make_options
@@ -82,7 +83,7 @@ def test_a_binding_reads_back_as_written(tmp_path):
     ("change", "reason"),
     [
         ({"modelcrate_artifact": 99}, "not a binding file of version 1"),
-        ({"kind": "torch"}, "unknown kind 'torch' (known: onnx, sklearn)"),
+        ({"kind": "torch"}, "unknown kind 'torch' (known: onnx, sklearn, torchscript, lume-torch)"),
         ({"file": "../../etc/passwd"}, "file '../../etc/passwd' must be a file name beside the binding file"),
         ({"inputs": [{"name": "X", "dtype": "float32", "shape": [None], "batched": True}]},
          "slot 'X' needs either variables or variable"),
@@ -183,3 +184,106 @@ def test_a_converted_model_imports_only_its_own_kinds_library(converted, kind, n
     tools_after = [t for t in tools if t != "jinja2"]
     assert [m for m in evaluated if m.split(".")[0] in tools_after] == []
     assert [m for m in evaluated if m.startswith("modelcrate.packaging")] == []
+
+
+@pytest.fixture
+def imported(converted, monkeypatch):
+    """The model class of a converted package, imported from its src folder."""
+    loaded = []
+
+    def model(kind, package, cls):
+        monkeypatch.syspath_prepend(str(converted[kind]))
+        loaded.append(package)
+        return getattr(importlib.import_module(f"{package}.model"), cls)
+
+    yield model
+    for name in [m for m in sys.modules if m.split(".")[0] in loaded]:
+        del sys.modules[name]
+
+
+def _usual(model, sets):
+    """A batch the way a model without `evaluate_floats` runs it."""
+    return model.check_outputs_many(model.evaluate_batch(model.prepare_many(sets)))
+
+
+@pytest.mark.parametrize("kind", ["onnx", "sklearn"])
+def test_a_batch_of_floats_runs_as_columns_with_the_outputs_of_the_usual_way(
+    imported, kind, monkeypatch
+):
+    model = imported(kind, f"{kind}_reg", f"{kind.capitalize()}RegModel")()
+    rows = np.random.default_rng(3).normal(size=(40, 3))
+    sets = [{f"x{i}": float(v) for i, v in enumerate(row)} for row in rows]
+    usual = _usual(model, sets)
+    monkeypatch.setattr(_artifact._Loaded, "run", lambda self, sets: pytest.fail("not columns"))
+    for outputs in (model.batch(sets), model.evaluate_prepared(sets)):
+        assert outputs == usual
+        assert [list(o) for o in outputs] == [list(o) for o in usual]
+        assert {type(v) for o in outputs for v in o.values()} == {float}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"x0": 1},  # an int: prepare makes it a float, then the columns
+        {"x0": True},  # a bool: an error
+        {"x3": 1.0},  # an unknown input: an error
+        {"x0": "1.0"},
+    ],
+)
+def test_a_batch_that_is_not_plain_floats_gives_what_the_usual_way_gives(imported, change):
+    model = imported("onnx", "onnx_reg", "OnnxRegModel")()
+    sets = [{"x0": 0.5, "x1": 1.5, "x2": -1.0} for _ in range(3)]
+    sets[1] = {**sets[1], **change}
+    try:
+        usual = ("ok", _usual(model, sets))
+    except Exception as exc:
+        usual = ("error", type(exc), str(exc))
+    try:
+        outcome = ("ok", model.batch(sets))
+    except Exception as exc:
+        outcome = ("error", type(exc), str(exc))
+    assert outcome == usual
+
+
+@pytest.mark.parametrize(("kind", "save"), [("onnx", save_onnx), ("sklearn", save_skops)])
+def test_a_classifiers_label_and_probabilities_come_out_as_the_usual_way_gives_them(
+    tmp_path, monkeypatch, kind, save
+):
+    artifact = save(classifier(("low", "mid", "high")), tmp_path / f"clf.{kind}")
+    if kind == "sklearn":
+        artifact = artifact.rename(tmp_path / "clf.skops")
+    made = convert_artifact(artifact, tmp_path / "p", make_options(project_name="Clf"), git=False)
+    monkeypatch.syspath_prepend(str(made.path / "src"))
+    try:
+        from clf.model import ClfModel
+
+        model = ClfModel()
+        rows = np.random.default_rng(4).normal(size=(30, 3))
+        sets = [{f"x{i}": float(v) for i, v in enumerate(row)} for row in rows]
+        assert _plain(model.batch(sets)) == _plain(_usual(model, sets))
+    finally:
+        for name in [m for m in sys.modules if m == "clf" or m.startswith("clf.")]:
+            del sys.modules[name]
+
+
+def _plain(outputs):
+    """Outputs with their arrays as (dtype, values): comparable with `==`."""
+    return [
+        [
+            (k, (v.dtype.str, v.tolist()) if isinstance(v, np.ndarray) else (type(v), v))
+            for k, v in o.items()
+        ]
+        for o in outputs
+    ]
+
+
+def test_a_model_that_adds_steps_around_the_artifact_keeps_them(imported):
+    base = imported("sklearn", "sklearn_reg", "SklearnRegModel")
+
+    class Shifted(base):
+        def run_artifact(self, input_sets):
+            return [{"y": out["y"] + 100.0} for out in super().run_artifact(input_sets)]
+
+    sets = [{"x0": 0.5, "x1": 1.5, "x2": -1.0}] * 3
+    plain = base().batch(sets)
+    assert [o["y"] for o in Shifted().batch(sets)] == [o["y"] + 100.0 for o in plain]

@@ -6,19 +6,26 @@ Python calls per value. Anything else (a name that is unknown or missing without
 value of another kind, one outside its range, a read-only input given) makes these functions
 answer None, and the caller checks the sets one at a time, so the values, warnings and errors
 are always exactly those of `Model.prepare` and `Model.check_outputs`.
+
+For a model with `evaluate_floats`, `float_matrix` reads input sets of scalars straight into one
+float array (range checks in numpy) and `float_columns` checks output arrays without a dict per
+set; both answer None in the same cases, and the caller then goes the usual way.
 """
 
 from __future__ import annotations
 
 import operator
 from collections.abc import Mapping, Sequence
-from itertools import repeat
+from itertools import chain, repeat
 from operator import itemgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..spec import Variable
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 _FLOATS = frozenset(
     {float, int, np.float64, np.float32, np.float16, np.int64, np.int32, np.int16, np.int8}
@@ -162,3 +169,88 @@ def _within(values: list[Any], lo: Any, hi: Any) -> bool:
     the caller's closer look then answers)."""
     total = sum(values)
     return bool(total == total and lo <= min(values) and max(values) <= hi)
+
+
+def float_matrix(
+    variables: Sequence[Variable], sets: Sequence[Mapping[str, Any]]
+) -> npt.NDArray[np.float64] | None:
+    """The sets as one float64 array of shape `[N, len(variables)]`, a column per variable in
+    their order, when checking each set would change nothing and say nothing: every set a plain
+    dict of exactly the variables' names, every variable a scalar that is not read-only, every
+    value a `float` inside its variable's range (or a range not checked). Else None, and the
+    caller goes the usual way."""
+    names = [v.name for v in variables]
+    if not sets or not names or any(v.kind != "scalar" or v.read_only for v in variables):
+        return None
+    count = len(sets)
+    if (
+        list(map(type, sets)).count(dict) != count
+        or list(map(len, sets)).count(len(names)) != count
+    ):
+        return None
+    columns = []
+    for name in names:
+        try:  # every name found in a set of as many names: exactly the names
+            column = list(map(itemgetter(name), sets))
+        except KeyError:
+            return None
+        if list(map(type, column)).count(float) != count:  # `float` itself: float(v) is v
+            return None
+        columns.append(column)
+    flat = np.fromiter(chain.from_iterable(columns), dtype=np.float64, count=count * len(names))
+    matrix = flat.reshape(len(names), count).T  # a row per set
+    return matrix if _columns_in_range(variables, matrix) else None
+
+
+def float_columns(
+    variables: Sequence[Variable], columns: Mapping[str, Any]
+) -> list[list[float]] | None:
+    """Each variable's column of `columns` (sets of outputs, as a 1-D numpy array per name, as
+    long as each other) as a list of Python floats, in the variables' order, when checking each
+    set of outputs would change nothing and say nothing: exactly the variables' names, every
+    variable a scalar, every column floats inside its variable's range (or a range not
+    checked). Else None, and the caller checks the sets the usual way."""
+    if len(columns) != len(variables) or any(v.kind != "scalar" for v in variables):
+        return None
+    arrays = []
+    for variable in variables:
+        array = columns.get(variable.name)
+        if not isinstance(array, np.ndarray) or array.ndim != 1 or array.dtype.kind != "f":
+            return None
+        if array.size and not _in_bounds(variable, array):
+            return None
+        arrays.append(array)
+    return [array.tolist() for array in arrays]
+
+
+def rows(keys: list[str], columns: list[list[Any]]) -> list[dict[str, Any]]:
+    """A dict per set from a list of values per key (as many as the keys, as long as each
+    other)."""
+    if len(keys) == 1:
+        name = keys[0]
+        return [{name: value} for value in columns[0]]
+    return _rows(keys, columns)
+
+
+def _columns_in_range(variables: Sequence[Variable], matrix: npt.NDArray[np.float64]) -> bool:
+    checked = [i for i, v in enumerate(variables) if _range_checked(v)]
+    if not checked:
+        return True
+    part = matrix[:, checked]
+    least, greatest = part.min(axis=0).tolist(), part.max(axis=0).tolist()
+    for i, lo, hi in zip(checked, least, greatest, strict=True):
+        bounds = variables[i].value_range  # type: ignore[attr-defined]
+        if not (bounds[0] <= lo and hi <= bounds[1]):  # NaN: min and max are NaN, never in
+            return False
+    return True
+
+
+def _in_bounds(variable: Variable, array: npt.NDArray[Any]) -> bool:
+    if not _range_checked(variable):
+        return True
+    lo, hi = variable.value_range  # type: ignore[attr-defined]
+    return bool(lo <= float(array.min()) and float(array.max()) <= hi)
+
+
+def _range_checked(variable: Variable) -> bool:
+    return getattr(variable, "value_range", None) is not None and variable.policy != "none"

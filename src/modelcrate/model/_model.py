@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from .._errors import InputError, MissingInputError, OutputError, ValueWarning, VariableValueError
 from ..spec import Spec, Variable
-from ._columns import checked_columns, checked_sets
+from ._columns import checked_columns, checked_sets, float_columns, float_matrix, rows
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 
 class Model:
@@ -46,9 +49,24 @@ class Model:
         prepared = self.prepare({**(inputs or {}), **values})
         return self.check_outputs(self.evaluate(prepared))
 
+    def evaluate_floats(
+        self, inputs: npt.NDArray[np.float64]
+    ) -> Mapping[str, npt.NDArray[Any]] | None:
+        """Optional, for a model whose inputs are all scalars: the outputs of a batch given as one
+        array (a row per input set, a column per input in the spec's order), as an array per
+        output whose first axis is the set (a 1-D array: a number per set); or None to let
+        `evaluate_batch` do it. `batch` and `evaluate_prepared` call it instead of
+        `evaluate_batch` when the inputs need no change and no warning, and check the outputs as
+        columns; it is not called when a subclass overrides `evaluate_batch` or `evaluate`
+        without overriding it too."""
+        return None
+
     def batch(self, input_sets: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        """Evaluate many input sets in one `evaluate_batch` call; returns one output dict per set."""
-        return self.evaluate_prepared(self.prepare_many(list(input_sets)))
+        """Evaluate many input sets in one `evaluate_batch` (or `evaluate_floats`) call; returns
+        one output dict per set."""
+        sets = list(input_sets)
+        fast = self._evaluate_floats(sets, start=0)
+        return self.evaluate_prepared(self.prepare_many(sets)) if fast is None else fast
 
     def prepare_many(
         self, input_sets: Sequence[Mapping[str, Any]], *, start: int | None = 0
@@ -101,6 +119,9 @@ class Model:
     ) -> list[dict[str, Any]]:
         """Evaluate input sets that `prepare` completed (via `evaluate_batch`) and check the
         outputs; an error names an input set by its place, counting from `start`."""
+        fast = self._evaluate_floats(input_sets, start=start)
+        if fast is not None:
+            return fast
         outputs = self.evaluate_batch(list(input_sets))
         if len(outputs) != len(input_sets):
             raise OutputError(
@@ -108,6 +129,35 @@ class Model:
                 f"for {len(input_sets)} input sets"
             )
         return self.check_outputs_many(outputs, start=start)
+
+    def _evaluate_floats(
+        self, input_sets: Sequence[Mapping[str, Any]], *, start: int
+    ) -> list[dict[str, Any]] | None:
+        """`evaluate_prepared(prepare_many(input_sets))` through `evaluate_floats`, with the
+        same outputs, warnings and errors; None (nothing run) when that path does not apply."""
+        if not self.spec.outputs or not _floats_apply(type(self)):
+            return None
+        matrix = float_matrix(self.spec.inputs, input_sets)
+        if matrix is None:
+            return None
+        given = self.evaluate_floats(matrix)
+        if given is None:
+            return None
+        count = len(input_sets)
+        arrays = {name: np.asarray(array) for name, array in given.items()}
+        for name, array in arrays.items():
+            if array.shape[:1] != (count,):
+                raise OutputError(
+                    f"{type(self).__name__}.evaluate_floats returned {name!r} of shape "
+                    f"{array.shape}, not {count} values (one per input set)"
+                )
+        columns = float_columns(self.spec.outputs, arrays)
+        if columns is not None:  # every output a number in range: checked as columns
+            return rows(list(self.spec.output_names), columns)
+        names = list(arrays)
+        values = [a.tolist() if a.ndim == 1 else list(a) for a in arrays.values()]
+        sets = rows(names, values) if names else [{} for _ in range(count)]
+        return self.check_outputs_many(sets, start=start)
 
     def prepare(
         self, inputs: Mapping[str, Any] | None = None, *, index: int | None = None
@@ -164,6 +214,31 @@ class Model:
                 variable, outputs[variable.name], "output", OutputError, where
             )
         return checked
+
+
+_PLAIN = (
+    "prepare",
+    "prepare_many",
+    "check_outputs",
+    "check_outputs_many",
+    "evaluate_prepared",
+)
+
+
+def _floats_apply(cls: type[Model]) -> bool:
+    """Whether `cls` has an `evaluate_floats` that stands for its `evaluate_batch` and
+    `evaluate` (defined in the same class or below), and checks as `Model` does."""
+    floats = _defined_in(cls, "evaluate_floats")
+    return (
+        floats is not Model
+        and issubclass(floats, _defined_in(cls, "evaluate_batch"))
+        and issubclass(floats, _defined_in(cls, "evaluate"))
+        and all(_defined_in(cls, name) is Model for name in _PLAIN)
+    )
+
+
+def _defined_in(cls: type, name: str) -> type:
+    return next(k for k in cls.__mro__ if name in k.__dict__)
 
 
 def check_value(

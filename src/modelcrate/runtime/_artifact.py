@@ -228,7 +228,23 @@ def unpack_outputs(
 ) -> list[dict[str, Any]]:
     """One dict of outputs per input set from the output arrays of a batch of `count` sets:
     scalars as Python numbers (or text), array values as numpy arrays."""
-    columns: dict[str, list[Any]] = {}
+    columns = {
+        name: array.tolist() if array.ndim == 1 else list(array)
+        for name, array in output_arrays(slots, arrays, count).items()
+    }
+    if len(columns) == 1:
+        ((name, values),) = columns.items()
+        return [{name: value} for value in values]
+    names = list(columns)
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+
+
+def output_arrays(
+    slots: Sequence[Slot], arrays: Sequence[np.ndarray], count: int
+) -> dict[str, np.ndarray]:
+    """Each output variable's values over a batch of `count` sets, from the artifact's output
+    arrays: an array per variable whose first axis is the set."""
+    columns: dict[str, np.ndarray] = {}
     for slot, array in zip(slots, arrays, strict=True):
         array = np.asarray(array)
         if not slot.batched:
@@ -246,16 +262,32 @@ def unpack_outputs(
                     f"{len(slot.variables)} its binding names"
                 )
             for i, name in enumerate(slot.variables):
-                columns[name] = flat[:, i].tolist()
-        elif array.ndim == 1:
-            columns[str(slot.variable)] = array.tolist()
+                columns[name] = flat[:, i]
         else:
-            columns[str(slot.variable)] = list(array)
-    if len(columns) == 1:
-        ((name, values),) = columns.items()
-        return [{name: value} for value in values]
-    names = list(columns)
-    return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+            columns[str(slot.variable)] = array
+    return columns
+
+
+def pack_floats(
+    slots: Sequence[Slot], matrix: np.ndarray, names: Sequence[str]
+) -> dict[str, np.ndarray] | None:
+    """The input tensors of a batch given as one float array (a row per set, a column per
+    variable of `names`), as `pack_inputs` makes them from the same values as sets; None when
+    a slot is not a batched block of floating-point scalars among `names`."""
+    place = {name: i for i, name in enumerate(names)}
+    every = list(range(len(names)))
+    tensors = {}
+    for slot in slots:
+        dtype = np.dtype(slot.dtype)
+        if not slot.batched or dtype.kind != "f" or not set(slot.names) <= place.keys():
+            return None
+        if slot.variables:
+            columns = [place[name] for name in slot.variables]
+            block = matrix if columns == every else matrix[:, columns]
+        else:
+            block = matrix[:, place[str(slot.variable)]]
+        tensors[slot.name] = np.ascontiguousarray(block, dtype=dtype)
+    return tensors
 
 
 class _Loaded:
@@ -278,6 +310,18 @@ class _Loaded:
             arrays = self.runner(pack_inputs(binding.inputs, [inputs]), self.wanted)
             outputs += unpack_outputs(binding.outputs, arrays, 1)
         return outputs
+
+    def run_floats(self, matrix: np.ndarray, names: Sequence[str]) -> dict[str, np.ndarray] | None:
+        """The output arrays of a batch given as one float array, a column per variable of
+        `names`, in one call; None when the artifact's inputs do not take it as it is."""
+        binding = self.binding
+        if not binding.batched or not len(matrix):
+            return None
+        tensors = pack_floats(binding.inputs, matrix, names)
+        if tensors is None:
+            return None
+        arrays = self.runner(tensors, self.wanted)
+        return output_arrays(binding.outputs, arrays, len(matrix))
 
 
 _LOCK = threading.Lock()
@@ -335,3 +379,11 @@ class ArtifactModel(Model):
     def evaluate_batch(self, input_sets: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Run the artifact on a batch of input sets (in one call when it has a batch axis)."""
         return self.run_artifact(input_sets)
+
+    def evaluate_floats(self, inputs: np.ndarray) -> dict[str, np.ndarray] | None:
+        """Run the artifact on a batch given as one float array (see `Model.evaluate_floats`),
+        packed straight into its input tensors; None when `run_artifact` is overridden or the
+        artifact's inputs are not floating-point scalars."""
+        if type(self).run_artifact is not ArtifactModel.run_artifact:
+            return None
+        return self.loaded().run_floats(inputs, self.spec.input_names)

@@ -1,0 +1,184 @@
+"""A model with `evaluate_floats` gives from `batch` and `evaluate_prepared` exactly what the
+usual way (`prepare_many`, `evaluate_batch`, `check_outputs_many`) gives: the same outputs of the
+same types in the same order, the same warnings, the same error; and the usual way is kept
+wherever a subclass changes what a batch does."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from modelcrate import Model, OutputError
+from modelcrate.spec import parse_spec
+
+SPEC = parse_spec(
+    """
+input_variables:
+  a: {type: scalar, default: 0.5, range: [0, 1], policy: error}
+  b: {type: scalar, default: 1.0, range: [-2, 2]}
+  c: {type: scalar, default: 0.0}
+  d: {type: scalar, range: [0, 5], policy: none}
+output_variables:
+  y: {type: scalar, range: [0, 1], policy: warn}
+  z: {type: scalar, range: [-1, 1], policy: error}
+  w: {type: scalar}
+""",
+    source="floats.yml",
+)
+
+
+def evaluate(self, inputs):
+    a, b, c, d = (inputs[k] for k in "abcd")
+    return {"w": c * d, "y": a, "z": b - c}
+
+
+def evaluate_floats(self, inputs):
+    type(self).calls += 1
+    a, b, c, d = inputs.T
+    return {"w": c * d, "y": a, "z": b - c}
+
+
+# Two classes of one name (errors name the class): scalars in, scalars out, one set at a time;
+# and the same a batch at a time, as columns.
+Plain = type("Scalars", (Model,), {"spec": SPEC, "evaluate": evaluate})
+Floats = type("Scalars", (Plain,), {"evaluate_floats": evaluate_floats, "calls": 0})
+
+
+IN_RANGE = {
+    "a": st.floats(0, 1),
+    "b": st.floats(-2, 2),
+    "c": st.floats(-1, 1),
+    "d": st.floats(0, 5),
+}
+ODD = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(-3, 3),
+    st.just(np.float64(0.5)),
+    st.booleans(),
+    st.sampled_from(["0.5", None, [0.5]]),
+)
+
+
+def _set(keys):
+    values = {k: st.one_of(*[IN_RANGE[k]] * 8, ODD) for k in IN_RANGE}
+    values["extra"] = ODD
+    return st.fixed_dictionaries({k: values[k] for k in keys})
+
+
+def _plain(keys):
+    return st.fixed_dictionaries({k: IN_RANGE[k] for k in keys})
+
+
+ORDERS = st.one_of(
+    *[st.just(list("abcd"))] * 6,
+    st.permutations(list("abcd")),
+    st.lists(st.sampled_from([*"abcd", "extra"]), unique=True),
+)
+# Half the batches are plain floats in range in every set (the columns' case); in the others,
+# most sets share one order of names (as a caller's loop makes them), some do not.
+BATCHES = st.lists(_plain("abcd"), min_size=1, max_size=5) | ORDERS.flatmap(
+    lambda keys: st.lists(
+        st.one_of(*[_set(keys)] * 6, ORDERS.flatmap(_set)), min_size=1, max_size=5
+    )
+)
+
+
+def _outcome(call):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = call()
+        except Exception as exc:
+            return ("error", type(exc), str(exc)), []
+    return ("ok", _comparable(result)), [(w.category, str(w.message)) for w in caught]
+
+
+def _comparable(value):
+    if isinstance(value, list):
+        return [_comparable(v) for v in value]
+    if isinstance(value, dict):
+        return [(k, _comparable(v)) for k, v in value.items()]
+    if isinstance(value, float) and math.isnan(value):
+        return (float, "nan")
+    return (type(value), value)
+
+
+@settings(max_examples=500, deadline=None)
+@given(BATCHES)
+def test_a_batch_as_float_columns_is_the_batch_set_by_set(sets):
+    usual = _outcome(lambda: Plain().batch(sets))
+    assert _outcome(lambda: Floats().batch(sets)) == usual
+
+
+@settings(max_examples=300, deadline=None)
+@given(BATCHES, st.sampled_from([0, 7]))
+def test_prepared_sets_as_float_columns_are_the_sets_evaluated_one_by_one(sets, start):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            prepared = Plain().prepare_many(sets)
+        except Exception:
+            return
+    usual = _outcome(lambda: Plain().evaluate_prepared(prepared, start=start))
+    assert _outcome(lambda: Floats().evaluate_prepared(prepared, start=start)) == usual
+
+
+def test_plain_floats_in_range_take_the_columns():
+    Floats.calls = 0
+    sets = [{"a": 0.5, "b": 0.25, "c": 0.0, "d": 1.0}, {"a": 1.0, "b": 2.0, "c": 1.0, "d": 5.0}]
+    assert Floats().batch(sets) == Plain().batch(sets)
+    assert Floats.calls == 1
+    assert list(Floats().batch(sets)[0]) == ["y", "z", "w"]  # the spec's order
+
+
+@pytest.mark.parametrize(
+    "sets",
+    [
+        [{"a": 0.5, "b": 0.25, "c": 0.0}],  # d missing, and without a default
+        [{"a": 0.5, "b": 3.0, "c": 0.0, "d": 1.0}],  # b out of range: a warning
+    ],
+)
+def test_sets_that_prepare_changes_or_speaks_of_go_the_usual_way(sets):
+    Floats.calls = 0
+    assert _outcome(lambda: Floats().batch(sets)) == _outcome(lambda: Plain().batch(sets))
+    assert Floats.calls == 0
+
+
+def test_sets_that_prepare_makes_plain_floats_take_the_columns_once_prepared():
+    Floats.calls = 0
+    sets = [{"a": 0.5, "b": 0.25, "d": 1}]  # c left to its default, d an int
+    assert _outcome(lambda: Floats().batch(sets)) == _outcome(lambda: Plain().batch(sets))
+    assert Floats.calls == 1
+
+
+def test_outputs_out_of_range_are_named_as_the_usual_way_names_them():
+    sets = [{"a": 0.5, "b": 0.0, "c": 0.0, "d": 1.0}, {"a": 0.5, "b": 2.0, "c": -1.0, "d": 1.0}]
+    with pytest.raises(OutputError, match=r"^input set 1: output 'z' is 3 outside the range"):
+        Floats().batch(sets)
+
+
+def test_a_subclass_that_changes_evaluate_batch_keeps_its_own_steps():
+    class Scaled(Floats):
+        def evaluate_batch(self, input_sets):
+            return [{**out, "w": 2 * out["w"]} for out in super().evaluate_batch(input_sets)]
+
+    Floats.calls = 0
+    sets = [{"a": 0.5, "b": 0.25, "c": 1.0, "d": 1.0}]
+    assert Scaled().batch(sets)[0]["w"] == 2.0
+    assert Scaled().evaluate_prepared(sets)[0]["w"] == 2.0
+    assert Floats.calls == 0
+
+
+def test_outputs_of_the_wrong_length_are_an_error():
+    class Short(Floats):
+        def evaluate_floats(self, inputs):
+            return {k: v[:1] for k, v in super().evaluate_floats(inputs).items()}
+
+    sets = [{"a": 0.5, "b": 0.25, "c": 0.0, "d": 1.0}] * 2
+    with pytest.raises(OutputError, match=r"returned 'w' of shape \(1,\), not 2 values"):
+        Short().batch(sets)
