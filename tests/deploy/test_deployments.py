@@ -380,3 +380,29 @@ def test_a_versions_flow_is_read_in_its_environment_once(tmp_path, monkeypatch):
     (tmp_path / ".modelcrate-flow.json").write_text("{not json")
     _deploy._flow_of(environment, "scaler.flow:sweep_flow")  # unreadable: read again
     assert len(calls) == 3
+
+
+def test_the_result_of_a_deployed_run_is_its_own_or_the_one_stored_for_the_same_inputs():
+    from datetime import datetime, timedelta, timezone
+    from types import SimpleNamespace
+
+    from modelcrate.cli._run import _results_of_run
+
+    now = datetime.now(timezone.utc)
+
+    def result(name, inputs, run, minutes, version="1.0"):
+        return SimpleNamespace(id=name, version=version, inputs=inputs, flow_run_id=run,
+                               created=now + timedelta(minutes=minutes))  # fmt: skip
+
+    stored = [
+        result("deployed", {"x": 1.0, "y": 2.0}, "old-run", 0),
+        result("local", {"x": 1.0, "y": 5.0}, None, 1),  # another y: not these inputs
+        result("local-same", {"x": 1.0, "y": 2.0}, None, 2),  # by `modelcrate run`, later
+        result("other-version", {"x": 1.0, "y": 2.0}, "new-run", 3, version="2.0"),
+    ]
+    target = SimpleNamespace(query=lambda model: iter(stored))
+    wanted = [{"x": 1.0, "y": 2.0}]
+    assert [r.id for r in _results_of_run(target, "m", "1.0", "new-run", wanted)] == ["deployed"]
+    stored.append(result("mine", {"x": 1.0, "y": 2.0}, "new-run", -5))
+    assert [r.id for r in _results_of_run(target, "m", "1.0", "new-run", wanted)] == ["mine"]
+    assert _results_of_run(target, "m", "1.0", "new-run", [{"x": 3.0, "y": 2.0}]) == []

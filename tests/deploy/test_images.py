@@ -122,3 +122,20 @@ def test_a_broken_prefect_yaml_is_one_error_naming_it(tmp_path):
     (tmp_path / "prefect.yaml").write_text("deployments: [\n")
     with pytest.raises(DeployError, match=r"prefect\.yaml: .*invalid YAML"):
         image_job(tmp_path, pool="k8s", pool_variables=None, version="1", image=None)
+
+
+@pytest.mark.parametrize("variables", ["[ab, cd]", "abc", "5"])
+def test_job_variables_that_are_not_a_mapping_are_one_error(tmp_path, variables):
+    (tmp_path / "prefect.yaml").write_text(
+        "deployments:\n  - name: k8s\n    work_pool:\n      name: k8s\n"
+        f"      job_variables: {variables}\n"
+    )
+    with pytest.raises(DeployError, match="job_variables of deployment 'k8s' are not a mapping"):
+        image_job(tmp_path, pool="k8s", pool_variables=None, version="1", image="lab/m:1")
+
+
+def test_a_pool_that_takes_no_image_is_refused(tmp_path):
+    with pytest.raises(DeployError, match="takes no image"):
+        image_job(
+            tmp_path, pool="odd", pool_variables=frozenset({"env"}), version="1", image="lab/m:1"
+        )

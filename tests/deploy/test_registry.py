@@ -319,3 +319,14 @@ def test_a_retired_version_cannot_be_released_again(registry):
     assert [d.deployment_id for d in registry.version("beam-size", "1.0.0").deployments] == [
         "id-1.0.0"
     ]
+
+
+def test_a_release_the_registry_would_refuse_is_known_before_anything_changes(registry):
+    registry.check_release("beam-size", "1.0.0", wheel_sha256=sha("x"))  # nothing registered
+    release(registry, "1.0.0")
+    registry.check_release("beam-size", "1.0.0", wheel_sha256=sha("beam-size 1.0.0"))  # again
+    with pytest.raises(RegistryConflictError, match="another wheel"):
+        registry.check_release("beam-size", "1.0.0", wheel_sha256=sha("rebuilt"))
+    registry.retire("beam-size", "1.0.0")
+    with pytest.raises(RegistryConflictError, match="retired"):
+        registry.check_release("beam-size", "1.0.0", wheel_sha256=sha("beam-size 1.0.0"))

@@ -140,13 +140,19 @@ def test_a_registry_of_the_first_schema_keeps_its_versions_when_requirements_com
 
     with open_registry(registry_db) as registry:
         registry.register_model("m")
+        registry.register_release(  # a deployment refers to its version's row
+            "deployed", "0.1", wheel_sha256=sha("deployed"), package="d", variables=VARIABLES,
+            deployment_id="d-1", deployment_name="0.1", work_pool="local", requirements=["x"],
+        )  # fmt: skip
     assert migrate(registry_db, "downgrade", "0001") == ("0001",)
     engine = create_engine(registry_db)
     try:
         with engine.begin() as connection:
             columns = {c["name"] for c in sa.inspect(connection).get_columns(VERSIONS)}
             assert "requirements" not in columns
-            model_id = connection.exec_driver_sql(f"SELECT id FROM {MODELS}").scalar()
+            model_id = connection.execute(
+                sa.text(f"SELECT id FROM {MODELS} WHERE name = 'm'")
+            ).scalar()
             connection.execute(
                 sa.text(
                     f"INSERT INTO {VERSIONS} (model_id, version, wheel_sha256, package, "
@@ -160,6 +166,7 @@ def test_a_registry_of_the_first_schema_keeps_its_versions_when_requirements_com
     assert migrate(registry_db, "upgrade", "head") == ("0002",)
     forget_migrations()
     with open_registry(registry_db) as registry:
+        assert registry.version("deployed", "0.1").requirements is None  # dropped going down
         old = registry.version("m", "1.0")
         assert old.requirements is None and old.variables == VARIABLES
         again = registry.register_version(

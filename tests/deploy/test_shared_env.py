@@ -36,6 +36,13 @@ def test_requirement_files_and_locks_are_read_as_requirement_lines(tmp_path):
         "modelcrate @ file:///opt/modelcrate",
         "pyyaml>=6",
     ]
+    forms = tmp_path / "forms.txt"
+    forms.write_text(
+        "--requirement=base.txt\n-rother.txt\nnumpy==2.0 --hash sha256:" + "d" * 64 + "\n"
+        "scipy>=1\t# a tab before the comment\n"
+    )
+    (tmp_path / "other.txt").write_text("h5py\n")
+    assert requirement_lines(forms) == ["pyyaml>=6", "h5py", "numpy==2.0", "scipy>=1"]
     (tmp_path / "bad.txt").write_text("numpy\n\nnot a requirement!\n")
     with pytest.raises(DeployError, match=r"bad\.txt, line 3: not a requirement"):
         requirement_lines(tmp_path / "bad.txt")
@@ -43,7 +50,7 @@ def test_requirement_files_and_locks_are_read_as_requirement_lines(tmp_path):
 
 def test_a_shared_environment_name_is_one_word(tmp_path):
     for name in ("../up", "a b", "", "x" * 64):
-        with pytest.raises(DeployError, match="a shared environment's name is letters"):
+        with pytest.raises(DeployError, match="its name is letters"):
             shared_environment(name, root=tmp_path)
     assert shared_environment("accel", root=tmp_path).path == tmp_path / "shared" / "accel"
 
@@ -177,3 +184,19 @@ def test_deploying_into_a_shared_environment_on_an_image_pool_is_refused():
 
     with pytest.raises(DeployError, match="--shared-env is for process pools"):
         _shared_environment("accel", True, Path("."))
+
+
+def test_a_password_in_a_requirement_url_is_never_shown(tmp_path):
+    from modelcrate.deploy._shared import masked_requirement
+
+    line = "beam-tools @ git+https://user:s3cret@git.example.org/lab/beam-tools.git@v1"
+    assert "s3cret" not in masked_requirement(line) and "git.example.org" in masked_requirement(
+        line
+    )
+    bad = tmp_path / "bad.txt"
+    bad.write_text(
+        "beam-tools @ git+https://user:s3cret@git.example.org/x.git ; python_version >\n"
+    )
+    with pytest.raises(DeployError) as caught:
+        requirement_lines(bad)
+    assert "s3cret" not in str(caught.value)

@@ -251,7 +251,7 @@ def _run_deployment(
     model = SimpleNamespace(spec=found.spec, name=found.model)  # what reading inputs needs
     input_sets = _read_inputs(model, inputs_file, settings)
     try:
-        found.check_inputs(input_sets)  # as the deployed model will, before a run is asked for
+        prepared = found.check_inputs(input_sets)  # as the deployed model will, before the run
     except MissingInputError as exc:
         raise exc.given_by("set") from None
     run_targets = RunTargets.of(targets, None)  # a bad URI fails before the run starts
@@ -296,8 +296,13 @@ def _run_deployment(
     stored = [
         Stored(result, [shown[target.name]], [target.name])
         for target in run_targets.opened
-        for result in _results_of_run(target, found.model, found.version, outcome.id, input_sets)
+        for result in _results_of_run(target, found.model, found.version, outcome.id, prepared)
     ]
+    if stored and len(stored) < len(prepared) * len(run_targets.opened):
+        stderr(
+            f"warning: the results of {len(prepared) * len(run_targets.opened) - len(stored)} "
+            "input sets were not found in the targets; see the run's logs"
+        )
     if not stored:
         raise DeployError(
             f"the run {outcome.name} completed but its results are not in {', '.join(shown.values())}"
@@ -308,24 +313,25 @@ def _run_deployment(
 def _results_of_run(
     target: Any, model: str, version: str, run_id: str, input_sets: list[dict[str, Any]]
 ) -> list[Any]:
-    """The results in `target` of a run of `model` `version` on `input_sets`, one per set: the
-    one the run stored, else the one an earlier run of the same version stored (a result is
-    stored once: a run of the same inputs by the same code leaves the first one as it is)."""
+    """The results in `target` of a run of `model` `version` on `input_sets` (complete, as the
+    model takes them), one per set: the one the run stored, else the one an earlier run of a
+    deployment stored (a result is stored once: a run of the same inputs by the same code
+    leaves the first one as it is), else the newest of that version on those inputs."""
     from ..runtime import encode_value
 
-    wanted = [{k: encode_value(v) for k, v in inputs.items()} for inputs in input_sets]
+    wanted = {json.dumps(encode_value(s), sort_keys=True): i for i, s in enumerate(input_sets)}
     best: dict[int, Any] = {}
     for result in target.query(model=model):
-        if result.version != version and result.flow_run_id != run_id:
+        if result.version != version:
             continue
-        stored = result.inputs
-        for index, given in enumerate(wanted):
-            if any(k not in stored or encode_value(stored[k]) != v for k, v in given.items()):
-                continue
-            held = best.get(index)
-            rank = (result.flow_run_id == run_id, result.created)
-            if held is None or rank > (held.flow_run_id == run_id, held.created):
-                best[index] = result
+        index = wanted.get(json.dumps(encode_value(result.inputs), sort_keys=True))
+        if index is None:
+            continue
+        rank = (result.flow_run_id == run_id, result.flow_run_id is not None, result.created)
+        held = best.get(index)
+        if held is None or rank > (held.flow_run_id == run_id, held.flow_run_id is not None,
+                                   held.created):  # fmt: skip
+            best[index] = result
     found: dict[str, Any] = {}
     for index in sorted(best):
         found.setdefault(best[index].id, best[index])

@@ -40,6 +40,7 @@ from ._images import ImageJob, check_image, image_job
 from ._services import check_pool_name, load_services_settings
 from ._shared import (
     SharedEnvironment,
+    masked_requirement,
     requirement_lines,
     shared_environment,
     unmet_requirements,
@@ -181,6 +182,8 @@ def deploy_project(
                     f"warning: prefect.yaml's job variable {left!r} is not one the work pool "
                     f"{pool!r} ({work_pool.type}) takes; left out"
                 )
+        with open_registry(registry) as book:  # what the registry would refuse, before Prefect
+            book.check_release(model_name, version, wheel_sha256=environment.wheel_sha256)
         say(f"Deploying {model_name} {version} to the work pool {pool!r}...")
         deployed = apply_deployment(
             flow,
@@ -299,9 +302,10 @@ def _into_shared(
     unmet = unmet_requirements(shared, requirements)
     if unmet:
         listed = "; ".join(unmet[:8]) + (f"; and {len(unmet) - 8} more" if len(unmet) > 8 else "")
-        add = f"modelcrate services shared-env {shared.name} -r {lock}"
+        add = f"modelcrate services shared-env {shared.name} -r {shlex.quote(str(lock))}"
         if not lock.is_file():
-            add = f"lock the project (modelcrate lock {lock.parent.parent}), then {add}"
+            project = shlex.quote(str(lock.parent.parent))
+            add = f"lock the project (modelcrate lock {project}), then {add}"
         raise DeployError(
             f"the shared environment {shared.name!r} does not hold what {wheel.name} needs: "
             f"{listed}; add it: {add}"
@@ -337,7 +341,11 @@ def _into_shared(
 
 def _requirements(lock: Path | None, requires: list[str]) -> list[str]:
     """A version's requirements as lines: its lock's pins, else its wheel's own requirements
-    (those of no extra)."""
+    (those of no extra). What the registry keeps: a URL's user and password masked."""
+    return [masked_requirement(line) for line in _requirement_lines(lock, requires)]
+
+
+def _requirement_lines(lock: Path | None, requires: list[str]) -> list[str]:
     from packaging.requirements import InvalidRequirement, Requirement
 
     if lock is not None:

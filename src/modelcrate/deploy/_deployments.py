@@ -230,16 +230,19 @@ def idle_pool_warning(pool: str, *, idle_seconds: float = IDLE_SECONDS) -> str |
     one does), or None when one has; None too when it cannot be told."""
     from datetime import datetime, timezone
 
-    with _client() as client, _prefect_errors(f"read the workers of the pool {pool!r}"):
-        try:
+    try:
+        with _client() as client:
+            found = client.read_work_pool(pool)
+            if found.type.endswith(":push") or found.type.startswith("prefect:"):
+                return None  # a push or managed pool: no worker polls it
             workers = client.read_workers_for_work_pool(pool)
-        except Exception as exc:
-            if _not_found(exc):
-                return (
-                    f"there is no work pool {pool!r} on the Prefect server any more; the run "
-                    "waits until it is made and a worker polls it"
-                )
-            raise
+    except Exception as exc:  # what cannot be told is not warned of; the run says the rest
+        if _not_found(exc):
+            return (
+                f"there is no work pool {pool!r} on the Prefect server any more; the run "
+                "waits until it is made and a worker polls it"
+            )
+        return None
     beats = [w.last_heartbeat_time for w in workers if w.last_heartbeat_time is not None]
     if beats:
         age = (datetime.now(timezone.utc) - max(beats)).total_seconds()
@@ -250,7 +253,7 @@ def idle_pool_warning(pool: str, *, idle_seconds: float = IDLE_SECONDS) -> str |
         seen = f"no worker has polled the pool {pool!r}"
     return (
         f"{seen}, so the run waits until one starts (modelcrate services start, or prefect "
-        f"worker start --pool {pool}); Ctrl-C stops waiting, the run stays queued"
+        f"worker start --pool {shlex.quote(pool)}); Ctrl-C stops waiting, the run stays queued"
     )
 
 

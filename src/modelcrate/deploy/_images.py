@@ -62,7 +62,14 @@ def image_job(
     job template takes `pool_variables` (None: any)."""
     entry = _image_entry(root, pool)
     work_pool = entry.get("work_pool") or {} if entry else {}
-    given = dict(work_pool.get("job_variables") or {}) if isinstance(work_pool, dict) else {}
+    variables = work_pool.get("job_variables") if isinstance(work_pool, dict) else None
+    if variables is not None and not isinstance(variables, dict):
+        raise DeployError(
+            f"{root / PREFECT_YAML}: the job_variables of deployment "
+            f"{str(entry.get('name') if entry else '')!r} are not a mapping (NAME: VALUE); fix "
+            "them, or give --image"
+        )
+    given = dict(variables or {})
     if image is None:
         image = check_image(
             _published_image(root, given.get("image"), version), f"{root / PREFECT_YAML}: image"
@@ -72,6 +79,11 @@ def image_job(
     if pool_variables is not None:
         left_out = tuple(sorted(k for k in given if k not in pool_variables))
         given = {k: v for k, v in given.items() if k in pool_variables}
+    if pool_variables is not None and "image" not in pool_variables:
+        raise DeployError(
+            f"the work pool {pool!r} takes no image (its base job template has no 'image' "
+            "variable); deploy to a Docker or Kubernetes pool"
+        )
     pull = entry.get("pull") if entry else None
     steps = [step for step in pull if isinstance(step, dict)] if isinstance(pull, list) else []
     return ImageJob(image, given, steps, left_out)
@@ -86,8 +98,10 @@ def _image_entry(root: Path, pool: str) -> dict[str, Any] | None:
         return None
     try:
         document = load_yaml(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DeployError(f"{path}: cannot be read ({exc.__class__.__name__})") from None
+    except OSError as exc:
+        raise DeployError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise DeployError(f"{path}: cannot be read (not UTF-8 text)") from None
     except YAMLInputError as exc:
         raise DeployError(f"{path}: {exc}; fix it, or give --image") from None
     entries = document.get("deployments") if isinstance(document, dict) else None

@@ -23,11 +23,12 @@ class DeployedVersion:
     pool: str
     spec: Spec
 
-    def check_inputs(self, input_sets: list[dict[str, Any]]) -> None:
+    def check_inputs(self, input_sets: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Check input sets as the deployed model will, before a run is asked for: an
-        `InputError` names the set and the variable (a value outside its range, say)."""
+        `InputError` names the set and the variable (a value outside its range, say). Returns
+        the sets as the model will take them (defaults filled in)."""
         checker = type("DeployedModel", (Model,), {"spec": self.spec, "name": self.model})()
-        checker.prepare_many(input_sets, start=0 if len(input_sets) > 1 else None)
+        return checker.prepare_many(input_sets, start=0 if len(input_sets) > 1 else None)
 
 
 def split_reference(reference: str) -> tuple[str, str]:

@@ -31,6 +31,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -235,6 +236,7 @@ def start_services(settings: ServicesSettings, *, say: Any = print) -> ServicesS
                 _write_state(settings.directory, state)
                 say(f"Starting the Prefect server on {state.ui_url} (database {state.database})...")
             _wait_for_api(state, settings.timeout, settings.database_url)
+            started_at = datetime.now(timezone.utc)
             if WORKER in state.processes:
                 say(f"The worker of pool {state.pool!r} runs already.")
             else:
@@ -242,7 +244,9 @@ def start_services(settings: ServicesSettings, *, say: Any = print) -> ServicesS
                 started.append(WORKER)
                 _write_state(settings.directory, state)
                 say(f"Starting a process worker on pool {state.pool!r}...")
-            _wait_for_worker(state, settings.timeout)
+            _wait_for_worker(
+                state, settings.timeout, since=started_at if WORKER in started else None
+            )
         except BaseException:
             for name in reversed(started):
                 _stop(
@@ -393,12 +397,13 @@ def _wait_for_api(state: ServicesState, timeout: float, database_url: str) -> No
         time.sleep(0.5)
 
 
-def _wait_for_worker(state: ServicesState, timeout: float) -> None:
-    """Wait until the worker has made its pool and sent its first heartbeat, so that a deploy
-    right after `start` finds the pool; a `ServicesError` if it ends or is not seen in time."""
+def _wait_for_worker(state: ServicesState, timeout: float, *, since: datetime | None) -> None:
+    """Wait until the worker has made its pool and sent a heartbeat (after `since`, when it was
+    started then: an earlier worker's of the same name does not count), so that a deploy right
+    after `start` finds the pool; a `ServicesError` if it ends or is not seen in time."""
     worker = state.processes[WORKER]
     deadline = time.monotonic() + timeout
-    while _worker_heartbeat(state) is None:
+    while not _beat_since(_worker_heartbeat(state), since):
         if not worker.running():
             raise ServicesError(
                 f"the worker ended before it started: {_last_line(worker.log)} (log: {worker.log})"
@@ -409,6 +414,21 @@ def _wait_for_worker(state: ServicesState, timeout: float) -> None:
                 f"{timeout:g} s (MODELCRATE_SERVICES_TIMEOUT); see its log: {worker.log}"
             )
         time.sleep(0.25)
+
+
+def _beat_since(heartbeat: str | None, since: datetime | None) -> bool:
+    """Whether `heartbeat` (ISO 8601, as the server gives it) is there, and after `since`."""
+    if heartbeat is None:
+        return False
+    if since is None:
+        return True
+    try:
+        beat = datetime.fromisoformat(heartbeat.replace("Z", "+00:00"))
+    except ValueError:
+        return True  # a form this cannot read: the heartbeat is there, which is what counts
+    if beat.tzinfo is None:
+        beat = beat.replace(tzinfo=timezone.utc)
+    return beat >= since - timedelta(seconds=1)  # the server's clock is this machine's
 
 
 def _api_answers(api_url: str) -> bool:

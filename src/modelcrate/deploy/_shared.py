@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -140,8 +141,8 @@ def shared_environment(name: str, *, root: Path | None = None) -> SharedEnvironm
         check_pool_name(name)  # the same rule: a name that is a path's last part, and a word
     except DeployError:
         raise DeployError(
-            f"--shared-env {name!r}: a shared environment's name is letters, digits, '.', '_' "
-            "and '-' (at most 63), starting with a letter or digit"
+            f"shared environment {name!r}: its name is letters, digits, '.', '_' and '-' (at "
+            "most 63), starting with a letter or digit"
         ) from None
     return SharedEnvironment(name, (root or environments_root()) / SHARED_DIR / name)
 
@@ -167,7 +168,10 @@ def update_shared_environment(
         try:
             given.append(str(Requirement(line)))  # written one way: the same line compares equal
         except InvalidRequirement as exc:
-            raise DeployError(f"{line!r} is not a requirement: {exc}") from None
+            reason = masked_requirement(" ".join(str(exc).split()))
+            raise DeployError(
+                f"{masked_requirement(line)!r} is not a requirement: {reason}"
+            ) from None
     uv = find_uv()
     if uv is None:
         raise DeployError("making a shared environment needs uv: pip install uv")
@@ -183,9 +187,11 @@ def update_shared_environment(
         elif wanted == before:
             say(f"The shared environment {name!r} holds these requirements already.")
             return shared
-        with tempfile.TemporaryDirectory(prefix="modelcrate-shared-") as work:
+        # the list beside the environment (renamed into place once installed, on one filesystem)
+        with tempfile.TemporaryDirectory(prefix=".modelcrate-shared-", dir=shared.path) as work:
             listed = Path(work) / _REQUIREMENTS
             listed.write_text("\n".join(wanted) + "\n", encoding="utf-8")
+            listed.chmod(0o600)  # a private index's token in a URL stays the user's
             say(f"Installing {len(wanted)} requirements into {name!r} (resolved together)...")
             try:
                 _run(
@@ -196,8 +202,8 @@ def update_shared_environment(
                     shutil.rmtree(shared.path, ignore_errors=True)
                 raise
             os.replace(listed, shared.path / _REQUIREMENTS)
-        shared.launcher.write_text(LAUNCHER, encoding="utf-8")
-        (shared.path / _COMPLETE).write_text(name + "\n", encoding="utf-8")
+        _write_atomic(shared.launcher, LAUNCHER)  # runs may be starting: whole or not at all
+        _write_atomic(shared.path / _COMPLETE, name + "\n")
     return shared
 
 
@@ -223,14 +229,14 @@ def unmet_requirements(shared: SharedEnvironment, requirements: Sequence[str]) -
         try:
             requirement = Requirement(line)
         except InvalidRequirement:
-            unmet.append(f"{line} (not a requirement)")
+            unmet.append(f"{masked_requirement(line)} (not a requirement)")
             continue
         if requirement.marker is not None and not requirement.marker.evaluate(
             {**found["environment"], "extra": ""}
         ):
             continue
         have = installed.get(canonicalize_name(requirement.name))
-        shown = str(requirement).split(";")[0].strip()
+        shown = masked_requirement(str(requirement).split(";")[0].strip())
         if have is None:
             unmet.append(f"{shown} (missing)")
         elif requirement.specifier and not requirement.specifier.contains(have, prereleases=True):
@@ -248,12 +254,16 @@ def requirement_lines(path: Path, *, _seen: frozenset[Path] = frozenset()) -> li
         return []
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DeployError(f"{path}: cannot be read ({exc.__class__.__name__})") from None
+    except OSError as exc:
+        raise DeployError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise DeployError(f"{path}: cannot be read (not UTF-8 text)") from None
     entries: list[tuple[int, str]] = []
     current, start = "", 0
     for number, raw in enumerate(text.splitlines(), 1):
-        line = raw.split(" #", 1)[0].strip() if not raw.lstrip().startswith("#") else ""
+        line = (
+            re.split(r"\s#", raw, maxsplit=1)[0].strip() if not raw.lstrip().startswith("#") else ""
+        )
         if not line and not current:
             continue
         start = start or number
@@ -266,17 +276,49 @@ def requirement_lines(path: Path, *, _seen: frozenset[Path] = frozenset()) -> li
     lines: list[str] = []
     for number, entry in entries:
         words = entry.split()
-        if words[0] in ("-r", "--requirement") and len(words) > 1:
-            lines += requirement_lines(path.parent / words[1], _seen=_seen | {path})
+        include = _included(words)
+        if include is not None:
+            lines += requirement_lines(path.parent / include, _seen=_seen | {path})
             continue
         if entry.startswith("-"):  # another option (--index-url, -c ...): not a requirement
             continue
+        kept: list[str] = []
+        for word in words:  # --hash=sha256:... and --hash sha256:... dropped
+            if word.startswith("--hash") or (kept and kept[-1] == "--hash"):
+                kept.append("--hash")
+                continue
+            kept.append(word)
+        text = " ".join(w for w in kept if w != "--hash")
         try:
-            requirement = Requirement(" ".join(w for w in words if not w.startswith("--hash")))
+            requirement = Requirement(text)
         except InvalidRequirement as exc:
-            raise DeployError(f"{path}, line {number}: not a requirement ({exc})") from None
+            reason = " ".join(str(exc).split())
+            raise DeployError(
+                f"{path}, line {number}: not a requirement ({masked_requirement(reason)})"
+            ) from None
         lines.append(str(requirement))
     return lines
+
+
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
+
+
+def masked_requirement(text: str) -> str:
+    """`text` with the user and password of every URL in it (a private index's token, say)
+    replaced by `***`: requirement lines are shown and stored, their credentials never."""
+    return _USERINFO.sub(r"\g<scheme>***@", text)
+
+
+def _included(words: list[str]) -> str | None:
+    """The file a `-r FILE`, `-rFILE`, `--requirement FILE` or `--requirement=FILE` line names."""
+    first = words[0]
+    if first in ("-r", "--requirement"):
+        return words[1] if len(words) > 1 else None
+    if first.startswith("--requirement="):
+        return first.partition("=")[2] or None
+    if first.startswith("-r") and not first.startswith("--"):
+        return first[2:] or None
+    return None
 
 
 def shared_requirements(
@@ -323,6 +365,12 @@ def shared_requirements(
             "lock with -r, or name versions (MODEL@VERSION)"
         )
     return lines
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    part = path.with_name(f".{path.name}.{os.getpid()}")
+    part.write_text(text, encoding="utf-8")
+    os.replace(part, path)
 
 
 def _run(run_tool: Callable[..., object], command: list[str | os.PathLike[str]]) -> None:

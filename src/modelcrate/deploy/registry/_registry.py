@@ -215,6 +215,28 @@ class Registry:
             tuple(message for _, message in done),
         )
 
+    def check_release(self, model: str, version: str, *, wheel_sha256: str) -> None:
+        """A `RegistryConflictError` if `register_release` of this version and wheel would be
+        refused (the version registered with another wheel, or retired): asked before anything
+        is changed elsewhere, such as the Prefect deployment that the release records."""
+        found = [m for m in self._read(model) if m.name == model]
+        record = (
+            next((v for v in found[0].versions if v.version == version), None) if found else None
+        )
+        if record is None:
+            return
+        if record.wheel_sha256 != checked_sha256("wheel_sha256", wheel_sha256):
+            raise RegistryConflictError(
+                f"{model}@{version} is already registered with another wheel "
+                f"(sha256 {record.wheel_sha256[:12]}…, this one {wheel_sha256[:12]}…); "
+                "a version is built once: tag a new version and deploy that"
+            )
+        if record.retired_at is not None:
+            raise RegistryConflictError(
+                f"{model}@{version} was retired on {_day(record.retired_at)} and cannot be "
+                "deployed; deploy a newer version"
+            )
+
     def promote(self, model: str, version: str) -> Outcome[VersionRecord]:
         """Make a version live; the model's live version before stops being live. A retired
         version cannot be promoted."""

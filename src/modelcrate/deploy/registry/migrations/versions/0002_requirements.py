@@ -23,5 +23,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table(f"{P}versions") as batch:
-        batch.drop_column("requirements")
+    if op.get_bind().dialect.name == "sqlite":
+        # SQLite drops a column itself since 3.35; a batch copy of the table would fail on the
+        # deployments that refer to its rows (foreign keys are on)
+        op.execute(f'ALTER TABLE "{P}versions" DROP COLUMN requirements')
+    else:
+        op.drop_column(f"{P}versions", "requirements")
