@@ -11,6 +11,7 @@ from _old_packages import FIXTURES
 
 from modelcrate._errors import MigrateError
 from modelcrate.packaging import plan_migration
+from modelcrate.spec import upgraded_text
 
 
 def planned(name: str):
@@ -236,14 +237,23 @@ def test_a_lume_services_template_project_has_its_packaging_migrated_and_the_res
     assert "VARIABLE_FILE = os.path.join(" in init  # the rest of the module is untouched
     lume = [n for n in notes if "manual step" in n or "upgrade-variables" in n]
     assert lume == [
-        "injector_surrogate/files/variables.yml: a LUME variables file (1 input, 1 output); kept; "
-        "`modelcrate upgrade-variables injector_surrogate/files/variables.yml` rewrites it in "
-        "the current form",
+        "injector_surrogate/files/variables.yml: a LUME variables file (1 input, 1 output); "
+        "upgraded in place to the current form (variable_class, default_value, value_range, "
+        "unit), as `modelcrate upgrade-variables` does",
         "injector_surrogate/flow/flow.py: a Prefect 1 flow; kept as it is; a Prefect 3 flow (as "
         "`modelcrate new` writes) is a manual step for now",
         "injector_surrogate/model.py: InjectorSurrogate, a lume-model BaseModel; kept as it is; "
         "putting its evaluate behind modelcrate.Model is a manual step for now",
     ]
+    variables = changes["injector_surrogate/files/variables.yml"]
+    assert variables.action == "modify"
+    assert variables.text == upgraded_text(
+        FIXTURES / "injector-surrogate" / "injector_surrogate" / "files" / "variables.yml"
+    )
+    assert "variable_class: ScalarVariable" in variables.text
+    assert "value_range:" in variables.text and "range:" not in variables.text.replace(
+        "value_range:", ""
+    )
 
 
 def test_setup_cfg_alone_with_values_read_from_files(tmp_path):

@@ -1,7 +1,7 @@
-"""Recognising a project of the LUME-services model template (2022-2024): its variables files
-under PKG/files, its Prefect flow, its `orchestration` entry points and its environment.yml.
-Its packaging is migrated like any other; making it a modelcrate project (a `Model` class, a
-Prefect 3 flow) is not done yet, so each of these is noted with the step that is left."""
+"""A project of the LUME-services model template (2022-2024): its variables files under
+PKG/files are upgraded to the current form (as `modelcrate upgrade-variables`); its Prefect
+flow, its `orchestration` entry points and its environment.yml are recognised and noted with
+the step that is left. Its packaging is migrated like any other."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from ..._errors import ModelcrateError
-from ...spec import load_spec
+from ...spec import load_spec, upgraded_text
 from ._declared import Note
+from ._plan import FileChange
 
 ORCHESTRATION = "orchestration"
 _PREFECT_1 = re.compile(r"^\s*from\s+prefect\s+import\s+.*\bFlow\b", re.MULTILINE)
@@ -21,8 +22,10 @@ _LUME_MODEL = re.compile(r"^class\s+(\w+)\s*\(\s*(?:\w+\.)*BaseModel\s*\)", re.M
 _SKIPPED = frozenset({".git", ".venv", "venv", "build", "dist", "node_modules", "__pycache__"})
 
 
-def lume_notes(root: Path, entry_points: dict[str, Any]) -> list[Note]:
-    """Notes on what makes the project at `root` a LUME-services template project."""
+def lume_changes(root: Path, entry_points: dict[str, Any]) -> tuple[list[FileChange], list[Note]]:
+    """What migrating the LUME-services template project at `root` changes beyond its
+    packaging (its variables files upgraded), and notes on what makes it one."""
+    changes: list[FileChange] = []
     notes: list[Note] = []
     for path in _files(root, "*.yml", "*.yaml"):
         if path.parent.name != "files" or path.name.startswith("environment"):
@@ -32,15 +35,24 @@ def lume_notes(root: Path, entry_points: dict[str, Any]) -> list[Note]:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 spec = load_spec(path)
+                text = upgraded_text(path)
         except ModelcrateError:
             continue
+        what = (
+            f"a LUME variables file ({_count(spec.inputs, 'input')}, "
+            f"{_count(spec.outputs, 'output')})"
+        )
+        if path.read_bytes() == text.encode("utf-8"):
+            notes.append(Note(name, 0, what, "kept: it is already in the current form"))
+            continue
+        changes.append(FileChange(name, "modify", "upgraded to the current form", text))
         notes.append(
             Note(
                 name,
                 0,
-                f"a LUME variables file ({_count(spec.inputs, 'input')}, "
-                f"{_count(spec.outputs, 'output')})",
-                f"kept; `modelcrate upgrade-variables {name}` rewrites it in the current form",
+                what,
+                "upgraded in place to the current form (variable_class, default_value, "
+                "value_range, unit), as `modelcrate upgrade-variables` does",
             )
         )
     for path in _files(root, "*.py"):
@@ -91,7 +103,7 @@ def lume_notes(root: Path, entry_points: dict[str, Any]) -> list[Note]:
                 "kept as it is: its packages are not checked against pyproject.toml",
             )
         )
-    return notes
+    return changes, notes
 
 
 def _count(variables: tuple[Any, ...], noun: str) -> str:

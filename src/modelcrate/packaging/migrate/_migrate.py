@@ -27,7 +27,7 @@ from ._document import (
     read_pyproject_document,
 )
 from ._kept_setup import KEPT_MARK, kept_setup_py
-from ._lume import lume_notes
+from ._lume import lume_changes
 from ._manifest import manifest_notes
 from ._parity import LEFT_BEHIND, Parity, ParityDict, check_parity
 from ._plan import FileChange, FileChangeDict, MigrationPlan
@@ -145,7 +145,9 @@ def plan_migration(project: str | os.PathLike[str]) -> MigrationPlan:
     if has_cfg:
         changes.append(_setup_cfg_change(root, sections, tools))
     points = dict(translated.project.get("entry-points", {}))
-    notes += lume_notes(root, points)
+    lume_changed, lume_noted = lume_changes(root, points)
+    changes += lume_changed
+    notes += lume_noted
     notes += unread_requirement_files(root, translated.requirement_files)
     include_data = bool(translated.setuptools.get("include-package-data"))
     notes += manifest_notes(root, include_package_data=include_data)
