@@ -112,8 +112,7 @@ def test_c_extensions_computed_when_building_keep_a_setup_py_and_build_alike(run
     assert sh(bin_ / "fast-track", "3").stdout == "kicked: 6.0\n"
 
 
-def test_a_lume_services_template_project_builds_the_same_wheel(run_cli, tmp_path):
-    """Its dependencies (lume-model, Prefect 1) are not installed: the wheels are compared."""
+def test_a_lume_services_project_becomes_a_modelcrate_project(run_cli, tmp_path):
     project = old_package("injector-surrogate", tmp_path)
     code, out, err = run_cli("migrate", project)
     assert code == 0, out + err
@@ -121,3 +120,13 @@ def test_a_lume_services_template_project_builds_the_same_wheel(run_cli, tmp_pat
     assert (
         "~ module only in the old wheel: injector_surrogate/_version.py (meant: see above)" in out
     )
+    assert "~ entry point only in the old wheel: [orchestration] injector-surrogate.model" in out
+    bin_ = installed(project, tmp_path)
+    said = passes_its_tests(project, bin_)
+    assert " 2 passed" in said, said
+    done = sh(bin_ / "modelcrate", "run", "injector-surrogate", "--target", tmp_path / "results")
+    assert "sigma_x" in done.stdout
+    (stored,) = (tmp_path / "results" / "injector-surrogate").glob("*.json")
+    assert '"sigma_x"' in stored.read_text()
+    code, out, err = run_cli("migrate", project)  # a second time: nothing left to do
+    assert code == 0 and "already" in out, out + err

@@ -7,6 +7,7 @@ import shutil
 
 import pytest
 import tomlkit
+import yaml
 from _old_packages import FIXTURES
 
 from modelcrate._errors import MigrateError
@@ -222,28 +223,68 @@ def test_setuptools_scm_options_are_kept_with_their_new_names(tmp_path):
     assert pyproject["project"]["dynamic"] == ["version"]
 
 
-def test_a_lume_services_template_project_has_its_packaging_migrated_and_the_rest_noted():
+def test_a_lume_services_template_project_becomes_a_modelcrate_project():
     _, changes, pyproject, notes = planned("injector-surrogate")
     assert pyproject["project"]["entry-points"] == {
-        "orchestration": {
-            "injector-surrogate.model": "injector_surrogate.model:InjectorSurrogate",
-            "injector-surrogate.flow": "injector_surrogate.flow.flow:get_flow",
-        }
+        "modelcrate.models": {
+            "injector-surrogate": "injector_surrogate.modelcrate_model:InjectorSurrogate"
+        },
+        "modelcrate.flows": {
+            "injector-surrogate": "injector_surrogate.modelcrate_flow:injector_surrogate_flow"
+        },
     }
-    assert pyproject["project"]["dependencies"] == ["lume-model>=1.0", "prefect==1.2.4"]
+    dependencies = pyproject["project"]["dependencies"]
+    assert dependencies[0].startswith("modelcrate")
+    assert dependencies[1:] == ["numpy>=1.24", "prefect>=3.9,<4"]
+    assert pyproject["project"]["requires-python"] == ">=3.10"
     assert changes["setup.cfg"].action == "remove"  # it held only [versioneer]
     init = changes["injector_surrogate/__init__.py"].text or ""
     assert "from . import _version" not in init and "get_versions" not in init
     assert "VARIABLE_FILE = os.path.join(" in init  # the rest of the module is untouched
-    lume = [n for n in notes if "manual step" in n or "upgrade-variables" in n]
+    added = {path for path, change in changes.items() if change.action == "add"}
+    assert added == {
+        "pyproject.toml",
+        "injector_surrogate/lume_compat.py",
+        "injector_surrogate/modelcrate_model.py",
+        "injector_surrogate/modelcrate_flow.py",
+        "tests/test_modelcrate_model.py",
+    }
+    model = changes["injector_surrogate/model.py"].text or ""
+    old = (FIXTURES / "injector-surrogate" / "injector_surrogate" / "model.py").read_text()
+    assert model.splitlines()[:2] == [
+        "from injector_surrogate.lume_compat import BaseModel",
+        "from injector_surrogate.lume_compat import variables_from_yaml",
+    ]
+    assert model.splitlines()[2:] == old.splitlines()[2:]  # the model's own code is kept
+    adapter = changes["injector_surrogate/modelcrate_model.py"].text or ""
+    assert "return _values(self.lume_model.evaluate(variables))" in adapter  # a dict by name
+    flow = changes["injector_surrogate/modelcrate_flow.py"].text or ""
+    assert "from injector_surrogate.modelcrate_model import InjectorSurrogate" in flow
+    assert "def injector_surrogate_flow(" in flow
+    environment = yaml.safe_load(changes["environment.yml"].text or "")
+    assert environment["dependencies"][:2] == ["python=3.11", "pip"]
+    assert environment["dependencies"][2]["pip"] == dependencies
+    lume = [n for n in notes if "lume" in n.lower() or "prefect" in n.lower()]
     assert lume == [
+        "environment.yml: the conda environment; kept; lume-model and Prefect 1/2 taken out, "
+        "python=3.11, and pip installs what pyproject.toml requires",
         "injector_surrogate/files/variables.yml: a LUME variables file (1 input, 1 output); "
         "upgraded in place to the current form (variable_class, default_value, value_range, "
         "unit), as `modelcrate upgrade-variables` does",
-        "injector_surrogate/flow/flow.py: a Prefect 1 flow; kept as it is; a Prefect 3 flow (as "
-        "`modelcrate new` writes) is a manual step for now",
-        "injector_surrogate/model.py: InjectorSurrogate, a lume-model BaseModel; kept as it is; "
-        "putting its evaluate behind modelcrate.Model is a manual step for now",
+        "injector_surrogate/flow/flow.py: the old Prefect flow (its tasks: evaluate); kept for "
+        "reference, but it needs its old Prefect and no longer runs; the flow is now "
+        "injector_surrogate/modelcrate_flow.py: carry any task it still needs over into it by "
+        "hand",
+        "injector_surrogate/model.py: InjectorSurrogate, a lume-model BaseModel; kept; it runs "
+        "behind modelcrate.Model as InjectorSurrogate of injector_surrogate.modelcrate_model, "
+        "with injector_surrogate/files/variables.yml as its spec",
+        "injector_surrogate/model.py: imports of lume-model 0.x (which no longer installs beside "
+        "modelcrate); pointed at injector_surrogate.lume_compat; the code is kept as it was",
+        "pyproject.toml: the LUME-services `orchestration` entry points; replaced by "
+        "`modelcrate.models` and `modelcrate.flows`, through which modelcrate finds the model "
+        "and its flow",
+        "pyproject.toml: requirements lume-model>=1.0, prefect==1.2.4; replaced by "
+        f"{', '.join(dependencies)} (the model runs on lume_compat, the flow on Prefect 3)",
     ]
     variables = changes["injector_surrogate/files/variables.yml"]
     assert variables.action == "modify"
@@ -251,9 +292,6 @@ def test_a_lume_services_template_project_has_its_packaging_migrated_and_the_res
         FIXTURES / "injector-surrogate" / "injector_surrogate" / "files" / "variables.yml"
     )
     assert "variable_class: ScalarVariable" in variables.text
-    assert "value_range:" in variables.text and "range:" not in variables.text.replace(
-        "value_range:", ""
-    )
 
 
 def test_setup_cfg_alone_with_values_read_from_files(tmp_path):

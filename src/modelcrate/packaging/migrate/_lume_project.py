@@ -1,0 +1,376 @@
+"""A LUME-services template project made a modelcrate project: its lume-model model behind the
+`Model` contract (`lume_compat.py`, `modelcrate_model.py`, the model's lume_model imports pointed
+at `lume_compat`), a Prefect 3 flow rendered from the project template's flow, `modelcrate.models`
+and `modelcrate.flows` entry points in place of `orchestration`, requirements and environment.yml
+on modelcrate and Prefect 3, a test through `modelcrate run`, and notes on the old flow's tasks
+and on files the code names that are not there."""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jinja2 import Environment, StrictUndefined
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
+
+from .._escape import FILTERS
+from .._options import default_modelcrate_requirement
+from ._declared import Note
+from ._lume_code import (
+    ADAPTER,
+    COMPAT,
+    COMPAT_NAMES,
+    COMPAT_SOURCE,
+    FLOW,
+    OldModel,
+    adapter_source,
+    manual_step,
+    tests_source,
+)
+from ._parity import requirement_key
+from ._plan import FileChange
+
+ORCHESTRATION = "orchestration"
+ENVIRONMENT = "environment.yml"
+REQUIRES_PYTHON = ">=3.10"
+_REPLACED = frozenset({"lume-model", "prefect", "lume-services"})
+_RUNTIME = ("numpy>=1.24", "prefect>=3.9,<4")
+_DATA_SUFFIXES = (
+    ".pt",
+    ".pth",
+    ".h5",
+    ".hdf5",
+    ".onnx",
+    ".pkl",
+    ".pickle",
+    ".joblib",
+    ".npy",
+    ".npz",
+    ".csv",
+    ".json",
+    ".yml",
+    ".yaml",
+    ".txt",
+    ".dat",
+    ".keras",
+    ".sav",
+)
+_TEMPLATE_FLOW = (
+    Path(__file__).parents[1] / "scaffold" / "template" / "project" / "src" / "{{ package_name }}"
+)
+
+
+@dataclass
+class LumeProject:
+    """What the migration of a LUME-services project adds: file changes, notes, and the
+    differences between the old and the new wheel it means (kind, old, new)."""
+
+    changes: list[FileChange] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    intended: set[tuple[str, str, str]] = field(default_factory=set)
+
+
+def lume_project(
+    root: Path, project: dict[str, Any], model: OldModel, model_file: str, variables: str
+) -> LumeProject:
+    """Make the LUME project at `root` (its `[project]` table `project`, changed here) a
+    modelcrate project around `model` (defined in `model_file`), whose spec is `variables`."""
+    out = LumeProject()
+    package, _, _ = model.module.rpartition(".")
+    package_dir = (root / model_file).parent
+    dist = str(project["name"])
+    wheel_dir = package.replace(".", "/")
+    inside = (root / variables).relative_to(package_dir).parts
+    source_dir = package_dir.relative_to(root).as_posix()
+    for name, text, what in (
+        (COMPAT, COMPAT_SOURCE, "the old lume-model's BaseModel, variables and reader, on modelcrate"),
+        (ADAPTER, adapter_source(package, model, inside, dist), f"{model.name} as a modelcrate.Model"),
+        (FLOW, flow_source(package, model.name, dist), "the Prefect 3 flow, as `modelcrate new` writes it"),
+    ):  # fmt: skip
+        out.changes.append(FileChange(f"{source_dir}/{name}.py", "add", what, text))
+        out.intended.add(("module", "", f"{wheel_dir}/{name}.py"))
+    test = "tests/test_modelcrate_model.py"
+    if not (root / test).exists():
+        out.changes.append(
+            FileChange(
+                test,
+                "add",
+                "the model on its defaults, and through modelcrate run",
+                tests_source(package, model, dist),
+            )
+        )
+    if model.shape == "unknown":
+        out.notes.append(Note(f"{source_dir}/{ADAPTER}.py", 0, "a manual step", manual_step(model)))
+    _point_imports(root, package_dir, package, out)
+    _entry_points(project, dist, package, model, out)
+    _requirements(project, out)
+    _environment(root, project, out)
+    out.notes += _old_flows(root, package_dir)
+    out.notes += _missing_files(root, package_dir)
+    return out
+
+
+def flow_source(package: str, model_class: str, dist: str) -> str:
+    """The template's flow.py for `model_class` of `package`.modelcrate_model."""
+    template = (_TEMPLATE_FLOW / "flow.py.jinja").read_text(encoding="utf-8")
+    environment = Environment(keep_trailing_newline=True, undefined=StrictUndefined)
+    environment.filters.update(FILTERS)
+    text = environment.from_string(template).render(
+        project_name=dist,
+        repo_name=dist,
+        package_name=package,
+        model_class=model_class,
+        flow_name=f"{package.replace('.', '_')}_flow",
+    )
+    return text.replace(f"from {package}.model import", f"from {package}.{ADAPTER} import")
+
+
+def _point_imports(root: Path, package_dir: Path, package: str, out: LumeProject) -> None:
+    """Point each `from lume_model... import NAME` of the package at lume_compat, when it
+    provides every name; note the rest."""
+    for path in sorted(package_dir.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        if "lume_model" not in text:
+            continue
+        relative = path.relative_to(root).as_posix()
+        lines = text.splitlines(keepends=True)
+        changed = False
+        for node in ast.parse(text).body:
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("lume_model"):
+                names = {alias.name for alias in node.names}
+                if names <= COMPAT_NAMES and node.end_lineno == node.lineno:
+                    imported = ", ".join(
+                        a.name + (f" as {a.asname}" if a.asname else "") for a in node.names
+                    )
+                    line = lines[node.lineno - 1]
+                    indent = line[: len(line) - len(line.lstrip())]
+                    lines[node.lineno - 1] = f"{indent}from {package}.{COMPAT} import {imported}\n"
+                    changed = True
+                    continue
+            if isinstance(node, (ast.Import, ast.ImportFrom)) and _imports_lume(node):
+                out.notes.append(
+                    Note(
+                        relative,
+                        node.lineno,
+                        "an import of lume-model that lume_compat does not provide",
+                        "kept; install a lume-model that has it, or "
+                        "rewrite it on modelcrate by hand",
+                    )
+                )
+        if changed:
+            new = "".join(lines)
+            out.changes.append(
+                FileChange(relative, "modify", f"its lume_model imports now from {COMPAT}", new)
+            )
+            out.notes.append(
+                Note(
+                    relative,
+                    0,
+                    "imports of lume-model 0.x (which no longer installs beside modelcrate)",
+                    f"pointed at {package}.{COMPAT}; the code is kept as it was",
+                )
+            )
+
+
+def _imports_lume(node: ast.Import | ast.ImportFrom) -> bool:
+    if isinstance(node, ast.ImportFrom):
+        return (node.module or "").startswith("lume_model")
+    return any(alias.name.startswith("lume_model") for alias in node.names)
+
+
+def _entry_points(
+    project: dict[str, Any], dist: str, package: str, model: OldModel, out: LumeProject
+) -> None:
+    """`orchestration` out; `modelcrate.models` and `modelcrate.flows` in."""
+    groups = project.setdefault("entry-points", {})
+    old = groups.pop(ORCHESTRATION, {})
+    for name, target in old.items():
+        out.intended.add(("entry point", f"[{ORCHESTRATION}] {name} = {target}", ""))
+    added = {
+        "modelcrate.models": f"{package}.{ADAPTER}:{model.name}",
+        "modelcrate.flows": f"{package}.{FLOW}:{package.replace('.', '_')}_flow",
+    }
+    for group, target in added.items():
+        groups[group] = {dist: target}
+        out.intended.add(("entry point", "", f"[{group}] {dist} = {target}"))
+    if old:
+        out.notes.append(
+            Note(
+                "pyproject.toml",
+                0,
+                "the LUME-services `orchestration` entry points",
+                "replaced by `modelcrate.models` and `modelcrate.flows`, through which "
+                "modelcrate finds the model and its flow",
+            )
+        )
+
+
+def _requirements(project: dict[str, Any], out: LumeProject) -> None:
+    """lume-model and Prefect 1/2 out; modelcrate, numpy and Prefect 3 in; Python 3.10 at least."""
+    kept: list[str] = []
+    dropped: list[str] = []
+    for text in project.get("dependencies", []):
+        try:
+            name = str(canonicalize_name(Requirement(text).name))
+        except InvalidRequirement:
+            name = ""
+        (dropped if name in _REPLACED else kept).append(text)
+    present = {canonicalize_name(Requirement(t).name) for t in kept}
+    added = [
+        r
+        for r in (default_modelcrate_requirement(), *_RUNTIME)
+        if canonicalize_name(Requirement(r).name) not in present
+    ]
+    project["dependencies"] = [*kept, *added]
+    out.intended |= {("requirement", requirement_key(r), "") for r in dropped}
+    out.intended |= {("requirement", "", requirement_key(r)) for r in added}
+    if dropped:
+        out.notes.append(
+            Note(
+                "pyproject.toml",
+                0,
+                "requirements " + ", ".join(dropped),
+                "replaced by " + ", ".join(added) + " (the model runs on lume_compat, the "
+                "flow on Prefect 3)",
+            )
+        )
+    old = str(project.get("requires-python", ""))
+    try:
+        too_old = not old or SpecifierSet(old).contains("3.9")
+    except InvalidSpecifier:
+        too_old = False
+    if too_old:
+        project["requires-python"] = REQUIRES_PYTHON
+        out.intended.add(("requires-python", old or "(any)", REQUIRES_PYTHON))
+        out.notes.append(
+            Note(
+                "pyproject.toml",
+                0,
+                f"requires-python {old or '(any)'}",
+                f"now {REQUIRES_PYTHON}, as modelcrate needs",
+            )
+        )
+
+
+def _environment(root: Path, project: dict[str, Any], out: LumeProject) -> None:
+    """environment.yml kept, its packages on modelcrate: lume-model and Prefect 1/2 out,
+    Python 3.11, and pip installing what pyproject.toml requires."""
+    path = root / ENVIRONMENT
+    if not path.is_file():
+        return
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        document = None
+    if not isinstance(document, dict) or not isinstance(document.get("dependencies"), list):
+        out.notes.append(
+            Note(
+                ENVIRONMENT,
+                0,
+                "a conda environment that cannot be read",
+                "kept as it is; align it with pyproject.toml by hand",
+            )
+        )
+        return
+    conda: list[Any] = []
+    pip: list[Any] = []
+    for item in document["dependencies"]:
+        if isinstance(item, dict) and isinstance(item.get("pip"), list):
+            pip += [p for p in item["pip"] if _name(p) not in _REPLACED]
+        elif isinstance(item, str) and _name(item) in _REPLACED | {"python"}:
+            continue
+        elif item != "pip":
+            conda.append(item)
+    named = {_name(p) for p in pip}
+    pip += [r for r in project["dependencies"] if _name(r) not in named]
+    document["dependencies"] = ["python=3.11", *conda, "pip", {"pip": pip}]
+    text = yaml.safe_dump(document, sort_keys=False, default_flow_style=False, width=100)
+    yaml.safe_load(text)  # what is written must read back
+    out.changes.append(
+        FileChange(ENVIRONMENT, "modify", "kept, its packages on modelcrate and Prefect 3", text)
+    )
+    out.notes.append(
+        Note(
+            ENVIRONMENT,
+            0,
+            "the conda environment",
+            "kept; lume-model and Prefect 1/2 taken "
+            "out, python=3.11, and pip installs what pyproject.toml requires",
+        )
+    )
+
+
+def _name(item: Any) -> str:
+    """The canonical package name of a conda or pip dependency line ("" when there is none)."""
+    match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", str(item))
+    return canonicalize_name(match.group(1)) if match else ""
+
+
+def _old_flows(root: Path, package_dir: Path) -> list[Note]:
+    """The old Prefect 1/2 flows' tasks, which the new flow does not run."""
+    notes = []
+    for path in sorted(package_dir.rglob("*.py")):
+        if path.name in (f"{FLOW}.py", f"{ADAPTER}.py", f"{COMPAT}.py"):
+            continue
+        text = path.read_text(encoding="utf-8")
+        if not re.search(r"^\s*(from|import)\s+prefect\b", text, re.MULTILINE):
+            continue
+        tasks = [
+            node.name
+            for node in ast.walk(ast.parse(text))
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and any(_decorator_name(d) == "task" for d in node.decorator_list)
+        ]
+        listed = ", ".join(tasks) if tasks else "none"
+        notes.append(
+            Note(
+                path.relative_to(root).as_posix(),
+                0,
+                f"the old Prefect flow (its tasks: {listed})",
+                f"kept for reference, but it needs its old Prefect and no longer runs; the flow "
+                f"is now {package_dir.relative_to(root).as_posix()}/{FLOW}.py: carry any task "
+                "it still needs over into it by hand",
+            )
+        )
+    return notes
+
+
+def _decorator_name(node: ast.expr) -> str:
+    target = node.func if isinstance(node, ast.Call) else node
+    if isinstance(target, ast.Attribute):
+        return target.attr
+    return target.id if isinstance(target, ast.Name) else ""
+
+
+def _missing_files(root: Path, package_dir: Path) -> list[Note]:
+    """Data files the package's code names (a string ending in a data suffix) that are nowhere
+    in the project."""
+    present = {p.name for p in root.rglob("*") if p.is_file() and ".git" not in p.parts}
+    notes = []
+    for path in sorted(package_dir.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        named = {
+            (node.value.rsplit("/", 1)[-1], node.lineno)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and "\n" not in node.value
+            and node.value.lower().endswith(_DATA_SUFFIXES)
+        }
+        for name, line in sorted(named, key=lambda item: item[1]):
+            if name not in present:
+                notes.append(
+                    Note(
+                        path.relative_to(root).as_posix(),
+                        line,
+                        f"names the file {name!r}, which is not in the repository",
+                        "add it (or have the code fetch it) before the model can run",
+                    )
+                )
+    return notes
