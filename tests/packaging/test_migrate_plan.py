@@ -265,13 +265,15 @@ def test_a_lume_services_template_project_becomes_a_modelcrate_project():
     assert environment["dependencies"][:2] == ["python=3.11", "pip"]
     assert environment["dependencies"][2]["pip"] == dependencies
     lume = [n for n in notes if "lume" in n.lower() or "prefect" in n.lower()]
+    check = [n for n in notes if n.startswith("pyproject.toml: `modelcrate check`")]
+    assert len(check) == 1 and "left to you: variables and readme" in check[0]
     assert lume == [
         "environment.yml: the conda environment; kept; lume-model and Prefect 1/2 taken out, "
         "python=3.11, and pip installs what pyproject.toml requires",
         "injector_surrogate/files/variables.yml: a LUME variables file (1 input, 1 output); "
         "upgraded in place to the current form (variable_class, default_value, value_range, "
         "unit), as `modelcrate upgrade-variables` does",
-        "injector_surrogate/flow/flow.py: the old Prefect flow (its tasks: evaluate); kept for "
+        "injector_surrogate/flow/flow.py: the old Prefect 1 flow (its tasks: evaluate); kept for "
         "reference, but it needs its old Prefect and no longer runs; the flow is now "
         "injector_surrogate/modelcrate_flow.py: carry any task it still needs over into it by "
         "hand",
@@ -292,6 +294,41 @@ def test_a_lume_services_template_project_becomes_a_modelcrate_project():
         FIXTURES / "injector-surrogate" / "injector_surrogate" / "files" / "variables.yml"
     )
     assert "variable_class: ScalarVariable" in variables.text
+
+
+@pytest.mark.parametrize(
+    ("name", "shape_line", "flow"),
+    [
+        (
+            "bunch-compressor",
+            "return _values(self.lume_model.evaluate(list(variables.values())))",
+            "bunch_compressor/flow.py: the old Prefect 2 flow (its tasks: preprocess, evaluate, "
+            "save_results)",
+        ),
+        (
+            "gun-laser",
+            "raise NotImplementedError(",
+            "gun_laser/flow.py: the old Prefect 2 flow (its tasks: evaluate)",
+        ),
+    ],
+)
+def test_lume_services_projects_of_later_years(name, shape_line, flow):
+    _, changes, pyproject, notes = planned(name)
+    package = name.replace("-", "_")
+    assert shape_line in (changes[f"{package}/modelcrate_model.py"].text or "")
+    assert any(n.startswith(flow + "; kept for reference") for n in notes)
+    environment = yaml.safe_load(changes["environment.yml"].text or "")
+    pip = environment["dependencies"][-1]["pip"]
+    assert not any(p.startswith(("lume", "prefect>=2")) for p in pip)
+    assert pip == pyproject["project"]["dependencies"]
+    missing = [n for n in notes if "not in the repository" in n]
+    if name == "bunch-compressor":
+        assert missing == [
+            "bunch_compressor/model.py:13: names the file 'calibration.json', which is not in "
+            "the repository; add it (or have the code fetch it) before the model can run"
+        ]
+    else:
+        assert missing == []
 
 
 def test_setup_cfg_alone_with_values_read_from_files(tmp_path):

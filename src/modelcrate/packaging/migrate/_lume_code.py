@@ -251,7 +251,12 @@ def manual_step(old: OldModel) -> str:
 
 def tests_source(package: str, old: OldModel, dist: str) -> str:
     """tests/test_modelcrate_model.py: the model on its defaults, called directly and through
-    `modelcrate run`."""
+    `modelcrate run` (expected to fail while the adapter's evaluate is a manual step)."""
+    imports, mark = "", ""
+    if old.shape == "unknown":
+        imports = "\nimport pytest\n"
+        reason = python_string(f"a manual step: {_manual(old)}")
+        mark = f"\npytestmark = pytest.mark.xfail(reason={reason}, strict=False)\n"
     return f'''"""{old.name} behind modelcrate's Model contract: on its defaults, called directly and
 through `modelcrate run`. Written by `modelcrate migrate`."""
 
@@ -260,9 +265,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-
+{imports}
 from {package}.{ADAPTER} import {old.name}
-
+{mark}
 
 def test_the_model_evaluates_its_defaults():
     outputs = {old.name}()({{}})

@@ -113,7 +113,29 @@ def lume_project(
     _environment(root, project, out)
     out.notes += _old_flows(root, package_dir)
     out.notes += _missing_files(root, package_dir)
+    out.notes.append(_check_note(source_dir, variables, project))
     return out
+
+
+def _check_note(source_dir: str, variables: str, project: dict[str, Any]) -> Note:
+    """Which checks of `modelcrate check` the migrated project leaves to the user, and why."""
+    left = [
+        f"variables and readme (they read src/PACKAGE/variables.yml and README.md's variable "
+        f"tables; the package keeps its layout and {variables}: move {source_dir} under src/ "
+        "with its variables file as variables.yml, and add the tables, `modelcrate new` shows how)",
+        "dockerfile (no Dockerfile is written; add one that installs the wheel)",
+    ]
+    if any("file:" in str(r) for r in project.get("dependencies", [])):
+        left.append(
+            "portable (modelcrate is required by a path of this machine, as this modelcrate "
+            "was installed; require a release or a git URL before CI or an image builds it)"
+        )
+    return Note(
+        "pyproject.toml",
+        0,
+        "`modelcrate check`",
+        "entry-points, flow, evaluate and version pass; left to you: " + "; ".join(left),
+    )
 
 
 def flow_source(package: str, model_class: str, dist: str) -> str:
@@ -328,11 +350,12 @@ def _old_flows(root: Path, package_dir: Path) -> list[Note]:
             and any(_decorator_name(d) == "task" for d in node.decorator_list)
         ]
         listed = ", ".join(tasks) if tasks else "none"
+        generation = "Prefect 1" if re.search(r"\bwith\s+Flow\(", text) else "Prefect 2"
         notes.append(
             Note(
                 path.relative_to(root).as_posix(),
                 0,
-                f"the old Prefect flow (its tasks: {listed})",
+                f"the old {generation} flow (its tasks: {listed})",
                 f"kept for reference, but it needs its old Prefect and no longer runs; the flow "
                 f"is now {package_dir.relative_to(root).as_posix()}/{FLOW}.py: carry any task "
                 "it still needs over into it by hand",
