@@ -407,3 +407,34 @@ def test_requirement_files_setup_py_never_read_are_noted(tmp_path):
         "declare its requirements as an extra in [project.optional-dependencies] if the package "
         "should offer them"
     ]
+
+
+def test_a_lume_project_with_odd_files_is_planned_and_they_are_noted(tmp_path):
+    project = tmp_path / "bunch-compressor"
+    shutil.copytree(FIXTURES / "bunch-compressor", project)
+    package = project / "bunch_compressor"
+    (package / "scratch.py").write_text("def broken(:\n")  # not Python: left alone
+    (package / "notes.py").write_bytes(b"\xff\xfe not text")
+    with (project / "MANIFEST.in").open("a") as manifest:
+        manifest.write("include weights/model.pt\n")
+    plan = plan_migration(project)
+    notes = [str(n) for n in plan.notes]
+    assert "bunch_compressor/modelcrate_model.py" in {c.path for c in plan.changes}
+    assert (
+        "MANIFEST.in:5: names 'weights/model.pt', which is not in the repository; kept; add it, "
+        "or take the line out" in notes
+    )
+
+
+def test_a_lume_project_whose_package_has_a_file_of_the_same_name_is_only_noted(tmp_path):
+    project = tmp_path / "bunch-compressor"
+    shutil.copytree(FIXTURES / "bunch-compressor", project)
+    (project / "bunch_compressor" / "modelcrate_flow.py").write_text("# the user's own\n")
+    plan = plan_migration(project)
+    paths = {c.path for c in plan.changes}
+    assert "bunch_compressor/modelcrate_model.py" not in paths
+    assert "bunch_compressor/files/variables.yml" in paths  # still upgraded
+    assert (
+        "bunch_compressor/modelcrate_flow.py: already exists; so the modelcrate project is not "
+        "made around the lume-model model; rename the file and migrate again"
+    ) in [str(n) for n in plan.notes]

@@ -15,7 +15,7 @@ from typing import Any
 from ..._errors import ModelcrateError
 from ...spec import load_spec, upgraded_text
 from ._declared import Note
-from ._lume_code import ADAPTER, OldModel, evaluate_shape
+from ._lume_code import ADAPTER, COMPAT, FLOW, OldModel, evaluate_shape
 from ._lume_project import ORCHESTRATION, LumeProject, lume_project
 from ._plan import FileChange
 
@@ -62,7 +62,18 @@ def lume_changes(root: Path, project: dict[str, Any]) -> LumeProject:
             )
         )
     found = _lume_model(root, variables)
-    if found is not None:
+    taken = _taken(root, found[1]) if found is not None else []
+    for existing in taken:
+        out.notes.append(
+            Note(
+                existing,
+                0,
+                "already exists",
+                "so the modelcrate project is not made around the "
+                "lume-model model; rename the file and migrate again",
+            )
+        )
+    if found is not None and not taken:
         model, model_file, spec_file = found
         made = lume_project(root, project, model, model_file, spec_file)
         out.changes += made.changes
@@ -152,6 +163,13 @@ def _lume_model(root: Path, variables: list[Path]) -> tuple[OldModel, str, str] 
         model = OldModel(module, match.group(1), shape)
         return model, path.relative_to(root).as_posix(), inside[0].relative_to(root).as_posix()
     return None
+
+
+def _taken(root: Path, model_file: str) -> list[str]:
+    """The files the modelcrate project would add beside `model_file` that exist already."""
+    folder = (root / model_file).parent
+    names = (f"{COMPAT}.py", f"{ADAPTER}.py", f"{FLOW}.py")
+    return [(folder / n).relative_to(root).as_posix() for n in names if (folder / n).exists()]
 
 
 def _module_name(path: Path) -> str | None:

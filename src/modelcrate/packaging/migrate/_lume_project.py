@@ -8,6 +8,7 @@ and on files the code names that are not there."""
 from __future__ import annotations
 
 import ast
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +62,7 @@ _DATA_SUFFIXES = (
     ".keras",
     ".sav",
 )
+_SKIPPED = frozenset({".git", ".venv", "venv", "build", "dist", "node_modules", "__pycache__"})
 _TEMPLATE_FLOW = (
     Path(__file__).parents[1] / "scaffold" / "template" / "project" / "src" / "{{ package_name }}"
 )
@@ -113,6 +115,7 @@ def lume_project(
     _environment(root, project, out)
     out.notes += _old_flows(root, package_dir)
     out.notes += _missing_files(root, package_dir)
+    out.notes += _missing_in_manifest(root)
     out.notes.append(_check_note(source_dir, variables, project))
     return out
 
@@ -138,6 +141,34 @@ def _check_note(source_dir: str, variables: str, project: dict[str, Any]) -> Not
     )
 
 
+def _modules(root: Path, package_dir: Path) -> list[tuple[Path, str, ast.Module]]:
+    """The package's Python files that read and parse (the others are noted by the build, or
+    by the user's own tests), with their text and syntax tree, outside environments and
+    caches."""
+    found = []
+    for folder, folders, names in os.walk(package_dir):
+        folders[:] = sorted(f for f in folders if f not in _SKIPPED)
+        for name in sorted(names):
+            path = Path(folder) / name
+            if not name.endswith(".py") or not path.is_file():
+                continue
+            try:
+                text = path.read_text(encoding="utf-8")
+                found.append((path, text, ast.parse(text)))
+            except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+                continue
+    return found
+
+
+def _project_files(root: Path) -> set[str]:
+    """The names of the project's files, outside git's folder, environments and caches."""
+    names: set[str] = set()
+    for _, folders, files in os.walk(root):
+        folders[:] = [f for f in folders if f not in _SKIPPED]
+        names.update(files)
+    return names
+
+
 def flow_source(package: str, model_class: str, dist: str) -> str:
     """The template's flow.py for `model_class` of `package`.modelcrate_model."""
     template = (_TEMPLATE_FLOW / "flow.py.jinja").read_text(encoding="utf-8")
@@ -156,14 +187,13 @@ def flow_source(package: str, model_class: str, dist: str) -> str:
 def _point_imports(root: Path, package_dir: Path, package: str, out: LumeProject) -> None:
     """Point each `from lume_model... import NAME` of the package at lume_compat, when it
     provides every name; note the rest."""
-    for path in sorted(package_dir.rglob("*.py")):
-        text = path.read_text(encoding="utf-8")
+    for path, text, tree in _modules(root, package_dir):
         if "lume_model" not in text:
             continue
         relative = path.relative_to(root).as_posix()
         lines = text.splitlines(keepends=True)
         changed = False
-        for node in ast.parse(text).body:
+        for node in tree.body:
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("lume_model"):
                 names = {alias.name for alias in node.names}
                 if names <= COMPAT_NAMES and node.end_lineno == node.lineno:
@@ -243,12 +273,8 @@ def _requirements(project: dict[str, Any], out: LumeProject) -> None:
         except InvalidRequirement:
             name = ""
         (dropped if name in _REPLACED else kept).append(text)
-    present = {canonicalize_name(Requirement(t).name) for t in kept}
-    added = [
-        r
-        for r in (default_modelcrate_requirement(), *_RUNTIME)
-        if canonicalize_name(Requirement(r).name) not in present
-    ]
+    present = {_name(t) for t in kept}
+    added = [r for r in (default_modelcrate_requirement(), *_RUNTIME) if _name(r) not in present]
     project["dependencies"] = [*kept, *added]
     out.intended |= {("requirement", requirement_key(r), "") for r in dropped}
     out.intended |= {("requirement", "", requirement_key(r)) for r in added}
@@ -337,15 +363,14 @@ def _name(item: Any) -> str:
 def _old_flows(root: Path, package_dir: Path) -> list[Note]:
     """The old Prefect 1/2 flows' tasks, which the new flow does not run."""
     notes = []
-    for path in sorted(package_dir.rglob("*.py")):
+    for path, text, tree in _modules(root, package_dir):
         if path.name in (f"{FLOW}.py", f"{ADAPTER}.py", f"{COMPAT}.py"):
             continue
-        text = path.read_text(encoding="utf-8")
         if not re.search(r"^\s*(from|import)\s+prefect\b", text, re.MULTILINE):
             continue
         tasks = [
             node.name
-            for node in ast.walk(ast.parse(text))
+            for node in ast.walk(tree)
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
             and any(_decorator_name(d) == "task" for d in node.decorator_list)
         ]
@@ -371,13 +396,38 @@ def _decorator_name(node: ast.expr) -> str:
     return target.id if isinstance(target, ast.Name) else ""
 
 
+def _missing_in_manifest(root: Path) -> list[Note]:
+    """Files and folders MANIFEST.in names (without wildcards) that are not in the project."""
+    path = root / "MANIFEST.in"
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+    except (OSError, UnicodeDecodeError):
+        return []
+    notes = []
+    for number, line in enumerate(lines, start=1):
+        words = line.split()
+        if not words or words[0] not in ("include", "recursive-include", "graft"):
+            continue
+        named = words[1:] if words[0] == "include" else words[1:2]
+        for word in named:
+            if not any(c in word for c in "*?[") and not (root / word).exists():
+                notes.append(
+                    Note(
+                        "MANIFEST.in",
+                        number,
+                        f"names {word!r}, which is not in the repository",
+                        "kept; add it, or take the line out",
+                    )
+                )
+    return notes
+
+
 def _missing_files(root: Path, package_dir: Path) -> list[Note]:
     """Data files the package's code names (a string ending in a data suffix) that are nowhere
     in the project."""
-    present = {p.name for p in root.rglob("*") if p.is_file() and ".git" not in p.parts}
+    present = _project_files(root)
     notes = []
-    for path in sorted(package_dir.rglob("*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+    for path, _, tree in _modules(root, package_dir):
         named = {
             (node.value.rsplit("/", 1)[-1], node.lineno)
             for node in ast.walk(tree)
