@@ -6,6 +6,7 @@ its command and takes its version from the same git tags."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -137,6 +138,13 @@ def test_a_lume_services_project_becomes_a_modelcrate_project(
     sh(bin_ / "modelcrate", "run", name, "--target", tmp_path / "results")
     (stored,) = (tmp_path / "results" / name).glob("*.json")
     assert json.loads(stored.read_text())["outputs"] == {output: pytest.approx(value)}
+    if name == "injector-surrogate":  # the Prefect 3 flow that replaced the Prefect 1 one
+        env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect")}
+        done = sh(
+            bin_ / "modelcrate", "run", name, "--prefect", "--target", tmp_path / "results", env=env
+        )
+        assert f"{output}  {value}" in done.stdout
+        assert len(list((tmp_path / "results" / name).glob("*.json"))) == 1  # the same result
     code, out, err = run_cli("migrate", project)  # a second time: nothing left to do
     assert code == 0 and "already migrated" in out, out + err
 
