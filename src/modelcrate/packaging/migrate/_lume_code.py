@@ -201,6 +201,7 @@ class {old.name}(Model):
     version = __version__
 
     def __init__(self) -> None:
+        super().__init__()
         self.lume_model = LumeModel()
 
     def evaluate(self, inputs: dict[str, Any]) -> dict[str, Any]:

@@ -265,6 +265,17 @@ def _entry_points(
 
 def _requirements(project: dict[str, Any], out: LumeProject) -> None:
     """lume-model and Prefect 1/2 out; modelcrate, numpy and Prefect 3 in; Python 3.10 at least."""
+    if "dependencies" in project.get("dynamic", []):
+        out.notes.append(
+            Note(
+                "pyproject.toml",
+                0,
+                "dependencies read from a file when building",
+                "kept; replace lume-model and Prefect 1/2 there with modelcrate and "
+                "prefect>=3.9,<4 by hand",
+            )
+        )
+        return
     kept: list[str] = []
     dropped: list[str] = []
     for text in project.get("dependencies", []):
