@@ -248,7 +248,15 @@ def test_a_lume_services_template_project_becomes_a_modelcrate_project():
         "injector_surrogate/modelcrate_model.py",
         "injector_surrogate/modelcrate_flow.py",
         "tests/test_modelcrate_model.py",
+        "Dockerfile",
+        "_entrypoint.sh",
     }
+    dockerfile = changes["Dockerfile"].text or ""
+    assert (
+        'ENV MODELCRATE_MODEL="injector-surrogate"' in dockerfile and "USER 1000:1000" in dockerfile
+    )
+    serve = pyproject["project"]["optional-dependencies"]["serve"]
+    assert serve == [dependencies[0].replace("modelcrate", "modelcrate[serve]", 1)]
     model = changes["injector_surrogate/model.py"].text or ""
     old = (FIXTURES / "injector-surrogate" / "injector_surrogate" / "model.py").read_text()
     assert model.splitlines()[:2] == [

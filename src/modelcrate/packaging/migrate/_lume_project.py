@@ -1,6 +1,6 @@
 """A LUME-services template project made a modelcrate project: its lume-model model behind the
 `Model` contract (`lume_compat.py`, `modelcrate_model.py`, the model's lume_model imports pointed
-at `lume_compat`), a Prefect 3 flow rendered from the project template's flow, `modelcrate.models`
+at `lume_compat`), a Prefect 3 flow and a Dockerfile rendered from the project template, `modelcrate.models`
 and `modelcrate.flows` entry points in place of `orchestration`, requirements and environment.yml
 on modelcrate and Prefect 3, a test through `modelcrate run`, and notes on the old flow's tasks
 and on files the code names that are not there."""
@@ -21,7 +21,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
 from .._escape import FILTERS
-from .._options import default_modelcrate_requirement
+from .._options import default_modelcrate_requirement, serve_requirement
 from ._declared import Note
 from ._lume_code import (
     ADAPTER,
@@ -63,9 +63,12 @@ _DATA_SUFFIXES = (
     ".sav",
 )
 _SKIPPED = frozenset({".git", ".venv", "venv", "build", "dist", "node_modules", "__pycache__"})
-_TEMPLATE_FLOW = (
-    Path(__file__).parents[1] / "scaffold" / "template" / "project" / "src" / "{{ package_name }}"
-)
+_TEMPLATE = Path(__file__).parents[1] / "scaffold" / "template" / "project"
+"""The project template `modelcrate new` renders: its flow, Dockerfile and image entry point are
+rendered (or copied) from it here, so that they stay the same."""
+_TEMPLATE_FLOW = _TEMPLATE / "src" / "{{ package_name }}"
+DOCKERFILE = "Dockerfile"
+ENTRYPOINT = "_entrypoint.sh"
 
 
 @dataclass
@@ -112,22 +115,26 @@ def lume_project(
     _point_imports(root, package_dir, package, out)
     _entry_points(project, dist, package, model, out)
     _requirements(project, out)
+    _image(root, dist, project, out)
     _environment(root, project, out)
     out.notes += _old_flows(root, package_dir)
     out.notes += _missing_files(root, package_dir)
     out.notes += _missing_in_manifest(root)
-    out.notes.append(_check_note(source_dir, variables, project))
+    image = any(change.path == DOCKERFILE for change in out.changes)
+    out.notes.append(_check_note(source_dir, variables, project, image=image))
     return out
 
 
-def _check_note(source_dir: str, variables: str, project: dict[str, Any]) -> Note:
+def _check_note(source_dir: str, variables: str, project: dict[str, Any], *, image: bool) -> Note:
     """Which checks of `modelcrate check` the migrated project leaves to the user, and why."""
+    passing = "entry-points, flow, evaluate, version" + (" and dockerfile" if image else "")
     left = [
         f"variables and readme (they read src/PACKAGE/variables.yml and README.md's variable "
         f"tables; the package keeps its layout and {variables}: move {source_dir} under src/ "
         "with its variables file as variables.yml, and add the tables, `modelcrate new` shows how)",
-        "dockerfile (no Dockerfile is written; add one that installs the wheel)",
     ]
+    if not image:
+        left.append("dockerfile (the project's own Dockerfile is kept as it is)")
     if any("file:" in str(r) for r in project.get("dependencies", [])):
         left.append(
             "portable (modelcrate is required by a path of this machine, as this modelcrate "
@@ -137,7 +144,7 @@ def _check_note(source_dir: str, variables: str, project: dict[str, Any]) -> Not
         "pyproject.toml",
         0,
         "`modelcrate check`",
-        "entry-points, flow, evaluate and version pass; left to you: " + "; ".join(left),
+        f"{passing} pass; left to you: " + "; ".join(left),
     )
 
 
@@ -169,12 +176,17 @@ def _project_files(root: Path) -> set[str]:
     return names
 
 
-def flow_source(package: str, model_class: str, dist: str) -> str:
-    """The template's flow.py for `model_class` of `package`.modelcrate_model."""
-    template = (_TEMPLATE_FLOW / "flow.py.jinja").read_text(encoding="utf-8")
+def _rendered(template: Path, **answers: str) -> str:
+    """A file of the project template rendered with `answers`, through its escaping filters."""
     environment = Environment(keep_trailing_newline=True, undefined=StrictUndefined)
     environment.filters.update(FILTERS)
-    text = environment.from_string(template).render(
+    return environment.from_string(template.read_text(encoding="utf-8")).render(**answers)
+
+
+def flow_source(package: str, model_class: str, dist: str) -> str:
+    """The template's flow.py for `model_class` of `package`.modelcrate_model."""
+    text = _rendered(
+        _TEMPLATE_FLOW / "flow.py.jinja",
         project_name=dist,
         repo_name=dist,
         package_name=package,
@@ -315,6 +327,35 @@ def _requirements(project: dict[str, Any], out: LumeProject) -> None:
                 f"now {REQUIRES_PYTHON}, as modelcrate needs",
             )
         )
+
+
+def _image(root: Path, dist: str, project: dict[str, Any], out: LumeProject) -> None:
+    """The template's Dockerfile and image entry point (unless the project has its own), and
+    the `serve` extra the image installs."""
+    if (root / DOCKERFILE).exists() or (root / ENTRYPOINT).exists():
+        out.notes.append(
+            Note(
+                DOCKERFILE,
+                0,
+                "the project's own image files",
+                "kept; the template's "
+                "Dockerfile and _entrypoint.sh are not written (`modelcrate new` shows them)",
+            )
+        )
+    else:
+        text = _rendered(_TEMPLATE / f"{DOCKERFILE}.jinja", repo_name=dist)
+        what = "the template's: builds the wheel, installs it as a non-root user"
+        out.changes.append(FileChange(DOCKERFILE, "add", what, text))
+        entry = (_TEMPLATE / ENTRYPOINT).read_text(encoding="utf-8")
+        out.changes.append(
+            FileChange(ENTRYPOINT, "add", "the image's modes: run, serve, worker, help", entry)
+        )
+    extras = project.setdefault("optional-dependencies", {})
+    modelcrate = next((r for r in project.get("dependencies", []) if _name(r) == "modelcrate"), "")
+    if modelcrate and "serve" not in extras:
+        extras["serve"] = [serve_requirement(modelcrate)]
+        marked = f'{extras["serve"][0]}; extra == "serve"'
+        out.intended.add(("requirement", "", requirement_key(marked)))
 
 
 def _environment(root: Path, project: dict[str, Any], out: LumeProject) -> None:
