@@ -1,9 +1,9 @@
 """A LUME-services template project made a modelcrate project: its lume-model model behind the
-`Model` contract (`lume_compat.py`, `modelcrate_model.py`, the model's lume_model imports pointed
-at `lume_compat`), a Prefect 3 flow and a Dockerfile rendered from the project template, `modelcrate.models`
-and `modelcrate.flows` entry points in place of `orchestration`, requirements and environment.yml
-on modelcrate and Prefect 3, a test through `modelcrate run`, and notes on the old flow's tasks
-and on files the code names that are not there."""
+`Model` contract (`lume_compat.py`, `modelcrate_model.py`, the model's lume_model imports
+pointed at `lume_compat`), a Prefect 3 flow and a Dockerfile rendered from the project
+template, `modelcrate.models` and `modelcrate.flows` entry points in place of `orchestration`,
+requirements and environment.yml on modelcrate and Prefect 3, a test through `modelcrate run`,
+and notes on the old flow's tasks and on files the code names that are not there."""
 
 from __future__ import annotations
 
