@@ -250,7 +250,14 @@ def test_a_lume_services_template_project_becomes_a_modelcrate_project():
         "tests/test_modelcrate_model.py",
         "Dockerfile",
         "_entrypoint.sh",
+        "prefect.yaml",
     }
+    deployments = yaml.safe_load(changes["prefect.yaml"].text or "")["deployments"]
+    assert [d["entrypoint"] for d in deployments] == [
+        "injector_surrogate/modelcrate_flow.py:injector_surrogate_flow",
+        "injector_surrogate/modelcrate_flow.py:sweep_flow",
+        "injector_surrogate.modelcrate_flow:injector_surrogate_flow",
+    ]
     dockerfile = changes["Dockerfile"].text or ""
     assert (
         'ENV MODELCRATE_MODEL="injector-surrogate"' in dockerfile and "USER 1000:1000" in dockerfile

@@ -68,6 +68,7 @@ _TEMPLATE = Path(__file__).parents[1] / "scaffold" / "template" / "project"
 rendered (or copied) from it here, so that they stay the same."""
 _TEMPLATE_FLOW = _TEMPLATE / "src" / "{{ package_name }}"
 DOCKERFILE = "Dockerfile"
+PREFECT_YAML = "prefect.yaml"
 ENTRYPOINT = "_entrypoint.sh"
 
 
@@ -116,6 +117,7 @@ def lume_project(
     _entry_points(project, dist, package, model, out)
     _requirements(project, out)
     _image(root, dist, project, out)
+    _deployments(root, dist, package, source_dir, out)
     _environment(root, project, out)
     out.notes += _old_flows(root, package_dir)
     out.notes += _missing_files(root, package_dir)
@@ -356,6 +358,36 @@ def _image(root: Path, dist: str, project: dict[str, Any], out: LumeProject) -> 
         extras["serve"] = [serve_requirement(modelcrate)]
         marked = f'{extras["serve"][0]}; extra == "serve"'
         out.intended.add(("requirement", "", requirement_key(marked)))
+
+
+def _deployments(root: Path, dist: str, package: str, source_dir: str, out: LumeProject) -> None:
+    """The template's prefect.yaml (local, sweep and Kubernetes deployments), its entry points
+    on the migrated flow module; the project's own is kept."""
+    if (root / PREFECT_YAML).exists():
+        out.notes.append(Note(PREFECT_YAML, 0, "the project's own deployments", "kept as they are"))
+        return
+    flow_name = f"{package.replace('.', '_')}_flow"
+    text = _rendered(
+        _TEMPLATE / f"{PREFECT_YAML}.jinja",
+        project_name=dist,
+        repo_name=dist,
+        package_name=package,
+        flow_name=flow_name,
+        image="",
+        registry="ghcr",
+    )
+    text = text.replace(f"src/{package}/flow.py:", f"{source_dir}/{FLOW}.py:")
+    text = text.replace(f"{package}.flow:", f"{package}.{FLOW}:")
+    entrypoints = {d["entrypoint"] for d in yaml.safe_load(text)["deployments"]}
+    if entrypoints != {
+        f"{source_dir}/{FLOW}.py:{flow_name}",
+        f"{source_dir}/{FLOW}.py:sweep_flow",
+        f"{package}.{FLOW}:{flow_name}",
+    }:  # the template changed: better none than a wrong one
+        out.notes.append(Note(PREFECT_YAML, 0, "not written", "write it as `modelcrate new` does"))
+        return
+    what = "the template's deployments: local process, sweep, Kubernetes"
+    out.changes.append(FileChange(PREFECT_YAML, "add", what, text))
 
 
 def _environment(root: Path, project: dict[str, Any], out: LumeProject) -> None:
