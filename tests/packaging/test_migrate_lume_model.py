@@ -76,3 +76,33 @@ def test_the_old_evaluate_runs_behind_the_model_contract(tmp_path, evaluate):
         check=False,
     )
     assert (done.returncode, done.stdout) == (0, "8.0\n"), done.stderr
+
+
+def test_a_model_in_a_subpackage_gets_its_adapter_beside_the_variables(tmp_path):
+    old = tmp_path / "old"
+    (old / "kicker" / "files").mkdir(parents=True)
+    (old / "kicker" / "models").mkdir()
+    (old / "setup.py").write_text(SETUP.replace('["kicker"]', '["kicker", "kicker.models"]'))
+    (old / "kicker" / "__init__.py").write_text("")
+    (old / "kicker" / "models" / "__init__.py").write_text("")
+    (old / "kicker" / "files" / "variables.yml").write_text(VARIABLES)
+    init = INIT.replace("os.path.dirname(__file__), ", "os.path.dirname(__file__), os.pardir, ")
+    source = (
+        IMPORTS
+        + "\n\nclass Kicker(BaseModel):\n"
+        + init
+        + "\n"
+        + EVALUATES["items(), plain values back"]
+    )
+    (old / "kicker" / "models" / "surrogate.py").write_text(source)
+    migrated = migrate_project(old, output=tmp_path / "new", check_wheels=False)
+    assert "kicker/modelcrate_model.py" in {c.path for c in migrated.plan.changes}
+    script = "from kicker.modelcrate_model import Kicker\nprint(Kicker()({})['angle'])\n"
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path / "new",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (done.returncode, done.stdout) == (0, "6.0\n"), done.stderr

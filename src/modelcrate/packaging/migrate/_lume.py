@@ -16,7 +16,7 @@ from ..._errors import ModelcrateError
 from ...spec import load_spec, upgraded_text
 from ._declared import Note
 from ._lume_code import ADAPTER, COMPAT, FLOW, OldModel, evaluate_shape
-from ._lume_project import ORCHESTRATION, LumeProject, lume_project
+from ._lume_project import ORCHESTRATION, LumeProject, lume_project, package_folder
 from ._plan import FileChange
 
 _PREFECT_1 = re.compile(r"^\s*from\s+prefect\s+import\s+.*\bFlow\b", re.MULTILINE)
@@ -62,7 +62,7 @@ def lume_changes(root: Path, project: dict[str, Any]) -> LumeProject:
             )
         )
     found = _lume_model(root, variables)
-    taken = _taken(root, found[1]) if found is not None else []
+    taken = _taken(root, found[1], found[2]) if found is not None else []
     for existing in taken:
         out.notes.append(
             Note(
@@ -84,7 +84,7 @@ def lume_changes(root: Path, project: dict[str, Any]) -> LumeProject:
                 0,
                 f"{model.name}, a lume-model BaseModel",
                 f"kept; it runs behind modelcrate.Model as {model.name} of "
-                f"{model.module.rpartition('.')[0]}.{ADAPTER}, with {spec_file} as its spec",
+                f"{made.package}.{ADAPTER}, with {spec_file} as its spec",
             )
         )
         out.notes += made.notes
@@ -153,9 +153,12 @@ def _lume_model(root: Path, variables: list[Path]) -> tuple[OldModel, str, str] 
         module = _module_name(path)
         if not match or "lume_model" not in text or module is None or "." not in module:
             continue
+        top = path.parent  # the model's top-level package: its variables file may be anywhere in it
+        while (top.parent / "__init__.py").is_file():
+            top = top.parent
         inside = sorted(
-            (v for v in variables if v.is_relative_to(path.parent)),
-            key=lambda v: (v.name != "variables.yml", v.as_posix()),
+            (v for v in variables if v.is_relative_to(top)),
+            key=lambda v: (not v.is_relative_to(path.parent), v.name != "variables.yml", str(v)),
         )
         if not inside or not match.group(1).isidentifier() or keyword.iskeyword(match.group(1)):
             continue
@@ -165,9 +168,10 @@ def _lume_model(root: Path, variables: list[Path]) -> tuple[OldModel, str, str] 
     return None
 
 
-def _taken(root: Path, model_file: str) -> list[str]:
-    """The files the modelcrate project would add beside `model_file` that exist already."""
-    folder = (root / model_file).parent
+def _taken(root: Path, model_file: str, variables: str) -> list[str]:
+    """The files the modelcrate project would add (in the package holding `model_file` and
+    `variables`) that exist already."""
+    folder = package_folder(root / model_file, root / variables)
     names = (f"{COMPAT}.py", f"{ADAPTER}.py", f"{FLOW}.py")
     return [(folder / n).relative_to(root).as_posix() for n in names if (folder / n).exists()]
 

@@ -80,6 +80,8 @@ class LumeProject:
     changes: list[FileChange] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
     intended: set[tuple[str, str, str]] = field(default_factory=set)
+    package: str = ""
+    """The package the new modules are in."""
 
 
 def lume_project(
@@ -87,9 +89,10 @@ def lume_project(
 ) -> LumeProject:
     """Make the LUME project at `root` (its `[project]` table `project`, changed here) a
     modelcrate project around `model` (defined in `model_file`), whose spec is `variables`."""
-    out = LumeProject()
-    package, _, _ = model.module.rpartition(".")
-    package_dir = (root / model_file).parent
+    package_dir = package_folder(root / model_file, root / variables)
+    depth = len((root / model_file).parent.relative_to(package_dir).parts)
+    package = ".".join(model.module.split(".")[: -1 - depth])
+    out = LumeProject(package=package)
     dist = str(project["name"])
     wheel_dir = package.replace(".", "/")
     inside = (root / variables).relative_to(package_dir).parts
@@ -148,6 +151,15 @@ def _check_note(source_dir: str, variables: str, project: dict[str, Any], *, ima
         "`modelcrate check`",
         f"{passing} pass; left to you: " + "; ".join(left),
     )
+
+
+def package_folder(model_file: Path, variables: Path) -> Path:
+    """The innermost package folder holding both the model's module and its variables file:
+    where the new modules go, so that the variables file is one of its resources."""
+    folder = model_file.parent
+    while not variables.is_relative_to(folder):
+        folder = folder.parent
+    return folder
 
 
 def _modules(root: Path, package_dir: Path) -> list[tuple[Path, str, ast.Module]]:
