@@ -252,6 +252,7 @@ def test_a_lume_services_template_project_becomes_a_modelcrate_project():
         "_entrypoint.sh",
         "prefect.yaml",
     }
+    assert changes["requirements.txt"].text == "\n".join(dependencies) + "\n"
     deployments = yaml.safe_load(changes["prefect.yaml"].text or "")["deployments"]
     assert [d["entrypoint"] for d in deployments] == [
         "injector_surrogate/modelcrate_flow.py:injector_surrogate_flow",

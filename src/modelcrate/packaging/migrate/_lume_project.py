@@ -69,6 +69,7 @@ rendered (or copied) from it here, so that they stay the same."""
 _TEMPLATE_FLOW = _TEMPLATE / "src" / "{{ package_name }}"
 DOCKERFILE = "Dockerfile"
 PREFECT_YAML = "prefect.yaml"
+REQUIREMENTS = "requirements.txt"
 ENTRYPOINT = "_entrypoint.sh"
 
 
@@ -119,6 +120,7 @@ def lume_project(
     _point_imports(root, package_dir, package, out)
     _entry_points(project, dist, package, model, out)
     _requirements(project, out)
+    _requirements_file(root, project, out)
     _image(root, dist, project, out)
     _deployments(root, dist, package, source_dir, out)
     _environment(root, project, out)
@@ -341,6 +343,24 @@ def _requirements(project: dict[str, Any], out: LumeProject) -> None:
                 f"now {REQUIRES_PYTHON}, as modelcrate needs",
             )
         )
+
+
+def _requirements_file(root: Path, project: dict[str, Any], out: LumeProject) -> None:
+    """requirements.txt (which the old setup.py read, and `pip install -r` still may) on the
+    same requirements as pyproject.toml: lume-model and Prefect 1/2 lines out, the new ones in."""
+    path = root / REQUIREMENTS
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+    except (OSError, UnicodeDecodeError):
+        return
+    kept = [line for line in lines if _name(line.split("#")[0]) not in _REPLACED]
+    if len(kept) == len(lines):
+        return
+    named = {_name(line.split("#")[0]) for line in kept}
+    added = [r for r in project.get("dependencies", []) if _name(r) not in named]
+    text = "\n".join([*kept, *added]) + "\n"
+    what = "lume-model and Prefect 1/2 out, as in pyproject.toml"
+    out.changes.append(FileChange(REQUIREMENTS, "modify", what, text))
 
 
 def _image(root: Path, dist: str, project: dict[str, Any], out: LumeProject) -> None:
