@@ -217,3 +217,17 @@ def test_a_project_its_outer_repository_ignores_is_migrated_without_a_commit(run
     code, out, _ = run_cli("migrate", project, FAST)
     assert code == 0 and "nothing was committed" in out
     assert git(tmp_path, "branch", "--list") == ""  # the outer repository was left alone
+
+
+def test_dry_run_of_a_lume_services_project_writes_nothing(run_cli, tmp_path):
+    project = old_package("bunch-compressor", tmp_path)
+    before = tree_hash(project)
+    code, out, err = run_cli("migrate", project, "--dry-run")
+    assert (code, err) == (0, "")
+    assert tree_hash(project) == before
+    assert (
+        "  A bunch_compressor/modelcrate_model.py: BunchCompressorModel as a modelcrate.Model"
+        in out
+    )
+    assert "  A tests/test_modelcrate_model.py: " in out
+    assert "  M bunch_compressor/files/variables.yml: upgraded to the current form" in out

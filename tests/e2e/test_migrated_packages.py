@@ -5,6 +5,9 @@ its command and takes its version from the same git tags."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -112,12 +115,60 @@ def test_c_extensions_computed_when_building_keep_a_setup_py_and_build_alike(run
     assert sh(bin_ / "fast-track", "3").stdout == "kicked: 6.0\n"
 
 
-def test_a_lume_services_template_project_builds_the_same_wheel(run_cli, tmp_path):
-    """Its dependencies (lume-model, Prefect 1) are not installed: the wheels are compared."""
-    project = old_package("injector-surrogate", tmp_path)
+@pytest.mark.parametrize(
+    ("name", "output", "value"),
+    [
+        ("injector-surrogate", "sigma_x", 0.75),  # 2022: Prefect 1, evaluate given a dict
+        ("bunch-compressor", "bunch_length", 4.5),  # 2023: Prefect 2, evaluate given a list
+    ],
+)
+def test_a_lume_services_project_becomes_a_modelcrate_project(
+    run_cli, tmp_path, name, output, value
+):
+    project = old_package(name, tmp_path)
     code, out, err = run_cli("migrate", project)
     assert code == 0, out + err
     assert SAME in out
-    assert (
-        "~ module only in the old wheel: injector_surrogate/_version.py (meant: see above)" in out
+    package = name.replace("-", "_")
+    assert f"~ module only in the old wheel: {package}/_version.py (meant: see above)" in out
+    assert f"~ entry point only in the old wheel: [orchestration] {name}.model" in out
+    assert "`modelcrate check`; entry-points, flow, evaluate, version and dockerfile pass; " in out
+    bin_ = installed(project, tmp_path)
+    said = passes_its_tests(project, bin_)
+    assert " 2 passed" in said, said
+    sh(bin_ / "modelcrate", "run", name, "--target", tmp_path / "results")
+    (stored,) = (tmp_path / "results" / name).glob("*.json")
+    assert json.loads(stored.read_text())["outputs"] == {output: pytest.approx(value)}
+    if name == "injector-surrogate":  # the Prefect 3 flow that replaced the Prefect 1 one
+        env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect")}
+        done = sh(
+            bin_ / "modelcrate", "run", name, "--prefect", "--target", tmp_path / "results", env=env
+        )
+        assert f"{output}  {value}" in done.stdout
+        assert len(list((tmp_path / "results" / name).glob("*.json"))) == 1  # the same result
+    code, out, err = run_cli("check", project, "--python", bin_ / "python", "--json")
+    assert code == 1 and out.startswith("["), out + err
+    failed = {r["name"] for r in json.loads(out) if not r["ok"]}
+    # exactly the checks the report leaves to the user
+    assert failed == {"variables", "readme", "portable"}, out
+    code, out, err = run_cli("migrate", project)  # a second time: nothing left to do
+    assert code == 0 and "already migrated" in out, out + err
+
+
+def test_a_lume_model_whose_evaluate_cannot_be_read_is_left_as_a_manual_step(run_cli, tmp_path):
+    """2024: evaluate hands its variables to a helper, so their shape is not known."""
+    project = old_package("gun-laser", tmp_path)
+    code, out, err = run_cli("migrate", project)
+    assert code == 0, out + err
+    assert "gun_laser/modelcrate_model.py: a manual step; GunLaserModel.evaluate takes" in out
+    bin_ = installed(project, tmp_path)
+    said = passes_its_tests(project, bin_)
+    assert " 2 xfailed" in said, said
+    done = subprocess.run(
+        [bin_ / "modelcrate", "run", "gun-laser", "--target", tmp_path / "results"],
+        capture_output=True,
+        text=True,
+        check=False,
     )
+    assert done.returncode != 0
+    assert "pass `variables` or `list(variables.values())`" in done.stderr, done.stderr

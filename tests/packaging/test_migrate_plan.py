@@ -7,10 +7,12 @@ import shutil
 
 import pytest
 import tomlkit
+import yaml
 from _old_packages import FIXTURES
 
 from modelcrate._errors import MigrateError
 from modelcrate.packaging import plan_migration
+from modelcrate.spec import upgraded_text
 
 
 def planned(name: str):
@@ -221,29 +223,128 @@ def test_setuptools_scm_options_are_kept_with_their_new_names(tmp_path):
     assert pyproject["project"]["dynamic"] == ["version"]
 
 
-def test_a_lume_services_template_project_has_its_packaging_migrated_and_the_rest_noted():
+def test_a_lume_services_template_project_becomes_a_modelcrate_project():
     _, changes, pyproject, notes = planned("injector-surrogate")
     assert pyproject["project"]["entry-points"] == {
-        "orchestration": {
-            "injector-surrogate.model": "injector_surrogate.model:InjectorSurrogate",
-            "injector-surrogate.flow": "injector_surrogate.flow.flow:get_flow",
-        }
+        "modelcrate.models": {
+            "injector-surrogate": "injector_surrogate.modelcrate_model:InjectorSurrogate"
+        },
+        "modelcrate.flows": {
+            "injector-surrogate": "injector_surrogate.modelcrate_flow:injector_surrogate_flow"
+        },
     }
-    assert pyproject["project"]["dependencies"] == ["lume-model>=1.0", "prefect==1.2.4"]
+    dependencies = pyproject["project"]["dependencies"]
+    assert dependencies[0].startswith("modelcrate")
+    assert dependencies[1:] == ["numpy>=1.24", "prefect>=3.9,<4"]
+    assert pyproject["project"]["requires-python"] == ">=3.10"
     assert changes["setup.cfg"].action == "remove"  # it held only [versioneer]
     init = changes["injector_surrogate/__init__.py"].text or ""
     assert "from . import _version" not in init and "get_versions" not in init
     assert "VARIABLE_FILE = os.path.join(" in init  # the rest of the module is untouched
-    lume = [n for n in notes if "manual step" in n or "upgrade-variables" in n]
-    assert lume == [
-        "injector_surrogate/files/variables.yml: a LUME variables file (1 input, 1 output); kept; "
-        "`modelcrate upgrade-variables injector_surrogate/files/variables.yml` rewrites it in "
-        "the current form",
-        "injector_surrogate/flow/flow.py: a Prefect 1 flow; kept as it is; a Prefect 3 flow (as "
-        "`modelcrate new` writes) is a manual step for now",
-        "injector_surrogate/model.py: InjectorSurrogate, a lume-model BaseModel; kept as it is; "
-        "putting its evaluate behind modelcrate.Model is a manual step for now",
+    added = {path for path, change in changes.items() if change.action == "add"}
+    assert added == {
+        "pyproject.toml",
+        "injector_surrogate/lume_compat.py",
+        "injector_surrogate/modelcrate_model.py",
+        "injector_surrogate/modelcrate_flow.py",
+        "tests/test_modelcrate_model.py",
+        "Dockerfile",
+        "_entrypoint.sh",
+        "prefect.yaml",
+    }
+    assert changes["requirements.txt"].text == "\n".join(dependencies) + "\n"
+    deployments = yaml.safe_load(changes["prefect.yaml"].text or "")["deployments"]
+    assert [d["entrypoint"] for d in deployments] == [
+        "injector_surrogate/modelcrate_flow.py:injector_surrogate_flow",
+        "injector_surrogate/modelcrate_flow.py:sweep_flow",
+        "injector_surrogate.modelcrate_flow:injector_surrogate_flow",
     ]
+    dockerfile = changes["Dockerfile"].text or ""
+    assert (
+        'ENV MODELCRATE_MODEL="injector-surrogate"' in dockerfile and "USER 1000:1000" in dockerfile
+    )
+    serve = pyproject["project"]["optional-dependencies"]["serve"]
+    assert serve == [dependencies[0].replace("modelcrate", "modelcrate[serve]", 1)]
+    model = changes["injector_surrogate/model.py"].text or ""
+    old = (FIXTURES / "injector-surrogate" / "injector_surrogate" / "model.py").read_text()
+    assert model.splitlines()[:2] == [
+        "from injector_surrogate.lume_compat import BaseModel",
+        "from injector_surrogate.lume_compat import variables_from_yaml",
+    ]
+    assert model.splitlines()[2:] == old.splitlines()[2:]  # the model's own code is kept
+    adapter = changes["injector_surrogate/modelcrate_model.py"].text or ""
+    assert "return _values(self.lume_model.evaluate(variables))" in adapter  # a dict by name
+    flow = changes["injector_surrogate/modelcrate_flow.py"].text or ""
+    assert "from injector_surrogate.modelcrate_model import InjectorSurrogate" in flow
+    assert "def injector_surrogate_flow(" in flow
+    environment = yaml.safe_load(changes["environment.yml"].text or "")
+    assert environment["dependencies"][:2] == ["python=3.11", "pip"]
+    assert environment["dependencies"][2]["pip"] == dependencies
+    lume = [n for n in notes if "lume" in n.lower() or "prefect" in n.lower()]
+    check = [n for n in notes if n.startswith("pyproject.toml: `modelcrate check`")]
+    assert len(check) == 1 and "left to you: variables and readme" in check[0]
+    assert lume == [
+        "environment.yml: the conda environment; kept; lume-model and Prefect 1/2 taken out, "
+        "python=3.11, and pip installs what pyproject.toml requires",
+        "injector_surrogate/files/variables.yml: a LUME variables file (1 input, 1 output); "
+        "upgraded in place to the current form (variable_class, default_value, value_range, "
+        "unit), as `modelcrate upgrade-variables` does",
+        "injector_surrogate/flow/flow.py: the old Prefect 1 flow (its tasks: evaluate); kept for "
+        "reference, but it needs its old Prefect and no longer runs; the flow is now "
+        "injector_surrogate/modelcrate_flow.py: carry any task it still needs over into it by "
+        "hand",
+        "injector_surrogate/model.py: InjectorSurrogate, a lume-model BaseModel; kept; it runs "
+        "behind modelcrate.Model as InjectorSurrogate of injector_surrogate.modelcrate_model, "
+        "with injector_surrogate/files/variables.yml as its spec",
+        "injector_surrogate/model.py: imports of lume-model 0.x (which no longer installs beside "
+        "modelcrate); pointed at injector_surrogate.lume_compat; the code is kept as it was",
+        "pyproject.toml: the LUME-services `orchestration` entry points; replaced by "
+        "`modelcrate.models` and `modelcrate.flows`, through which modelcrate finds the model "
+        "and its flow",
+        "pyproject.toml: requirements lume-model>=1.0, prefect==1.2.4; replaced by "
+        f"{', '.join(dependencies)} (the model runs on lume_compat, the flow on Prefect 3)",
+    ]
+    variables = changes["injector_surrogate/files/variables.yml"]
+    assert variables.action == "modify"
+    assert variables.text == upgraded_text(
+        FIXTURES / "injector-surrogate" / "injector_surrogate" / "files" / "variables.yml"
+    )
+    assert "variable_class: ScalarVariable" in variables.text
+
+
+@pytest.mark.parametrize(
+    ("name", "shape_line", "flow"),
+    [
+        (
+            "bunch-compressor",
+            "return _values(self.lume_model.evaluate(list(variables.values())))",
+            "bunch_compressor/flow.py: the old Prefect 2 flow (its tasks: preprocess, evaluate, "
+            "save_results)",
+        ),
+        (
+            "gun-laser",
+            "raise NotImplementedError(",
+            "gun_laser/flow.py: the old Prefect 2 flow (its tasks: evaluate)",
+        ),
+    ],
+)
+def test_lume_services_projects_of_later_years(name, shape_line, flow):
+    _, changes, pyproject, notes = planned(name)
+    package = name.replace("-", "_")
+    assert shape_line in (changes[f"{package}/modelcrate_model.py"].text or "")
+    assert any(n.startswith(flow + "; kept for reference") for n in notes)
+    environment = yaml.safe_load(changes["environment.yml"].text or "")
+    pip = environment["dependencies"][-1]["pip"]
+    assert not any(p.startswith(("lume", "prefect>=2")) for p in pip)
+    assert pip == pyproject["project"]["dependencies"]
+    missing = [n for n in notes if "not in the repository" in n]
+    if name == "bunch-compressor":
+        assert missing == [
+            "bunch_compressor/model.py:13: names the file 'calibration.json', which is not in "
+            "the repository; add it (or have the code fetch it) before the model can run"
+        ]
+    else:
+        assert missing == []
 
 
 def test_setup_cfg_alone_with_values_read_from_files(tmp_path):
@@ -322,3 +423,34 @@ def test_requirement_files_setup_py_never_read_are_noted(tmp_path):
         "declare its requirements as an extra in [project.optional-dependencies] if the package "
         "should offer them"
     ]
+
+
+def test_a_lume_project_with_odd_files_is_planned_and_they_are_noted(tmp_path):
+    project = tmp_path / "bunch-compressor"
+    shutil.copytree(FIXTURES / "bunch-compressor", project)
+    package = project / "bunch_compressor"
+    (package / "scratch.py").write_text("def broken(:\n")  # not Python: left alone
+    (package / "notes.py").write_bytes(b"\xff\xfe not text")
+    with (project / "MANIFEST.in").open("a") as manifest:
+        manifest.write("include weights/model.pt\n")
+    plan = plan_migration(project)
+    notes = [str(n) for n in plan.notes]
+    assert "bunch_compressor/modelcrate_model.py" in {c.path for c in plan.changes}
+    assert (
+        "MANIFEST.in:5: names 'weights/model.pt', which is not in the repository; kept; add it, "
+        "or take the line out" in notes
+    )
+
+
+def test_a_lume_project_whose_package_has_a_file_of_the_same_name_is_only_noted(tmp_path):
+    project = tmp_path / "bunch-compressor"
+    shutil.copytree(FIXTURES / "bunch-compressor", project)
+    (project / "bunch_compressor" / "modelcrate_flow.py").write_text("# the user's own\n")
+    plan = plan_migration(project)
+    paths = {c.path for c in plan.changes}
+    assert "bunch_compressor/modelcrate_model.py" not in paths
+    assert "bunch_compressor/files/variables.yml" in paths  # still upgraded
+    assert (
+        "bunch_compressor/modelcrate_flow.py: already exists; so the modelcrate project is not "
+        "made around the lume-model model; rename the file and migrate again"
+    ) in [str(n) for n in plan.notes]

@@ -64,6 +64,11 @@ def migrate(
     written: when they differ, nothing is written and the exit code is 1 (unless
     --accept-differences). In place, the change is one commit on a new branch,
     modelcrate-migrate; the work tree must have no uncommitted changes.
+
+    A LUME-services template project also becomes a modelcrate project: its variables files
+    are upgraded, its lume-model model runs behind modelcrate.Model, a Prefect 3 flow and the
+    modelcrate.models and modelcrate.flows entry points replace the old flow's `orchestration`
+    ones, and environment.yml follows pyproject.toml; what is left to do by hand is listed.
     """
     from ..packaging import migrate_project
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import click
@@ -19,13 +18,9 @@ import click
 def upgrade_variables(file: Path, output: Path | None) -> None:
     """Rewrite a variables FILE of any LUME generation in the current one
     (variable_class, default_value, value_range, unit, read_only)."""
-    from ..spec import dump_spec, load_spec, parse_spec, write_text_atomic
+    from ..spec import upgraded_text, write_text_atomic
 
-    spec = load_spec(file)
-    text = dump_spec(spec)
-    with warnings.catch_warnings():  # what it warned about was said when it was read
-        warnings.simplefilter("ignore")
-        parse_spec(text, source=str(file))  # what is written must read back
+    text = upgraded_text(file)
     target = output or file
     if _holds_text(target, text):
         click.echo(f"{target} is already in the current form; nothing to do.")

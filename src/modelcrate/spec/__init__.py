@@ -25,6 +25,7 @@ from ._write import (
     new_file_mode,
     plain_value,
     spec_document,
+    upgraded_text,
     write_spec,
     write_text_atomic,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "plain_value",
     "python_name",
     "spec_document",
+    "upgraded_text",
     "variable_schema",
     "write_spec",
     "write_text_atomic",

@@ -7,6 +7,7 @@ import math
 import os
 import stat
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,18 @@ def dump_spec(spec: Spec) -> str:
     """The spec as YAML text in the current generation."""
     return yaml.dump(spec_document(spec), Dumper=_Dumper, sort_keys=False, allow_unicode=True,
                      default_flow_style=False, width=100)  # fmt: skip
+
+
+def upgraded_text(path: str | os.PathLike[str]) -> str:
+    """The variables file at `path` (of any LUME generation) as text of the current one, read
+    back before it is returned (`modelcrate upgrade-variables`)."""
+    from ._load import load_spec, parse_spec
+
+    text = dump_spec(load_spec(path))
+    with warnings.catch_warnings():  # what it warned about was said when it was read
+        warnings.simplefilter("ignore")
+        parse_spec(text, source=str(path))  # what is written must read back
+    return text
 
 
 def write_spec(spec: Spec, path: str | os.PathLike[str]) -> Path:

@@ -27,7 +27,7 @@ from ._document import (
     read_pyproject_document,
 )
 from ._kept_setup import KEPT_MARK, kept_setup_py
-from ._lume import lume_notes
+from ._lume import lume_changes
 from ._manifest import manifest_notes
 from ._parity import LEFT_BEHIND, Parity, ParityDict, check_parity
 from ._plan import FileChange, FileChangeDict, MigrationPlan
@@ -120,7 +120,8 @@ def plan_migration(project: str | os.PathLike[str]) -> MigrationPlan:
     translated = translate(declared, root, tag_prefix=tag_prefix(sections, existing))
     keep_build_requires(existing, translated)
     tools = tool_tables(sections)
-    notes = [*translated.notes, *tools.notes]
+    lume = lume_changes(root, translated.project)
+    notes = [*translated.notes, *tools.notes, *lume.notes]
     changes: list[FileChange] = []
     text = pyproject_text(existing, translated, tools, notes)
     check_pyproject(root / PYPROJECT, text)
@@ -144,8 +145,6 @@ def plan_migration(project: str | os.PathLike[str]) -> MigrationPlan:
         )
     if has_cfg:
         changes.append(_setup_cfg_change(root, sections, tools))
-    points = dict(translated.project.get("entry-points", {}))
-    notes += lume_notes(root, points)
     notes += unread_requirement_files(root, translated.requirement_files)
     include_data = bool(translated.setuptools.get("include-package-data"))
     notes += manifest_notes(root, include_package_data=include_data)
@@ -157,6 +156,7 @@ def plan_migration(project: str | os.PathLike[str]) -> MigrationPlan:
             FileChange(p, "modify", "versioneer's lines taken out", t)
             for p, t in removal.rewritten.items()
         ]
+    changes += lume.changes
     bogus = frozenset(t for name in translated.split_files for t in split_tokens(root, name))
     parse_back(root, changes)
     notes.sort(key=lambda note: (note.file != SETUP_PY, note.file, note.line))
@@ -166,6 +166,7 @@ def plan_migration(project: str | os.PathLike[str]) -> MigrationPlan:
         tuple(notes),
         bogus_requirements=bogus,
         conditional_requirements=frozenset(translated.conditional),
+        intended=frozenset(lume.intended),
     )
 
 
@@ -219,6 +220,7 @@ def migrate_project(
                 removed=plan.removed,
                 bogus=plan.bogus_requirements,
                 conditional=plan.conditional_requirements,
+                intended=plan.intended,
             )
             if not parity.built or (not parity.same and not accept_differences):
                 return Migrated(plan, parity=parity)

@@ -129,12 +129,14 @@ def check_parity(
     removed: list[str],
     bogus: frozenset[str] = frozenset(),
     conditional: frozenset[str] = frozenset(),
+    intended: frozenset[tuple[str, str, str]] = frozenset(),
 ) -> Parity:
     """Build the wheels of the projects at `old` and `new` and compare them; `removed` are
     files the migration deleted (their modules are expected to be gone), `bogus` the
     requirements the old setup.py made of broken tokens (expected to be gone too),
     `conditional` those it added under a condition (now with their marker: the old wheel had
-    them, or not, as the building machine decided)."""
+    them, or not, as the building machine decided), `intended` the differences (kind, old, new)
+    the migration made on purpose."""
     with tempfile.TemporaryDirectory(prefix="modelcrate-parity-") as scratch:
         root = Path(scratch)
         log.info("building the old wheel: %s", old)
@@ -155,7 +157,11 @@ def check_parity(
     if old_contents is None or new_contents is None:
         return Parity(old_contents, new_contents, tuple(f for f in failures if f), ())
     found = compare(old_contents, new_contents)
-    expected = tuple(d for d in found if _meant(d, removed, bogus, conditional))
+    expected = tuple(
+        d
+        for d in found
+        if (d.kind, d.old, d.new) in intended or _meant(d, removed, bogus, conditional)
+    )
     return Parity(
         old_contents, new_contents, tuple(d for d in found if d not in expected), expected
     )
@@ -208,6 +214,11 @@ def wheel_contents(wheel: Path) -> WheelContents:
         requirements=frozenset(_requirement(r) for r in metadata.get_all("Requires-Dist") or []),
         requires_python=str(metadata.get("Requires-Python", "") or ""),
     )
+
+
+def requirement_key(text: str) -> str:
+    """A requirement as the comparison spells it."""
+    return _requirement(text)
 
 
 def _requirement(text: str) -> str:

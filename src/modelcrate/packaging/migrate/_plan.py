@@ -43,6 +43,9 @@ class MigrationPlan:
     """What the old setup.py made requirements of by mistake (the `.read().split()` tokens)."""
     conditional_requirements: frozenset[str] = frozenset()
     """Requirements setup.py added under a condition, now with it as their marker."""
+    intended: frozenset[tuple[str, str, str]] = frozenset()
+    """Differences between the old and the migrated wheel the migration means, as (kind, old,
+    new): a LUME-services project's new modules, entry points and requirements."""
 
     @property
     def removed(self) -> list[str]:

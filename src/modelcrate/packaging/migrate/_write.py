@@ -3,6 +3,7 @@ its file, then renamed), and in a git repository one commit on a new branch."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from pathlib import Path
@@ -38,11 +39,16 @@ def apply_changes(plan: MigrationPlan, root: Path) -> None:
     """Write the plan's files under `root`: every new text beside its file first, then each
     moved into place, then the removals."""
     staged: list[tuple[Path, Path]] = []
+    made: list[Path] = []  # folders made for new files (a project's first tests/), innermost last
     try:
         for change in plan.changes:
             if change.text is None:
                 continue
             target = root / change.path
+            missing = [p for p in (target.parent, *target.parent.parents) if not p.exists()]
+            for folder in reversed(missing):
+                folder.mkdir()
+                made.append(folder)
             temporary = target.with_name(f".{target.name}.migrate.tmp")
             temporary.write_text(change.text, encoding="utf-8")
             if target.exists():
@@ -51,6 +57,9 @@ def apply_changes(plan: MigrationPlan, root: Path) -> None:
     except BaseException:
         for temporary, _ in staged:
             temporary.unlink(missing_ok=True)
+        for folder in reversed(made):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
         raise
     for temporary, target in staged:
         os.replace(temporary, target)

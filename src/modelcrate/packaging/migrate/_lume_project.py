@@ -1,0 +1,565 @@
+"""A LUME-services template project made a modelcrate project: its lume-model model behind the
+`Model` contract (`lume_compat.py`, `modelcrate_model.py`, the model's lume_model imports
+pointed at `lume_compat`), a Prefect 3 flow and a Dockerfile rendered from the project
+template, `modelcrate.models` and `modelcrate.flows` entry points in place of `orchestration`,
+requirements and environment.yml on modelcrate and Prefect 3, a test through `modelcrate run`,
+and notes on the old flow's tasks and on files the code names that are not there."""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jinja2 import Environment, StrictUndefined
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
+
+from .._escape import FILTERS
+from .._options import default_modelcrate_requirement, serve_requirement
+from ._declared import Note
+from ._lume_code import (
+    ADAPTER,
+    COMPAT,
+    COMPAT_NAMES,
+    COMPAT_SOURCE,
+    FLOW,
+    OldModel,
+    adapter_source,
+    manual_step,
+    tests_source,
+)
+from ._parity import requirement_key
+from ._plan import FileChange
+
+ORCHESTRATION = "orchestration"
+ENVIRONMENT = "environment.yml"
+REQUIRES_PYTHON = ">=3.10"
+_REPLACED = frozenset({"lume-model", "prefect", "lume-services"})
+_RUNTIME = ("numpy>=1.24", "prefect>=3.9,<4")
+_DATA_SUFFIXES = (
+    ".pt",
+    ".pth",
+    ".h5",
+    ".hdf5",
+    ".onnx",
+    ".pkl",
+    ".pickle",
+    ".joblib",
+    ".npy",
+    ".npz",
+    ".csv",
+    ".json",
+    ".yml",
+    ".yaml",
+    ".txt",
+    ".dat",
+    ".keras",
+    ".sav",
+)
+_SKIPPED = frozenset({".git", ".venv", "venv", "build", "dist", "node_modules", "__pycache__"})
+_TEMPLATE = Path(__file__).parents[1] / "scaffold" / "template" / "project"
+"""The project template `modelcrate new` renders: its flow, Dockerfile and image entry point are
+rendered (or copied) from it here, so that they stay the same."""
+_TEMPLATE_FLOW = _TEMPLATE / "src" / "{{ package_name }}"
+DOCKERFILE = "Dockerfile"
+PREFECT_YAML = "prefect.yaml"
+REQUIREMENTS = "requirements.txt"
+ENTRYPOINT = "_entrypoint.sh"
+
+
+@dataclass
+class LumeProject:
+    """What the migration of a LUME-services project adds: file changes, notes, and the
+    differences between the old and the new wheel it means (kind, old, new)."""
+
+    changes: list[FileChange] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    intended: set[tuple[str, str, str]] = field(default_factory=set)
+    package: str = ""
+    """The package the new modules are in."""
+
+
+def lume_project(
+    root: Path, project: dict[str, Any], model: OldModel, model_file: str, variables: str
+) -> LumeProject:
+    """Make the LUME project at `root` (its `[project]` table `project`, changed here) a
+    modelcrate project around `model` (defined in `model_file`), whose spec is `variables`."""
+    package_dir = package_folder(root / model_file, root / variables)
+    depth = len((root / model_file).parent.relative_to(package_dir).parts)
+    package = ".".join(model.module.split(".")[: -1 - depth])
+    out = LumeProject(package=package)
+    dist = str(project["name"])
+    wheel_dir = package.replace(".", "/")
+    inside = (root / variables).relative_to(package_dir).parts
+    source_dir = package_dir.relative_to(root).as_posix()
+    for name, text, what in (
+        (COMPAT, COMPAT_SOURCE, "the old lume-model's BaseModel, variables and reader, on modelcrate"),
+        (ADAPTER, adapter_source(package, model, inside, dist), f"{model.name} as a modelcrate.Model"),
+        (FLOW, flow_source(package, model.name, dist), "the Prefect 3 flow, as `modelcrate new` writes it"),
+    ):  # fmt: skip
+        out.changes.append(FileChange(f"{source_dir}/{name}.py", "add", what, text))
+        out.intended.add(("module", "", f"{wheel_dir}/{name}.py"))
+    test = "tests/test_modelcrate_model.py"
+    if not (root / test).exists():
+        out.changes.append(
+            FileChange(
+                test,
+                "add",
+                "the model on its defaults, and through modelcrate run",
+                tests_source(package, model, dist),
+            )
+        )
+    if model.shape == "unknown":
+        out.notes.append(Note(f"{source_dir}/{ADAPTER}.py", 0, "a manual step", manual_step(model)))
+    _point_imports(root, package_dir, package, out)
+    _entry_points(project, dist, package, model, out)
+    _requirements(project, out)
+    _requirements_file(root, project, out)
+    _image(root, dist, project, out)
+    _deployments(root, dist, package, source_dir, out)
+    _environment(root, project, out)
+    out.notes += _old_flows(root, package_dir)
+    out.notes += _missing_files(root, package_dir)
+    out.notes += _missing_in_manifest(root)
+    image = any(change.path == DOCKERFILE for change in out.changes)
+    out.notes.append(_check_note(source_dir, variables, project, image=image))
+    return out
+
+
+def _check_note(source_dir: str, variables: str, project: dict[str, Any], *, image: bool) -> Note:
+    """Which checks of `modelcrate check` the migrated project leaves to the user, and why."""
+    passing = "entry-points, flow, evaluate, version" + (" and dockerfile" if image else "")
+    left = [
+        f"variables and readme (they read src/PACKAGE/variables.yml and README.md's variable "
+        f"tables; the package keeps its layout and {variables}: move {source_dir} under src/ "
+        "with its variables file as variables.yml, and add the tables, `modelcrate new` shows how)",
+    ]
+    if not image:
+        left.append("dockerfile (the project's own Dockerfile is kept as it is)")
+    if any("file:" in str(r) for r in project.get("dependencies", [])):
+        left.append(
+            "portable (modelcrate is required by a path of this machine, as this modelcrate "
+            "was installed; require a release or a git URL before CI or an image builds it)"
+        )
+    return Note(
+        "pyproject.toml",
+        0,
+        "`modelcrate check`",
+        f"{passing} pass; left to you: " + "; ".join(left),
+    )
+
+
+def package_folder(model_file: Path, variables: Path) -> Path:
+    """The innermost package folder holding both the model's module and its variables file:
+    where the new modules go, so that the variables file is one of its resources."""
+    folder = model_file.parent
+    while not variables.is_relative_to(folder):
+        folder = folder.parent
+    return folder
+
+
+def _modules(root: Path, package_dir: Path) -> list[tuple[Path, str, ast.Module]]:
+    """The package's Python files that read and parse (the others are noted by the build, or
+    by the user's own tests), with their text and syntax tree, outside environments and
+    caches."""
+    found = []
+    for folder, folders, names in os.walk(package_dir):
+        folders[:] = sorted(f for f in folders if f not in _SKIPPED)
+        for name in sorted(names):
+            path = Path(folder) / name
+            if not name.endswith(".py") or not path.is_file():
+                continue
+            try:
+                text = path.read_text(encoding="utf-8")
+                found.append((path, text, ast.parse(text)))
+            except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+                continue
+    return found
+
+
+def _project_files(root: Path) -> set[str]:
+    """The names of the project's files, outside git's folder, environments and caches."""
+    names: set[str] = set()
+    for _, folders, files in os.walk(root):
+        folders[:] = [f for f in folders if f not in _SKIPPED]
+        names.update(files)
+    return names
+
+
+def _rendered(template: Path, **answers: str) -> str:
+    """A file of the project template rendered with `answers`, through its escaping filters."""
+    environment = Environment(keep_trailing_newline=True, undefined=StrictUndefined)
+    environment.filters.update(FILTERS)
+    return environment.from_string(template.read_text(encoding="utf-8")).render(**answers)
+
+
+def flow_source(package: str, model_class: str, dist: str) -> str:
+    """The template's flow.py for `model_class` of `package`.modelcrate_model."""
+    text = _rendered(
+        _TEMPLATE_FLOW / "flow.py.jinja",
+        project_name=dist,
+        repo_name=dist,
+        package_name=package,
+        model_class=model_class,
+        flow_name=f"{package.replace('.', '_')}_flow",
+    )
+    return text.replace(f"from {package}.model import", f"from {package}.{ADAPTER} import")
+
+
+def _point_imports(root: Path, package_dir: Path, package: str, out: LumeProject) -> None:
+    """Point each `from lume_model... import NAME` of the package at lume_compat, when it
+    provides every name; note the rest."""
+    for path, text, tree in _modules(root, package_dir):
+        if "lume_model" not in text:
+            continue
+        relative = path.relative_to(root).as_posix()
+        lines = text.splitlines(keepends=True)
+        changed = False
+        for node in tree.body:
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("lume_model"):
+                names = {alias.name for alias in node.names}
+                if names <= COMPAT_NAMES and node.end_lineno == node.lineno:
+                    imported = ", ".join(
+                        a.name + (f" as {a.asname}" if a.asname else "") for a in node.names
+                    )
+                    line = lines[node.lineno - 1]
+                    indent = line[: len(line) - len(line.lstrip())]
+                    lines[node.lineno - 1] = f"{indent}from {package}.{COMPAT} import {imported}\n"
+                    changed = True
+                    continue
+            if isinstance(node, (ast.Import, ast.ImportFrom)) and _imports_lume(node):
+                out.notes.append(
+                    Note(
+                        relative,
+                        node.lineno,
+                        "an import of lume-model that lume_compat does not provide",
+                        "kept; install a lume-model that has it, or "
+                        "rewrite it on modelcrate by hand",
+                    )
+                )
+        if changed:
+            new = "".join(lines)
+            out.changes.append(
+                FileChange(relative, "modify", f"its lume_model imports now from {COMPAT}", new)
+            )
+            out.notes.append(
+                Note(
+                    relative,
+                    0,
+                    "imports of lume-model 0.x (which no longer installs beside modelcrate)",
+                    f"pointed at {package}.{COMPAT}; the code is kept as it was",
+                )
+            )
+
+
+def _imports_lume(node: ast.Import | ast.ImportFrom) -> bool:
+    if isinstance(node, ast.ImportFrom):
+        return (node.module or "").startswith("lume_model")
+    return any(alias.name.startswith("lume_model") for alias in node.names)
+
+
+def _entry_points(
+    project: dict[str, Any], dist: str, package: str, model: OldModel, out: LumeProject
+) -> None:
+    """`orchestration` out; `modelcrate.models` and `modelcrate.flows` in."""
+    groups = project.setdefault("entry-points", {})
+    old = groups.pop(ORCHESTRATION, {})
+    for name, target in old.items():
+        out.intended.add(("entry point", f"[{ORCHESTRATION}] {name} = {target}", ""))
+    added = {
+        "modelcrate.models": f"{package}.{ADAPTER}:{model.name}",
+        "modelcrate.flows": f"{package}.{FLOW}:{package.replace('.', '_')}_flow",
+    }
+    for group, target in added.items():
+        groups[group] = {dist: target}
+        out.intended.add(("entry point", "", f"[{group}] {dist} = {target}"))
+    if old:
+        out.notes.append(
+            Note(
+                "pyproject.toml",
+                0,
+                "the LUME-services `orchestration` entry points",
+                "replaced by `modelcrate.models` and `modelcrate.flows`, through which "
+                "modelcrate finds the model and its flow",
+            )
+        )
+
+
+def _requirements(project: dict[str, Any], out: LumeProject) -> None:
+    """lume-model and Prefect 1/2 out; modelcrate, numpy and Prefect 3 in; Python 3.10 at least."""
+    if "dependencies" in project.get("dynamic", []):
+        out.notes.append(
+            Note(
+                "pyproject.toml",
+                0,
+                "dependencies read from a file when building",
+                "kept; replace lume-model and Prefect 1/2 there with modelcrate and "
+                "prefect>=3.9,<4 by hand",
+            )
+        )
+        return
+    kept: list[str] = []
+    dropped: list[str] = []
+    for text in project.get("dependencies", []):
+        try:
+            name = str(canonicalize_name(Requirement(text).name))
+        except InvalidRequirement:
+            name = ""
+        (dropped if name in _REPLACED else kept).append(text)
+    present = {_name(t) for t in kept}
+    added = [r for r in (default_modelcrate_requirement(), *_RUNTIME) if _name(r) not in present]
+    project["dependencies"] = [*kept, *added]
+    out.intended |= {("requirement", requirement_key(r), "") for r in dropped}
+    out.intended |= {("requirement", "", requirement_key(r)) for r in added}
+    if dropped:
+        out.notes.append(
+            Note(
+                "pyproject.toml",
+                0,
+                "requirements " + ", ".join(dropped),
+                "replaced by " + ", ".join(added) + " (the model runs on lume_compat, the "
+                "flow on Prefect 3)",
+            )
+        )
+    old = str(project.get("requires-python", ""))
+    try:
+        too_old = not old or SpecifierSet(old).contains("3.9")
+    except InvalidSpecifier:
+        too_old = False
+    if too_old:
+        project["requires-python"] = REQUIRES_PYTHON
+        out.intended.add(("requires-python", old or "(any)", REQUIRES_PYTHON))
+        out.notes.append(
+            Note(
+                "pyproject.toml",
+                0,
+                f"requires-python {old or '(any)'}",
+                f"now {REQUIRES_PYTHON}, as modelcrate needs",
+            )
+        )
+
+
+def _requirements_file(root: Path, project: dict[str, Any], out: LumeProject) -> None:
+    """requirements.txt (which the old setup.py read, and `pip install -r` still may) on the
+    same requirements as pyproject.toml: lume-model and Prefect 1/2 lines out, the new ones in."""
+    path = root / REQUIREMENTS
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+    except (OSError, UnicodeDecodeError):
+        return
+    kept = [line for line in lines if _name(line.split("#")[0]) not in _REPLACED]
+    if len(kept) == len(lines):
+        return
+    named = {_name(line.split("#")[0]) for line in kept}
+    added = [r for r in project.get("dependencies", []) if _name(r) not in named]
+    text = "\n".join([*kept, *added]) + "\n"
+    what = "lume-model and Prefect 1/2 out, as in pyproject.toml"
+    out.changes.append(FileChange(REQUIREMENTS, "modify", what, text))
+
+
+def _image(root: Path, dist: str, project: dict[str, Any], out: LumeProject) -> None:
+    """The template's Dockerfile and image entry point (unless the project has its own), and
+    the `serve` extra the image installs."""
+    if (root / DOCKERFILE).exists() or (root / ENTRYPOINT).exists():
+        out.notes.append(
+            Note(
+                DOCKERFILE,
+                0,
+                "the project's own image files",
+                "kept; the template's "
+                "Dockerfile and _entrypoint.sh are not written (`modelcrate new` shows them)",
+            )
+        )
+    else:
+        text = _rendered(_TEMPLATE / f"{DOCKERFILE}.jinja", repo_name=dist)
+        what = "the template's: builds the wheel, installs it as a non-root user"
+        out.changes.append(FileChange(DOCKERFILE, "add", what, text))
+        entry = (_TEMPLATE / ENTRYPOINT).read_text(encoding="utf-8")
+        out.changes.append(
+            FileChange(ENTRYPOINT, "add", "the image's modes: run, serve, worker, help", entry)
+        )
+    extras = project.setdefault("optional-dependencies", {})
+    modelcrate = next((r for r in project.get("dependencies", []) if _name(r) == "modelcrate"), "")
+    if modelcrate and "serve" not in extras:
+        extras["serve"] = [serve_requirement(modelcrate)]
+        marked = f'{extras["serve"][0]}; extra == "serve"'
+        out.intended.add(("requirement", "", requirement_key(marked)))
+
+
+def _deployments(root: Path, dist: str, package: str, source_dir: str, out: LumeProject) -> None:
+    """The template's prefect.yaml (local, sweep and Kubernetes deployments), its entry points
+    on the migrated flow module; the project's own is kept."""
+    if (root / PREFECT_YAML).exists():
+        out.notes.append(Note(PREFECT_YAML, 0, "the project's own deployments", "kept as they are"))
+        return
+    flow_name = f"{package.replace('.', '_')}_flow"
+    text = _rendered(
+        _TEMPLATE / f"{PREFECT_YAML}.jinja",
+        project_name=dist,
+        repo_name=dist,
+        package_name=package,
+        flow_name=flow_name,
+        image="",
+        registry="ghcr",
+    )
+    text = text.replace(f"src/{package}/flow.py:", f"{source_dir}/{FLOW}.py:")
+    text = text.replace(f"{package}.flow:", f"{package}.{FLOW}:")
+    entrypoints = {d["entrypoint"] for d in yaml.safe_load(text)["deployments"]}
+    if entrypoints != {
+        f"{source_dir}/{FLOW}.py:{flow_name}",
+        f"{source_dir}/{FLOW}.py:sweep_flow",
+        f"{package}.{FLOW}:{flow_name}",
+    }:  # the template changed: better none than a wrong one
+        out.notes.append(Note(PREFECT_YAML, 0, "not written", "write it as `modelcrate new` does"))
+        return
+    what = "the template's deployments: local process, sweep, Kubernetes"
+    out.changes.append(FileChange(PREFECT_YAML, "add", what, text))
+
+
+def _environment(root: Path, project: dict[str, Any], out: LumeProject) -> None:
+    """environment.yml kept, its packages on modelcrate: lume-model and Prefect 1/2 out,
+    Python 3.11, and pip installing what pyproject.toml requires."""
+    path = root / ENVIRONMENT
+    if not path.is_file():
+        return
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        document = None
+    if not isinstance(document, dict) or not isinstance(document.get("dependencies"), list):
+        out.notes.append(
+            Note(
+                ENVIRONMENT,
+                0,
+                "a conda environment that cannot be read",
+                "kept as it is; align it with pyproject.toml by hand",
+            )
+        )
+        return
+    conda: list[Any] = []
+    pip: list[Any] = []
+    for item in document["dependencies"]:
+        if isinstance(item, dict) and isinstance(item.get("pip"), list):
+            pip += [p for p in item["pip"] if _name(p) not in _REPLACED]
+        elif isinstance(item, str) and _name(item) in _REPLACED | {"python"}:
+            continue
+        elif item != "pip":
+            conda.append(item)
+    named = {_name(p) for p in pip}
+    pip += [r for r in project["dependencies"] if _name(r) not in named]
+    document["dependencies"] = ["python=3.11", *conda, "pip", {"pip": pip}]
+    text = yaml.safe_dump(document, sort_keys=False, default_flow_style=False, width=100)
+    yaml.safe_load(text)  # what is written must read back
+    out.changes.append(
+        FileChange(ENVIRONMENT, "modify", "kept, its packages on modelcrate and Prefect 3", text)
+    )
+    out.notes.append(
+        Note(
+            ENVIRONMENT,
+            0,
+            "the conda environment",
+            "kept; lume-model and Prefect 1/2 taken "
+            "out, python=3.11, and pip installs what pyproject.toml requires",
+        )
+    )
+
+
+def _name(item: Any) -> str:
+    """The canonical package name of a conda or pip dependency line ("" when there is none)."""
+    match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", str(item))
+    return canonicalize_name(match.group(1)) if match else ""
+
+
+def _old_flows(root: Path, package_dir: Path) -> list[Note]:
+    """The old Prefect 1/2 flows' tasks, which the new flow does not run."""
+    notes = []
+    for path, text, tree in _modules(root, package_dir):
+        if path.name in (f"{FLOW}.py", f"{ADAPTER}.py", f"{COMPAT}.py"):
+            continue
+        if not re.search(r"^\s*(from|import)\s+prefect\b", text, re.MULTILINE):
+            continue
+        tasks = [
+            node.name
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and any(_decorator_name(d) == "task" for d in node.decorator_list)
+        ]
+        listed = ", ".join(tasks) if tasks else "none"
+        generation = "Prefect 1" if re.search(r"\bwith\s+Flow\(", text) else "Prefect 2"
+        notes.append(
+            Note(
+                path.relative_to(root).as_posix(),
+                0,
+                f"the old {generation} flow (its tasks: {listed})",
+                f"kept for reference, but it needs its old Prefect and no longer runs; the flow "
+                f"is now {package_dir.relative_to(root).as_posix()}/{FLOW}.py: carry any task "
+                "it still needs over into it by hand",
+            )
+        )
+    return notes
+
+
+def _decorator_name(node: ast.expr) -> str:
+    target = node.func if isinstance(node, ast.Call) else node
+    if isinstance(target, ast.Attribute):
+        return target.attr
+    return target.id if isinstance(target, ast.Name) else ""
+
+
+def _missing_in_manifest(root: Path) -> list[Note]:
+    """Files and folders MANIFEST.in names (without wildcards) that are not in the project."""
+    path = root / "MANIFEST.in"
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+    except (OSError, UnicodeDecodeError):
+        return []
+    notes = []
+    for number, line in enumerate(lines, start=1):
+        words = line.split()
+        if not words or words[0] not in ("include", "recursive-include", "graft"):
+            continue
+        named = words[1:] if words[0] == "include" else words[1:2]
+        for word in named:
+            if not any(c in word for c in "*?[") and not (root / word).exists():
+                notes.append(
+                    Note(
+                        "MANIFEST.in",
+                        number,
+                        f"names {word!r}, which is not in the repository",
+                        "kept; add it, or take the line out",
+                    )
+                )
+    return notes
+
+
+def _missing_files(root: Path, package_dir: Path) -> list[Note]:
+    """Data files the package's code names (a string ending in a data suffix) that are nowhere
+    in the project."""
+    present = _project_files(root)
+    notes = []
+    for path, _, tree in _modules(root, package_dir):
+        named = {
+            (node.value.rsplit("/", 1)[-1], node.lineno)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and "\n" not in node.value
+            and node.value.lower().endswith(_DATA_SUFFIXES)
+        }
+        for name, line in sorted(named, key=lambda item: item[1]):
+            if name not in present:
+                notes.append(
+                    Note(
+                        path.relative_to(root).as_posix(),
+                        line,
+                        f"names the file {name!r}, which is not in the repository",
+                        "add it (or have the code fetch it) before the model can run",
+                    )
+                )
+    return notes

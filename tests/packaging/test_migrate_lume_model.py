@@ -1,0 +1,108 @@
+"""The adapter `migrate` writes around a lume-model model: each way an old `evaluate` takes its
+input variables and gives back its outputs, run from the migrated source tree."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from modelcrate.packaging import migrate_project
+
+SETUP = (
+    'from setuptools import setup\nsetup(name="kicker-model", version="1.0", packages=["kicker"])\n'
+)
+VARIABLES = """\
+input_variables:
+  kick: {type: scalar, default: 2.0, range: [0.0, 5.0]}
+  gain: {type: scalar, default: 3.0, range: [0.0, 5.0]}
+output_variables:
+  angle: {type: scalar}
+"""
+IMPORTS = """\
+from lume_model.models import BaseModel
+from lume_model.utils import variables_from_yaml
+from lume_model.variables import ScalarOutputVariable
+import os
+"""
+INIT = """\
+    def __init__(self):
+        with open(os.path.join(os.path.dirname(__file__), "files", "variables.yml")) as f:
+            self.input_variables, self.output_variables = variables_from_yaml(f)
+"""
+EVALUATES = {
+    "by name, variables back in a list": """\
+    def evaluate(self, input_variables):
+        self.output_variables["angle"].value = input_variables["kick"].value * input_variables["gain"].value
+        return list(self.output_variables.values())
+""",
+    "a list, a dict of new variables back": """\
+    def evaluate(self, input_variables):
+        values = {v.name: v.value for v in input_variables}
+        return {"angle": ScalarOutputVariable(name="angle", value=values["kick"] * values["gain"])}
+""",
+    "items(), plain values back": """\
+    def evaluate(self, input_variables):
+        values = {name: v.value for name, v in input_variables.items()}
+        return {"angle": values["kick"] * values["gain"]}
+""",
+}
+
+
+@pytest.mark.parametrize("evaluate", list(EVALUATES), ids=list(EVALUATES))
+def test_the_old_evaluate_runs_behind_the_model_contract(tmp_path, evaluate):
+    old = tmp_path / "old"
+    (old / "kicker" / "files").mkdir(parents=True)
+    (old / "setup.py").write_text(SETUP)
+    (old / "kicker" / "__init__.py").write_text("")
+    (old / "kicker" / "files" / "variables.yml").write_text(VARIABLES)
+    source = IMPORTS + "\n\nclass Kicker(BaseModel):\n" + INIT + "\n" + EVALUATES[evaluate]
+    (old / "kicker" / "model.py").write_text(source)
+    migrated = migrate_project(old, output=tmp_path / "new", check_wheels=False)
+    assert migrated.destination == tmp_path / "new"
+    script = textwrap.dedent(
+        """\
+        from kicker.modelcrate_model import Kicker
+        print(Kicker()({"gain": 4.0})["angle"])
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path / "new",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (done.returncode, done.stdout) == (0, "8.0\n"), done.stderr
+
+
+def test_a_model_in_a_subpackage_gets_its_adapter_beside_the_variables(tmp_path):
+    old = tmp_path / "old"
+    (old / "kicker" / "files").mkdir(parents=True)
+    (old / "kicker" / "models").mkdir()
+    (old / "setup.py").write_text(SETUP.replace('["kicker"]', '["kicker", "kicker.models"]'))
+    (old / "kicker" / "__init__.py").write_text("")
+    (old / "kicker" / "models" / "__init__.py").write_text("")
+    (old / "kicker" / "files" / "variables.yml").write_text(VARIABLES)
+    init = INIT.replace("os.path.dirname(__file__), ", "os.path.dirname(__file__), os.pardir, ")
+    source = (
+        IMPORTS
+        + "\n\nclass Kicker(BaseModel):\n"
+        + init
+        + "\n"
+        + EVALUATES["items(), plain values back"]
+    )
+    (old / "kicker" / "models" / "surrogate.py").write_text(source)
+    migrated = migrate_project(old, output=tmp_path / "new", check_wheels=False)
+    assert "kicker/modelcrate_model.py" in {c.path for c in migrated.plan.changes}
+    script = "from kicker.modelcrate_model import Kicker\nprint(Kicker()({})['angle'])\n"
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path / "new",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (done.returncode, done.stdout) == (0, "6.0\n"), done.stderr
