@@ -406,3 +406,17 @@ def test_the_result_of_a_deployed_run_is_its_own_or_the_one_stored_for_the_same_
     stored.append(result("mine", {"x": 1.0, "y": 2.0}, "new-run", -5))
     assert [r.id for r in _results_of_run(target, "m", "1.0", "new-run", wanted)] == ["mine"]
     assert _results_of_run(target, "m", "1.0", "new-run", [{"x": 3.0, "y": 2.0}]) == []
+
+
+def test_asking_prefect_leaves_the_processs_environment_as_it_was(deploy_env, monkeypatch):
+    """What a deploy or a run asks Prefect must not leave PREFECT_API_URL behind: a command run
+    after it (a flow run of another project) would try that server."""
+    from modelcrate.deploy import load_services_settings, start_services
+    from modelcrate.deploy._deployments import _client
+
+    start_services(load_services_settings(), say=lambda line: None)
+    assert "PREFECT_API_URL" not in os.environ
+    with _client() as client:
+        assert os.environ["PREFECT_API_URL"].startswith("http://127.0.0.1:")
+        client.read_work_pool("modelcrate")
+    assert "PREFECT_API_URL" not in os.environ

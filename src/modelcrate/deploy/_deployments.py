@@ -362,14 +362,23 @@ def check_server(api: str) -> None:
 
 @contextmanager
 def _client() -> Iterator[Any]:
-    """Prefect's client of the deployments' API."""
+    """Prefect's client of the deployments' API. The API reaches Prefect's settings for the
+    block only (in the environment too, which Prefect reads when it is first imported): the
+    process's own environment is as it was after it, for what it runs next."""
     api = prefect_api_url()
-    os.environ["PREFECT_API_URL"] = api  # read by Prefect's settings when first imported
-    from prefect.client.orchestration import get_client
-    from prefect.settings import temporary_settings
+    before = os.environ.get("PREFECT_API_URL")
+    os.environ["PREFECT_API_URL"] = api
+    try:
+        from prefect.client.orchestration import get_client
+        from prefect.settings import temporary_settings
 
-    with temporary_settings(updates={"api.url": api}), get_client(sync_client=True) as client:
-        yield client
+        with temporary_settings(updates={"api.url": api}), get_client(sync_client=True) as client:
+            yield client
+    finally:
+        if before is None:
+            os.environ.pop("PREFECT_API_URL", None)
+        else:
+            os.environ["PREFECT_API_URL"] = before
 
 
 def _quiet_env() -> dict[str, str]:
