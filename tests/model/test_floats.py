@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from modelcrate import Model, OutputError
+from modelcrate import InputError, Model, OutputError
 from modelcrate.spec import parse_spec
 
 SPEC = parse_spec(
@@ -40,7 +40,8 @@ def evaluate(self, inputs):
 def evaluate_floats(self, inputs):
     type(self).calls += 1
     a, b, c, d = inputs.T
-    return {"w": c * d, "y": a, "z": b - c}
+    with np.errstate(all="ignore"):  # inf * 0 is NaN in Python too, without a word
+        return {"w": c * d, "y": a, "z": b - c}
 
 
 # Two classes of one name (errors name the class): scalars in, scalars out, one set at a time;
@@ -182,3 +183,99 @@ def test_outputs_of_the_wrong_length_are_an_error():
     sets = [{"a": 0.5, "b": 0.25, "c": 0.0, "d": 1.0}] * 2
     with pytest.raises(OutputError, match=r"returned 'w' of shape \(1,\), not 2 values"):
         Short().batch(sets)
+
+
+def _columns_of(keys, count):
+    """A column per name of `keys`, `count` values long: mostly numbers in range as a numpy
+    array (floats, or integers), some as a list holding odd values too."""
+
+    def column(key):
+        numbers = IN_RANGE.get(key, st.floats(0, 1))
+        return st.one_of(
+            *[st.lists(numbers, min_size=count, max_size=count).map(np.array)] * 4,
+            st.lists(st.integers(0, 1), min_size=count, max_size=count).map(np.array),
+            st.lists(st.floats(), min_size=count, max_size=count).map(np.array),
+            st.lists(st.one_of(numbers, ODD), min_size=count, max_size=count),
+        )
+
+    return st.fixed_dictionaries({key: column(key) for key in keys})
+
+
+COLUMNS = st.tuples(ORDERS, st.integers(1, 4)).flatmap(lambda kc: _columns_of(*kc))
+
+
+def _sets(columns):
+    return [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+
+
+def _as_columns(outputs):
+    return {name: [out[name] for out in outputs] for name in SPEC.output_names}
+
+
+def _listed(arrays):
+    return {name: array.tolist() for name, array in arrays.items()}
+
+
+@settings(max_examples=500, deadline=None)
+@given(COLUMNS)
+def test_a_batch_of_columns_is_the_batch_of_the_sets_they_make(columns):
+    usual = _outcome(lambda: _as_columns(Plain().batch(_sets(columns))))
+    assert _outcome(lambda: _listed(Plain().batch_columns(columns))) == usual
+    assert _outcome(lambda: _listed(Floats().batch_columns(columns))) == usual
+
+
+def test_columns_of_numbers_in_range_go_to_evaluate_floats_and_back_as_arrays():
+    Floats.calls = 0
+    columns = {"a": np.array([0.5, 1.0]), "b": [0.25, 1.0], "d": np.array([1, 5])}
+    outputs = Floats().batch_columns(columns)
+    assert Floats.calls == 1
+    assert list(outputs) == ["y", "z", "w"]  # the spec's order
+    assert all(a.dtype == np.float64 and a.shape == (2,) for a in outputs.values())
+    assert outputs["z"].tolist() == [0.25, 1.0]  # c took its default, 0.0
+
+
+def test_no_rows_give_empty_columns():
+    assert _listed(Floats().batch_columns({"a": [], "d": np.array([])})) == {
+        "y": [],
+        "z": [],
+        "w": [],
+    }
+
+
+class _Frame:
+    """What `batch_columns` asks of a pandas DataFrame: column names from `keys()`, a column
+    (a Series, an array) by `[name]`; iterating over it gives the names, not rows."""
+
+    def __init__(self, columns):
+        self._columns = columns
+
+    def keys(self):
+        return list(self._columns)
+
+    def __getitem__(self, name):
+        return np.asarray(self._columns[name])
+
+    def __iter__(self):
+        return iter(self._columns)
+
+
+def test_a_frame_of_columns_is_columns():
+    columns = {"a": [0.5, 1.0], "b": [0.25, 1.0], "c": [0.0, 1.0], "d": [1, 5]}
+    frame = _Frame(columns)
+    assert _listed(Floats().batch_columns(frame)) == _as_columns(Plain().batch(_sets(columns)))
+
+
+@pytest.mark.parametrize(
+    ("columns", "message"),
+    [
+        ({"a": 0.5}, r"^input 'a' must be a column of values \(one per input set\), not float$"),
+        ({"a": "0.5"}, r"^input 'a' must be a column of values .*, not str$"),
+        ({"a": [0.5], "d": [1, 2]}, r"^input 'd' holds 2 values and 'a' holds 1: every column"),
+        ([0.5, 1.0], r"^the input columns must be a mapping of input names to columns"),
+        ({"a": [0.5], "e": [1.0]}, r"^input set 0: unknown input 'e'; the inputs of Scalars"),
+        ({"a": [0.5]}, r"^input set 0: input 'd' is required \(it has no default\)"),
+    ],
+)
+def test_columns_that_are_not_columns_are_one_line_errors(columns, message):
+    with pytest.raises(InputError, match=message):
+        Floats().batch_columns(columns)

@@ -219,6 +219,10 @@ def test_a_batch_of_floats_runs_as_columns_with_the_outputs_of_the_usual_way(
         assert outputs == usual
         assert [list(o) for o in outputs] == [list(o) for o in usual]
         assert {type(v) for o in outputs for v in o.values()} == {float}
+    columns = model.batch_columns({f"x{i}": rows[:, i] for i in range(3)})
+    ((name, array),) = columns.items()
+    assert [name] == list(usual[0]) and array.dtype == np.float64
+    assert array.tolist() == [o[name] for o in usual]
 
 
 @pytest.mark.parametrize(
@@ -260,7 +264,12 @@ def test_a_classifiers_label_and_probabilities_come_out_as_the_usual_way_gives_t
         model = ClfModel()
         rows = np.random.default_rng(4).normal(size=(30, 3))
         sets = [{f"x{i}": float(v) for i, v in enumerate(row)} for row in rows]
-        assert _plain(model.batch(sets)) == _plain(_usual(model, sets))
+        usual = _usual(model, sets)
+        assert _plain(model.batch(sets)) == _plain(usual)
+        columns = model.batch_columns({f"x{i}": rows[:, i] for i in range(3)})
+        assert list(columns) == list(usual[0])
+        for name, array in columns.items():  # a label per set; probabilities a row per set
+            assert array.tolist() == [np.asarray(o[name]).tolist() for o in usual]
     finally:
         for name in [m for m in sys.modules if m == "clf" or m.startswith("clf.")]:
             del sys.modules[name]

@@ -223,6 +223,76 @@ def float_columns(
     return [array.tolist() for array in arrays]
 
 
+def float_matrix_of_columns(
+    variables: Sequence[Variable], columns: Mapping[str, Any], count: int
+) -> npt.NDArray[np.float64] | None:
+    """The input sets that `columns` make (a column of `count` values per name; a variable
+    left out takes its default) as one float64 array, a column per variable in their order,
+    when preparing each set would change nothing but the numbers' type and say nothing: every
+    variable a scalar that is not read-only, every column given numbers (integers or floats)
+    inside its variable's range (or a range not checked). Else None, and the caller goes the
+    usual way."""
+    if not variables or any(v.kind != "scalar" or v.read_only for v in variables):
+        return None
+    if not {v.name for v in variables}.issuperset(columns):
+        return None
+    matrix = np.empty((count, len(variables)), dtype=np.float64)
+    for i, variable in enumerate(variables):
+        if variable.name in columns:
+            column = columns[variable.name]
+            if not hasattr(column, "dtype") and not set(map(type, column)) <= _FLOATS:
+                return None  # a list or tuple holding something else: numpy would convert it
+            array = np.asarray(column)
+            if array.shape != (count,) or array.dtype.kind not in "fiu":
+                return None
+            matrix[:, i] = array
+        elif variable.has_default:
+            matrix[:, i] = variable.check(variable.default)
+        else:
+            return None
+    return matrix if _columns_in_range(variables, matrix) else None
+
+
+def float_arrays(
+    variables: Sequence[Variable], columns: Mapping[str, npt.NDArray[Any]]
+) -> dict[str, npt.NDArray[np.float64]] | None:
+    """`float_columns`, as float64 arrays: each variable's column of `columns` in the
+    variables' order when checking each set of outputs would change nothing and say nothing;
+    else None."""
+    if len(columns) != len(variables) or any(v.kind != "scalar" for v in variables):
+        return None
+    arrays = {}
+    for variable in variables:
+        array = columns.get(variable.name)
+        if not isinstance(array, np.ndarray) or array.ndim != 1 or array.dtype.kind != "f":
+            return None
+        if array.size and not _in_bounds(variable, array):
+            return None
+        arrays[variable.name] = array.astype(np.float64, copy=False)
+    return arrays
+
+
+def column_arrays(
+    variables: Sequence[Variable], sets: Sequence[Mapping[str, Any]]
+) -> dict[str, npt.NDArray[Any]]:
+    """Checked sets of outputs as a numpy array per variable whose first axis is the set:
+    numbers and true/false values as numeric arrays, array values stacked, text as a string
+    array, values of differing shapes (or mappings) as an array of objects."""
+    arrays = {}
+    for variable in variables:
+        values = list(map(itemgetter(variable.name), sets))
+        try:
+            array = np.asarray(values)
+        except ValueError:  # arrays of differing shapes
+            array = None
+        if array is None or array.shape[:1] != (len(values),):
+            array = np.empty(len(values), dtype=object)
+            for i, value in enumerate(values):
+                array[i] = value
+        arrays[variable.name] = array
+    return arrays
+
+
 def rows(keys: list[str], columns: list[list[Any]]) -> list[dict[str, Any]]:
     """A dict per set from a list of values per key (as many as the keys, as long as each
     other)."""
@@ -236,7 +306,7 @@ def _columns_in_range(variables: Sequence[Variable], matrix: npt.NDArray[np.floa
     checked = [i for i, v in enumerate(variables) if _range_checked(v)]
     if not checked:
         return True
-    part = matrix[:, checked]
+    part = matrix if len(checked) == matrix.shape[1] else matrix[:, checked]
     least, greatest = part.min(axis=0).tolist(), part.max(axis=0).tolist()
     for i, lo, hi in zip(checked, least, greatest, strict=True):
         bounds = variables[i].value_range  # type: ignore[attr-defined]

@@ -10,7 +10,16 @@ import numpy as np
 
 from .._errors import InputError, MissingInputError, OutputError, ValueWarning, VariableValueError
 from ..spec import Spec, Variable
-from ._columns import checked_columns, checked_sets, float_columns, float_matrix, rows
+from ._columns import (
+    checked_columns,
+    checked_sets,
+    column_arrays,
+    float_arrays,
+    float_columns,
+    float_matrix,
+    float_matrix_of_columns,
+    rows,
+)
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -67,6 +76,33 @@ class Model:
         sets = list(input_sets)
         fast = self._evaluate_floats(sets, start=0)
         return self.evaluate_prepared(self.prepare_many(sets)) if fast is None else fast
+
+    def batch_columns(self, columns: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        """Evaluate the input sets that `columns` make: a column of values per input name, each
+        as long as the others (a dict of arrays or lists, or a pandas DataFrame), an input left
+        out taking its default. Returns a numpy array per output whose first axis is the set:
+        the outputs `batch` gives for the same sets, with the same checks, warnings and errors.
+        Plain numbers in range go from the columns to `evaluate_floats` and back without a dict
+        per set, which is the fast way to evaluate a large batch."""
+        given = _given_columns(columns)
+        count = len(next(iter(given.values()))) if given else 0
+        if not count:
+            return {name: np.empty(0) for name in self.spec.output_names}
+        if self.spec.outputs and _floats_apply(type(self)):
+            matrix = float_matrix_of_columns(self.spec.inputs, given, count)
+            if matrix is not None:
+                computed = self.evaluate_floats(matrix)
+                if computed is not None:
+                    arrays = self._output_arrays(computed, count)
+                    checked = float_arrays(self.spec.outputs, arrays)
+                    if checked is not None:
+                        return checked
+                    names = list(arrays)
+                    values = [a.tolist() if a.ndim == 1 else list(a) for a in arrays.values()]
+                    sets = rows(names, values) if names else [{} for _ in range(count)]
+                    return column_arrays(self.spec.outputs, self.check_outputs_many(sets))
+        outputs = self.evaluate_prepared(self.prepare_columns(given))
+        return column_arrays(self.spec.outputs, outputs)
 
     def prepare_many(
         self, input_sets: Sequence[Mapping[str, Any]], *, start: int | None = 0
@@ -144,13 +180,7 @@ class Model:
         if given is None:
             return None
         count = len(input_sets)
-        arrays = {name: np.asarray(array) for name, array in given.items()}
-        for name, array in arrays.items():
-            if array.shape[:1] != (count,):
-                raise OutputError(
-                    f"{type(self).__name__}.evaluate_floats returned {name!r} of shape "
-                    f"{array.shape}, not {count} values (one per input set)"
-                )
+        arrays = self._output_arrays(given, count)
         columns = float_columns(self.spec.outputs, arrays)
         if columns is not None:  # every output a number in range: checked as columns
             return rows(list(self.spec.output_names), columns)
@@ -158,6 +188,19 @@ class Model:
         values = [a.tolist() if a.ndim == 1 else list(a) for a in arrays.values()]
         sets = rows(names, values) if names else [{} for _ in range(count)]
         return self.check_outputs_many(sets, start=start)
+
+    def _output_arrays(
+        self, given: Mapping[str, npt.ArrayLike], count: int
+    ) -> dict[str, npt.NDArray[Any]]:
+        """What `evaluate_floats` returned, as arrays of one value per input set each."""
+        arrays = {name: np.asarray(array) for name, array in given.items()}
+        for name, array in arrays.items():
+            if array.shape[:1] != (count,):
+                raise OutputError(
+                    f"{type(self).__name__}.evaluate_floats returned {name!r} of shape "
+                    f"{array.shape}, not {count} values (one per input set)"
+                )
+        return arrays
 
     def prepare(
         self, inputs: Mapping[str, Any] | None = None, *, index: int | None = None
@@ -219,6 +262,7 @@ class Model:
 _PLAIN = (
     "prepare",
     "prepare_many",
+    "prepare_columns",
     "check_outputs",
     "check_outputs_many",
     "evaluate_prepared",
@@ -235,6 +279,38 @@ def _floats_apply(cls: type[Model]) -> bool:
         and issubclass(floats, _defined_in(cls, "evaluate"))
         and all(_defined_in(cls, name) is Model for name in _PLAIN)
     )
+
+
+def _given_columns(columns: Mapping[str, Any]) -> dict[str, Any]:
+    """The columns of `batch_columns` as a dict (a DataFrame's too), each checked to be a
+    column (a sequence or an array of one axis or more), all of one length."""
+    try:
+        given = {str(name): columns[name] for name in columns.keys()}  # noqa: SIM118 (DataFrame)
+    except (AttributeError, TypeError, KeyError):
+        raise InputError(
+            f"the input columns must be a mapping of input names to columns of values, "
+            f"not {type(columns).__name__}"
+        ) from None
+    lengths = {}
+    for name, column in given.items():
+        if (
+            isinstance(column, (str, bytes, Mapping))
+            or not hasattr(column, "__len__")
+            or getattr(column, "ndim", 1) == 0
+        ):
+            raise InputError(
+                f"input {name!r} must be a column of values (one per input set), "
+                f"not {type(column).__name__}"
+            )
+        lengths[name] = len(column)
+    if len(set(lengths.values())) > 1:
+        (first, size), *_ = lengths.items()
+        other = next(name for name, n in lengths.items() if n != size)
+        raise InputError(
+            f"input {other!r} holds {lengths[other]} values and {first!r} holds {size}: "
+            "every column must hold one value per input set"
+        )
+    return given
 
 
 def _defined_in(cls: type, name: str) -> type:
