@@ -234,6 +234,11 @@ def test_columns_of_numbers_in_range_go_to_evaluate_floats_and_back_as_arrays():
     assert outputs["z"].tolist() == [0.25, 1.0]  # c took its default, 0.0
 
 
+def test_no_rows_of_an_unknown_input_are_an_error():
+    with pytest.raises(InputError, match=r"^unknown input 'e'; the inputs of Scalars are: a, b"):
+        Floats().batch_columns({"a": [], "e": []})
+
+
 def test_no_rows_give_empty_columns():
     assert _listed(Floats().batch_columns({"a": [], "d": np.array([])})) == {
         "y": [],

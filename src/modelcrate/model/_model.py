@@ -86,7 +86,10 @@ class Model:
         per set, which is the fast way to evaluate a large batch."""
         given = _given_columns(columns)
         count = len(next(iter(given.values()))) if given else 0
-        if not count:
+        if not count:  # no set to check: the names still are
+            unknown = [name for name in given if name not in self.spec.input_names]
+            if unknown:
+                raise self._unknown_input(unknown[0], "")
             return {name: np.empty(0) for name in self.spec.output_names}
         if self.spec.outputs and _floats_apply(type(self)):
             matrix = float_matrix_of_columns(self.spec.inputs, given, count)
@@ -211,10 +214,7 @@ class Model:
         known_names = self.spec.input_names
         unknown = [name for name in inputs if name not in known_names]
         if unknown:
-            known = ", ".join(self.spec.input_names) or "(none)"
-            raise InputError(
-                f"{where}unknown input {unknown[0]!r}; the inputs of {self.name} are: {known}"
-            )
+            raise self._unknown_input(unknown[0], where)
         prepared: dict[str, Any] = {}
         for variable in self.spec.inputs:
             if variable.name in inputs:
@@ -230,6 +230,10 @@ class Model:
             else:
                 raise MissingInputError(variable.name, where)
         return prepared
+
+    def _unknown_input(self, name: str, where: str) -> InputError:
+        known = ", ".join(self.spec.input_names) or "(none)"
+        return InputError(f"{where}unknown input {name!r}; the inputs of {self.name} are: {known}")
 
     def check_outputs(
         self, outputs: Mapping[str, Any], *, index: int | None = None
