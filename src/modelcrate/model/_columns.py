@@ -210,17 +210,8 @@ def float_columns(
     set of outputs would change nothing and say nothing: exactly the variables' names, every
     variable a scalar, every column floats inside its variable's range (or a range not
     checked). Else None, and the caller checks the sets the usual way."""
-    if len(columns) != len(variables) or any(v.kind != "scalar" for v in variables):
-        return None
-    arrays = []
-    for variable in variables:
-        array = columns.get(variable.name)
-        if not isinstance(array, np.ndarray) or array.ndim != 1 or array.dtype.kind != "f":
-            return None
-        if array.size and not _in_bounds(variable, array):
-            return None
-        arrays.append(array)
-    return [array.tolist() for array in arrays]
+    arrays = float_arrays(variables, columns)
+    return None if arrays is None else [array.tolist() for array in arrays.values()]
 
 
 def float_matrix_of_columns(
@@ -254,11 +245,10 @@ def float_matrix_of_columns(
 
 
 def float_arrays(
-    variables: Sequence[Variable], columns: Mapping[str, npt.NDArray[Any]]
+    variables: Sequence[Variable], columns: Mapping[str, Any]
 ) -> dict[str, npt.NDArray[np.float64]] | None:
-    """`float_columns`, as float64 arrays: each variable's column of `columns` in the
-    variables' order when checking each set of outputs would change nothing and say nothing;
-    else None."""
+    """`float_columns` as float64 arrays by name, in the variables' order; None in the same
+    cases."""
     if len(columns) != len(variables) or any(v.kind != "scalar" for v in variables):
         return None
     arrays = {}
