@@ -84,6 +84,29 @@ def test_a_version_of_an_unknown_model_is_refused(registry):
         register(registry, "1.0.0", model="other")
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"wheel": "x"}, "unexpected keyword argument 'wheel'"),
+        ({"package": None}, "missing required keyword argument 'package'"),
+    ],
+)
+def test_a_version_given_an_unknown_or_without_a_required_fact_is_refused(
+    registry, change, message
+):
+    facts = {"wheel_sha256": sha("w"), "package": "injector_surrogate", "variables": VARIABLES}
+    facts = {k: v for k, v in {**facts, **change}.items() if v is not None}
+    for register_it in (
+        lambda: registry.register_version(MODEL, "1.0.0", **facts),
+        lambda: registry.register_release(
+            MODEL, "1.0.0", deployment_id="d1", deployment_name="n", work_pool="p", **facts
+        ),
+    ):
+        with pytest.raises(TypeError, match=message):
+            register_it()
+    assert registry.model(MODEL).versions == ()
+
+
 def test_promote_makes_one_version_live(registry):
     for version in ("1.0.0", "1.1.0", "2.0.0"):
         register(registry, version)

@@ -25,7 +25,7 @@ from ._records import (
     VersionJSON,
     VersionRecord,
 )
-from ._registry import Registry, open_registry
+from ._registry import Registry, VersionFacts, open_registry
 
 __all__ = [
     "REGISTRY_ENV",
@@ -38,6 +38,7 @@ __all__ = [
     "Registry",
     "Release",
     "Status",
+    "VersionFacts",
     "VersionJSON",
     "VersionRecord",
     "default_registry_path",

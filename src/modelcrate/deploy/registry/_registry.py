@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar, Unpack
 
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -30,6 +30,25 @@ T = TypeVar("T")
 _ATTEMPTS = 4
 """Times a change is tried when the database reports a conflict with a concurrent one."""
 _MODEL_FIELDS = ("description", "author", "laboratory", "facility", "beampath")
+
+
+class _RequiredFacts(TypedDict):
+    wheel_sha256: str
+    package: str
+    variables: Mapping[str, Any]
+
+
+class VersionFacts(_RequiredFacts, total=False):
+    """What the registry records of a version's build, given to `register_version` and
+    `register_release` as keywords: the wheel's SHA-256, the import package and the variables
+    are required."""
+
+    sdist_sha256: str | None
+    source_url: str | None
+    source_commit: str | None
+    entry_points: Mapping[str, Mapping[str, str]] | None
+    image: str | None
+    requirements: Sequence[str] | None
 
 
 def open_registry(url: str | None = None, *, settings: Settings | None = None) -> Registry:
@@ -95,38 +114,14 @@ class Registry:
         return Outcome(self.model(name), changed, message)
 
     def register_version(
-        self,
-        model: str,
-        version: str,
-        *,
-        wheel_sha256: str,
-        package: str,
-        variables: Mapping[str, Any],
-        sdist_sha256: str | None = None,
-        source_url: str | None = None,
-        source_commit: str | None = None,
-        entry_points: Mapping[str, Mapping[str, str]] | None = None,
-        image: str | None = None,
-        requirements: Sequence[str] | None = None,
+        self, model: str, version: str, **facts: Unpack[VersionFacts]
     ) -> Outcome[VersionRecord]:
-        """Register a version of a registered model. Registering it again with the same wheel
-        changes nothing (and says so) but record an `image` given for it; with another wheel it
-        is refused."""
+        """Register a version of a registered model (`VersionFacts` lists what is recorded).
+        Registering it again with the same wheel changes nothing (and says so) but record an
+        `image` given for it; with another wheel it is refused."""
         model = checked_name("model name", model, at_sign=False)
         version = checked_name("version", version, at_sign=False)
-        change = _version_change(
-            model,
-            version,
-            wheel_sha256=wheel_sha256,
-            package=package,
-            variables=variables,
-            sdist_sha256=sdist_sha256,
-            source_url=source_url,
-            source_commit=source_commit,
-            entry_points=entry_points,
-            image=image,
-            requirements=requirements,
-        )
+        change = _version_change(model, version, facts)
         changed, message = self._write(f"cannot register {model}@{version}", change)
         record = self.version(model, version)
         live = self._live_of(model)
@@ -159,42 +154,23 @@ class Registry:
         model: str,
         version: str,
         *,
-        wheel_sha256: str,
-        package: str,
-        variables: Mapping[str, Any],
         deployment_id: str,
         deployment_name: str,
         work_pool: str,
         parameters_schema: Mapping[str, Any] | None = None,
         description: str | None = None,
-        sdist_sha256: str | None = None,
-        source_url: str | None = None,
-        source_commit: str | None = None,
-        entry_points: Mapping[str, Mapping[str, str]] | None = None,
-        image: str | None = None,
-        requirements: Sequence[str] | None = None,
+        **facts: Unpack[VersionFacts],
     ) -> Release:
         """What `modelcrate deploy` records, in one transaction: the model (added, or its
-        description updated), the version, its deployment, and the version made live when the
-        model has no live version. Either all of it is recorded or, on any error, none."""
+        description updated), the version (`VersionFacts`), its deployment, and the version made
+        live when the model has no live version. Either all of it is recorded or, on any error,
+        none."""
         model = checked_name("model name", model, at_sign=False)
         version = checked_name("version", version, at_sign=False)
         deployment_id = checked_name("deployment_id", str(deployment_id), limit=64)
         steps = (
             _model_change(model, description),
-            _version_change(
-                model,
-                version,
-                wheel_sha256=wheel_sha256,
-                package=package,
-                variables=variables,
-                sdist_sha256=sdist_sha256,
-                source_url=source_url,
-                source_commit=source_commit,
-                entry_points=entry_points,
-                image=image,
-                requirements=requirements,
-            ),
+            _version_change(model, version, facts),
             _deployment_change(
                 model, version, deployment_id, deployment_name, work_pool, parameters_schema
             ),
@@ -416,31 +392,27 @@ def _model_change(
     return change
 
 
-def _version_change(
-    model: str,
-    version: str,
-    *,
-    wheel_sha256: str,
-    package: str,
-    variables: Mapping[str, Any],
-    sdist_sha256: str | None,
-    source_url: str | None,
-    source_commit: str | None,
-    entry_points: Mapping[str, Mapping[str, str]] | None,
-    image: str | None,
-    requirements: Sequence[str] | None = None,
-) -> Change[tuple[bool, str]]:
-    wheel_sha256 = checked_sha256("wheel_sha256", wheel_sha256)
+def _version_change(model: str, version: str, facts: VersionFacts) -> Change[tuple[bool, str]]:
+    unknown = sorted(facts.keys() - VersionFacts.__annotations__.keys())
+    missing = sorted(VersionFacts.__required_keys__ - facts.keys())
+    if unknown or missing:  # what a call with these as named parameters would say
+        raise TypeError(
+            f"unexpected keyword argument {unknown[0]!r}"
+            if unknown
+            else f"missing required keyword argument {missing[0]!r}"
+        )
+    wheel_sha256 = checked_sha256("wheel_sha256", facts["wheel_sha256"])
+    sdist_sha256, requirements = facts.get("sdist_sha256"), facts.get("requirements")
     row_values = {
         "version": version,
         "wheel_sha256": wheel_sha256,
         "sdist_sha256": checked_sha256("sdist_sha256", sdist_sha256) if sdist_sha256 else None,
-        "source_url": checked_text("source_url", source_url),
-        "source_commit": checked_text("source_commit", source_commit, limit=64),
-        "package": checked_name("package", package),
-        "entry_points": checked_json("entry_points", dict(entry_points or {})),
-        "image": checked_text("image", image),
-        "variables": checked_json("variables", dict(variables)),
+        "source_url": checked_text("source_url", facts.get("source_url")),
+        "source_commit": checked_text("source_commit", facts.get("source_commit"), limit=64),
+        "package": checked_name("package", facts["package"]),
+        "entry_points": checked_json("entry_points", dict(facts.get("entry_points") or {})),
+        "image": checked_text("image", facts.get("image")),
+        "variables": checked_json("variables", dict(facts["variables"])),
         "requirements": (
             checked_json("requirements", [str(line) for line in requirements])
             if requirements is not None
