@@ -74,7 +74,9 @@ def test_a_malformed_model_reference_is_bad_input(deploy_env):
     from modelcrate.deploy import deployed_version
 
     for reference in ("scaler@", "@1.0.0", " "):
-        with pytest.raises(InputError, match="name a model"):
+        with pytest.raises(
+            InputError, match=r"is not MODEL or MODEL@VERSION; write e.g. injector-surrogate@1.2.0$"
+        ):
             deployed_version(reference)
 
 

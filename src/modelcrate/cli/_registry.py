@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from .._errors import InputError
 from ._output import columns, one_line
 
 REGISTRY_HELP = (
@@ -38,15 +39,13 @@ def _open(url: str | None) -> Any:
 
 def _split(text: str, *, version_required: bool) -> tuple[str, str | None]:
     """MODEL@VERSION (or MODEL alone when no version is required) as (model, version)."""
-    model, at, version = text.rpartition("@")
-    if not at:
-        model, version = text, ""
-    if not model.strip() or (at and not version.strip()) or (version_required and not at):
-        example = "injector-surrogate@1.2.0"
+    from ..deploy import split_reference
+
+    try:
+        model, version = split_reference(one_line(text), version_required=version_required)
+    except InputError as exc:
         what = "MODEL@VERSION" if version_required else "MODEL or MODEL@VERSION"
-        raise click.BadParameter(
-            f"{one_line(text)!r} is not {what}; write e.g. {example}", param_hint=what
-        )
+        raise click.BadParameter(str(exc), param_hint=what) from None
     return model, (version or None)
 
 

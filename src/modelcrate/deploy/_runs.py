@@ -31,17 +31,16 @@ class DeployedVersion:
         return checker.prepare_many(input_sets, start=0 if len(input_sets) > 1 else None)
 
 
-def split_reference(reference: str) -> tuple[str, str]:
-    """`MODEL@VERSION` as (MODEL, VERSION), and `MODEL` as (MODEL, ""); an `InputError` for
-    anything else."""
+def split_reference(reference: str, *, version_required: bool = False) -> tuple[str, str]:
+    """`MODEL@VERSION` as (MODEL, VERSION), and `MODEL` as (MODEL, "") unless
+    `version_required`; an `InputError` for anything else."""
     model, at, version = reference.strip().rpartition("@")
     if not at:
         model, version = reference.strip(), ""
-    if not model or (at and not version):
-        raise InputError(
-            f"{reference!r}: name a model (MODEL, for its live version) or a version "
-            "(MODEL@VERSION), e.g. injector-surrogate@1.0.0"
-        )
+    model, version = model.strip(), version.strip()
+    if not model or (at and not version) or (version_required and not version):
+        what = "MODEL@VERSION" if version_required else "MODEL or MODEL@VERSION"
+        raise InputError(f"{reference!r} is not {what}; write e.g. injector-surrogate@1.2.0")
     return model, version
 
 
