@@ -251,10 +251,8 @@ def _write_artifact(conversion: Conversion, work: Path, package_name: str) -> No
         copied.write_bytes(inferred.contents)
     for name, source in inferred.files.items():
         shutil.copyfile(source, package / name)
-    digest = hashlib.sha256()
     with copied.open("rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
+        digest = hashlib.file_digest(file, "sha256")
     binding = Binding(
         kind=inferred.kind,
         file=inferred.file_name,
