@@ -14,7 +14,7 @@ from _projects import CHECKOUT_REQUIREMENT
 
 from modelcrate import ProjectError
 from modelcrate.packaging import build_project
-from modelcrate.packaging.tooling._wheel import LARGE_FILE_BYTES, inspect_wheel
+from modelcrate.packaging._wheel import LARGE_FILE_BYTES, inspect_wheel
 
 PKG = "build_model"
 DIST = "build-model"

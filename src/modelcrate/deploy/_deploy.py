@@ -13,17 +13,15 @@ whose registering then fails is deleted again.
 
 from __future__ import annotations
 
-import configparser
 import os
 import shutil
 import tempfile
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-from .._errors import DeployError
+from .._errors import DeployError, ProjectError
 from ..runtime import FLOWS_GROUP, mask_uri
 from ._deployments import (
     Deployed,
@@ -373,31 +371,21 @@ def _not_a_release(version: str) -> bool:
 
 
 def _wheel_metadata(wheel: Path) -> dict[str, Any]:
-    """A wheel's name, version, summary and entry points, read from its dist-info."""
+    """A wheel's name, version, summary, entry points and requirements, from its dist-info."""
+    from ..packaging import inspect_wheel
+
     try:
-        with zipfile.ZipFile(wheel) as archive:
-            names = archive.namelist()
-            info = next(n.split("/")[0] for n in names if n.split("/")[0].endswith(".dist-info"))
-            metadata = archive.read(f"{info}/METADATA").decode("utf-8")
-            points = f"{info}/entry_points.txt"
-            entry_text = archive.read(points).decode("utf-8") if points in names else ""
-    except (OSError, zipfile.BadZipFile, StopIteration, KeyError, UnicodeDecodeError):
-        raise DeployError(f"{wheel}: not a readable wheel") from None
-    fields: dict[str, str] = {}
-    requires: list[str] = []
-    for line in metadata.split("\n\n", 1)[0].splitlines():
-        key, sep, value = line.partition(": ")
-        if sep and key in ("Name", "Version", "Summary"):
-            fields.setdefault(key.lower(), value.strip())
-        elif sep and key == "Requires-Dist":
-            requires.append(value.strip())
-    parser = configparser.ConfigParser(interpolation=None, delimiters=("=",))
-    parser.optionxform = str  # type: ignore[assignment,method-assign]
-    try:
-        parser.read_string(entry_text)
-    except configparser.Error:
-        raise DeployError(f"{wheel}: its entry_points.txt cannot be read") from None
-    entry_points = {group: dict(parser[group]) for group in parser.sections()}
-    if "name" not in fields or "version" not in fields:
-        raise DeployError(f"{wheel}: its metadata has no name or version")
-    return {**fields, "entry_points": entry_points, "requires": requires}
+        report = inspect_wheel(wheel)
+    except ProjectError as exc:
+        raise DeployError(str(exc)) from None
+    metadata = report.metadata
+    name, version = str(metadata.get("name", "")), str(metadata.get("version", ""))
+    if not name or not version or "\ufffd" in name + version:  # missing, or not UTF-8
+        raise DeployError(f"{wheel}: its metadata has no readable name or version")
+    return {
+        "name": name,
+        "version": version,
+        "summary": metadata.get("summary"),
+        "entry_points": report.entry_points,
+        "requires": list(metadata.get("requires_dist", [])),
+    }

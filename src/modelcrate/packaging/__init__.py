@@ -32,6 +32,16 @@ from ._options import (
 )
 from ._project import RUNTIME_LOCK, read_project, variables_path
 from ._tools import FRONTENDS, Frontend, find_uv, run_tool
+from ._wheel import (
+    Problem,
+    ProblemDict,
+    WheelFile,
+    WheelFileDict,
+    WheelReport,
+    WheelReportDict,
+    format_size,
+    inspect_wheel,
+)
 from .convert._convert import Conversion, Converted, convert_artifact, read_artifact
 from .migrate._migrate import Migrated, MigratedDict, migrate_project, plan_migration
 from .migrate._parity import Parity
@@ -52,15 +62,6 @@ from .tooling._graph import (
     render_tree,
 )
 from .tooling._lock import LOCK_FORMATS, Locked, LockFile, LockFormat, lock_project
-from .tooling._wheel import (
-    Problem,
-    ProblemDict,
-    WheelFile,
-    WheelFileDict,
-    WheelReport,
-    WheelReportDict,
-    format_size,
-)
 
 __all__ = [
     "CHECKS",
@@ -113,6 +114,7 @@ __all__ = [
     "find_uv",
     "format_size",
     "git_identity",
+    "inspect_wheel",
     "is_local_requirement",
     "lock_project",
     "make_options",

@@ -4,13 +4,10 @@ points, requirements (canonical name, extras, specifier, marker) and the Python 
 
 from __future__ import annotations
 
-import configparser
-import email.parser
 import logging
 import os
 import shutil
 import tempfile
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypedDict
@@ -19,6 +16,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from .._tools import run_tool, wheel_command
+from .._wheel import inspect_wheel
 
 log = logging.getLogger("modelcrate.packaging")
 
@@ -191,28 +189,23 @@ def compare(old: WheelContents, new: WheelContents) -> list[Difference]:
 
 
 def wheel_contents(wheel: Path) -> WheelContents:
-    """What the wheel at `wheel` installs."""
-    with zipfile.ZipFile(wheel) as archive:
-        names = [n for n in archive.namelist() if not n.endswith("/")]
-        info = next(n.split("/")[0] for n in names if n.split("/")[0].endswith(".dist-info"))
-        metadata = email.parser.Parser().parsestr(archive.read(f"{info}/METADATA").decode("utf-8"))
-        points = configparser.ConfigParser(interpolation=None, delimiters=("=",))
-        points.optionxform = str  # type: ignore[assignment,method-assign]
-        if f"{info}/entry_points.txt" in names:
-            points.read_string(archive.read(f"{info}/entry_points.txt").decode("utf-8"))
+    """What the wheel at `wheel` installs (a `ProjectError` when it cannot be read)."""
+    report = inspect_wheel(wheel)
+    names = [f.path for f in report.files]
     files = [n for n in names if not n.split("/")[0].endswith((".dist-info", ".data"))]
     data_dir = [n for n in names if n.split("/")[0].endswith(".data")]
+    metadata = report.metadata
     return WheelContents(
-        version=str(metadata.get("Version", "")),
+        version=str(metadata.get("version", "")),
         modules=frozenset(n for n in files if n.endswith((".py", ".so", ".pyd"))),
         data=frozenset([n for n in files if not n.endswith((".py", ".so", ".pyd"))] + data_dir),
         entry_points=frozenset(
             f"[{group}] {name} = {' '.join(value.split())}"
-            for group in points.sections()
-            for name, value in points.items(group)
+            for group, points in report.entry_points.items()
+            for name, value in points.items()
         ),
-        requirements=frozenset(_requirement(r) for r in metadata.get_all("Requires-Dist") or []),
-        requires_python=str(metadata.get("Requires-Python", "") or ""),
+        requirements=frozenset(_requirement(r) for r in metadata.get("requires_dist", [])),
+        requires_python=str(metadata.get("requires_python", "") or ""),
     )
 
 

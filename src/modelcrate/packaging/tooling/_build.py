@@ -18,7 +18,7 @@ from typing import Literal
 from ..._errors import ProjectError
 from .._project import data_patterns, read_project
 from .._tools import Frontend, build_frontend, run_tool
-from ._wheel import Problem, WheelContentsDict, WheelReport, inspect_wheel
+from .._wheel import Problem, WheelContentsDict, WheelReport, inspect_wheel
 
 log = logging.getLogger("modelcrate.packaging")
 

@@ -18,9 +18,9 @@ from fnmatch import fnmatch
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal, TypedDict
 
-from ..._errors import ProjectError
-from ...runtime import FLOWS_GROUP, MODELS_GROUP
-from .._project import VARIABLES_FILE, reference_package
+from .._errors import ProjectError
+from ..runtime import FLOWS_GROUP, MODELS_GROUP
+from ._project import VARIABLES_FILE, reference_package
 
 LARGE_FILE_BYTES = 5 * 1024 * 1024
 """Files above this size get a warning unless `[tool.modelcrate] data` declares them."""
