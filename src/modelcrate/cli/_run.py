@@ -241,15 +241,12 @@ def _run_deployment(
     """Run the deployment of a registered version on its work pool; print what it stored (read
     back from the targets by the flow run's id), or, with `no_wait`, the run's id and link. A
     pool no worker has polled lately is warned of: the run waits for one."""
-    from types import SimpleNamespace
-
     from .._errors import DeployError
     from ..deploy import deployed_version, idle_pool_warning, prefect_api_url, run_deployment
     from ..runtime import Stored, mask_uri, uri_secrets
 
     found = deployed_version(reference, pool=pool)
-    model = SimpleNamespace(spec=found.spec, name=found.model)  # what reading inputs needs
-    input_sets = _read_inputs(model, inputs_file, settings)
+    input_sets = _read_inputs(found.stand_in, inputs_file, settings)
     try:
         prepared = found.check_inputs(input_sets)  # as the deployed model will, before the run
     except MissingInputError as exc:

@@ -5,6 +5,7 @@ checked here without the model being installed."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from .._errors import DeployError, InputError
@@ -23,12 +24,17 @@ class DeployedVersion:
     pool: str
     spec: Spec
 
+    @cached_property
+    def stand_in(self) -> Model:
+        """A model with the deployed version's variables and name, and no `evaluate`: it reads
+        and checks inputs here as the deployed model will."""
+        return type("DeployedModel", (Model,), {"spec": self.spec, "name": self.model})()
+
     def check_inputs(self, input_sets: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Check input sets as the deployed model will, before a run is asked for: an
         `InputError` names the set and the variable (a value outside its range, say). Returns
         the sets as the model will take them (defaults filled in)."""
-        checker = type("DeployedModel", (Model,), {"spec": self.spec, "name": self.model})()
-        return checker.prepare_many(input_sets, start=0 if len(input_sets) > 1 else None)
+        return self.stand_in.prepare_many(input_sets, start=0 if len(input_sets) > 1 else None)
 
 
 def split_reference(reference: str, *, version_required: bool = False) -> tuple[str, str]:
