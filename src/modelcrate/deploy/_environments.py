@@ -93,8 +93,6 @@ def version_environment(
 def _install(
     uv: str, path: Path, interpreter: Path, wheel: Path, requirements: Path | None, base: str
 ) -> None:
-    from ..packaging import run_tool
-
     steps: list[list[str | os.PathLike[str]]] = [[uv, "venv", "-q", "--python", base, path]]
     if requirements is not None:
         steps.append(
@@ -104,19 +102,35 @@ def _install(
         steps.append([uv, "pip", "install", "-q", "--python", interpreter, "--no-deps", wheel])
     else:
         steps.append([uv, "pip", "install", "-q", "--python", interpreter, wheel])
-    for step in steps:
-        try:
-            done = run_tool(step, timeout=INSTALL_TIMEOUT)
-        except OSError as exc:  # uv could not start, or took too long
-            shutil.rmtree(path, ignore_errors=True)
-            raise DeployError(
-                f"installing {wheel.name} into its environment failed: {exc}"
-            ) from None
-        if done.returncode != 0:
-            shutil.rmtree(path, ignore_errors=True)
-            said = (done.stderr or done.stdout).strip().splitlines()
-            reason = said[-1] if said else f"exit code {done.returncode}"
-            raise DeployError(f"installing {wheel.name} into its environment failed: {reason}")
+    try:
+        for step in steps:
+            run_step(step, failed=f"installing {wheel.name} into its environment failed")
+    except DeployError:
+        shutil.rmtree(path, ignore_errors=True)
+        raise
+
+
+def run_step(
+    command: list[str | os.PathLike[str]],
+    *,
+    failed: str,
+    timeout: float = INSTALL_TIMEOUT,
+    lines: int = 1,
+) -> None:
+    """Run one step of making an environment (uv, most often); a `DeployError` of `failed`
+    and the reason (the tool's last `lines` lines) when it cannot start, takes longer than
+    `timeout` seconds or fails."""
+    from ..packaging import run_tool  # the project tools: loaded when an environment is made
+
+    try:
+        done = run_tool(command, timeout=timeout)
+    except OSError as exc:  # the tool could not start, or took too long
+        raise DeployError(f"{failed}: {exc}") from None
+    if done.returncode != 0:
+        said = [line.strip() for line in (done.stderr or done.stdout or "").splitlines()]
+        said = [line for line in said if line]
+        reason = " ".join(said[-lines:]) if said else f"exit code {done.returncode}"
+        raise DeployError(f"{failed}: {reason}")
 
 
 @contextmanager

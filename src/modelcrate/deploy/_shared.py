@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .._errors import DeployError
-from ._environments import _locked, environments_root
+from ._environments import _locked, environments_root, run_step
 from ._services import check_pool_name
 
 SHARED_DIR = "shared"
@@ -160,7 +160,7 @@ def update_shared_environment(
     environment as it was."""
     from packaging.requirements import InvalidRequirement, Requirement
 
-    from ..packaging import find_uv, run_tool
+    from ..packaging import find_uv
 
     shared = shared_environment(name, root=root)
     given = []
@@ -183,7 +183,7 @@ def update_shared_environment(
         if not made:
             shutil.rmtree(shared.path, ignore_errors=True)  # a making cut short: again
             say(f"Making the shared environment {name!r} in {shared.path}...")
-            _run(run_tool, [uv, "venv", "-q", "--seed", "--python", sys.executable, shared.path])
+            _run([uv, "venv", "-q", "--seed", "--python", sys.executable, shared.path])
         elif wanted == before:
             say(f"The shared environment {name!r} holds these requirements already.")
             return shared
@@ -194,9 +194,7 @@ def update_shared_environment(
             listed.chmod(0o600)  # a private index's token in a URL stays the user's
             say(f"Installing {len(wanted)} requirements into {name!r} (resolved together)...")
             try:
-                _run(
-                    run_tool, [uv, "pip", "install", "-q", "--python", shared.python, "-r", listed]
-                )
+                _run([uv, "pip", "install", "-q", "--python", shared.python, "-r", listed])
             except DeployError:
                 if not made:
                     shutil.rmtree(shared.path, ignore_errors=True)
@@ -373,14 +371,10 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(part, path)
 
 
-def _run(run_tool: Callable[..., object], command: list[str | os.PathLike[str]]) -> None:
-    try:
-        done = run_tool(command, timeout=1800)
-    except OSError as exc:
-        raise DeployError(f"{Path(str(command[0])).name} could not run: {exc}") from None
-    code = getattr(done, "returncode", 1)
-    if code != 0:
-        said = (getattr(done, "stderr", "") or getattr(done, "stdout", "") or "").strip()
-        lines = [line.strip() for line in said.splitlines() if line.strip()]
-        reason = " ".join(lines[-3:]) if lines else f"exit code {code}"
-        raise DeployError(f"the shared environment could not be made up to date: {reason}")
+def _run(command: list[str | os.PathLike[str]]) -> None:
+    run_step(
+        command,
+        failed="the shared environment could not be made up to date",
+        timeout=1800,
+        lines=3,
+    )
