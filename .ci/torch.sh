@@ -2,10 +2,16 @@
 # builds (once per set of requirements, kept under ~/.cache/modelcrate-ci/torch-HASH) a virtual
 # environment with torch, lume-torch and modelcrate's dependencies (not modelcrate itself: the
 # tests run this checkout's source with it), and exports MODELCRATE_TORCH_PYTHON, its Python.
-# HASH covers .ci/torch-requirements.txt and pyproject.toml: a change to either builds a new one.
+# HASH covers .ci/torch-requirements.txt and the requirements pyproject.toml declares (the rest of
+# it, such as pytest's options, does not change the environment): a change to either builds a
+# new one.
 
 _torch_hash() {
-  cat .ci/torch-requirements.txt pyproject.toml | sha256sum | cut -c1-16
+  {
+    cat .ci/torch-requirements.txt
+    python3 -c 'import json, tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; print(json.dumps([p.get("requires-python"), p.get("dependencies"), p.get("optional-dependencies")], sort_keys=True))' 2>/dev/null \
+      || cat pyproject.toml  # a Python without tomllib: the whole file
+  } | sha256sum | cut -c1-16
 }
 
 torch_env() {
