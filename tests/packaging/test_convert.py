@@ -4,6 +4,7 @@ file checked against it, the samples the generated tests replay, and the files w
 from __future__ import annotations
 
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from _artifacts import (
     save_joblib,
     save_onnx,
     save_skops,
+    save_unshaped_graph,
     training_data,
 )
 
@@ -143,6 +145,51 @@ def test_a_graph_without_a_batch_axis_runs_one_set_at_a_time(tmp_path):
     assert not read.inferred.inputs[0].batched
     assert any("one input set at a time" in line for line in read.review)
     assert [o["y1"] for o in read.expected] == pytest.approx([2 * s["x1"] for s in read.samples])
+
+
+@pytest.mark.parametrize("rank", [True, False], ids=["dimensions unknown", "rank unknown"])
+def test_an_output_shape_the_graph_does_not_declare_is_found_by_running_it(tmp_path, rank):
+    read = read_artifact(save_unshaped_graph(tmp_path / "unshaped.onnx", rank=rank))
+    (slot,) = read.inferred.outputs
+    assert (slot.name, slot.shape, slot.batched) == ("Y", (None, 3), True)
+    assert read.spec.output_names == ("y0", "y1", "y2")
+    assert [o["y2"] for o in read.expected] == pytest.approx([2 * s["x2"] for s in read.samples])
+    assert any(
+        "output 'Y' has no shape in the graph: [N, 3] was found by running it once on zero "
+        "inputs" in line
+        for line in read.review
+    )
+
+
+def test_an_output_of_unknown_shape_runs_in_its_package(tmp_path, monkeypatch):
+    artifact = save_unshaped_graph(tmp_path / "unshaped.onnx", rank=False)
+    made = convert_artifact(
+        artifact, tmp_path / "p", make_options(project_name="Unshaped"), git=False
+    )
+    binding = read_binding(made.path / "src" / "unshaped" / "artifact.json")
+    assert binding.outputs[0].shape == (None, 3) and binding.batched
+    monkeypatch.syspath_prepend(str(made.path / "src"))
+    try:
+        from unshaped.model import UnshapedModel
+
+        sets = [{"x0": 1.0, "x1": -2.0, "x2": 0.5}, {"x0": 3.0}]
+        outputs = UnshapedModel().batch(sets)
+        assert outputs == [{"y0": 2.0, "y1": -4.0, "y2": 1.0}, {"y0": 6.0, "y1": 0.0, "y2": 0.0}]
+        assert UnshapedModel()(x1=1.5) == {"y0": 0.0, "y1": 3.0, "y2": 0.0}
+    finally:
+        for name in [m for m in sys.modules if m == "unshaped" or m.startswith("unshaped.")]:
+            del sys.modules[name]
+
+
+def test_an_output_of_unknown_shape_beside_inputs_of_unknown_shape_is_refused(tmp_path):
+    artifact = save_unshaped_graph(tmp_path / "unshaped.onnx", inputs=("N", None))
+    with pytest.raises(ArtifactError) as caught:
+        read_artifact(artifact)
+    assert str(caught.value) == (
+        f"{artifact}: the graph does not declare the shape of output Y, and its inputs' shapes "
+        "are not all known, so convert cannot run it to find it; export the graph with the "
+        "outputs' shapes"
+    )
 
 
 # -- a variables file given with the artifact ------------------------------------------------------
