@@ -161,3 +161,20 @@ def save_unshaped_graph(
     model.ir_version = 8
     onnx.save(model, str(path))
     return path
+
+
+def by_name(names: Sequence[str] = ("a", "b", "c")):
+    """A pipeline fitted on a pandas DataFrame whose ColumnTransformer selects columns by name
+    (scaling two, passing the third), then Ridge: its predict needs a DataFrame."""
+    import pandas
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x, y = training_data()
+    table = pandas.DataFrame(x, columns=list(names))
+    columns = ColumnTransformer(
+        [("scale", StandardScaler(), list(names[:2])), ("keep", "passthrough", [names[2]])]
+    )
+    return make_pipeline(columns, Ridge(alpha=0.1)).fit(table, y)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import yaml
 from _artifacts import (
+    by_name,
     classifier,
     multi_target,
     pipeline,
@@ -190,6 +191,52 @@ def test_an_output_of_unknown_shape_beside_inputs_of_unknown_shape_is_refused(tm
         "are not all known, so convert cannot run it to find it; export the graph with the "
         "outputs' shapes"
     )
+
+
+def test_a_pipeline_that_selects_columns_by_name_is_given_a_dataframe(tmp_path, monkeypatch):
+    """A ColumnTransformer of column names cannot predict from an array: convert and the
+    package give it a pandas DataFrame of its columns (and only it: the package then depends on
+    pandas), with its own outputs."""
+    import pandas
+
+    model = by_name(("laser radius", "QUAD:IN20:121:BACT", "charge"))
+    artifact = save_skops(model, tmp_path / "by_name.skops")
+    read = read_artifact(artifact)
+    assert read.spec.input_names == ("laser radius", "QUAD:IN20:121:BACT", "charge")
+    assert read.inferred.options["columns"] == list(read.spec.input_names)
+    assert any("pandas DataFrame" in line for line in read.review)
+    table = pandas.DataFrame(
+        [list(s.values()) for s in read.samples], columns=model.feature_names_in_
+    )
+    assert [o["y"] for o in read.expected] == pytest.approx(
+        model.predict(table).tolist(), rel=1e-12
+    )
+    made = convert_artifact(read, tmp_path / "p", make_options(project_name="By name"), git=False)
+    pyproject = (made.path / "pyproject.toml").read_text()
+    assert '"pandas>=' in pyproject
+    binding = read_binding(made.path / "src" / "by_name" / "artifact.json")
+    assert binding.options["columns"] == ["laser radius", "QUAD:IN20:121:BACT", "charge"]
+    monkeypatch.syspath_prepend(str(made.path / "src"))
+    try:
+        from by_name.model import ByNameModel
+
+        rows = np.random.default_rng(5).normal(size=(20, 3))
+        sets = [dict(zip(read.spec.input_names, map(float, row), strict=True)) for row in rows]
+        got = [o["y"] for o in ByNameModel().batch(sets)]
+        own = model.predict(pandas.DataFrame(rows, columns=model.feature_names_in_))
+        assert got == pytest.approx(own.tolist(), rel=1e-12)
+        assert ByNameModel()(charge=2.0)["y"] == pytest.approx(
+            model.predict(pandas.DataFrame([[0.0, 0.0, 2.0]], columns=model.feature_names_in_))[0]
+        )
+    finally:
+        for name in [m for m in sys.modules if m == "by_name" or m.startswith("by_name.")]:
+            del sys.modules[name]
+
+
+def test_an_estimator_that_takes_an_array_is_given_one(tmp_path):
+    read = read_artifact(save_skops(regressor(("a", "b", "c")), tmp_path / "named.skops"))
+    assert "columns" not in read.inferred.options
+    assert not any("pandas" in r for r in (*read.inferred.requirements, *read.review))
 
 
 # -- a variables file given with the artifact ------------------------------------------------------
