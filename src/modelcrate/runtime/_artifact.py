@@ -3,9 +3,10 @@
 `modelcrate convert` copies the artifact (an ONNX graph, a scikit-learn estimator, a TorchScript
 module, a lume-torch model config and the files it names) into the
 package beside a binding file, `artifact.json`, that says how the model's variables map onto
-the artifact's tensors or columns. The generated model class names the binding file; this module
-reads it, loads the artifact once per process on first use (thread-safe), and runs it: a whole
-batch in one call when every tensor has a batch axis.
+the artifact's tensors or columns, and the SHA-256 of the artifact and of each file it needs. The
+generated model class names the binding file; this module reads it, checks the files against
+their digests and loads the artifact once per process on first use (thread-safe), and runs it:
+a whole batch in one call when every tensor has a batch axis.
 
 Each kind of artifact is one module (`_onnx`, `_sklearn`, `_torch`, `_lume_torch`) with a
 `load(path, options)` that returns a `Runner`; it is imported only when a model of its kind is
