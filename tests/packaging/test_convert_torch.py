@@ -440,7 +440,7 @@ class Scale(torch.nn.Module):
 
 def _lume_of(torch_python, tmp_path, kind):
     made = tmp_path / "made"
-    made.mkdir()
+    made.mkdir(parents=True)
     (made / "custom_layers.py").write_text(CUSTOM_LAYERS)
     config = made / "model_config.yml"
     done = run_torch(torch_python, "-c", LUME_OF, config, made, kind)
@@ -560,3 +560,35 @@ print(json.dumps([[g["profile"].tolist() for g in got], own["profile"].tolist()]
     assert done.returncode == 0, done.stderr[-3000:]
     got, own = json.loads(done.stdout.strip().splitlines()[-1])
     assert got == own and len(got) == 2 and len(got[0]) == 3
+
+
+def test_a_package_loading_weights_only_names_a_class_it_will_not_load(torch_python, tmp_path):
+    """A package converted without --trust whose model file is swapped for one holding a class
+    of the user's own (its digests removed, as in a binding file from before they were
+    recorded): loading it is one error naming the file and the class, and runs none of it."""
+    plain, _ = _lume_of(torch_python, tmp_path / "plain", "plain")
+    _, made = _lume_of(torch_python, tmp_path / "custom", "custom")
+    code, _, err = _convert_with_torch(torch_python, plain, tmp_path / "out")
+    assert code == 0, err
+    package = tmp_path / "out" / "src" / "out"
+    (package / "lume_model.pt").write_bytes((made / "model_config_model.pt").read_bytes())
+    binding = json.loads((package / "artifact.json").read_text())
+    binding["sha256"], binding["files"] = "", {}
+    (package / "artifact.json").write_text(json.dumps(binding))
+    check = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from modelcrate import ProjectError
+from out.model import OutModel
+try:
+    OutModel()(a=0.5)
+except ProjectError as exc:
+    print(exc)
+"""
+    done = run_torch(torch_python, "-c", check, tmp_path / "out" / "src", path=(made,))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == (
+        f"{package / 'lume_model.yml'}: lume-torch cannot load the model (lume_model.pt holds "
+        "custom_layers.Scale, which loading would run code for (convert the model again, with "
+        "--trust if you trust where the file came from))"
+    )
