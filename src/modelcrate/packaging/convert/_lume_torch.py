@@ -65,13 +65,18 @@ def inspect(path: Path, *, trust: bool = False, variables: Spec | None = None) -
     try:
         with warnings.catch_warnings():  # what lume-torch's dependencies deprecate, on import
             warnings.simplefilter("ignore")
-            import torch  # noqa: F401
+            import torch
             from lume_torch.models import TorchModel  # noqa: F401
     except ImportError:
         raise ArtifactError(
             f"{path}: converting a lume-torch model needs lume-torch and torch: "
             "pip install 'modelcrate[lume-torch]'"
         ) from None
+    if not hasattr(torch.serialization, "get_unsafe_globals_in_checkpoint"):
+        raise ArtifactError(
+            f"{path}: converting a lume-torch model needs torch 2.5 or newer (to load its files "
+            f"weights only), not {torch.__version__}: pip install 'torch>=2.5'"
+        )
     runtime = kind_module("lume-torch")  # loads and runs it as the package does
     untrusted = _untrusted(path, config, runtime)
     if untrusted and not trust:
