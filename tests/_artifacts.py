@@ -124,3 +124,57 @@ def save_graph(
         entry.key, entry.value = key, value
     onnx.save(model, str(path))
     return path
+
+
+def save_unshaped_graph(
+    path: Path, *, rank: bool = True, inputs: Sequence[int | str | None] = ("N", 3)
+) -> Path:
+    """A float graph giving its input times two (`Y`) whose output shape onnxruntime cannot
+    infer: reshaped to a shape computed from the data, of known length (`rank`: `[?, ?]`) or
+    of a length it cannot know (`Compress` of the shape: no rank)."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    nodes = [
+        helper.make_node("Mul", ["X", "two"], ["D"]),
+        helper.make_node("Shape", ["D"], ["S"]),
+    ]
+    if rank:
+        nodes.append(helper.make_node("Identity", ["S"], ["T0"]))
+        nodes.append(helper.make_node("Mul", ["T0", "one"], ["T"]))
+    else:
+        nodes.append(helper.make_node("Greater", ["S", "zero"], ["C"]))
+        nodes.append(helper.make_node("Compress", ["S", "C"], ["T"], axis=0))
+    nodes.append(helper.make_node("Reshape", ["D", "T"], ["Y"]))
+    constants = [
+        helper.make_tensor("two", TensorProto.FLOAT, [], [2.0]),
+        helper.make_tensor("one" if rank else "zero", TensorProto.INT64, [], [int(rank)]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "unshaped",
+        [helper.make_tensor_value_info("X", TensorProto.FLOAT, list(inputs))],
+        [helper.make_tensor_value_info("Y", TensorProto.FLOAT, None)],
+        initializer=constants,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return path
+
+
+def by_name(names: Sequence[str] = ("a", "b", "c")):
+    """A pipeline fitted on a pandas DataFrame whose ColumnTransformer selects columns by name
+    (scaling two, passing the third), then Ridge: its predict needs a DataFrame."""
+    import pandas
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x, y = training_data()
+    table = pandas.DataFrame(x, columns=list(names))
+    columns = ColumnTransformer(
+        [("scale", StandardScaler(), list(names[:2])), ("keep", "passthrough", [names[2]])]
+    )
+    return make_pipeline(columns, Ridge(alpha=0.1)).fit(table, y)

@@ -10,7 +10,15 @@ import zipfile
 import numpy as np
 import pytest
 import yaml
-from _artifacts import classifier, regressor, save_graph, save_joblib, save_onnx, save_skops
+from _artifacts import (
+    classifier,
+    regressor,
+    save_graph,
+    save_joblib,
+    save_onnx,
+    save_skops,
+    save_unshaped_graph,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -110,6 +118,10 @@ def _missing(tmp_path):
     return tmp_path / "nowhere.onnx"
 
 
+def _unshaped(tmp_path):
+    return save_unshaped_graph(tmp_path / "unshaped.onnx", inputs=("N", None))
+
+
 def _folder(tmp_path):
     (tmp_path / "dir.onnx").mkdir()
     return tmp_path / "dir.onnx"
@@ -128,7 +140,9 @@ BAD = {
     "not an estimator": (_not_an_estimator, "not a scikit-learn estimator with predict"),
     "missing": (_missing, "no such file"),
     "folder": (_folder, "not a file"),
-}
+    "no output shape": (_unshaped, "the graph does not declare the shape of output Y, and its "
+                        "inputs' shapes are not all known"),
+}  # fmt: skip
 
 
 @pytest.mark.parametrize("case", list(BAD))

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pytest
 from _artifacts import (
+    by_name,
     classifier,
     pipeline,
     regressor,
@@ -45,6 +46,8 @@ CASES = {
         lambda: regressor(["radius", "charge", "phase"]), save_skops, ".skops"
     ),
     "sklearn-pipeline": Case(pipeline, save_skops, ".skops"),
+    # A ColumnTransformer of column names: predicts from a pandas DataFrame only.
+    "sklearn-by-name": Case(lambda: by_name(("radius", "charge", "phase")), save_skops, ".skops"),
     "sklearn-classifier": Case(lambda: classifier(("low", "mid", "high")), save_skops, ".skops"),
     "onnx-regressor": Case(pipeline, save_onnx, ".onnx"),
     "onnx-classifier": Case(
@@ -99,6 +102,9 @@ def test_the_environment_holds_only_its_kinds_runtime(converted, installed):
                 "('onnxruntime', 'sklearn', 'skops') if u.find_spec(m)])").stdout  # fmt: skip
     wanted = ["'onnxruntime'"] if converted.case.startswith("onnx") else ["'sklearn'", "'skops'"]
     assert listed.strip() == "[" + ", ".join(wanted) + "]"
+    metadata = sh(installed, "-c", "from importlib.metadata import requires; "
+                  f"print(requires({converted.package!r}))").stdout  # fmt: skip
+    assert ("pandas" in metadata) == (converted.case == "sklearn-by-name")
 
 
 def test_modelcrate_run_agrees_with_the_original_model(converted, installed, tmp_path):
@@ -128,6 +134,10 @@ def test_modelcrate_run_agrees_with_the_original_model(converted, installed, tmp
         precision = (
             {"rtol": 1e-4, "atol": 1e-4} if converted.case.startswith("onnx") else {"rtol": 1e-9}
         )
+        if converted.case == "sklearn-by-name":
+            import pandas
+
+            rows = pandas.DataFrame(rows, columns=model.feature_names_in_)
         np.testing.assert_allclose(got, model.predict(rows), **precision)
 
 

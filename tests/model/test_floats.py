@@ -271,6 +271,23 @@ def test_a_frame_of_columns_is_columns():
 
 
 @pytest.mark.parametrize(
+    "frame",
+    [
+        {"a": [0.5, 1.0], "b": [0.25, 1.0], "c": [0.0, 1.0], "d": [1, 5]},  # the fast way
+        {"a": [0.5, 1.0], "b": [0.25, 3.0], "d": [1.0, 2.0]},  # b out of range: a warning
+        {"a": [0.5, float("nan")], "d": [1.0, 2.0]},  # NaN: an error naming the set
+        {"a": [0.5, 1.0], "d": [True, False]},  # true/false for a number: an error
+    ],
+)
+def test_a_pandas_dataframe_is_the_batch_of_its_rows(frame):
+    import pandas
+
+    data = pandas.DataFrame(frame, index=[10, 20])  # the index plays no part
+    usual = _outcome(lambda: _as_columns(Plain().batch(_sets(frame))))
+    assert _outcome(lambda: _listed(Floats().batch_columns(data))) == usual
+
+
+@pytest.mark.parametrize(
     ("columns", "message"),
     [
         ({"a": 0.5}, r"^input 'a' must be a column of values \(one per input set\), not float$"),

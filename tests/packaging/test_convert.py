@@ -4,11 +4,13 @@ file checked against it, the samples the generated tests replay, and the files w
 from __future__ import annotations
 
 import json
+import sys
 
 import numpy as np
 import pytest
 import yaml
 from _artifacts import (
+    by_name,
     classifier,
     multi_target,
     pipeline,
@@ -17,6 +19,7 @@ from _artifacts import (
     save_joblib,
     save_onnx,
     save_skops,
+    save_unshaped_graph,
     training_data,
 )
 
@@ -143,6 +146,97 @@ def test_a_graph_without_a_batch_axis_runs_one_set_at_a_time(tmp_path):
     assert not read.inferred.inputs[0].batched
     assert any("one input set at a time" in line for line in read.review)
     assert [o["y1"] for o in read.expected] == pytest.approx([2 * s["x1"] for s in read.samples])
+
+
+@pytest.mark.parametrize("rank", [True, False], ids=["dimensions unknown", "rank unknown"])
+def test_an_output_shape_the_graph_does_not_declare_is_found_by_running_it(tmp_path, rank):
+    read = read_artifact(save_unshaped_graph(tmp_path / "unshaped.onnx", rank=rank))
+    (slot,) = read.inferred.outputs
+    assert (slot.name, slot.shape, slot.batched) == ("Y", (None, 3), True)
+    assert read.spec.output_names == ("y0", "y1", "y2")
+    assert [o["y2"] for o in read.expected] == pytest.approx([2 * s["x2"] for s in read.samples])
+    assert any(
+        "output 'Y' has no shape in the graph: [N, 3] was found by running it once on zero "
+        "inputs" in line
+        for line in read.review
+    )
+
+
+def test_an_output_of_unknown_shape_runs_in_its_package(tmp_path, monkeypatch):
+    artifact = save_unshaped_graph(tmp_path / "unshaped.onnx", rank=False)
+    made = convert_artifact(
+        artifact, tmp_path / "p", make_options(project_name="Unshaped"), git=False
+    )
+    binding = read_binding(made.path / "src" / "unshaped" / "artifact.json")
+    assert binding.outputs[0].shape == (None, 3) and binding.batched
+    monkeypatch.syspath_prepend(str(made.path / "src"))
+    try:
+        from unshaped.model import UnshapedModel
+
+        sets = [{"x0": 1.0, "x1": -2.0, "x2": 0.5}, {"x0": 3.0}]
+        outputs = UnshapedModel().batch(sets)
+        assert outputs == [{"y0": 2.0, "y1": -4.0, "y2": 1.0}, {"y0": 6.0, "y1": 0.0, "y2": 0.0}]
+        assert UnshapedModel()(x1=1.5) == {"y0": 0.0, "y1": 3.0, "y2": 0.0}
+    finally:
+        for name in [m for m in sys.modules if m == "unshaped" or m.startswith("unshaped.")]:
+            del sys.modules[name]
+
+
+def test_an_output_of_unknown_shape_beside_inputs_of_unknown_shape_is_refused(tmp_path):
+    artifact = save_unshaped_graph(tmp_path / "unshaped.onnx", inputs=("N", None))
+    with pytest.raises(ArtifactError) as caught:
+        read_artifact(artifact)
+    assert str(caught.value) == (
+        f"{artifact}: the graph does not declare the shape of output Y, and its inputs' shapes "
+        "are not all known, so convert cannot run it to find it; export the graph with the "
+        "outputs' shapes"
+    )
+
+
+def test_a_pipeline_that_selects_columns_by_name_is_given_a_dataframe(tmp_path, monkeypatch):
+    """A ColumnTransformer of column names cannot predict from an array: convert and the
+    package give it a pandas DataFrame of its columns (and only it: the package then depends on
+    pandas), with its own outputs."""
+    import pandas
+
+    model = by_name(("laser radius", "QUAD:IN20:121:BACT", "charge"))
+    artifact = save_skops(model, tmp_path / "by_name.skops")
+    read = read_artifact(artifact)
+    assert read.spec.input_names == ("laser radius", "QUAD:IN20:121:BACT", "charge")
+    assert read.inferred.options["columns"] == list(read.spec.input_names)
+    assert any("pandas DataFrame" in line for line in read.review)
+    table = pandas.DataFrame(
+        [list(s.values()) for s in read.samples], columns=model.feature_names_in_
+    )
+    assert [o["y"] for o in read.expected] == pytest.approx(
+        model.predict(table).tolist(), rel=1e-12
+    )
+    made = convert_artifact(read, tmp_path / "p", make_options(project_name="By name"), git=False)
+    pyproject = (made.path / "pyproject.toml").read_text()
+    assert '"pandas>=' in pyproject
+    binding = read_binding(made.path / "src" / "by_name" / "artifact.json")
+    assert binding.options["columns"] == ["laser radius", "QUAD:IN20:121:BACT", "charge"]
+    monkeypatch.syspath_prepend(str(made.path / "src"))
+    try:
+        from by_name.model import ByNameModel
+
+        rows = np.random.default_rng(5).normal(size=(20, 3))
+        sets = [dict(zip(read.spec.input_names, map(float, row), strict=True)) for row in rows]
+        got = [o["y"] for o in ByNameModel().batch(sets)]
+        own = model.predict(pandas.DataFrame(rows, columns=model.feature_names_in_))
+        assert got == pytest.approx(own.tolist(), rel=1e-12)
+        assert ByNameModel()(charge=2.0)["y"] == pytest.approx(
+            model.predict(pandas.DataFrame([[0.0, 0.0, 2.0]], columns=model.feature_names_in_))[0]
+        )
+    finally:
+        for name in [m for m in sys.modules if m == "by_name" or m.startswith("by_name.")]:
+            del sys.modules[name]
+
+
+def test_an_estimator_that_takes_an_array_is_given_one(tmp_path):
+    read = read_artifact(save_skops(regressor(("a", "b", "c")), tmp_path / "named.skops"))
+    assert "columns" not in read.inferred.options
+    assert not any("pandas" in r for r in (*read.inferred.requirements, *read.review))
 
 
 # -- a variables file given with the artifact ------------------------------------------------------

@@ -14,6 +14,7 @@ import pytest
 import yaml
 from _torch_models import (
     NET_VARIABLES,
+    evaluate,
     fake_torchscript,
     lume_model,
     run_torch,
@@ -111,9 +112,12 @@ BAD_LUME = {
     "no model": ({"model": None}, "not a lume-torch model config (no `model:` naming the model "
                  "file); convert takes a TorchModel config, and `modelcrate new FILE`"),
     "another class": ({"model_class": "GPModel"}, "model_class 'GPModel' is not a TorchModel"),
-    "pickles": ({}, "lume-torch loads 'm_model.pt', 'm_input_transformers_0.pt', "
-                "'m_output_transformers_0.pt' with torch.load, which runs any code the file "
-                "holds; pass --trust"),
+    "a distribution": ({"output_variables": {"y": {"variable_class": "DistributionVariable",
+                                                   "distribution_type": "MultiVariateNormal"}}},
+                       "output 'y' is a DistributionVariable, which a TorchModel does not give "
+                       "(only lume-torch's probabilistic models do, and convert does not take "
+                       "them); declare it as the tensor the model gives (TorchScalarVariable or "
+                       "TorchNDVariable)"),
 }  # fmt: skip
 
 
@@ -140,12 +144,13 @@ def test_without_torch_convert_says_which_extra_to_install(run_cli, tmp_path):
         "pip install 'modelcrate[torch]'"
     )
     config = _lume_config(tmp_path)
-    code, _, err = _convert(run_cli, config, tmp_path / "out", "--trust")
-    assert code == 2
-    assert _one_error(err) == (
-        f"error: {config}: converting a lume-torch model needs lume-torch and torch: "
-        "pip install 'modelcrate[lume-torch]'"
-    )
+    for extra in ((), ("--trust",)):
+        code, _, err = _convert(run_cli, config, tmp_path / "out", *extra)
+        assert code == 2
+        assert _one_error(err) == (
+            f"error: {config}: converting a lume-torch model needs lume-torch and torch: "
+            "pip install 'modelcrate[lume-torch]'"
+        )
 
 
 # -- with torch: `modelcrate convert` in the torch test environment ----------------------------------
@@ -238,12 +243,20 @@ def test_a_scripted_module_converts_with_its_variables(torch_python, net, tmp_pa
 
 
 def test_a_lume_torch_config_converts_with_its_files(torch_python, tmp_path):
+    """The config lume-torch's `dump` writes (a network saved with torch.save, botorch's
+    AffineInputTransform in and out) converts without --trust: its files load weights only."""
     config = lume_model(torch_python, tmp_path / "made" / "model_config.yml")
-    code, out, err = _convert_with_torch(torch_python, config, tmp_path / "out", "--trust")
+    code, out, err = _convert_with_torch(torch_python, config, tmp_path / "out")
     assert code == 0, err
     assert "Converted model_config.yml (a lume-torch TorchModel, run with lume-torch)" in out
+    assert "loaded with torch.load(weights_only=True)" in out and "--trust" not in out
     assert "warning" not in err
     package = tmp_path / "out" / "src" / "out"
+    binding = json.loads((package / "artifact.json").read_text())
+    assert binding["options"]["weights_only"] is True
+    assert sorted(binding["files"]) == [
+        "lume_input_transformer_0.pt", "lume_model.pt", "lume_output_transformer_0.pt"
+    ]  # fmt: skip
     packaged = yaml.safe_load((package / "lume_model.yml").read_text())
     assert packaged["model"] == "lume_model.pt"
     assert packaged["input_transformers"] == ["lume_input_transformer_0.pt"]
@@ -264,7 +277,7 @@ def test_a_config_naming_lume_model_classes_converts(torch_python, tmp_path):
         for variable in variables.values():
             variable["variable_class"] = "ScalarVariable"
     config.write_text(yaml.safe_dump(data, sort_keys=False))
-    code, out, err = _convert_with_torch(torch_python, config, tmp_path / "out", "--trust")
+    code, out, err = _convert_with_torch(torch_python, config, tmp_path / "out")
     assert code == 0, err
     assert "  config      : lume_model.models.TorchModel, precision double" in out
 
@@ -364,7 +377,7 @@ def test_a_lume_torch_model_of_arrays_passes_its_packages_tests(torch_python, tm
     config = tmp_path / "arrays.yml"
     done = run_torch(torch_python, script, config)
     assert done.returncode == 0, done.stderr
-    code, _, err = _convert_with_torch(torch_python, config, tmp_path / "out", "--trust")
+    code, _, err = _convert_with_torch(torch_python, config, tmp_path / "out")
     assert code == 0, err
     binding = json.loads((tmp_path / "out" / "src" / "out" / "artifact.json").read_text())
     assert binding["inputs"][0]["dtype"] == "float32" and binding["inputs"][0]["shape"] == [
@@ -376,3 +389,206 @@ def test_a_lume_torch_model_of_arrays_passes_its_packages_tests(torch_python, tm
                       "tests/test_artifact.py", cwd=tmp_path / "out",
                       path=(tmp_path / "out" / "src",))  # fmt: skip
     assert "3 passed" in tests.stdout, tests.stdout[-2000:] + tests.stderr[-2000:]
+
+
+# -- lume-torch files loaded weights only ------------------------------------------------------------
+
+LUME_OF = """
+import sys, torch
+from botorch.models.transforms.input import AffineInputTransform, InputStandardize, Normalize
+from lume_torch.models import TorchModel
+from lume_torch.variables import TorchScalarVariable
+
+sys.path.insert(0, sys.argv[2])
+torch.manual_seed(0)
+x = torch.rand(20, 2, dtype=torch.double)
+normalize = Normalize(2)
+normalize.train()
+normalize(x)
+standardize = InputStandardize(2)
+standardize.train()
+standardize(x * 3.0 + 1.0)
+linear = torch.nn.Linear(1, 1).double()
+net = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.ELU(), torch.nn.Linear(8, 1)).double()
+if sys.argv[3] == "custom":
+    from custom_layers import Scale
+    net = torch.nn.Sequential(net, Scale())
+model = TorchModel(
+    model=net,
+    input_variables=[
+        TorchScalarVariable(name="a", default_value=0.5, value_range=[0.0, 1.0]),
+        TorchScalarVariable(name="b", default_value=0.5, value_range=[0.0, 1.0]),
+    ],
+    output_variables=[TorchScalarVariable(name="y")],
+    input_transformers=[normalize, standardize],
+    output_transformers=[linear],
+)
+model.dump(sys.argv[1])
+"""
+"""`python -c LUME_OF CONFIG FOLDER KIND`: a TorchModel with botorch's Normalize and
+InputStandardize in and a torch.nn.Linear out; KIND "custom" adds a layer of a class of the
+user's own (`custom_layers.Scale`, importable from FOLDER)."""
+
+CUSTOM_LAYERS = """
+import torch
+
+class Scale(torch.nn.Module):
+    def forward(self, x):
+        return 2.0 * x
+"""
+
+
+def _lume_of(torch_python, tmp_path, kind):
+    made = tmp_path / "made"
+    made.mkdir(parents=True)
+    (made / "custom_layers.py").write_text(CUSTOM_LAYERS)
+    config = made / "model_config.yml"
+    done = run_torch(torch_python, "-c", LUME_OF, config, made, kind)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return config, made
+
+
+RECORDED = """
+import json, sys, torch
+sys.path.insert(0, sys.argv[1])
+calls = []
+real = torch.load
+def load(*args, **kwargs):
+    calls.append(kwargs.get("weights_only"))
+    return real(*args, **kwargs)
+torch.load = load
+from out.model import OutModel
+rows = json.loads(sys.argv[2])
+got = OutModel().batch(rows)
+print(json.dumps([calls, [g["y"] for g in got]]))
+"""
+"""`python -c RECORDED SRC ROWS`: the package's outputs for ROWS, and the `weights_only` of
+each torch.load call made in loading it."""
+
+
+def test_documented_transformers_load_weights_only_in_convert_and_in_the_package(
+    torch_python, tmp_path
+):
+    """botorch's Normalize and InputStandardize and a torch.nn.Linear: no --trust, and the
+    package loads its three files with weights_only=True and gives lume-torch's own outputs."""
+    config, _ = _lume_of(torch_python, tmp_path, "plain")
+    code, out, err = _convert_with_torch(torch_python, config, tmp_path / "out")
+    assert code == 0, err
+    assert "loaded with torch.load(weights_only=True)" in out
+    rows = [{"a": 0.1, "b": 0.9}, {"a": 0.7, "b": 0.2}, {"a": 0.5, "b": 0.5}]
+    done = run_torch(torch_python, "-c", RECORDED, tmp_path / "out" / "src", json.dumps(rows))
+    assert done.returncode == 0, done.stderr[-3000:]
+    calls, outputs = json.loads(done.stdout.strip().splitlines()[-1])
+    assert calls == [True, True, True, True]  # the model, two input transformers, one output
+    own = evaluate(torch_python, "lume", config, ["a", "b"], rows)["y"]
+    assert outputs == pytest.approx([r[0] for r in own], rel=1e-12)
+
+
+def test_a_class_of_the_users_own_needs_trust_and_is_named(torch_python, tmp_path):
+    config, made = _lume_of(torch_python, tmp_path, "custom")
+    code, _, err = _convert_with_torch(torch_python, config, tmp_path / "out")
+    assert code == 2
+    assert _one_error(err) == (
+        f"error: {config}: model_config_model.pt (model) holds custom_layers.Scale; lume-torch "
+        "loads such a file with torch.load, which runs any code it holds: pass --trust to "
+        "convert it if you trust where it came from"
+    )
+    assert not (tmp_path / "out").exists()
+    done = run_torch(torch_python, "-m", "modelcrate", "convert", config, "-o", tmp_path / "out",
+                     "--yes", "--no-git", "--trust", path=(made,))  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "loaded by lume-torch with torch.load, which runs their code (--trust)" in done.stdout
+    assert "converted with --trust: lume-torch loads 'model_config_model.pt'" in done.stdout
+    binding = json.loads((tmp_path / "out" / "src" / "out" / "artifact.json").read_text())
+    assert binding["options"]["weights_only"] is False
+
+
+def test_a_file_torch_load_cannot_check_needs_trust(torch_python, tmp_path):
+    """The stand-in files of `_lume_config` are pickles outside torch.save's zip: what they hold
+    cannot be read without loading them."""
+    config = _lume_config(tmp_path)
+    code, _, err = _convert_with_torch(torch_python, config, tmp_path / "out")
+    assert code == 2
+    line = _one_error(err)
+    assert line.startswith(f"error: {config}: m_model.pt is not a zip file of torch.save ("), line
+    assert line.endswith("pass --trust to convert it if you trust where it came from")
+    assert not (tmp_path / "out").exists()
+
+
+LUME_ARRAY_OUTPUT = """
+import sys, torch
+from lume_torch.models import TorchModel
+from lume_torch.variables import TorchNDVariable
+
+torch.manual_seed(0)
+net = torch.nn.Sequential(
+    torch.nn.Flatten(), torch.nn.Linear(16, 3), torch.nn.Unflatten(1, (1, 3))
+).double()
+model = TorchModel(
+    model=net,
+    input_variables=[TorchNDVariable(name="image", shape=(4, 4), default_value=torch.zeros(4, 4))],
+    output_variables=[TorchNDVariable(name="profile", shape=(3,), dtype=torch.float64)],
+)
+model.dump(sys.argv[1])
+"""
+
+
+def test_an_array_output_comes_out_as_lume_torch_gives_it(torch_python, tmp_path):
+    """A TorchNDVariable output (lume-torch gives [N, 3]): one array of shape (3,) a set, the
+    values lume-torch gives."""
+    script = tmp_path / "make.py"
+    script.write_text(LUME_ARRAY_OUTPUT)
+    config = tmp_path / "profile.yml"
+    done = run_torch(torch_python, script, config)
+    assert done.returncode == 0, done.stderr
+    code, _, err = _convert_with_torch(torch_python, config, tmp_path / "out")
+    assert code == 0, err
+    binding = json.loads((tmp_path / "out" / "src" / "out" / "artifact.json").read_text())
+    assert binding["outputs"][0]["shape"] == [None, 3]
+    assert binding["options"]["shapes"] == {"profile": [3]}
+    check = """
+import json, sys, torch
+sys.path.insert(0, sys.argv[1])
+from out.model import OutModel
+from lume_torch.models import TorchModel
+images = [[[0.1 * (i + j + k) for k in range(4)] for j in range(4)] for i in range(2)]
+got = OutModel().batch([{"image": image} for image in images])
+own = TorchModel(sys.argv[2]).evaluate({"image": torch.tensor(images, dtype=torch.float32)})
+print(json.dumps([[g["profile"].tolist() for g in got], own["profile"].tolist()]))
+"""
+    done = run_torch(torch_python, "-c", check, tmp_path / "out" / "src", config)
+    assert done.returncode == 0, done.stderr[-3000:]
+    got, own = json.loads(done.stdout.strip().splitlines()[-1])
+    assert got == own and len(got) == 2 and len(got[0]) == 3
+
+
+def test_a_package_loading_weights_only_names_a_class_it_will_not_load(torch_python, tmp_path):
+    """A package converted without --trust whose model file is swapped for one holding a class
+    of the user's own (its digests removed, as in a binding file from before they were
+    recorded): loading it is one error naming the file and the class, and runs none of it."""
+    plain, _ = _lume_of(torch_python, tmp_path / "plain", "plain")
+    _, made = _lume_of(torch_python, tmp_path / "custom", "custom")
+    code, _, err = _convert_with_torch(torch_python, plain, tmp_path / "out")
+    assert code == 0, err
+    package = tmp_path / "out" / "src" / "out"
+    (package / "lume_model.pt").write_bytes((made / "model_config_model.pt").read_bytes())
+    binding = json.loads((package / "artifact.json").read_text())
+    binding["sha256"], binding["files"] = "", {}
+    (package / "artifact.json").write_text(json.dumps(binding))
+    check = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from modelcrate import ProjectError
+from out.model import OutModel
+try:
+    OutModel()(a=0.5)
+except ProjectError as exc:
+    print(exc)
+"""
+    done = run_torch(torch_python, "-c", check, tmp_path / "out" / "src", path=(made,))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == (
+        f"{package / 'lume_model.yml'}: lume-torch cannot load the model (lume_model.pt holds "
+        "custom_layers.Scale, which loading would run code for (convert the model again, with "
+        "--trust if you trust where the file came from))"
+    )

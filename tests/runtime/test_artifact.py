@@ -4,6 +4,7 @@ thread asks first, and only the library of its own kind imported."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import os
@@ -73,6 +74,7 @@ def test_a_binding_reads_back_as_written(tmp_path):
         "0" * 64,
         (Slot("X", "float32", (None, 2), variables=("a", "b")),),
         (Slot("Y", "float32", (None,), variable="y"),),
+        files={"weights.bin": "a" * 64},
     )
     path = tmp_path / "artifact.json"
     path.write_text(json.dumps(binding.to_dict()))
@@ -87,6 +89,9 @@ def test_a_binding_reads_back_as_written(tmp_path):
         ({"file": "../../etc/passwd"}, "file '../../etc/passwd' must be a file name beside the binding file"),
         ({"inputs": [{"name": "X", "dtype": "float32", "shape": [None], "batched": True}]},
          "slot 'X' needs either variables or variable"),
+        ({"sha256": "abc"}, "sha256 'abc' is not 64 lowercase hex digits"),
+        ({"files": {"../w.bin": "a" * 64}}, "file '../w.bin' must be a file name beside the binding file"),
+        ({"files": {"w.bin": "A" * 64}}, f"sha256 '{'A' * 64}' is not 64 lowercase hex digits"),
     ],
 )  # fmt: skip
 def test_a_malformed_binding_is_one_error_naming_the_file(tmp_path, change, reason):
@@ -296,3 +301,84 @@ def test_a_model_that_adds_steps_around_the_artifact_keeps_them(imported):
     sets = [{"x0": 0.5, "x1": 1.5, "x2": -1.0}] * 3
     plain = base().batch(sets)
     assert [o["y"] for o in Shifted().batch(sets)] == [o["y"] + 100.0 for o in plain]
+
+
+def _converted_package(tmp_path):
+    """A scikit-learn regressor converted into a project under `tmp_path`: its package folder."""
+    artifact = save_skops(regressor(), tmp_path / "reg.skops")
+    made = convert_artifact(artifact, tmp_path / "p", make_options(project_name="Reg"), git=False)
+    return made.path / "src" / "reg"
+
+
+def test_the_binding_records_the_artifacts_sha256(tmp_path):
+    package = _converted_package(tmp_path)
+    data = json.loads((package / "artifact.json").read_text())
+    assert data["sha256"] == hashlib.sha256((package / "model.skops").read_bytes()).hexdigest()
+    assert data["files"] == {}  # a lume-torch config's files are recorded here too
+
+
+def test_an_artifact_changed_since_conversion_is_one_error_naming_the_file(tmp_path):
+    package = _converted_package(tmp_path)
+    binding_path = package / "artifact.json"
+    artifact = package / "model.skops"
+    original = artifact.read_bytes()
+    artifact.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))
+    with pytest.raises(ProjectError) as caught:
+        _artifact.load_artifact(binding_path)
+    assert str(caught.value) == (
+        f"{artifact}: the file changed since the model was converted (its SHA-256 is not the "
+        "one artifact.json records); restore the file, or convert the model again"
+    )
+    artifact.unlink()
+    with pytest.raises(ProjectError, match=r"cannot read the artifact's file .*; restore it"):
+        _artifact.load_artifact(binding_path)
+    artifact.write_bytes(original)
+    _binding, runner = _artifact.load_artifact(binding_path)
+    assert runner({"X": np.zeros((1, 3))}, ["predict"])[0].shape == (1,)
+
+
+def test_a_changed_artifact_stops_modelcrate_run_with_one_error_line(tmp_path, run_cli):
+    package = _converted_package(tmp_path)
+    (package / "model.skops").write_bytes((package / "model.skops").read_bytes() + b"\0")
+    try:
+        code, _, err = run_cli("run", tmp_path / "p", "--set", "x0=1.0")
+    finally:
+        for name in [m for m in sys.modules if m == "reg" or m.startswith("reg.")]:
+            del sys.modules[name]
+    assert code != 0 and "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert lines == [
+        f"error: {package / 'model.skops'}: the file changed since the model was converted (its "
+        "SHA-256 is not the one artifact.json records); restore the file, or convert the model "
+        "again"
+    ]
+
+
+def test_a_binding_without_digests_loads_as_before(tmp_path):
+    """A binding file written before digests were recorded (no `sha256`, no `files`) loads,
+    unchecked."""
+    package = _converted_package(tmp_path)
+    binding_path = package / "artifact.json"
+    data = json.loads(binding_path.read_text())
+    del data["sha256"], data["files"]
+    binding_path.write_text(json.dumps(data))
+    binding, _ = _artifact.load_artifact(binding_path)
+    assert binding.sha256 == "" and binding.files == {}
+
+
+def test_the_check_hashes_each_file_once_per_process(tmp_path, monkeypatch):
+    """The digests are checked when the artifact loads, which is once per model class."""
+    package = _converted_package(tmp_path)
+    monkeypatch.syspath_prepend(str(package.parent))
+    hashed = []
+    real = _artifact.file_sha256
+    monkeypatch.setattr(_artifact, "file_sha256", lambda path: hashed.append(path) or real(path))
+    try:
+        from reg.model import RegModel
+
+        for _ in range(3):
+            RegModel().batch([{"x0": 1.0}, {"x1": 2.0}])
+        assert hashed == [package / "model.skops"]
+    finally:
+        for name in [m for m in sys.modules if m == "reg" or m.startswith("reg.")]:
+            del sys.modules[name]

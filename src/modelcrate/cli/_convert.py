@@ -35,8 +35,9 @@ from ._questions import (
     "--trust",
     is_flag=True,
     help="Load a joblib or pickle file (which runs the code it holds), a .skops file with "
-    "types skops does not trust by default, or a lume-torch config whose files torch.load "
-    "loads (transformers, a model saved with torch.save). Only for files whose maker you trust.",
+    "types skops does not trust by default, or a lume-torch config whose files hold classes "
+    "other than lume-torch's documented transformers and torch's layers (loaded by torch.load "
+    "running their code). Only for files whose maker you trust.",
 )
 @project_options
 def convert(

@@ -10,7 +10,6 @@ was cut short is made again, and a lock keeps two deploys from making it at once
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import os
 import re
 import shutil
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .._errors import DeployError
+from ..runtime import file_sha256
 
 _COMPLETE = ".modelcrate-environment"
 _WHEEL_NAME = re.compile(r"(?P<name>[^-]+)-(?P<version>[^-]+)(-[^-]+)*\.whl\Z")
@@ -47,11 +47,6 @@ def environments_root() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_data_dir("modelcrate")) / "environments"
-
-
-def file_sha256(path: Path) -> str:
-    with path.open("rb") as data:
-        return hashlib.file_digest(data, "sha256").hexdigest()
 
 
 def version_environment(

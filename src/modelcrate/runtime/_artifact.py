@@ -3,9 +3,10 @@
 `modelcrate convert` copies the artifact (an ONNX graph, a scikit-learn estimator, a TorchScript
 module, a lume-torch model config and the files it names) into the
 package beside a binding file, `artifact.json`, that says how the model's variables map onto
-the artifact's tensors or columns. The generated model class names the binding file; this module
-reads it, loads the artifact once per process on first use (thread-safe), and runs it: a whole
-batch in one call when every tensor has a batch axis.
+the artifact's tensors or columns, and the SHA-256 of the artifact and of each file it needs. The
+generated model class names the binding file; this module reads it, checks the files against
+their digests and loads the artifact once per process on first use (thread-safe), and runs it:
+a whole batch in one call when every tensor has a batch axis.
 
 Each kind of artifact is one module (`_onnx`, `_sklearn`, `_torch`, `_lume_torch`) with a
 `load(path, options)` that returns a `Runner`; it is imported only when a model of its kind is
@@ -15,6 +16,7 @@ needs them.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import threading
@@ -125,7 +127,10 @@ class Slot:
 @dataclass(frozen=True)
 class Binding:
     """What `artifact.json` says: the kind, the artifact's file (beside the binding file), its
-    SHA-256, the input and output slots, and options of the kind (how to load it)."""
+    SHA-256, the input and output slots, options of the kind (how to load it), and the SHA-256
+    of each other file the artifact needs (`files`: name beside the binding file -> digest).
+
+    A digest of "" (a binding file written before digests were recorded) is not checked."""
 
     kind: str
     file: str
@@ -133,6 +138,7 @@ class Binding:
     inputs: tuple[Slot, ...]
     outputs: tuple[Slot, ...]
     options: Mapping[str, Any] = field(default_factory=dict)
+    files: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def batched(self) -> bool:
@@ -149,6 +155,7 @@ class Binding:
             "inputs": [slot.to_dict() for slot in self.inputs],
             "outputs": [slot.to_dict() for slot in self.outputs],
             "options": dict(self.options),
+            "files": dict(self.files),
         }
 
     @classmethod
@@ -159,17 +166,35 @@ class Binding:
         kind = str(data["kind"])
         if kind not in KINDS:
             raise ValueError(f"unknown kind {kind!r} (known: {', '.join(KINDS)})")
-        file = str(data["file"])
-        if Path(file).name != file or file in ("", ".", ".."):
-            raise ValueError(f"file {file!r} must be a file name beside the binding file")
+        file = _file_name(data["file"])
+        files = {
+            _file_name(name): _digest(sha) for name, sha in dict(data.get("files", {})).items()
+        }
         return cls(
             kind=kind,
             file=file,
-            sha256=str(data.get("sha256", "")),
+            sha256=_digest(data.get("sha256", "")),
             inputs=tuple(Slot.from_dict(s) for s in data["inputs"]),
             outputs=tuple(Slot.from_dict(s) for s in data["outputs"]),
             options=dict(data.get("options", {})),
+            files=files,
         )
+
+
+def _file_name(value: Any) -> str:
+    """A file name beside the binding file (`ValueError` for a path or nothing)."""
+    name = str(value)
+    if Path(name).name != name or name in ("", ".", ".."):
+        raise ValueError(f"file {name!r} must be a file name beside the binding file")
+    return name
+
+
+def _digest(value: Any) -> str:
+    """A SHA-256 as 64 lowercase hex digits, or "" for none recorded (`ValueError` otherwise)."""
+    text = str(value)
+    if text and not (len(text) == 64 and all(c in "0123456789abcdef" for c in text)):
+        raise ValueError(f"sha256 {text[:80]!r} is not 64 lowercase hex digits")
+    return text
 
 
 def read_binding(path: Traversable | Path) -> Binding:
@@ -334,12 +359,42 @@ def kind_module(kind: str) -> ModuleType:
 
 
 def load_artifact(binding_path: Traversable | Path) -> tuple[Binding, Runner]:
-    """Read a binding file and load the artifact beside it with its kind's module."""
+    """Read a binding file, check that the artifact and its files are those converted (their
+    SHA-256), and load the artifact beside it with its kind's module."""
     binding = read_binding(binding_path)
     artifact = _beside(binding_path, binding.file)
+    check_files(binding, Path(str(binding_path)).parent)
     module = kind_module(binding.kind)
     load: Callable[[Path, Mapping[str, Any]], Runner] = module.load
     return binding, load(artifact, binding.options)
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of the file at `path`, as hex digits."""
+    with path.open("rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()
+
+
+def check_files(binding: Binding, folder: Path) -> None:
+    """`ProjectError` naming the first file in `folder` whose SHA-256 is not the one the binding
+    recorded at conversion (files without a recorded digest are not checked)."""
+    recorded = {binding.file: binding.sha256, **binding.files}
+    for name, expected in recorded.items():
+        if not expected:
+            continue
+        path = folder / name
+        try:
+            found = file_sha256(path)
+        except OSError as exc:
+            raise ProjectError(
+                f"{path}: cannot read the artifact's file ({exc.strerror or exc}); restore it, "
+                "or convert the model again"
+            ) from None
+        if found != expected:
+            raise ProjectError(
+                f"{path}: the file changed since the model was converted (its SHA-256 is not "
+                f"the one {BINDING_FILE} records); restore the file, or convert the model again"
+            )
 
 
 def _beside(path: Traversable | Path, name: str) -> Path:

@@ -4,7 +4,6 @@ inside and a model class that runs it."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -18,6 +17,7 @@ from ...runtime import (
     BINDING_FILE,
     Binding,
     encode_value,
+    file_sha256,
     pack_inputs,
     read_binding,
     unpack_outputs,
@@ -251,15 +251,14 @@ def _write_artifact(conversion: Conversion, work: Path, package_name: str) -> No
         copied.write_bytes(inferred.contents)
     for name, source in inferred.files.items():
         shutil.copyfile(source, package / name)
-    with copied.open("rb") as file:
-        digest = hashlib.file_digest(file, "sha256")
     binding = Binding(
         kind=inferred.kind,
         file=inferred.file_name,
-        sha256=digest.hexdigest(),
+        sha256=file_sha256(copied),
         inputs=inferred.inputs,
         outputs=inferred.outputs,
         options=dict(inferred.options),
+        files={name: file_sha256(package / name) for name in sorted(inferred.files)},
     )
     binding_path = package / BINDING_FILE
     write_text_atomic(binding_path, json.dumps(binding.to_dict(), indent=2) + "\n")

@@ -6,8 +6,12 @@ The variables are the config's own (lume-torch's variable classes are a generati
 file that `load_spec` reads). The model and transformer files are copied into the package beside
 a copy of the config that names them there, and lume-torch itself loads and evaluates them, at
 conversion and in the package, so the outputs are lume-torch's. lume-torch loads transformers
-(and a model saved with torch.save) with `torch.load`, which runs any code the file holds: such
-a config converts only with `--trust`.
+(and a model saved with torch.save) with `torch.load`, which runs any code the file holds; here
+(and in the package) each such file is loaded with `torch.load(..., weights_only=True)` allowing
+only the transformers lume-torch documents (botorch's affine input transforms, `torch.nn.Linear`)
+and, in the model's file, torch's own layers (see `runtime._lume_torch`), and handed to lume-torch
+as an object. A file holding any other class converts only with `--trust`, and is then loaded by
+lume-torch itself.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import warnings
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -22,7 +27,7 @@ import yaml
 
 from ..._errors import ArtifactError, SpecError
 from ...runtime import Slot, kind_module
-from ...spec import ArrayVariable, Spec, Variable, load_spec
+from ...spec import ArrayVariable, DistributionVariable, Spec, Variable, load_spec
 from ._inferred import Inferred, listed, reason
 from ._torch import torch_requirement
 
@@ -44,32 +49,47 @@ def inspect(path: Path, *, trust: bool = False, variables: Spec | None = None) -
     each of its variables to one tensor of lume-torch's `evaluate`."""
     config = _read(path)
     files = _files(path, config)
-    untrusted = [source.name for source in files.values() if not _is_torchscript(source)]
-    if untrusted and not trust:
-        raise ArtifactError(
-            f"{path}: lume-torch loads {listed(untrusted)} with torch.load, which runs any code "
-            "the file holds; pass --trust to convert it if you trust where it came from"
-        )
     try:
         spec = load_spec(path)
     except SpecError as exc:
         raise ArtifactError(f"{path}: its variables cannot be read ({exc})") from None
+    for role, declared in (("input", spec.inputs), ("output", spec.outputs)):
+        for variable in declared:
+            if isinstance(variable, DistributionVariable):
+                raise ArtifactError(
+                    f"{path}: {role} {variable.name!r} is a DistributionVariable, which a "
+                    "TorchModel does not give (only lume-torch's probabilistic models do, and "
+                    "convert does not take them); declare it as the tensor the model gives "
+                    "(TorchScalarVariable or TorchNDVariable)"
+                )
     try:
         with warnings.catch_warnings():  # what lume-torch's dependencies deprecate, on import
             warnings.simplefilter("ignore")
-            import torch  # noqa: F401
-            from lume_torch.models import TorchModel
+            import torch
+            from lume_torch.models import TorchModel  # noqa: F401
     except ImportError:
         raise ArtifactError(
             f"{path}: converting a lume-torch model needs lume-torch and torch: "
             "pip install 'modelcrate[lume-torch]'"
         ) from None
-    LumeTorchRunner = kind_module("lume-torch").LumeTorchRunner  # as the package runs it
-
+    if not hasattr(torch.serialization, "get_unsafe_globals_in_checkpoint"):
+        raise ArtifactError(
+            f"{path}: converting a lume-torch model needs torch 2.5 or newer (to load its files "
+            f"weights only), not {torch.__version__}: pip install 'torch>=2.5'"
+        )
+    runtime = kind_module("lume-torch")  # loads and runs it as the package does
+    untrusted = _untrusted(path, config, runtime)
+    if untrusted and not trust:
+        raise ArtifactError(
+            f"{path}: {'; '.join(untrusted.values())}; lume-torch loads such a file with "
+            "torch.load, which runs any code it holds: pass --trust to convert it if you trust "
+            "where it came from"
+        )
+    weights_only = not untrusted
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model = TorchModel(str(path))
+            model = runtime.lume_model(path, weights_only=weights_only)
     except Exception as exc:  # lume-torch's, pydantic's and torch's own errors
         raise ArtifactError(
             f"{path}: lume-torch cannot load it as a TorchModel ({reason(exc)}); check that "
@@ -78,7 +98,10 @@ def inspect(path: Path, *, trust: bool = False, variables: Spec | None = None) -
     dtype = "float64" if str(config.get("precision", "double")) == "double" else "float32"
     inputs = [_slot(v, _dtype(config, "input_variables", v, dtype)) for v in spec.inputs]
     outputs = [_slot(v, _dtype(config, "output_variables", v, dtype)) for v in spec.outputs]
-    options = {"shapes": {v.name: list(_row(v)) for v in spec.outputs}}
+    options = {
+        "shapes": {v.name: list(_row(v)) for v in spec.outputs},
+        "weights_only": weights_only,
+    }
     packaged = _packaged(config, files)
     contents = yaml.safe_dump(packaged, sort_keys=False, allow_unicode=True)
     if yaml.safe_load(contents) != packaged:  # what the package's copy says, read back
@@ -89,12 +112,17 @@ def inspect(path: Path, *, trust: bool = False, variables: Spec | None = None) -
     notes = []
     if untrusted:
         notes.append(
-            f"converted with --trust: lume-torch loads {listed(untrusted)} with torch.load, "
-            "which runs the code the file holds, in the package too"
+            f"converted with --trust: lume-torch loads {listed(list(untrusted))} with "
+            "torch.load, which runs the code the file holds, in the package too"
         )
+    loading = (
+        "with torch.load(weights_only=True) (lume-torch's transformers and torch's layers only)"
+        if weights_only
+        else "by lume-torch with torch.load, which runs their code (--trust)"
+    )
     described = [
         ("config", f"{config.get('model_class') or 'TorchModel'}, {_precision(config)}"),
-        ("files", listed(list(files))),
+        ("files", f"{listed(list(files))}; loaded {loading}"),
         ("inputs", listed(list(spec.input_names))),
         ("outputs", listed(list(spec.output_names))),
     ]
@@ -106,7 +134,7 @@ def inspect(path: Path, *, trust: bool = False, variables: Spec | None = None) -
         outputs=tuple(outputs),
         input_variables=tuple(spec.inputs),
         output_variables=tuple(spec.outputs),
-        run=LumeTorchRunner(model, options),
+        run=runtime.LumeTorchRunner(model, options),
         options=options,
         requirements=(_lume_requirement(), torch_requirement()),
         described=tuple(described),
@@ -190,15 +218,32 @@ def _packaged(config: dict[str, Any], files: dict[str, Path]) -> dict[str, Any]:
     return packaged
 
 
-def _is_torchscript(path: Path) -> bool:
-    """Whether `path` is a TorchScript archive (loaded without running pickled code)."""
-    from ._torch import check_archive
-
-    try:
-        check_archive(path)
-    except ArtifactError:
-        return False
-    return True
+def _untrusted(path: Path, config: dict[str, Any], runtime: ModuleType) -> dict[str, str]:
+    """The files of the config that do not load with `torch.load(..., weights_only=True)` and
+    the classes lume-torch documents (by file name: what is in the way), read without loading
+    them; TorchScript files load without running pickled code."""
+    folder = path.resolve().parent
+    found: dict[str, str] = {}
+    for field in FILE_FIELDS:
+        entries = [config["model"]] if field == "model" else (config.get(field) or [])
+        for entry in entries:
+            source = folder / entry
+            if runtime.is_torchscript(source):
+                continue
+            try:
+                classes = runtime.untrusted_classes(source, runtime.FIELDS[field])
+            except ValueError as exc:
+                found[source.name] = (
+                    f"{source.name} is not a zip file of torch.save ({exc}), so what it holds "
+                    "cannot be checked"
+                )
+                continue
+            if classes:
+                shown = ", ".join(classes[:6]) + (
+                    f" and {len(classes) - 6} more" if len(classes) > 6 else ""
+                )
+                found[source.name] = f"{source.name} ({field}) holds {shown}"
+    return found
 
 
 def _row(variable: Variable) -> tuple[int, ...]:

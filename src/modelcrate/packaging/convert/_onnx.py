@@ -4,7 +4,9 @@ A leading dimension that is not a fixed number is the batch axis. A tensor of sh
 carries k scalar variables (named by the graph's metadata, `names:TENSOR` or
 `input_names`/`output_names`, as a JSON list or comma-separated; else `x0..`/`y0..`); `[N]` one
 scalar named after the tensor; `[N, d1, ...]` one array of shape `(d1, ...)`. An output that is
-not a tensor (a sequence of maps, as skl2onnx's ZipMap gives) is left out, and said so.
+not a tensor (a sequence of maps, as skl2onnx's ZipMap gives) is left out, and said so. An output
+whose shape the graph does not declare (no rank, or dimensions of no fixed length after the
+first) takes the shape found by running the graph on zero inputs, and said so.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from ..._errors import ArtifactError
 from ...runtime import Slot
@@ -97,6 +101,8 @@ def inspect(path: Path, *, trust: bool = False, variables: Spec | None = None) -
             f"{path}: the graph has no tensor outputs ({listed([a.name for a in graph_outputs])}); "
             "export the model with tensor outputs"
         )
+    if any(_unknown(shape) for _, _, shape in outputs):
+        outputs = _measured(path, session, inputs, outputs, notes)
     in_slots, in_vars, in_guessed = _bind(inputs, metadata, "input", notes)
     out_slots, out_vars, out_guessed = _bind(outputs, metadata, "output", notes)
     if not all(s.batched for s in (*in_slots, *out_slots)):
@@ -122,6 +128,74 @@ def inspect(path: Path, *, trust: bool = False, variables: Spec | None = None) -
         described=tuple(described),
         notes=tuple(notes),
     )
+
+
+def _unknown(shape: tuple[int | None, ...]) -> bool:
+    """Whether a graph output's shape is not known from the graph: no rank (onnxruntime says
+    `[]`, as for a scalar), or a dimension other than the first of no fixed length."""
+    return not shape or any(n is None for n in shape[1:])
+
+
+def _measured(
+    path: Path, session: Any, inputs: Sequence[Tensor], outputs: Sequence[Tensor], notes: list[str]
+) -> list[Tensor]:
+    """The outputs with the shapes the graph does not declare found by running it on zeros:
+    on 2 and on 3 rows when the inputs have a batch axis (a dimension that follows the number
+    of rows is the batch axis), once otherwise."""
+    if any(any(n is None for n in shape[1:]) for _, _, shape in inputs):
+        unknown = [name for name, _, shape in outputs if _unknown(shape)]
+        raise ArtifactError(
+            f"{path}: the graph does not declare the shape of output {listed(unknown)}, and "
+            "its inputs' shapes are not all known, so convert cannot run it to find it; export "
+            "the graph with the outputs' shapes"
+        )
+    batched = any(shape and shape[0] is None for _, _, shape in inputs)
+    counts = (2, 3) if batched else (1,)
+    runs = []
+    try:
+        for count in counts:
+            feeds = {name: _zeros(dtype, shape, count) for name, dtype, shape in inputs}
+            runs.append([np.shape(a) for a in session.run([n for n, _, _ in outputs], feeds)])
+    except Exception as exc:  # onnxruntime's own error on zero inputs
+        raise ArtifactError(
+            f"{path}: the graph does not declare the shape of every output, and running it on "
+            f"zero inputs to find them failed ({reason(exc)}); export the graph with the "
+            "outputs' shapes"
+        ) from None
+    found: list[Tensor] = []
+    for i, (name, dtype, shape) in enumerate(outputs):
+        if not _unknown(shape):
+            found.append((name, dtype, shape))
+            continue
+        shapes = [tuple(int(n) for n in run[i]) for run in runs]
+        first = shapes[0]
+        if all(s == first for s in shapes):
+            measured: tuple[int | None, ...] = first
+        elif all(len(s) == len(first) and s and s[0] == c and s[1:] == first[1:]
+                 for s, c in zip(shapes, counts, strict=True)):  # fmt: skip
+            measured = (None, *first[1:])
+        else:
+            raise ArtifactError(
+                f"{path}: output {name!r} has no shape in the graph, and its shape on "
+                f"{' and '.join(map(str, counts))} input sets ({', '.join(map(str, shapes))}) "
+                "has no batch axis convert can bind; export the graph with its shape"
+            )
+        dims = ", ".join("N" if n is None else str(n) for n in measured)
+        notes.append(
+            f"output {name!r} has no shape in the graph: [{dims}] was found by running it once "
+            "on zero inputs; check it (export the graph with output shapes to declare it)"
+        )
+        found.append((name, dtype, measured))
+    return found
+
+
+def _zeros(dtype: str | None, shape: tuple[int | None, ...], count: int) -> np.ndarray:
+    """A tensor of zeros (empty strings, false) of an input's type, `count` rows on its batch
+    axis."""
+    dims = tuple(count if n is None else n for n in shape)
+    if dtype == "str":
+        return np.full(dims, "", dtype=object)
+    return np.zeros(dims, dtype=np.dtype(str(dtype)))
 
 
 def _requirement() -> str:

@@ -2,7 +2,8 @@
 types it holds refuses any it does not trust unless `--trust`; a joblib or pickle file runs code
 when it loads, so it loads only with `--trust`.
 
-The inputs are the features (`feature_names_in_`, else `x0..`); a classifier gives `label` (one
+The inputs are the features (`feature_names_in_`, else `x0..`), given as an array, or as a
+pandas DataFrame of those columns when predict needs one (it selects columns by name); a classifier gives `label` (one
 of `classes_`) and, with `predict_proba`, `probabilities` (one per class, in the order of
 `classes_`); any other estimator gives what `predict` gives: `y`, or `y0..` for several targets.
 """
@@ -10,7 +11,6 @@ of `classes_`) and, with `predict_proba`, `probabilities` (one per class, in the
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..._errors import ArtifactError
-from ...runtime import Slot
+from ...runtime import Slot, kind_module
 from ...spec import (
     ArrayVariable,
     BoolVariable,
@@ -69,28 +69,39 @@ def inspect(path: Path, *, trust: bool = False, variables: Spec | None = None) -
     else:
         features = [f"x{i}" for i in range(count)]
         guessed += features
-    run = _runner(estimator)
+    runner = kind_module("sklearn").SklearnRunner  # runs it as the package does
+    run = runner(estimator)
     probe = np.zeros((2, count))
     try:
         predicted = np.asarray(run({"X": probe}, ["predict"])[0])
     except Exception as exc:  # the estimator's own error on an array of its features
-        raise ArtifactError(
-            f"{path}: its predict fails on an array of {count} features ({reason(exc)}); "
-            "convert takes estimators that predict from a numeric array"
-        ) from None
+        if given is None or guessed:  # no column names to give it a table of
+            raise ArtifactError(
+                f"{path}: its predict fails on an array of {count} features ({reason(exc)}); "
+                "convert takes estimators that predict from a numeric array"
+            ) from None
+        run, predicted = _by_name(path, runner, estimator, features, probe, exc)
+        options["columns"] = features
+        notes.append(
+            "its predict takes a pandas DataFrame (it selects columns by name, as a "
+            "ColumnTransformer does): the package gives it one, and depends on pandas"
+        )
     in_slot = Slot("X", "float64", (None, count), True, variables=tuple(features))
     inputs = [ScalarVariable(name=name, default=0.0) for name in features]
     out_slots, outputs, out_guessed = _outputs(path, estimator, predicted, run, probe)
     guessed += out_guessed
     what = "classifier" if _is_classifier(estimator) else "estimator"
+    frame = " (columns of a pandas DataFrame)" if "columns" in options else ""
     requirements = [_requirement("scikit-learn", "scikit-learn>=1.3")]
     if options["loader"] == "skops":
         requirements.append(_requirement("skops", "skops>=0.10", upper=False))
     else:
         requirements.append("joblib>=1.2")
+    if "columns" in options:
+        requirements.append(_requirement("pandas", "pandas>=1.5", upper=False))
     described = [
         ("estimator", f"{_estimator_name(estimator)} ({what})"),
-        ("inputs", f"{listed(features)} <- its {count} features"),
+        ("inputs", f"{listed(features)} <- its {count} features{frame}"),
         ("outputs", "; ".join(f"{listed(list(s.names))} <- {s.name}" for s in out_slots)),
     ]
     return Inferred(
@@ -173,15 +184,31 @@ def _load_pickle(path: Path, trust: bool) -> tuple[Any, dict[str, Any], list[str
     )
 
 
-def _runner(estimator: Any) -> Any:
-    """The estimator called directly: `X` in, one array per method asked for."""
-
-    def run(inputs: Mapping[str, np.ndarray], methods: Sequence[str]) -> list[np.ndarray]:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="X does not have valid feature names")
-            return [np.asarray(getattr(estimator, m)(inputs["X"])) for m in methods]
-
-    return run
+def _by_name(
+    path: Path,
+    runner: Any,
+    estimator: Any,
+    features: list[str],
+    probe: np.ndarray,
+    error: Exception,
+) -> tuple[Any, np.ndarray]:
+    """The estimator run on a pandas DataFrame of its feature names, and its predictions for
+    `probe`, for an estimator whose predict fails on an array (`error`)."""
+    try:
+        run = runner(estimator, features)
+    except ImportError:
+        raise ArtifactError(
+            f"{path}: its predict fails on an array ({reason(error)}), and giving it a table of "
+            "its columns needs pandas: pip install pandas"
+        ) from None
+    try:
+        return run, np.asarray(run({"X": probe}, ["predict"])[0])
+    except Exception as exc:  # the estimator's own error on a table of zeros
+        raise ArtifactError(
+            f"{path}: its predict fails on an array of {len(features)} features "
+            f"({reason(error)}) and on a pandas DataFrame of its columns ({reason(exc)}); "
+            "convert takes estimators that predict from numeric features"
+        ) from None
 
 
 def _is_classifier(estimator: Any) -> bool:
