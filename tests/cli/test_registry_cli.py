@@ -162,6 +162,9 @@ def test_promote_and_retire(run_cli, url):
         (["promote", MODEL], f"error: Invalid value for MODEL@VERSION: '{MODEL}' is not MODEL@VERSION; write e.g. injector-surrogate@1.2.0; see 'modelcrate registry promote --help'"),
         (["retire", f"{MODEL}@"], "is not MODEL@VERSION"),
         (["show", "@1.0"], "is not MODEL or MODEL@VERSION"),
+        (["show", "\n"], "error: Invalid value for MODEL or MODEL@VERSION: '\\n' is not MODEL or"),
+        (["show", f"{MODEL}@9.9\n"], f"error: model '{MODEL}' has no version '9.9'"),
+        (["show", "\x1b[31mm"], "error: no model '\\x1b[31mm' in registry"),
     ],
 )  # fmt: skip
 def test_bad_input_is_one_error_line(run_cli, url, args, message):

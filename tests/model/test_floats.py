@@ -301,3 +301,86 @@ def test_a_pandas_dataframe_is_the_batch_of_its_rows(frame):
 def test_columns_that_are_not_columns_are_one_line_errors(columns, message):
     with pytest.raises(InputError, match=message):
         Floats().batch_columns(columns)
+
+
+KINDS = parse_spec(
+    """
+input_variables:
+  n: {type: int, default: 0}
+output_variables:
+  choice: {type: enum, choices: [1, a, 2.5, true]}
+  text: {type: str}
+  shape: {type: array, shape: [null]}
+""",
+    source="kinds.yml",
+)
+
+
+class Kinds(Model):
+    spec = KINDS
+
+    def evaluate(self, inputs):
+        n = inputs["n"]
+        return {
+            "choice": [1, "a", 2.5, True][n % 4],
+            "text": "x" * (1 + 10_000 * (n == 1)),
+            "shape": np.arange(n % 3, dtype=float),
+        }
+
+
+def test_outputs_of_several_types_or_shapes_keep_each_value_as_the_sets_give_it():
+    outputs = Kinds().batch_columns({"n": [0, 1, 2, 3]})
+    sets = Kinds().batch([{"n": n} for n in range(4)])
+    assert outputs["choice"].dtype == object
+    assert [(type(v), v) for v in outputs["choice"]] == [
+        (type(o["choice"]), o["choice"]) for o in sets
+    ]
+    assert outputs["text"].dtype == object  # not padded to the longest text
+    assert [v.tolist() for v in outputs["shape"]] == [o["shape"].tolist() for o in sets]
+    assert Kinds().batch_columns({"n": [1, 3]})["choice"].tolist() == ["a", True]
+    assert [type(v) for v in Kinds().batch_columns({"n": [0, 2]})["choice"]] == [int, float]
+
+
+def test_columns_that_hide_values_are_read_as_each_set_would_read_them():
+    import pandas
+
+    masked = np.ma.masked_array([0.5, 0.7], mask=[False, True])
+    cases = [
+        ({"a": masked, "d": [1.0, 1.0]}, None),
+        ({"a": [0.5, 0.5], "c": pandas.array([1.0, None], dtype="Float64"), "d": [1.0, 1.0]}, None),
+        ({"a": [0.5, 0.5], "d": pandas.array([1, None], dtype="Int64")}, None),
+    ]
+    for columns, _ in cases:
+        usual = _outcome(lambda c=columns: _as_columns(Plain().batch(_sets(c))))
+        assert usual[0][0] == "error"
+        assert _outcome(lambda c=columns: _listed(Floats().batch_columns(c)))[0] == usual[0]
+
+
+def test_a_frame_with_a_name_twice_is_an_error_naming_it():
+    import pandas
+
+    frame = pandas.DataFrame([[0.5, 0.25, 1.0]] * 3, columns=["b", "b", "a"])
+    with pytest.raises(InputError, match=r"^input 'b' is given twice; give each input one column$"):
+        Floats().batch_columns(frame)
+
+
+def test_the_arrays_given_back_are_the_callers_own():
+    class Cached(Floats):
+        constant = np.full(2, 0.5)
+
+        def evaluate_floats(self, inputs):
+            return {"y": self.constant, "z": self.constant, "w": self.constant}
+
+    columns = {"a": [0.5, 0.5], "d": [1.0, 1.0]}
+    outputs = Cached().batch_columns(columns)
+    outputs["y"][:] = 0.0
+    assert outputs["z"].tolist() == [0.5, 0.5] and Cached.constant.tolist() == [0.5, 0.5]
+
+
+def test_a_model_with_a_batch_of_its_own_gets_the_sets():
+    class Doubled(Floats):
+        def batch(self, input_sets):
+            return [{k: 2 * v for k, v in out.items()} for out in super().batch(input_sets)]
+
+    columns = {"a": [0.25], "d": [1.0]}
+    assert _listed(Doubled().batch_columns(columns)) == {"y": [0.5], "z": [2.0], "w": [0.0]}

@@ -14,7 +14,7 @@ from _projects import CHECKOUT_REQUIREMENT
 
 from modelcrate import ProjectError
 from modelcrate.packaging import build_project
-from modelcrate.packaging._wheel import LARGE_FILE_BYTES, inspect_wheel
+from modelcrate.packaging._wheel import LARGE_FILE_BYTES, inspect_wheel, read_wheel
 
 PKG = "build_model"
 DIST = "build-model"
@@ -324,6 +324,27 @@ def test_not_a_wheel_is_a_project_error(tmp_path):
         archive.writestr("x/__init__.py", "")
     with pytest.raises(ProjectError, match=r"not a wheel \(expected one \*\.dist-info/METADATA"):
         inspect_wheel(bad)
+
+
+def test_a_large_metadata_is_read_whole(tmp_path):
+    described = METADATA + "Requires-Dist: numpy>=1.26\n\n" + "A long README.\n" * 150_000
+    wheel = _wheel(tmp_path, metadata=described.encode())  # over 1 MiB
+    for read in (inspect_wheel(wheel), read_wheel(wheel)):
+        assert read.metadata["version"] == "1.0"
+        assert read.metadata["requires_dist"] == ["numpy>=1.26"]
+
+
+def test_a_damaged_file_in_a_wheel_is_a_project_error(tmp_path):
+    wheel = _wheel(tmp_path)
+    data = bytearray(wheel.read_bytes())
+    with zipfile.ZipFile(wheel) as archive:
+        info = archive.getinfo(f"{PKG}/model.py")
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    data[start : start + info.compress_size] = b"\xff" * info.compress_size  # not deflate data
+    wheel.write_bytes(bytes(data))
+    with pytest.raises(ProjectError, match=r"cannot read the wheel \(.*\); build it again$"):
+        inspect_wheel(wheel)
+    assert read_wheel(wheel).metadata["name"] == DIST  # the dist-info alone reads
 
 
 def test_build_project_returns_the_report(project, tmp_path):

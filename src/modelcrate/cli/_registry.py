@@ -42,7 +42,7 @@ def _split(text: str, *, version_required: bool) -> tuple[str, str | None]:
     from ..deploy import split_reference
 
     try:
-        model, version = split_reference(one_line(text), version_required=version_required)
+        model, version = split_reference(text, version_required=version_required)
     except InputError as exc:
         what = "MODEL@VERSION" if version_required else "MODEL or MODEL@VERSION"
         raise click.BadParameter(str(exc), param_hint=what) from None

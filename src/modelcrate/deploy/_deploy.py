@@ -372,10 +372,10 @@ def _not_a_release(version: str) -> bool:
 
 def _wheel_metadata(wheel: Path) -> dict[str, Any]:
     """A wheel's name, version, summary, entry points and requirements, from its dist-info."""
-    from ..packaging import inspect_wheel
+    from ..packaging import read_wheel
 
     try:
-        report = inspect_wheel(wheel)
+        report = read_wheel(wheel)
     except ProjectError as exc:
         raise DeployError(str(exc)) from None
     metadata = report.metadata

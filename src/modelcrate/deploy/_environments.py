@@ -120,7 +120,7 @@ def run_step(
     try:
         done = run_tool(command, timeout=timeout)
     except OSError as exc:  # the tool could not start, or took too long
-        raise DeployError(f"{failed}: {exc}") from None
+        raise DeployError(f"{failed}: {Path(command[0]).name} could not run ({exc})") from None
     if done.returncode != 0:
         said = [line.strip() for line in (done.stderr or done.stdout or "").splitlines()]
         said = [line for line in said if line]

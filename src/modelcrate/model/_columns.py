@@ -230,11 +230,8 @@ def float_matrix_of_columns(
     matrix = np.empty((count, len(variables)), dtype=np.float64)
     for i, variable in enumerate(variables):
         if variable.name in columns:
-            column = columns[variable.name]
-            if not hasattr(column, "dtype") and not set(map(type, column)) <= _FLOATS:
-                return None  # a list or tuple holding something else: numpy would convert it
-            array = np.asarray(column)
-            if array.shape != (count,) or array.dtype.kind not in "fiu":
+            array = _plain_numbers(columns[variable.name])
+            if array is None or array.shape != (count,):
                 return None
             matrix[:, i] = array
         elif variable.has_default:
@@ -242,6 +239,26 @@ def float_matrix_of_columns(
         else:
             return None
     return matrix if _columns_in_range(variables, matrix) else None
+
+
+def _plain_numbers(column: Any) -> npt.NDArray[Any] | None:
+    """A column of numbers (integers or floats) as a numpy array, when reading it so gives the
+    values each one read alone would give: a plain numpy array (not a masked one), a column
+    with a numpy dtype (a pandas Series, not one of pandas' nullable types, whose missing
+    values numpy would read as NaN), or a list or tuple of numbers. Else None."""
+    if isinstance(column, np.ndarray):
+        if type(column) is not np.ndarray:  # a masked array, a matrix: their own meanings
+            return None
+        array = column
+    elif hasattr(column, "dtype"):
+        if not isinstance(column.dtype, np.dtype) or isinstance(column, np.ma.MaskedArray):
+            return None
+        array = np.asarray(column)
+    elif isinstance(column, (list, tuple)) and set(map(type, column)) <= _FLOATS:
+        array = np.asarray(column)
+    else:
+        return None
+    return array if array.dtype.kind in "fiu" else None
 
 
 def float_arrays(
@@ -258,24 +275,34 @@ def float_arrays(
             return None
         if array.size and not _in_bounds(variable, array):
             return None
-        arrays[variable.name] = array.astype(np.float64, copy=False)
+        arrays[variable.name] = np.array(array, dtype=np.float64)  # a copy: the caller's own
     return arrays
+
+
+_STACKED = frozenset({float, int, bool, np.ndarray})
 
 
 def column_arrays(
     variables: Sequence[Variable], sets: Sequence[Mapping[str, Any]]
 ) -> dict[str, npt.NDArray[Any]]:
     """Checked sets of outputs as a numpy array per variable whose first axis is the set:
-    numbers and true/false values as numeric arrays, array values stacked, text as a string
-    array, values of differing shapes (or mappings) as an array of objects."""
+    floats, integers or true/false values (each output of one of these types in every set) as
+    a numeric array, arrays of one shape stacked; anything else (text, values of several
+    types, arrays of differing shapes, mappings) as an array of the values themselves, so each
+    keeps its type and text is not padded to the longest."""
     arrays = {}
     for variable in variables:
         values = list(map(itemgetter(variable.name), sets))
-        try:
-            array = np.asarray(values)
-        except ValueError:  # arrays of differing shapes
-            array = None
-        if array is None or array.shape[:1] != (len(values),):
+        array = None
+        types = set(map(type, values))
+        if len(types) == 1 and types <= _STACKED:
+            try:
+                array = np.asarray(values)
+            except (ValueError, OverflowError):  # arrays of differing shapes
+                array = None
+            if array is not None and (array.shape[:1] != (len(values),) or array.dtype == object):
+                array = None  # an integer beyond int64; arrays that numpy could not stack
+        if array is None:
             array = np.empty(len(values), dtype=object)
             for i, value in enumerate(values):
                 array[i] = value

@@ -91,6 +91,9 @@ class Model:
             if unknown:
                 raise self._unknown_input(unknown[0], "")
             return {name: np.empty(0) for name in self.spec.output_names}
+        if type(self).batch is not Model.batch:  # a batch of its own: the sets go there
+            sets = [dict(zip(given, row, strict=True)) for row in zip(*given.values(), strict=True)]
+            return column_arrays(self.spec.outputs, self.batch(sets))
         if self.spec.outputs and _floats_apply(type(self)):
             matrix = float_matrix_of_columns(self.spec.inputs, given, count)
             if matrix is not None:
@@ -287,9 +290,13 @@ def _floats_apply(cls: type[Model]) -> bool:
 
 def _given_columns(columns: Mapping[str, Any]) -> dict[str, Any]:
     """The columns of `batch_columns` as a dict (a DataFrame's too), each checked to be a
-    column (a sequence or an array of one axis or more), all of one length."""
+    column (a sequence or an array of one axis or more), all of one length, no name twice."""
     try:
-        given = {str(name): columns[name] for name in columns.keys()}  # noqa: SIM118 (DataFrame)
+        names = list(columns.keys())
+        twice = next((name for i, name in enumerate(names) if name in names[:i]), None)
+        if twice is not None:
+            raise InputError(f"input {twice!r} is given twice; give each input one column")
+        given = {name: columns[name] for name in names}
     except (AttributeError, TypeError, KeyError):
         raise InputError(
             f"the input columns must be a mapping of input names to columns of values, "

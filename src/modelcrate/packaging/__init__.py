@@ -37,10 +37,12 @@ from ._wheel import (
     ProblemDict,
     WheelFile,
     WheelFileDict,
+    WheelMetadata,
     WheelReport,
     WheelReportDict,
     format_size,
     inspect_wheel,
+    read_wheel,
 )
 from .convert._convert import Conversion, Converted, convert_artifact, read_artifact
 from .migrate._migrate import Migrated, MigratedDict, migrate_project, plan_migration
@@ -101,6 +103,7 @@ __all__ = [
     "Updated",
     "WheelFile",
     "WheelFileDict",
+    "WheelMetadata",
     "WheelReport",
     "WheelReportDict",
     "answer_questions",
@@ -125,6 +128,7 @@ __all__ = [
     "portable_requirement",
     "read_artifact",
     "read_project",
+    "read_wheel",
     "release_template",
     "render_tree",
     "run_tool",

@@ -12,7 +12,9 @@ import ast
 import configparser
 import re
 import zipfile
-from collections.abc import Sequence
+import zlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path, PurePosixPath
@@ -143,22 +145,42 @@ def _problem_dict(problem: Problem) -> ProblemDict:
     return {"path": problem.path, "message": problem.message}
 
 
+@dataclass(frozen=True)
+class WheelMetadata:
+    """What a wheel's dist-info says (its METADATA fields as `packaging.metadata` names them,
+    and its entry points by group), and the files the wheel holds."""
+
+    path: Path
+    files: tuple[WheelFile, ...]
+    dist_info: str
+    metadata: dict[str, Any]
+    entry_points: dict[str, dict[str, str]]
+
+
+_UNREADABLE = (OSError, EOFError, RuntimeError, NotImplementedError, zipfile.BadZipFile, zlib.error)
+"""What reading a damaged, encrypted or oddly compressed zip archive raises."""
+
+
+def read_wheel(path: str | Path) -> WheelMetadata:
+    """A wheel's files, METADATA and entry points, reading its dist-info alone; a
+    `ProjectError` naming the wheel when it cannot be read."""
+    wheel = Path(path)
+    with _reading(wheel) as archive:
+        return _read_dist_info(wheel, archive)
+
+
 def inspect_wheel(path: str | Path, *, data: Sequence[str] = ()) -> WheelReport:
     """List a wheel's files and entry points and report what should not be in it or is missing.
 
     `data` are glob patterns (paths inside the wheel) of large files that belong there on purpose.
     """
     wheel = Path(path)
-    try:
-        with zipfile.ZipFile(wheel) as archive:
-            infos = [i for i in archive.infolist() if not i.is_dir()]
-            dist_info = _dist_info(wheel, infos)
-            texts = {i.filename: archive.read(i) for i in infos if i.file_size <= _SCANNED_BYTES}
-    except (OSError, zipfile.BadZipFile) as exc:
-        raise ProjectError(f"{wheel}: cannot read the wheel ({exc}); build it again") from None
-    files = tuple(WheelFile(i.filename, i.file_size) for i in infos)
-    metadata = _metadata(texts.get(f"{dist_info}/METADATA", b""))
-    entry_points = _entry_points(texts.get(f"{dist_info}/entry_points.txt", b""), wheel)
+    with _reading(wheel) as archive:
+        read = _read_dist_info(wheel, archive)
+        infos = [i for i in archive.infolist() if not i.is_dir()]
+        texts = {i.filename: archive.read(i) for i in infos if i.file_size <= _SCANNED_BYTES}
+    files, dist_info, metadata = read.files, read.dist_info, read.metadata
+    entry_points = read.entry_points
     license_files = tuple(f.path for f in files if _is_license_file(f.path, dist_info))
 
     problems = [
@@ -166,6 +188,32 @@ def inspect_wheel(path: str | Path, *, data: Sequence[str] = ()) -> WheelReport:
         *_missing(files, entry_points, license_files, metadata, dist_info, texts),
     ]
     return WheelReport(wheel, files, entry_points, license_files, metadata, tuple(problems))
+
+
+@contextmanager
+def _reading(wheel: Path) -> Iterator[zipfile.ZipFile]:
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            yield archive
+    except _UNREADABLE as exc:
+        raise ProjectError(
+            f"{wheel}: cannot read the wheel ({' '.join(str(exc).split()) or type(exc).__name__}); "
+            "build it again"
+        ) from None
+
+
+def _read_dist_info(wheel: Path, archive: zipfile.ZipFile) -> WheelMetadata:
+    infos = [i for i in archive.infolist() if not i.is_dir()]
+    dist_info = _dist_info(wheel, infos)
+    names = {i.filename for i in infos}
+    points = f"{dist_info}/entry_points.txt"
+    return WheelMetadata(
+        wheel,
+        tuple(WheelFile(i.filename, i.file_size) for i in infos),
+        dist_info,
+        _metadata(archive.read(f"{dist_info}/METADATA")),
+        _entry_points(archive.read(points) if points in names else b"", wheel),
+    )
 
 
 def _dist_info(wheel: Path, infos: list[zipfile.ZipInfo]) -> str:

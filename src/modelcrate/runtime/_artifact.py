@@ -371,8 +371,11 @@ def load_artifact(binding_path: Traversable | Path) -> tuple[Binding, Runner]:
 
 def file_sha256(path: Path) -> str:
     """The SHA-256 of the file at `path`, as hex digits."""
+    digest = hashlib.sha256()  # (hashlib.file_digest is Python 3.11's)
     with path.open("rb") as file:
-        return hashlib.file_digest(file, "sha256").hexdigest()
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def check_files(binding: Binding, folder: Path) -> None:

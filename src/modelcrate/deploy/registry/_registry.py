@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from types import TracebackType
-from typing import Any, TypedDict, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -24,6 +24,9 @@ from ._checks import checked_json, checked_name, checked_sha256, checked_text
 from ._database import open_engine, registry_url, reported, shown
 from ._records import DeploymentRecord, ModelRecord, Outcome, Release, VersionRecord
 from ._tables import deployments, models, versions
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing's own from Python 3.11
 
 T = TypeVar("T")
 
@@ -119,6 +122,7 @@ class Registry:
         """Register a version of a registered model (`VersionFacts` lists what is recorded).
         Registering it again with the same wheel changes nothing (and says so) but record an
         `image` given for it; with another wheel it is refused."""
+        _check_facts(facts)
         model = checked_name("model name", model, at_sign=False)
         version = checked_name("version", version, at_sign=False)
         change = _version_change(model, version, facts)
@@ -165,6 +169,7 @@ class Registry:
         description updated), the version (`VersionFacts`), its deployment, and the version made
         live when the model has no live version. Either all of it is recorded or, on any error,
         none."""
+        _check_facts(facts)
         model = checked_name("model name", model, at_sign=False)
         version = checked_name("version", version, at_sign=False)
         deployment_id = checked_name("deployment_id", str(deployment_id), limit=64)
@@ -392,15 +397,19 @@ def _model_change(
     return change
 
 
-def _version_change(model: str, version: str, facts: VersionFacts) -> Change[tuple[bool, str]]:
+def _check_facts(facts: VersionFacts) -> None:
+    """The `TypeError` a call would raise if the facts were named parameters."""
     unknown = sorted(facts.keys() - VersionFacts.__annotations__.keys())
     missing = sorted(VersionFacts.__required_keys__ - facts.keys())
-    if unknown or missing:  # what a call with these as named parameters would say
+    if unknown or missing:
         raise TypeError(
             f"unexpected keyword argument {unknown[0]!r}"
             if unknown
             else f"missing required keyword argument {missing[0]!r}"
         )
+
+
+def _version_change(model: str, version: str, facts: VersionFacts) -> Change[tuple[bool, str]]:
     wheel_sha256 = checked_sha256("wheel_sha256", facts["wheel_sha256"])
     sdist_sha256, requirements = facts.get("sdist_sha256"), facts.get("requirements")
     row_values = {

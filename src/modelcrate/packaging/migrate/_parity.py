@@ -16,7 +16,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from .._tools import run_tool, wheel_command
-from .._wheel import inspect_wheel
+from .._wheel import read_wheel
 
 log = logging.getLogger("modelcrate.packaging")
 
@@ -190,7 +190,7 @@ def compare(old: WheelContents, new: WheelContents) -> list[Difference]:
 
 def wheel_contents(wheel: Path) -> WheelContents:
     """What the wheel at `wheel` installs (a `ProjectError` when it cannot be read)."""
-    report = inspect_wheel(wheel)
+    report = read_wheel(wheel)
     names = [f.path for f in report.files]
     files = [n for n in names if not n.split("/")[0].endswith((".dist-info", ".data"))]
     data_dir = [n for n in names if n.split("/")[0].endswith(".data")]
