@@ -226,8 +226,16 @@ def test_dry_run_of_a_lume_services_project_writes_nothing(run_cli, tmp_path):
     assert (code, err) == (0, "")
     assert tree_hash(project) == before
     assert (
-        "  A bunch_compressor/modelcrate_model.py: BunchCompressorModel as a modelcrate.Model"
+        "  A src/bunch_compressor/modelcrate_model.py: BunchCompressorModel as a modelcrate.Model"
         in out
     )
     assert "  A tests/test_modelcrate_model.py: " in out
-    assert "  M bunch_compressor/files/variables.yml: upgraded to the current form" in out
+    assert (
+        "  R bunch_compressor/files/variables.yml -> src/bunch_compressor/variables.yml: the "
+        "variables file, where the template has it; upgraded to the current form" in out
+    )
+    assert "  R bunch_compressor/flow.py -> src/bunch_compressor/flow.py: moved under src/" in out
+    assert "  A .github/workflows/tests.yml: the template's tests workflow" in out
+    code, out, err = run_cli("migrate", project, "--dry-run", "--diff")
+    assert code == 0 and tree_hash(project) == before
+    assert "rename from bunch_compressor/model.py\nrename to src/bunch_compressor/model.py\n" in out

@@ -1,0 +1,142 @@
+"""What a migrated LUME-services project takes from the project template `modelcrate new`
+renders, beyond its code: README.md's variable tables (as `new` and `update` write them), the CI
+workflows, and the `dev` extra those workflows install."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+import yaml
+from jinja2 import Environment, StrictUndefined
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from ...spec import Spec
+from .._escape import FILTERS, markdown_line
+from .._options import tools_requirement
+from .._project import DEV_EXTRA, README
+from .._tables import variable_table
+from ._declared import Note
+from ._parity import requirement_key
+from ._plan import FileChange
+
+TEMPLATE = Path(__file__).parents[1] / "scaffold" / "template" / "project"
+"""The project template `modelcrate new` renders: migrate renders (or copies) files from it, so
+that they stay the same."""
+WORKFLOWS = ".github/workflows"
+_NOT_WRITTEN = frozenset({"invoke", "pre-commit"})
+"""Tools of the template's dev extra for files a migrated project does not get (tasks.py,
+.pre-commit-config.yaml)."""
+
+
+def rendered(template: Path, **answers: Any) -> str:
+    """A file of the project template rendered with `answers`, through its escaping filters."""
+    environment = Environment(keep_trailing_newline=True, undefined=StrictUndefined)
+    environment.filters.update(FILTERS)
+    return environment.from_string(template.read_text(encoding="utf-8")).render(**answers)
+
+
+def readme_change(root: Path, project: dict[str, Any], spec: Spec) -> FileChange:
+    """README.md with the inputs and outputs tables `modelcrate check` compares with the
+    variables file: added at its end, or a new README.md."""
+    tables = (
+        "## Inputs\n\n"
+        + variable_table(spec.inputs, inputs=True)
+        + "\n\n## Outputs\n\n"
+        + variable_table(spec.outputs, inputs=False)
+        + "\n"
+    )
+    path = root / README
+    if path.is_file():
+        text = path.read_text(encoding="utf-8").rstrip("\n")
+        what = "the variable tables added at its end"
+        return FileChange(README, "modify", what, f"{text}\n\n{tables}")
+    name = str(project.get("name", root.name))
+    description = str(project.get("description", "") or "")
+    lines = [f"# {markdown_line(name)}", ""]
+    if description:
+        lines += [markdown_line(description), ""]
+    lines += [
+        "Packaged with modelcrate: `modelcrate run .` runs the model, `modelcrate check .` "
+        "checks the project. Its variables are in the package's `variables.yml`; the tables "
+        "below are made from it (`modelcrate check` compares them).",
+        "",
+    ]
+    return FileChange(
+        README, "add", "the project, and its variable tables", "\n".join(lines) + "\n" + tables
+    )
+
+
+def workflow_changes(root: Path, dist: str) -> tuple[list[FileChange], list[Note]]:
+    """The template's CI workflows (tests, release, image), each unless the project has a
+    workflow of that name."""
+    changes: list[FileChange] = []
+    notes: list[Note] = []
+    for template in sorted((TEMPLATE / WORKFLOWS).iterdir()):
+        name = template.name.removesuffix(".jinja")
+        path = f"{WORKFLOWS}/{name}"
+        if (root / path).exists():
+            notes.append(
+                Note(path, 0, "the project's own workflow", "kept; the template's is not written")
+            )
+            continue
+        if template.name.endswith(".jinja"):
+            text = rendered(template, repo_name=dist, registry="ghcr", image="")
+        else:  # copied as it is, as copier does with a file that is no template
+            text = template.read_text(encoding="utf-8")
+        yaml.safe_load(text)  # what is written must read back
+        what = f"the template's {name.removesuffix('.yml')} workflow"
+        changes.append(FileChange(path, "add", what, text))
+    return changes, notes
+
+
+def template_pyproject(modelcrate: str) -> dict[str, Any]:
+    """The template's pyproject.toml for a project that requires `modelcrate`, as data."""
+    text = rendered(
+        TEMPLATE / "pyproject.toml.jinja",
+        **{k: "" for k in ("repo_name", "description", "author", "email", "github_url")},
+        license="none",
+        cli="none",
+        modelcrate_requirement=modelcrate,
+        tools_requirement=tools_requirement(modelcrate),
+        serve_requirement="",
+        package_name="package",
+        model_class="Model",
+        flow_name="flow",
+        requirement_is_direct=False,
+        artifact_kind="",
+        artifact_requirements=[],
+    )
+    document: dict[str, Any] = tomlkit.parse(text).unwrap()
+    return document
+
+
+def dev_extra(project: dict[str, Any], template: dict[str, Any]) -> tuple[list[str], Note | None]:
+    """The `dev` extra of the template's pyproject.toml (`template`: the modelcrate tools,
+    pytest, ruff, build) added to the project's: the requirements added, and a note."""
+    wanted = template["project"]["optional-dependencies"][DEV_EXTRA]
+    extras = project.setdefault("optional-dependencies", {})
+    present = extras.get(DEV_EXTRA, [])
+    named = {_name(r) for r in present}
+    added = [r for r in wanted if _name(r) not in named | _NOT_WRITTEN]
+    if not added:
+        return [], None
+    extras[DEV_EXTRA] = [*present, *added]
+    note = Note(
+        "pyproject.toml",
+        0,
+        f"the `{DEV_EXTRA}` extra",
+        ("extended with " if present else "added, as the template has it: ")
+        + ", ".join(added)
+        + " (the tests workflow installs it)",
+    )
+    return [requirement_key(f'{r}; extra == "{DEV_EXTRA}"') for r in added], note
+
+
+def _name(requirement: str) -> str:
+    try:
+        return str(canonicalize_name(Requirement(requirement).name))
+    except InvalidRequirement:
+        return requirement
