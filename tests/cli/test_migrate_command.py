@@ -239,3 +239,36 @@ def test_dry_run_of_a_lume_services_project_writes_nothing(run_cli, tmp_path):
     code, out, err = run_cli("migrate", project, "--dry-run", "--diff")
     assert code == 0 and tree_hash(project) == before
     assert "rename from bunch_compressor/model.py\nrename to src/bunch_compressor/model.py\n" in out
+
+
+def test_a_lume_services_project_moves_under_src_in_a_copy_too(run_cli, tmp_path):
+    import json
+
+    project = old_package("gun-laser", tmp_path)
+    before = tree_hash(project)
+    code, out, _ = run_cli("migrate", project, "--dry-run", "--json")
+    moves = [c for c in json.loads(out)["changes"] if c["action"] == "move"]
+    assert {k: v for k, v in moves[-1].items() if k != "what"} == {
+        "path": "src/gun_laser/flow.py",
+        "action": "move",
+        "source": "gun_laser/flow.py",
+    }
+    code, out, err = run_cli("migrate", project, "-o", tmp_path / "copy", FAST)
+    assert code == 0, out + err
+    assert tree_hash(project) == before  # the project itself is left as it was
+    copy = tmp_path / "copy"
+    assert not (copy / "gun_laser").exists()
+    assert sorted(p.name for p in (copy / "src" / "gun_laser").iterdir()) == [
+        "__init__.py",
+        "flow.py",
+        "lume_compat.py",
+        "model.py",
+        "modelcrate_flow.py",
+        "modelcrate_model.py",
+        "variables.yml",
+    ]
+    assert git(copy, "status", "--porcelain") == ""  # everything committed, old paths too
+    log = git(copy, "log", "--follow", "--format=%s", "--", "src/gun_laser/flow.py")
+    assert log.splitlines()[-1] == "First release"
+    code, out, _ = run_cli("migrate", copy, FAST)
+    assert code == 0 and "already migrated" in out

@@ -272,7 +272,8 @@ def test_a_lume_services_template_project_becomes_a_modelcrate_project():
     setuptools = pyproject["tool"]["setuptools"]
     assert setuptools["packages"]["find"]["where"] == ["src"]
     assert setuptools["package-data"] == {"injector_surrogate": ["variables.yml"]}
-    assert "recursive-include src/injector_surrogate/files *" in (changes["MANIFEST.in"].text or "")
+    # versioneer's lines out, and the folder the variables file left
+    assert changes["MANIFEST.in"].text == "include requirements.txt\n"
     readme = changes["README.md"].text or ""
     assert "| `distgen:t_dist:length:value` |" in readme and "| `sigma_x` |" in readme
     assert pyproject["project"]["optional-dependencies"]["dev"][1:] == [
@@ -583,3 +584,21 @@ def test_a_task_that_needs_its_module_or_has_arguments_is_said_so(tmp_path):
     ]
     text = next(c.text for c in plan.changes if c.path.endswith("modelcrate_flow.py")) or ""
     assert "\n@task\ndef checked(x):\n" in text and "def scaled" not in text
+
+
+def test_data_beside_the_variables_file_moves_with_the_package(tmp_path):
+    project = tmp_path / "bunch-compressor"
+    shutil.copytree(FIXTURES / "bunch-compressor", project)
+    (project / "bunch_compressor" / "files" / "calibration.json").write_text("{}\n")
+    plan = plan_migration(project)
+    changes = {c.path: c for c in plan.changes}
+    calibration = changes["src/bunch_compressor/files/calibration.json"]
+    assert (calibration.action, calibration.source) == (
+        "move",
+        "bunch_compressor/files/calibration.json",
+    )
+    assert changes["MANIFEST.in"].text == (
+        "include requirements.txt\nrecursive-include src/bunch_compressor/files *\n"
+    )
+    # the model reads it by os.path.dirname(__file__), "files", ...: still right after the move
+    assert not [n for n in plan.notes if "calibration.json" in str(n)]

@@ -17,10 +17,10 @@ from typing import Any
 from .._escape import python_string
 from .._project import VARIABLES_FILE
 from ._declared import Note
+from ._lume_files import SKIPPED
 from ._plan import FileChange
 
 SRC = "src"
-_SKIPPED = frozenset({".git", ".venv", "venv", "build", "dist", "node_modules", "__pycache__"})
 _MANIFEST_PATHS = {"include": None, "exclude": None, "recursive-include": 1}
 _MANIFEST_PATHS |= {"recursive-exclude": 1, "graft": 1, "prune": 1}
 """MANIFEST.in commands whose arguments are paths: all of them (None) or the first (1)."""
@@ -119,18 +119,23 @@ def relocate(root: Path, changes: list[FileChange], move: SrcMove) -> Relocated:
         kept_copy |= reads_old
         if new != text:
             rewritten[path] = new
+    remaining = {c.path for c in changes if c.action != "remove"} | set(files)
+    remaining -= {c.path for c in changes if c.action == "remove"}
+    if not kept_copy:
+        remaining.discard(move.variables)
+    left = {f"{SRC}/{p}" for p in remaining if _inside(p, move.top)}
     for change in changes:
         if _inside(change.path, move.top):
             out.changes += _moved(root, change.path, change, rewritten, move, kept_copy, out)
         elif change.path == "MANIFEST.in":
-            out.changes.append(_manifest(root, change, move) or change)
+            out.changes.append(_manifest(root, change, move, left) or change)
         else:
             out.changes.append(change)
     for path in files:
         if path not in by_path:
             out.changes += _moved(root, path, None, rewritten, move, kept_copy, out)
     if "MANIFEST.in" not in by_path:
-        out.changes += [c for c in [_manifest(root, None, move)] if c is not None]
+        out.changes += [c for c in [_manifest(root, None, move, left)] if c is not None]
     out.notes.append(
         Note(
             f"{SRC}/{move.top}",
@@ -197,7 +202,7 @@ def _package_files(root: Path, top: str, changes: list[FileChange]) -> list[str]
     those the changes add."""
     found: set[str] = set()
     for folder, folders, names in os.walk(root / top):
-        folders[:] = sorted(f for f in folders if f not in _SKIPPED)
+        folders[:] = sorted(f for f in folders if f not in SKIPPED)
         for name in names:
             path = Path(folder) / name
             if path.is_file() and not name.endswith((".pyc", ".pyo")):
@@ -300,9 +305,12 @@ def _called(func: ast.expr) -> str:
     return func.id if isinstance(func, ast.Name) else ""
 
 
-def _manifest(root: Path, change: FileChange | None, move: SrcMove) -> FileChange | None:
-    """MANIFEST.in (as the migration left it) with the package's paths under src/; None when
-    nothing changes."""
+def _manifest(
+    root: Path, change: FileChange | None, move: SrcMove, left: set[str]
+) -> FileChange | None:
+    """MANIFEST.in (as the migration left it) with the package's paths under src/, without the
+    lines of folders that hold none of the package's files left (`left`) once the variables
+    file has moved; None when nothing changes."""
     if change is not None and change.action == "remove":
         return None
     try:
@@ -313,6 +321,7 @@ def _manifest(root: Path, change: FileChange | None, move: SrcMove) -> FileChang
     except (OSError, UnicodeDecodeError):
         return None
     lines = text.splitlines(keepends=True)
+    dropped = 0
     for number, line in enumerate(lines):
         words = line.split()
         if not words or words[0] not in _MANIFEST_PATHS:
@@ -320,11 +329,17 @@ def _manifest(root: Path, change: FileChange | None, move: SrcMove) -> FileChang
         count = _MANIFEST_PATHS[words[0]]
         paths = words[1:] if count is None else words[1 : 1 + count]
         moved = [f"{SRC}/{w}" if w == move.top or _inside(w, move.top) else w for w in paths]
-        if moved != paths:
-            rest = words[1 + len(paths) :]
-            lines[number] = " ".join([words[0], *moved, *rest]) + "\n"
+        if moved == paths:
+            continue
+        rest = words[1 + len(paths) :]
+        lines[number] = " ".join([words[0], *moved, *rest]) + "\n"
+        if count == 1 and not any(_inside(p, moved[0]) for p in left):
+            lines[number] = ""  # a folder the move left empty (the variables file's)
+            dropped += 1
     new = "".join(lines)
     if new == text:
         return None
     what = (change.what + "; " if change is not None else "") + "its paths under src/"
+    if dropped:
+        what += ", without the folders left empty"
     return FileChange("MANIFEST.in", "modify", what, new)

@@ -10,7 +10,6 @@ is left and on files the code names that are not there."""
 from __future__ import annotations
 
 import ast
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,8 +35,9 @@ from ._lume_code import (
     manual_step,
     tests_source,
 )
+from ._lume_files import missing_files, missing_in_manifest, package_modules
 from ._lume_layout import SrcMove, plan_move
-from ._lume_tasks import carry_over, is_old_flow, old_flow_tasks
+from ._lume_tasks import old_flows
 from ._lume_template import (
     TEMPLATE,
     dev_extra,
@@ -54,27 +54,6 @@ ENVIRONMENT = "environment.yml"
 REQUIRES_PYTHON = ">=3.10"
 _REPLACED = frozenset({"lume-model", "prefect", "lume-services"})
 _RUNTIME = ("numpy>=1.24", "prefect>=3.9,<4")
-_DATA_SUFFIXES = (
-    ".pt",
-    ".pth",
-    ".h5",
-    ".hdf5",
-    ".onnx",
-    ".pkl",
-    ".pickle",
-    ".joblib",
-    ".npy",
-    ".npz",
-    ".csv",
-    ".json",
-    ".yml",
-    ".yaml",
-    ".txt",
-    ".dat",
-    ".keras",
-    ".sav",
-)
-_SKIPPED = frozenset({".git", ".venv", "venv", "build", "dist", "node_modules", "__pycache__"})
 
 _TEMPLATE_FLOW = TEMPLATE / "src" / "{{ package_name }}"
 DOCKERFILE = "Dockerfile"
@@ -131,7 +110,10 @@ def lume_project(
             out.move.new_variables,
         )
     flow = flow_source(package, model.name, dist)
-    flow, flow_notes = _old_flows(root, package_dir, final_dir, flow, model.name)
+    written = (f"{FLOW}.py", f"{ADAPTER}.py", f"{COMPAT}.py")
+    flow, flow_notes = old_flows(
+        root, package_dir, f"{final_dir}/{FLOW}.py", flow, model.name, written
+    )
     for name, text, what in (
         (COMPAT, COMPAT_SOURCE, "the old lume-model's BaseModel, variables and reader, on modelcrate"),
         (ADAPTER, adapter_source(package, model, inside, dist), f"{model.name} as a modelcrate.Model"),
@@ -160,8 +142,8 @@ def lume_project(
     _environment(root, project, out)
     _ci(root, dist, project, variables, out)
     out.notes += flow_notes
-    out.notes += _missing_files(root, package_dir)
-    out.notes += _missing_in_manifest(root)
+    out.notes += missing_files(root, package_dir)
+    out.notes += missing_in_manifest(root)
     image = any(change.path == DOCKERFILE for change in out.changes)
     left = moved if isinstance(moved, str) else None
     out.notes.append(
@@ -255,34 +237,6 @@ def package_folder(model_file: Path, variables: Path) -> Path:
     return folder
 
 
-def _modules(root: Path, package_dir: Path) -> list[tuple[Path, str, ast.Module]]:
-    """The package's Python files that read and parse (the others are noted by the build, or
-    by the user's own tests), with their text and syntax tree, outside environments and
-    caches."""
-    found = []
-    for folder, folders, names in os.walk(package_dir):
-        folders[:] = sorted(f for f in folders if f not in _SKIPPED)
-        for name in sorted(names):
-            path = Path(folder) / name
-            if not name.endswith(".py") or not path.is_file():
-                continue
-            try:
-                text = path.read_text(encoding="utf-8")
-                found.append((path, text, ast.parse(text)))
-            except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
-                continue
-    return found
-
-
-def _project_files(root: Path) -> set[str]:
-    """The names of the project's files, outside git's folder, environments and caches."""
-    names: set[str] = set()
-    for _, folders, files in os.walk(root):
-        folders[:] = [f for f in folders if f not in _SKIPPED]
-        names.update(files)
-    return names
-
-
 def flow_source(package: str, model_class: str, dist: str) -> str:
     """The template's flow.py for `model_class` of `package`.modelcrate_model."""
     text = rendered(
@@ -303,7 +257,7 @@ def flow_source(package: str, model_class: str, dist: str) -> str:
 def _point_imports(root: Path, package_dir: Path, package: str, out: LumeProject) -> None:
     """Point each `from lume_model... import NAME` of the package at lume_compat, when it
     provides every name; note the rest."""
-    for path, text, tree in _modules(root, package_dir):
+    for path, text, tree in package_modules(root, package_dir):
         if "lume_model" not in text:
             continue
         relative = path.relative_to(root).as_posix()
@@ -562,89 +516,3 @@ def _name(item: Any) -> str:
     """The canonical package name of a conda or pip dependency line ("" when there is none)."""
     match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", str(item))
     return canonicalize_name(match.group(1)) if match else ""
-
-
-def _old_flows(
-    root: Path, package_dir: Path, final_dir: str, flow_text: str, model_class: str
-) -> tuple[str, list[Note]]:
-    """The new flow module's text with the old Prefect 1/2 flows' plain tasks carried over,
-    and notes on each old flow and each of its tasks."""
-    notes = []
-    flow_file = f"{final_dir}/{FLOW}.py"
-    prefix = final_dir.removesuffix(package_dir.relative_to(root).as_posix())
-    for path, text, tree in _modules(root, package_dir):
-        if path.name in (f"{FLOW}.py", f"{ADAPTER}.py", f"{COMPAT}.py"):
-            continue
-        if not is_old_flow(path, text):
-            continue
-        relative = path.relative_to(root).as_posix()
-        tasks = old_flow_tasks(relative, text, tree)
-        flow_text, task_notes = carry_over(
-            flow_text, flow_file, prefix + relative, tasks, model_class
-        )
-        listed = ", ".join(t.name for t in tasks) if tasks else "none"
-        generation = "Prefect 1" if re.search(r"\bwith\s+Flow\(", text) else "Prefect 2"
-        notes.append(
-            Note(
-                relative,
-                0,
-                f"the old {generation} flow (its tasks: {listed})",
-                "kept for reference; nothing imports it, and it needs its old Prefect to run; "
-                f"the flow is now {flow_file}, and each task is listed here",
-            )
-        )
-        notes += task_notes
-    return flow_text, notes
-
-
-def _missing_in_manifest(root: Path) -> list[Note]:
-    """Files and folders MANIFEST.in names (without wildcards) that are not in the project."""
-    path = root / "MANIFEST.in"
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
-    except (OSError, UnicodeDecodeError):
-        return []
-    notes = []
-    for number, line in enumerate(lines, start=1):
-        words = line.split()
-        if not words or words[0] not in ("include", "recursive-include", "graft"):
-            continue
-        named = words[1:] if words[0] == "include" else words[1:2]
-        for word in named:
-            if not any(c in word for c in "*?[") and not (root / word).exists():
-                notes.append(
-                    Note(
-                        "MANIFEST.in",
-                        number,
-                        f"names {word!r}, which is not in the repository",
-                        "kept; add it, or take the line out",
-                    )
-                )
-    return notes
-
-
-def _missing_files(root: Path, package_dir: Path) -> list[Note]:
-    """Data files the package's code names (a string ending in a data suffix) that are nowhere
-    in the project."""
-    present = _project_files(root)
-    notes = []
-    for path, _, tree in _modules(root, package_dir):
-        named = {
-            (node.value.rsplit("/", 1)[-1], node.lineno)
-            for node in ast.walk(tree)
-            if isinstance(node, ast.Constant)
-            and isinstance(node.value, str)
-            and "\n" not in node.value
-            and node.value.lower().endswith(_DATA_SUFFIXES)
-        }
-        for name, line in sorted(named, key=lambda item: item[1]):
-            if name not in present:
-                notes.append(
-                    Note(
-                        path.relative_to(root).as_posix(),
-                        line,
-                        f"names the file {name!r}, which is not in the repository",
-                        "add it (or have the code fetch it) before the model can run",
-                    )
-                )
-    return notes

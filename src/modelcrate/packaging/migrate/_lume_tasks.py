@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import ast
 import builtins
+import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from .._escape import one_line
 from ._declared import Note
+from ._lume_files import package_modules
 
 _PREFECT = re.compile(r"^\s*(from|import)\s+prefect\b", re.MULTILINE)
 _MAIN = "\nif __name__ == "
@@ -32,6 +34,45 @@ class OldTask:
     """The decorator's arguments as written (`retries=2`), or ""."""
     needs: tuple[str, ...]
     """The names it reads from its module (none for a plain function)."""
+
+
+def old_flows(
+    root: Path,
+    package_dir: Path,
+    flow_file: str,
+    flow_text: str,
+    model_class: str,
+    written: tuple[str, ...],
+) -> tuple[str, list[Note]]:
+    """The new flow module's text (the module at `flow_file`) with the plain tasks of the old
+    Prefect 1/2 flows in the package at `package_dir` carried over, and notes on each old flow
+    and each of its tasks; `written` are the names of the modules migrate writes there."""
+    notes = []
+    final_dir = posixpath.dirname(flow_file)
+    prefix = final_dir.removesuffix(package_dir.relative_to(root).as_posix())
+    for path, text, tree in package_modules(root, package_dir):
+        if path.name in written:
+            continue
+        if not is_old_flow(path, text):
+            continue
+        relative = path.relative_to(root).as_posix()
+        tasks = old_flow_tasks(relative, text, tree)
+        flow_text, task_notes = carry_over(
+            flow_text, flow_file, prefix + relative, tasks, model_class
+        )
+        listed = ", ".join(t.name for t in tasks) if tasks else "none"
+        generation = "Prefect 1" if re.search(r"\bwith\s+Flow\(", text) else "Prefect 2"
+        notes.append(
+            Note(
+                relative,
+                0,
+                f"the old {generation} flow (its tasks: {listed})",
+                "kept for reference; nothing imports it, and it needs its old Prefect to run; "
+                f"the flow is now {flow_file}, and each task is listed here",
+            )
+        )
+        notes += task_notes
+    return flow_text, notes
 
 
 def old_flow_tasks(path: str, text: str, tree: ast.Module) -> list[OldTask]:
