@@ -313,12 +313,13 @@ def test_a_lume_services_template_project_becomes_a_modelcrate_project():
     lume = [n for n in notes if "lume" in n.lower() or "prefect" in n.lower()]
     check = [n for n in notes if n.startswith("pyproject.toml: `modelcrate check`")]
     assert check == [
-        "pyproject.toml: `modelcrate check`; variables, entry-points, flow, evaluate, readme, "
-        "dockerfile and version pass"
+        "pyproject.toml: `modelcrate check`; variables, entry-points, flow, evaluate, readme and "
+        "dockerfile pass; left to you: version (setuptools-scm reads the tags of the project's "
+        "git repository, and the project is not the top of one: `git init` it, or set "
+        "[tool.setuptools_scm] root)"
         + (
-            "; left to you: portable (modelcrate is required by a path of this machine, as this "
-            "modelcrate was installed; require a release or a git URL before CI or an image "
-            "builds it)"
+            "; portable (modelcrate is required by a path of this machine, as this modelcrate "
+            "was installed; require a release or a git URL before CI or an image builds it)"
             if "file:" in dependencies[0]
             else ""
         )
@@ -525,8 +526,8 @@ def test_a_lume_project_with_another_top_level_package_keeps_its_layout_and_says
     assert "bunch_compressor/modelcrate_model.py" in {c.path for c in plan.changes}
     (check,) = [str(n) for n in plan.notes if n.what == "`modelcrate check`"]
     assert check.startswith(
-        "pyproject.toml: `modelcrate check`; entry-points, flow, evaluate, dockerfile and version "
-        "pass; left to you: variables and readme (they read src/PACKAGE/variables.yml, and "
+        "pyproject.toml: `modelcrate check`; entry-points, flow, evaluate and dockerfile pass; "
+        "left to you: variables and readme (they read src/PACKAGE/variables.yml, and "
         "bunch_compressor was not moved under src/: the project has other top-level packages "
         "(tests); move it there with bunch_compressor/files/variables.yml as its variables.yml)"
     )

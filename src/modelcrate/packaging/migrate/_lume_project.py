@@ -21,6 +21,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
 from ...spec import parse_spec, upgraded_text
+from .._git import git_available, git_toplevel
 from .._options import default_modelcrate_requirement, serve_requirement
 from .._project import VARIABLES_FILE
 from ._declared import Note
@@ -148,7 +149,14 @@ def lume_project(
     left = moved if isinstance(moved, str) else None
     out.notes.append(
         _check_note(
-            source_dir, final_dir, variables, project, image=image, unmoved=left, shape=model.shape
+            source_dir,
+            final_dir,
+            variables,
+            project,
+            image=image,
+            unmoved=left,
+            shape=model.shape,
+            repository=git_available() and git_toplevel(root) == root,
         )
     )
     return out
@@ -191,6 +199,7 @@ def _check_note(
     image: bool,
     unmoved: str | None,
     shape: str,
+    repository: bool,
 ) -> Note:
     """Which checks of `modelcrate check` the migrated project passes, which it leaves to the
     user, and why."""
@@ -213,7 +222,13 @@ def _check_note(
         passing.append("dockerfile")
     else:
         left.append("dockerfile (the project's own Dockerfile is kept as it is)")
-    passing.append("version")
+    if repository:
+        passing.append("version")
+    else:
+        left.append(
+            "version (setuptools-scm reads the tags of the project's git repository, and the "
+            "project is not the top of one: `git init` it, or set [tool.setuptools_scm] root)"
+        )
     if any("file:" in str(r) for r in project.get("dependencies", [])):
         left.append(
             "portable (modelcrate is required by a path of this machine, as this modelcrate "
