@@ -84,7 +84,8 @@ def test_a_model_in_a_subpackage_gets_its_adapter_beside_the_variables(tmp_path)
     (old / "kicker" / "files" / "variables.yml").write_text(VARIABLES)
     init = INIT.replace("os.path.dirname(__file__), ", "os.path.dirname(__file__), os.pardir, ")
     source = (
-        IMPORTS
+        '"""The kicker surrogate; its variables in files/variables.yml"""\n'  # no read of it
+        + IMPORTS
         + "\n\nclass Kicker(BaseModel):\n"
         + init
         + "\n"

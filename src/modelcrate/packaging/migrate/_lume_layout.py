@@ -246,6 +246,7 @@ def _point_at_variables(path: str, text: str, move: SrcMove) -> tuple[str, list[
     notes: list[Note] = []
     reads_old = False
     name = posixpath.basename(move.variables)
+    handled |= {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Expr)}  # docstrings
     for node in ast.walk(tree):
         if (
             isinstance(node, ast.Constant)
