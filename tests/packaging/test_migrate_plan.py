@@ -603,3 +603,19 @@ def test_data_beside_the_variables_file_moves_with_the_package(tmp_path):
     )
     # the model reads it by os.path.dirname(__file__), "files", ...: still right after the move
     assert not [n for n in plan.notes if "calibration.json" in str(n)]
+
+
+def test_a_test_that_names_a_path_of_the_old_layout_is_listed(tmp_path):
+    project = tmp_path / "bunch-compressor"
+    shutil.copytree(FIXTURES / "bunch-compressor", project)
+    (project / "tests").mkdir()
+    (project / "tests" / "test_files.py").write_text(
+        "from pathlib import Path\n\n\ndef test_variables():\n"
+        '    assert Path("bunch_compressor/files/variables.yml").is_file()\n'
+    )
+    notes = [str(n) for n in plan_migration(project).notes]
+    assert (
+        "tests/test_files.py:5: names 'bunch_compressor/files/variables.yml', under the "
+        "package's old folder; kept; the package is now under src/ (and its variables file is "
+        "src/bunch_compressor/variables.yml): point it there"
+    ) in notes

@@ -136,6 +136,7 @@ def relocate(root: Path, changes: list[FileChange], move: SrcMove) -> Relocated:
             out.changes += _moved(root, path, None, rewritten, move, kept_copy, out)
     if "MANIFEST.in" not in by_path:
         out.changes += [c for c in [_manifest(root, None, move, left)] if c is not None]
+    out.notes += _old_paths_elsewhere(root, changes, move)
     out.notes.append(
         Note(
             f"{SRC}/{move.top}",
@@ -186,6 +187,38 @@ def _moved(
     )
     out.intended |= {("package data", path, ""), ("package data", "", new_data)}
     return [FileChange(move.new_variables, "move", what, text, source=path)]
+
+
+def _old_paths_elsewhere(root: Path, changes: list[FileChange], move: SrcMove) -> list[Note]:
+    """Notes on the strings of the project's other Python files (its tests) that name a path
+    under the package's old folder."""
+    notes = []
+    written = {c.path: c.text for c in changes if c.text is not None}
+    for path in sorted(root.glob("tests/**/*.py")):
+        relative = path.relative_to(root).as_posix()
+        if SKIPPED.intersection(path.relative_to(root).parts):
+            continue
+        try:
+            text = written.get(relative) or path.read_text(encoding="utf-8")
+            tree = ast.parse(text)
+        except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and _inside(node.value.lstrip("./"), move.top)
+            ):
+                notes.append(
+                    Note(
+                        relative,
+                        node.lineno,
+                        f"names {node.value!r}, under the package's old folder",
+                        f"kept; the package is now under {SRC}/ (and its variables file is "
+                        f"{move.new_variables}): point it there",
+                    )
+                )
+    return notes
 
 
 def moved_note(note: Note, move: SrcMove) -> Note:
