@@ -145,3 +145,27 @@ def _run(script: str, project: Path) -> subprocess.CompletedProcess[str]:
         text=True,
         check=False,
     )
+
+
+def test_a_readme_of_its_own_gets_the_tables_check_compares(tmp_path):
+    from modelcrate.packaging.tooling._check import check_readme
+
+    old = tmp_path / "old"
+    (old / "kicker" / "files").mkdir(parents=True)
+    (old / "setup.py").write_text(SETUP)
+    (old / "README.md").write_text("# Kicker\n\nThe kicker's own words.\n")
+    (old / "kicker" / "__init__.py").write_text("")
+    (old / "kicker" / "files" / "variables.yml").write_text(VARIABLES)
+    source = (
+        IMPORTS
+        + "\n\nclass Kicker(BaseModel):\n"
+        + INIT
+        + "\n"
+        + EVALUATES["items(), plain values back"]
+    )
+    (old / "kicker" / "model.py").write_text(source)
+    migrate_project(old, output=tmp_path / "new", check_wheels=False)
+    readme = (tmp_path / "new" / "README.md").read_text()
+    assert readme.startswith("# Kicker\n\nThe kicker's own words.\n\n## Inputs\n\n| Name |")
+    checked = check_readme(tmp_path / "new", tmp_path / "new" / "src" / "kicker" / "variables.yml")
+    assert checked.ok, checked.message

@@ -165,7 +165,7 @@ def lume_project(
 def _ci(root: Path, dist: str, project: dict[str, Any], variables: str, out: LumeProject) -> None:
     """README.md's variable tables, the template's CI workflows and the dev extra they install."""
     spec = parse_spec(upgraded_text(root / variables), source=variables)
-    out.changes.append(readme_change(root, project, spec))
+    out.changes.append(readme_change(root, project, spec, out.variables))
     workflows, notes = workflow_changes(root, dist)
     out.changes += workflows
     out.notes += notes

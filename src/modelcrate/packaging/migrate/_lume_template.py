@@ -14,7 +14,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from ...spec import Spec
-from .._escape import FILTERS, markdown_line
+from .._escape import FILTERS, markdown_code, markdown_line
 from .._options import tools_requirement
 from .._project import DEV_EXTRA, README
 from .._tables import variable_table
@@ -38,9 +38,10 @@ def rendered(template: Path, **answers: Any) -> str:
     return environment.from_string(template.read_text(encoding="utf-8")).render(**answers)
 
 
-def readme_change(root: Path, project: dict[str, Any], spec: Spec) -> FileChange:
+def readme_change(root: Path, project: dict[str, Any], spec: Spec, variables: str) -> FileChange:
     """README.md with the inputs and outputs tables `modelcrate check` compares with the
-    variables file: added at its end, or a new README.md."""
+    variables file (`spec`, at `variables` once migrated): added at its end, or a new
+    README.md."""
     tables = (
         "## Inputs\n\n"
         + variable_table(spec.inputs, inputs=True)
@@ -59,9 +60,9 @@ def readme_change(root: Path, project: dict[str, Any], spec: Spec) -> FileChange
     if description:
         lines += [markdown_line(description), ""]
     lines += [
-        "Packaged with modelcrate: `modelcrate run .` runs the model, `modelcrate check .` "
-        "checks the project. Its variables are in the package's `variables.yml`; the tables "
-        "below are made from it (`modelcrate check` compares them).",
+        "Packaged with modelcrate: `modelcrate run .` runs the model and `modelcrate check .`",
+        f"checks the project. Its variables are in {markdown_code(variables)}; the tables below",
+        "are made from it (`modelcrate check` compares them).",
         "",
     ]
     return FileChange(
