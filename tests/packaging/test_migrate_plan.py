@@ -568,10 +568,11 @@ def test_a_task_that_needs_its_module_or_has_arguments_is_said_so(tmp_path):
         + "\n\nSCALE = 2.0\n\n\n@task\ndef scaled(x):\n    return SCALE * x\n"
         + "\n\n@task(retries=3)\ndef checked(x):\n    assert x > 0\n    return x\n"
         + "\n\n@task\ndef evaluate_and_store(x):\n    return x\n"
+        + "\n\n@task\n@functools.cache\ndef cached(x):\n    return x\n"
     )
     plan = plan_migration(project)
     notes = [str(n) for n in plan.notes if ", a task of the old flow;" in str(n)]
-    assert notes[-3:] == [
+    assert notes[-4:] == [
         "src/bunch_compressor/flow.py:38: scaled, a task of the old flow; not carried over: it "
         "reads SCALE from its module; copy it into src/bunch_compressor/modelcrate_flow.py with "
         "what it needs, and call it in the flow",
@@ -582,6 +583,9 @@ def test_a_task_that_needs_its_module_or_has_arguments_is_said_so(tmp_path):
         "src/bunch_compressor/flow.py:49: evaluate_and_store, a task of the old flow; not "
         "carried over: src/bunch_compressor/modelcrate_flow.py defines evaluate_and_store "
         "itself; copy it under another name if the flow needs it",
+        "src/bunch_compressor/flow.py:55: cached, a task of the old flow; not carried over: it "
+        "has other decorators (@functools.cache); copy it into "
+        "src/bunch_compressor/modelcrate_flow.py by hand if the flow needs it",
     ]
     text = next(c.text for c in plan.changes if c.path.endswith("modelcrate_flow.py")) or ""
     assert "\n@task\ndef checked(x):\n" in text and "def scaled" not in text

@@ -34,6 +34,8 @@ class OldTask:
     """The decorator's arguments as written (`retries=2`), or ""."""
     needs: tuple[str, ...]
     """The names it reads from its module (none for a plain function)."""
+    others: tuple[str, ...] = ()
+    """Its decorators besides `task`, as written."""
 
 
 def old_flows(
@@ -83,16 +85,21 @@ def old_flow_tasks(path: str, text: str, tree: ast.Module) -> list[OldTask]:
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
         decorators = [d for d in node.decorator_list if _decorator_name(d) == "task"]
-        if not decorators or len(node.decorator_list) != 1 or node.end_lineno is None:
+        if not decorators or node.end_lineno is None:
             continue
         decorator = decorators[0]
+        others = tuple(
+            "@" + (ast.get_source_segment(text, d) or _decorator_name(d))
+            for d in node.decorator_list
+            if d is not decorator
+        )
         arguments = ""
         if isinstance(decorator, ast.Call) and (decorator.args or decorator.keywords):
             inner = ast.get_source_segment(text, decorator) or ""
             arguments = inner[inner.index("(") + 1 : -1].strip() if "(" in inner else inner
         source = "".join(lines[node.lineno - 1 : node.end_lineno])
         tasks.append(
-            OldTask(path, node.lineno, node.name, source, one_line(arguments), _needs(node))
+            OldTask(path, node.lineno, node.name, source, one_line(arguments), _needs(node), others)
         )
     return tasks
 
@@ -120,6 +127,17 @@ def carry_over(
                     where,
                     "not carried over: it runs the old model, which the new flow's `evaluate "
                     "and store` task does through modelcrate.Model",
+                )
+            )
+        elif task.others:
+            notes.append(
+                Note(
+                    task.file,
+                    task.line,
+                    where,
+                    "not carried over: it has other decorators ("
+                    + one_line(", ".join(task.others))
+                    + f"); copy it into {flow_file} by hand if the flow needs it",
                 )
             )
         elif task.needs:
