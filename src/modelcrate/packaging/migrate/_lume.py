@@ -18,13 +18,13 @@ from ..._errors import ModelcrateError
 from ...spec import load_spec, upgraded_text
 from ._declared import Note
 from ._lume_code import ADAPTER, COMPAT, FLOW, OldModel, evaluate_shape
+from ._lume_files import SKIPPED
 from ._lume_project import ORCHESTRATION, LumeProject, lume_project, package_folder
 from ._plan import FileChange
 
 _PREFECT_1 = re.compile(r"^\s*from\s+prefect\s+import\s+.*\bFlow\b", re.MULTILINE)
 _PREFECT = re.compile(r"^\s*(from\s+prefect\b|import\s+prefect\b)", re.MULTILINE)
 _LUME_MODEL = re.compile(r"^class\s+(\w+)\s*\(\s*(?:\w+\.)*BaseModel\s*\)", re.MULTILINE)
-_SKIPPED = frozenset({".git", ".venv", "venv", "build", "dist", "node_modules", "__pycache__"})
 
 
 def lume_changes(root: Path, project: dict[str, Any], setuptools: dict[str, Any]) -> LumeProject:
@@ -202,6 +202,6 @@ def _files(root: Path, *patterns: str) -> list[Path]:
     found = []
     for pattern in patterns:
         for path in root.rglob(pattern):
-            if not _SKIPPED.intersection(path.relative_to(root).parts) and path.is_file():
+            if not SKIPPED.intersection(path.relative_to(root).parts) and path.is_file():
                 found.append(path)
     return sorted(found)
