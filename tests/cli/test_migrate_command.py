@@ -272,3 +272,16 @@ def test_a_lume_services_project_moves_under_src_in_a_copy_too(run_cli, tmp_path
     assert log.splitlines()[-1] == "First release"
     code, out, _ = run_cli("migrate", copy, FAST)
     assert code == 0 and "already migrated" in out
+
+
+def test_in_place_a_lume_project_leaves_no_old_folder_behind(run_cli, tmp_path):
+    project = old_package("bunch-compressor", tmp_path)
+    cache = project / "bunch_compressor" / "__pycache__"
+    cache.mkdir()
+    (cache / "model.cpython-311.pyc").write_bytes(b"\0")  # ignored by git, as Python left it
+    code, out, err = run_cli("migrate", project, FAST)
+    assert code == 0, out + err
+    assert not (project / "bunch_compressor").exists()
+    assert git(project, "status", "--porcelain") == ""
+    renamed = git(project, "show", "-M", "--name-status", "--format=", "HEAD").splitlines()
+    assert "R100\tbunch_compressor/flow.py\tsrc/bunch_compressor/flow.py" in renamed

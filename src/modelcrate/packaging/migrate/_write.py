@@ -83,7 +83,8 @@ def _remove_emptied(root: Path, folders: set[Path]) -> None:
     for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
         while folder != root and folder.is_relative_to(root) and folder.is_dir():
             cache = folder / "__pycache__"
-            if cache.is_dir() and all(p.suffix == ".pyc" for p in cache.iterdir()):
+            only_cache = [p.name for p in folder.iterdir()] == [cache.name]
+            if only_cache and all(p.suffix == ".pyc" for p in cache.iterdir()):
                 shutil.rmtree(cache, ignore_errors=True)
             try:
                 folder.rmdir()
