@@ -168,6 +168,7 @@ def test_a_lume_services_project_becomes_a_modelcrate_project(
         assert len(list((tmp_path / "results" / name).glob("*.json"))) == 1  # the same result
     # exactly the checks the report leaves to the user: portable, when this modelcrate is
     # required by a path (as a checkout installs it), else none
+    assert left_to_the_user(said_before) <= {"portable"}
     assert checks_failed(run_cli, project, bin_) == left_to_the_user(said_before)
     code, out, err = run_cli("migrate", project)  # a second time: nothing left to do
     assert code == 0 and "already migrated" in out, out + err
@@ -195,6 +196,7 @@ def test_a_lume_model_whose_evaluate_cannot_be_read_is_left_as_a_manual_step(run
     assert done.returncode != 0
     assert "pass `variables` or `list(variables.values())`" in done.stderr, done.stderr
     assert "left to you: evaluate (until the manual step noted on src/gun_laser/" in out
+    assert left_to_the_user(out) - {"portable"} == {"evaluate"}
     assert checks_failed(run_cli, project, bin_) == left_to_the_user(out)
 
 

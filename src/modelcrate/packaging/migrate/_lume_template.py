@@ -40,20 +40,28 @@ def rendered(template: Path, **answers: Any) -> str:
 
 def readme_change(root: Path, project: dict[str, Any], spec: Spec, variables: str) -> FileChange:
     """README.md with the inputs and outputs tables `modelcrate check` compares with the
-    variables file (`spec`, at `variables` once migrated): added at its end, or a new
-    README.md."""
-    tables = (
-        "## Inputs\n\n"
-        + variable_table(spec.inputs, inputs=True)
-        + "\n\n## Outputs\n\n"
-        + variable_table(spec.outputs, inputs=False)
-        + "\n"
-    )
+    variables file (`spec`, at `variables` once migrated): in place of tables of the same
+    columns it has, else added at its end, or in a new README.md."""
+    inputs = variable_table(spec.inputs, inputs=True)
+    outputs = variable_table(spec.outputs, inputs=False)
+    tables = f"## Inputs\n\n{inputs}\n\n## Outputs\n\n{outputs}\n"
     path = root / README
     if path.is_file():
-        text = path.read_text(encoding="utf-8").rstrip("\n")
+        lines = path.read_text(encoding="utf-8").rstrip("\n").splitlines()
+        replaced = [_replace_table(lines, table) for table in (inputs, outputs)]
+        if all(replaced):
+            what = "its variable tables made from the variables file"
+            return FileChange(README, "modify", what, "\n".join(lines) + "\n")
+        added = "\n\n".join(
+            f"## {title}\n\n{table}"
+            for title, table, done in (
+                ("Inputs", inputs, replaced[0]),
+                ("Outputs", outputs, replaced[1]),
+            )
+            if not done
+        )
         what = "the variable tables added at its end"
-        return FileChange(README, "modify", what, f"{text}\n\n{tables}")
+        return FileChange(README, "modify", what, "\n".join(lines) + f"\n\n{added}\n")
     name = str(project.get("name", root.name))
     description = str(project.get("description", "") or "")
     lines = [f"# {markdown_line(name)}", ""]
@@ -68,6 +76,24 @@ def readme_change(root: Path, project: dict[str, Any], spec: Spec, variables: st
     return FileChange(
         README, "add", "the project, and its variable tables", "\n".join(lines) + "\n" + tables
     )
+
+
+def _replace_table(lines: list[str], table: str) -> bool:
+    """Put `table` in place of the table of `lines` headed as it is (its rows up to the first
+    line that is not a row); whether there was one."""
+    rows = table.splitlines()
+    starts = [i for i, line in enumerate(lines) if _cells(line) == _cells(rows[0])]
+    if not starts:
+        return False
+    end = starts[0]
+    while end < len(lines) and lines[end].strip().startswith("|"):
+        end += 1
+    lines[starts[0] : end] = rows
+    return True
+
+
+def _cells(row: str) -> list[str]:
+    return [cell.strip() for cell in row.strip().strip("|").split("|")]
 
 
 def workflow_changes(root: Path, dist: str) -> tuple[list[FileChange], list[Note]]:
