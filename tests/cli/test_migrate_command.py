@@ -226,8 +226,62 @@ def test_dry_run_of_a_lume_services_project_writes_nothing(run_cli, tmp_path):
     assert (code, err) == (0, "")
     assert tree_hash(project) == before
     assert (
-        "  A bunch_compressor/modelcrate_model.py: BunchCompressorModel as a modelcrate.Model"
+        "  A src/bunch_compressor/modelcrate_model.py: BunchCompressorModel as a modelcrate.Model"
         in out
     )
     assert "  A tests/test_modelcrate_model.py: " in out
-    assert "  M bunch_compressor/files/variables.yml: upgraded to the current form" in out
+    assert (
+        "  R bunch_compressor/files/variables.yml -> src/bunch_compressor/variables.yml: the "
+        "variables file, where the template has it; upgraded to the current form" in out
+    )
+    assert "  R bunch_compressor/flow.py -> src/bunch_compressor/flow.py: moved under src/" in out
+    assert "  A .github/workflows/tests.yml: the template's tests workflow" in out
+    code, out, err = run_cli("migrate", project, "--dry-run", "--diff")
+    assert code == 0 and tree_hash(project) == before
+    assert "rename from bunch_compressor/model.py\nrename to src/bunch_compressor/model.py\n" in out
+
+
+def test_a_lume_services_project_moves_under_src_in_a_copy_too(run_cli, tmp_path):
+    import json
+
+    project = old_package("gun-laser", tmp_path)
+    before = tree_hash(project)
+    code, out, _ = run_cli("migrate", project, "--dry-run", "--json")
+    moves = [c for c in json.loads(out)["changes"] if c["action"] == "move"]
+    assert {k: v for k, v in moves[-1].items() if k != "what"} == {
+        "path": "src/gun_laser/flow.py",
+        "action": "move",
+        "source": "gun_laser/flow.py",
+    }
+    code, out, err = run_cli("migrate", project, "-o", tmp_path / "copy", FAST)
+    assert code == 0, out + err
+    assert tree_hash(project) == before  # the project itself is left as it was
+    copy = tmp_path / "copy"
+    assert not (copy / "gun_laser").exists()
+    assert sorted(p.name for p in (copy / "src" / "gun_laser").iterdir()) == [
+        "__init__.py",
+        "flow.py",
+        "lume_compat.py",
+        "model.py",
+        "modelcrate_flow.py",
+        "modelcrate_model.py",
+        "variables.yml",
+    ]
+    assert git(copy, "status", "--porcelain") == ""  # everything committed, old paths too
+    log = git(copy, "log", "--follow", "--format=%s", "--", "src/gun_laser/flow.py")
+    assert log.splitlines()[-1] == "First release"
+    code, out, _ = run_cli("migrate", copy, FAST)
+    assert code == 0 and "already migrated" in out
+
+
+def test_in_place_a_lume_project_leaves_no_old_folder_behind(run_cli, tmp_path):
+    project = old_package("bunch-compressor", tmp_path)
+    cache = project / "bunch_compressor" / "__pycache__"
+    cache.mkdir()
+    (cache / "model.cpython-311.pyc").write_bytes(b"\0")  # ignored by git, as Python left it
+    code, out, err = run_cli("migrate", project, FAST)
+    assert code == 0, out + err
+    assert not (project / "bunch_compressor").exists()
+    assert git(project, "status", "--porcelain") == ""
+    renamed = git(project, "show", "-M", "--name-status", "--format=", "HEAD").splitlines()
+    assert "R100\tbunch_compressor/flow.py\tsrc/bunch_compressor/flow.py" in renamed

@@ -1,11 +1,13 @@
 """The adapter `migrate` writes around a lume-model model: each way an old `evaluate` takes its
-input variables and gives back its outputs, run from the migrated source tree."""
+input variables and gives back its outputs, and each way the old code finds its variables file
+once it has moved to src/PACKAGE/variables.yml, run from the migrated source tree."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -68,13 +70,7 @@ def test_the_old_evaluate_runs_behind_the_model_contract(tmp_path, evaluate):
         print(Kicker()({"gain": 4.0})["angle"])
         """
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=tmp_path / "new",
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = _run(script, tmp_path / "new")
     assert (done.returncode, done.stdout) == (0, "8.0\n"), done.stderr
 
 
@@ -88,7 +84,8 @@ def test_a_model_in_a_subpackage_gets_its_adapter_beside_the_variables(tmp_path)
     (old / "kicker" / "files" / "variables.yml").write_text(VARIABLES)
     init = INIT.replace("os.path.dirname(__file__), ", "os.path.dirname(__file__), os.pardir, ")
     source = (
-        IMPORTS
+        '"""The kicker surrogate; its variables in files/variables.yml"""\n'  # no read of it
+        + IMPORTS
         + "\n\nclass Kicker(BaseModel):\n"
         + init
         + "\n"
@@ -96,13 +93,108 @@ def test_a_model_in_a_subpackage_gets_its_adapter_beside_the_variables(tmp_path)
     )
     (old / "kicker" / "models" / "surrogate.py").write_text(source)
     migrated = migrate_project(old, output=tmp_path / "new", check_wheels=False)
-    assert "kicker/modelcrate_model.py" in {c.path for c in migrated.plan.changes}
+    assert "src/kicker/modelcrate_model.py" in {c.path for c in migrated.plan.changes}
+    surrogate = (tmp_path / "new" / "src" / "kicker" / "models" / "surrogate.py").read_text()
+    assert 'os.path.join(os.path.dirname(__file__), "..", "variables.yml")' in surrogate
+    assert not (tmp_path / "new" / "src" / "kicker" / "files").exists()  # no copy left behind
     script = "from kicker.modelcrate_model import Kicker\nprint(Kicker()({})['angle'])\n"
-    done = subprocess.run(
+    done = _run(script, tmp_path / "new")
+    assert (done.returncode, done.stdout) == (0, "6.0\n"), done.stderr
+
+
+def test_a_variables_file_read_another_way_is_kept_where_the_code_reads_it(tmp_path):
+    old = tmp_path / "old"
+    (old / "kicker" / "files").mkdir(parents=True)
+    (old / "setup.py").write_text(SETUP)
+    (old / "kicker" / "__init__.py").write_text("")
+    (old / "kicker" / "files" / "variables.yml").write_text(VARIABLES)
+    init = INIT.replace(
+        'os.path.join(os.path.dirname(__file__), "files", "variables.yml")',
+        'HERE + "/files/variables.yml"',
+    )
+    source = (
+        IMPORTS
+        + "\nHERE = os.path.dirname(__file__)\n\n\nclass Kicker(BaseModel):\n"
+        + init
+        + "\n"
+        + EVALUATES["items(), plain values back"]
+    )
+    (old / "kicker" / "model.py").write_text(source)
+    migrated = migrate_project(old, output=tmp_path / "new", check_wheels=False)
+    assert (
+        "src/kicker/model.py:11: names the variables file ('/files/variables.yml') in a way "
+        "migrate does not rewrite; a copy is kept at src/kicker/files/variables.yml for it; read "
+        "src/kicker/variables.yml instead (importlib.resources.files('kicker') / "
+        "'variables.yml') and delete the copy"
+    ) in [str(n) for n in migrated.plan.notes]
+    new = tmp_path / "new" / "src" / "kicker"
+    assert (new / "files" / "variables.yml").read_text() == (new / "variables.yml").read_text()
+    done = _run(
+        "from kicker.modelcrate_model import Kicker\nprint(Kicker()({})['angle'])\n",
+        tmp_path / "new",
+    )
+    assert (done.returncode, done.stdout) == (0, "6.0\n"), done.stderr
+
+
+def _run(script: str, project: Path) -> subprocess.CompletedProcess[str]:
+    """Run `script` with the migrated project's src/ folder as the working directory."""
+    return subprocess.run(
         [sys.executable, "-c", script],
-        cwd=tmp_path / "new",
+        cwd=project / "src",
         capture_output=True,
         text=True,
         check=False,
     )
-    assert (done.returncode, done.stdout) == (0, "6.0\n"), done.stderr
+
+
+def test_a_readme_of_its_own_gets_the_tables_check_compares(tmp_path):
+    from modelcrate.packaging.tooling._check import check_readme
+
+    old = tmp_path / "old"
+    (old / "kicker" / "files").mkdir(parents=True)
+    (old / "setup.py").write_text(SETUP)
+    (old / "README.md").write_text("# Kicker\n\nThe kicker's own words.\n")
+    (old / "kicker" / "__init__.py").write_text("")
+    (old / "kicker" / "files" / "variables.yml").write_text(VARIABLES)
+    source = (
+        IMPORTS
+        + "\n\nclass Kicker(BaseModel):\n"
+        + INIT
+        + "\n"
+        + EVALUATES["items(), plain values back"]
+    )
+    (old / "kicker" / "model.py").write_text(source)
+    migrate_project(old, output=tmp_path / "new", check_wheels=False)
+    readme = (tmp_path / "new" / "README.md").read_text()
+    assert readme.startswith("# Kicker\n\nThe kicker's own words.\n\n## Inputs\n\n| Name |")
+    checked = check_readme(tmp_path / "new", tmp_path / "new" / "src" / "kicker" / "variables.yml")
+    assert checked.ok, checked.message
+
+
+def test_a_readme_with_tables_of_the_same_columns_has_them_made_again(tmp_path):
+    from modelcrate.packaging.tooling._check import check_readme
+
+    old = tmp_path / "old"
+    (old / "kicker" / "files").mkdir(parents=True)
+    (old / "setup.py").write_text(SETUP)
+    outdated = (
+        "# Kicker\n\n## Inputs\n\n| Name | Kind | Unit | Default | Range | Description |\n"
+        "|---|---|---|---|---|---|\n| `kick` | scalar |  | 1 | [0, 5] |  |\n\nMore words.\n"
+    )
+    (old / "README.md").write_text(outdated)
+    (old / "kicker" / "__init__.py").write_text("")
+    (old / "kicker" / "files" / "variables.yml").write_text(VARIABLES)
+    source = (
+        IMPORTS
+        + "\n\nclass Kicker(BaseModel):\n"
+        + INIT
+        + "\n"
+        + EVALUATES["items(), plain values back"]
+    )
+    (old / "kicker" / "model.py").write_text(source)
+    migrate_project(old, output=tmp_path / "new", check_wheels=False)
+    readme = (tmp_path / "new" / "README.md").read_text()
+    assert readme.count("| Name | Kind | Unit | Default | Range | Description |") == 1
+    assert "| `gain` | scalar |  | 3 | [0, 5] |  |\n\nMore words.\n\n## Outputs\n\n" in readme
+    checked = check_readme(tmp_path / "new", tmp_path / "new" / "src" / "kicker" / "variables.yml")
+    assert checked.ok, checked.message

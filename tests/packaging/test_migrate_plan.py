@@ -4,12 +4,14 @@ writes, the files it removes or keeps, and the notes on what it could not carry 
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 import tomlkit
 import yaml
 from _old_packages import FIXTURES
 
+import modelcrate.packaging
 from modelcrate._errors import MigrateError
 from modelcrate.packaging import plan_migration
 from modelcrate.spec import upgraded_text
@@ -238,25 +240,53 @@ def test_a_lume_services_template_project_becomes_a_modelcrate_project():
     assert dependencies[1:] == ["numpy>=1.24", "prefect>=3.9,<4"]
     assert pyproject["project"]["requires-python"] == ">=3.10"
     assert changes["setup.cfg"].action == "remove"  # it held only [versioneer]
-    init = changes["injector_surrogate/__init__.py"].text or ""
+    init = changes["src/injector_surrogate/__init__.py"].text or ""
     assert "from . import _version" not in init and "get_versions" not in init
-    assert "VARIABLE_FILE = os.path.join(" in init  # the rest of the module is untouched
+    # the template's idiom for the variables file, pointed at where it now is
+    assert 'VARIABLE_FILE = os.path.join(os.path.dirname(__file__), "variables.yml")' in init
     added = {path for path, change in changes.items() if change.action == "add"}
     assert added == {
         "pyproject.toml",
-        "injector_surrogate/lume_compat.py",
-        "injector_surrogate/modelcrate_model.py",
-        "injector_surrogate/modelcrate_flow.py",
+        "src/injector_surrogate/lume_compat.py",
+        "src/injector_surrogate/modelcrate_model.py",
+        "src/injector_surrogate/modelcrate_flow.py",
         "tests/test_modelcrate_model.py",
         "Dockerfile",
         "_entrypoint.sh",
         "prefect.yaml",
+        "README.md",
+        ".github/workflows/tests.yml",
+        ".github/workflows/release.yml",
+        ".github/workflows/image.yml",
     }
+    # the package under src/, as the template lays it out: every file a move
+    moved = {c.source: c.path for c in changes.values() if c.action == "move"}
+    assert moved == {
+        "injector_surrogate/__init__.py": "src/injector_surrogate/__init__.py",
+        "injector_surrogate/model.py": "src/injector_surrogate/model.py",
+        "injector_surrogate/flow/__init__.py": "src/injector_surrogate/flow/__init__.py",
+        "injector_surrogate/flow/flow.py": "src/injector_surrogate/flow/flow.py",
+        "injector_surrogate/files/variables.yml": "src/injector_surrogate/variables.yml",
+    }
+    assert changes["src/injector_surrogate/flow/flow.py"].text is None  # a rename alone
+    setuptools = pyproject["tool"]["setuptools"]
+    assert setuptools["packages"]["find"]["where"] == ["src"]
+    assert setuptools["package-data"] == {"injector_surrogate": ["variables.yml"]}
+    # versioneer's lines out, and the folder the variables file left
+    assert changes["MANIFEST.in"].text == "include requirements.txt\n"
+    readme = changes["README.md"].text or ""
+    assert "| `distgen:t_dist:length:value` |" in readme and "| `sigma_x` |" in readme
+    assert pyproject["project"]["optional-dependencies"]["dev"][1:] == [
+        "pytest>=8",
+        "ruff>=0.6",
+        "build>=1.2",
+    ]
+    assert pyproject["tool"]["ruff"]["line-length"] == 100
     assert changes["requirements.txt"].text == "\n".join(dependencies) + "\n"
     deployments = yaml.safe_load(changes["prefect.yaml"].text or "")["deployments"]
     assert [d["entrypoint"] for d in deployments] == [
-        "injector_surrogate/modelcrate_flow.py:injector_surrogate_flow",
-        "injector_surrogate/modelcrate_flow.py:sweep_flow",
+        "src/injector_surrogate/modelcrate_flow.py:injector_surrogate_flow",
+        "src/injector_surrogate/modelcrate_flow.py:sweep_flow",
         "injector_surrogate.modelcrate_flow:injector_surrogate_flow",
     ]
     dockerfile = changes["Dockerfile"].text or ""
@@ -265,16 +295,16 @@ def test_a_lume_services_template_project_becomes_a_modelcrate_project():
     )
     serve = pyproject["project"]["optional-dependencies"]["serve"]
     assert serve == [dependencies[0].replace("modelcrate", "modelcrate[serve]", 1)]
-    model = changes["injector_surrogate/model.py"].text or ""
+    model = changes["src/injector_surrogate/model.py"].text or ""
     old = (FIXTURES / "injector-surrogate" / "injector_surrogate" / "model.py").read_text()
     assert model.splitlines()[:2] == [
         "from injector_surrogate.lume_compat import BaseModel",
         "from injector_surrogate.lume_compat import variables_from_yaml",
     ]
     assert model.splitlines()[2:] == old.splitlines()[2:]  # the model's own code is kept
-    adapter = changes["injector_surrogate/modelcrate_model.py"].text or ""
+    adapter = changes["src/injector_surrogate/modelcrate_model.py"].text or ""
     assert "return _values(self.lume_model.evaluate(variables))" in adapter  # a dict by name
-    flow = changes["injector_surrogate/modelcrate_flow.py"].text or ""
+    flow = changes["src/injector_surrogate/modelcrate_flow.py"].text or ""
     assert "from injector_surrogate.modelcrate_model import InjectorSurrogate" in flow
     assert "def injector_surrogate_flow(" in flow
     environment = yaml.safe_load(changes["environment.yml"].text or "")
@@ -282,30 +312,42 @@ def test_a_lume_services_template_project_becomes_a_modelcrate_project():
     assert environment["dependencies"][2]["pip"] == dependencies
     lume = [n for n in notes if "lume" in n.lower() or "prefect" in n.lower()]
     check = [n for n in notes if n.startswith("pyproject.toml: `modelcrate check`")]
-    assert len(check) == 1 and "left to you: variables and readme" in check[0]
+    assert check == [
+        "pyproject.toml: `modelcrate check`; variables, entry-points, flow, evaluate, readme and "
+        "dockerfile pass; left to you: version (setuptools-scm reads the tags of the project's "
+        "git repository, and the project is not the top of one: `git init` it, or set "
+        "[tool.setuptools_scm] root)"
+        + (
+            "; portable (modelcrate is required by a path of this machine, as this modelcrate "
+            "was installed; require a release or a git URL before CI or an image builds it)"
+            if "file:" in dependencies[0]
+            else ""
+        )
+    ]
     assert lume == [
         "environment.yml: the conda environment; kept; lume-model and Prefect 1/2 taken out, "
         "python=3.11, and pip installs what pyproject.toml requires",
-        "injector_surrogate/files/variables.yml: a LUME variables file (1 input, 1 output); "
-        "upgraded in place to the current form (variable_class, default_value, value_range, "
-        "unit), as `modelcrate upgrade-variables` does",
-        "injector_surrogate/flow/flow.py: the old Prefect 1 flow (its tasks: evaluate); kept for "
-        "reference, but it needs its old Prefect and no longer runs; the flow is now "
-        "injector_surrogate/modelcrate_flow.py: carry any task it still needs over into it by "
-        "hand",
-        "injector_surrogate/model.py: InjectorSurrogate, a lume-model BaseModel; kept; it runs "
-        "behind modelcrate.Model as InjectorSurrogate of injector_surrogate.modelcrate_model, "
-        "with injector_surrogate/files/variables.yml as its spec",
-        "injector_surrogate/model.py: imports of lume-model 0.x (which no longer installs beside "
-        "modelcrate); pointed at injector_surrogate.lume_compat; the code is kept as it was",
         "pyproject.toml: the LUME-services `orchestration` entry points; replaced by "
         "`modelcrate.models` and `modelcrate.flows`, through which modelcrate finds the model "
         "and its flow",
         "pyproject.toml: requirements lume-model>=1.0, prefect==1.2.4; replaced by "
         f"{', '.join(dependencies)} (the model runs on lume_compat, the flow on Prefect 3)",
+        "src/injector_surrogate/flow/flow.py: the old Prefect 1 flow (its tasks: evaluate); kept "
+        "for reference; nothing imports it, and it needs its old Prefect to run; the flow is now "
+        "src/injector_surrogate/modelcrate_flow.py, and each task is listed here",
+        "src/injector_surrogate/model.py: InjectorSurrogate, a lume-model BaseModel; kept; it "
+        "runs behind modelcrate.Model as InjectorSurrogate of "
+        "injector_surrogate.modelcrate_model, with src/injector_surrogate/variables.yml as its "
+        "spec",
+        "src/injector_surrogate/model.py: imports of lume-model 0.x (which no longer installs "
+        "beside modelcrate); pointed at injector_surrogate.lume_compat; the code is kept as it "
+        "was",
+        "src/injector_surrogate/variables.yml: a LUME variables file (1 input, 1 output); "
+        "upgraded to the current form (variable_class, default_value, value_range, unit), as "
+        "`modelcrate upgrade-variables` does",
     ]
-    variables = changes["injector_surrogate/files/variables.yml"]
-    assert variables.action == "modify"
+    variables = changes["src/injector_surrogate/variables.yml"]
+    assert variables.action == "move"
     assert variables.text == upgraded_text(
         FIXTURES / "injector-surrogate" / "injector_surrogate" / "files" / "variables.yml"
     )
@@ -318,20 +360,20 @@ def test_a_lume_services_template_project_becomes_a_modelcrate_project():
         (
             "bunch-compressor",
             "return _values(self.lume_model.evaluate(list(variables.values())))",
-            "bunch_compressor/flow.py: the old Prefect 2 flow (its tasks: preprocess, evaluate, "
-            "save_results)",
+            "src/bunch_compressor/flow.py: the old Prefect 2 flow (its tasks: preprocess, "
+            "evaluate, save_results)",
         ),
         (
             "gun-laser",
             "raise NotImplementedError(",
-            "gun_laser/flow.py: the old Prefect 2 flow (its tasks: evaluate)",
+            "src/gun_laser/flow.py: the old Prefect 2 flow (its tasks: evaluate)",
         ),
     ],
 )
 def test_lume_services_projects_of_later_years(name, shape_line, flow):
     _, changes, pyproject, notes = planned(name)
     package = name.replace("-", "_")
-    assert shape_line in (changes[f"{package}/modelcrate_model.py"].text or "")
+    assert shape_line in (changes[f"src/{package}/modelcrate_model.py"].text or "")
     assert any(n.startswith(flow + "; kept for reference") for n in notes)
     environment = yaml.safe_load(changes["environment.yml"].text or "")
     pip = environment["dependencies"][-1]["pip"]
@@ -340,8 +382,8 @@ def test_lume_services_projects_of_later_years(name, shape_line, flow):
     missing = [n for n in notes if "not in the repository" in n]
     if name == "bunch-compressor":
         assert missing == [
-            "bunch_compressor/model.py:13: names the file 'calibration.json', which is not in "
-            "the repository; add it (or have the code fetch it) before the model can run"
+            "src/bunch_compressor/model.py:13: names the file 'calibration.json', which is not "
+            "in the repository; add it (or have the code fetch it) before the model can run"
         ]
     else:
         assert missing == []
@@ -435,7 +477,7 @@ def test_a_lume_project_with_odd_files_is_planned_and_they_are_noted(tmp_path):
         manifest.write("include weights/model.pt\n")
     plan = plan_migration(project)
     notes = [str(n) for n in plan.notes]
-    assert "bunch_compressor/modelcrate_model.py" in {c.path for c in plan.changes}
+    assert "src/bunch_compressor/modelcrate_model.py" in {c.path for c in plan.changes}
     assert (
         "MANIFEST.in:5: names 'weights/model.pt', which is not in the repository; kept; add it, "
         "or take the line out" in notes
@@ -454,3 +496,130 @@ def test_a_lume_project_whose_package_has_a_file_of_the_same_name_is_only_noted(
         "bunch_compressor/modelcrate_flow.py: already exists; so the modelcrate project is not "
         "made around the lume-model model; rename the file and migrate again"
     ) in [str(n) for n in plan.notes]
+
+
+def test_a_lume_project_gets_the_template_workflows_as_new_renders_them():
+    _, changes, _, _ = planned("bunch-compressor")
+    template = (
+        (Path(modelcrate.packaging.__file__).parent / "scaffold" / "template" / "project")
+        / ".github"
+        / "workflows"
+    )
+    names = sorted(p.name.removesuffix(".jinja") for p in template.iterdir())
+    assert names == ["image.yml", "release.yml", "tests.yml"]
+    for name in names:
+        workflow = yaml.safe_load(changes[f".github/workflows/{name}"].text or "")
+        assert workflow["jobs"] and workflow["permissions"] == {}, name
+    tests = changes[".github/workflows/tests.yml"].text or ""
+    assert tests == (template / "tests.yml").read_text()
+    image = yaml.safe_load(changes[".github/workflows/image.yml"].text or "")
+    assert "${OWNER,,}/bunch-compressor" in str(image["jobs"]["image"]["steps"])
+
+
+def test_a_lume_project_with_another_top_level_package_keeps_its_layout_and_says_why(tmp_path):
+    project = tmp_path / "bunch-compressor"
+    shutil.copytree(FIXTURES / "bunch-compressor", project)
+    (project / "tests").mkdir()
+    (project / "tests" / "__init__.py").write_text("")
+    plan = plan_migration(project)
+    assert not [c for c in plan.changes if c.action == "move" or c.path.startswith("src/")]
+    assert "bunch_compressor/modelcrate_model.py" in {c.path for c in plan.changes}
+    (check,) = [str(n) for n in plan.notes if n.what == "`modelcrate check`"]
+    assert check.startswith(
+        "pyproject.toml: `modelcrate check`; entry-points, flow, evaluate and dockerfile pass; "
+        "left to you: variables and readme (they read src/PACKAGE/variables.yml, and "
+        "bunch_compressor was not moved under src/: the project has other top-level packages "
+        "(tests); move it there with bunch_compressor/files/variables.yml as its variables.yml)"
+    )
+
+
+def test_the_old_flows_plain_tasks_are_carried_over_and_each_task_is_listed():
+    _, changes, _, notes = planned("bunch-compressor")
+    flow = changes["src/bunch_compressor/modelcrate_flow.py"].text or ""
+    carried = flow[
+        flow.index("# The tasks of the old flow") : flow.rindex('\nif __name__ == "__main__":')
+    ]
+    assert carried == (
+        "# The tasks of the old flow, carried over as they were written; the flows above do not\n"
+        "# call them: call them where they belong, or delete them. The old flow is kept in\n"
+        "#   src/bunch_compressor/flow.py\n"
+        '\n\n@task\ndef preprocess(r56):\n    return {"BC1:chicane:R56": r56}\n'
+        "\n\n@task\ndef save_results(outputs):\n    print(outputs)\n\n"
+    )
+    assert [n for n in notes if ", a task of the old flow;" in n] == [
+        "src/bunch_compressor/flow.py:7: preprocess, a task of the old flow; carried over into "
+        "src/bunch_compressor/modelcrate_flow.py as a Prefect 3 task, which the flow does not "
+        "call yet: call it in the flow where it belongs",
+        "src/bunch_compressor/flow.py:12: evaluate, a task of the old flow; not carried over: it "
+        "runs the old model, which the new flow's `evaluate and store` task does through "
+        "modelcrate.Model",
+        "src/bunch_compressor/flow.py:20: save_results, a task of the old flow; carried over "
+        "into src/bunch_compressor/modelcrate_flow.py as a Prefect 3 task, which the flow does "
+        "not call yet: call it in the flow where it belongs",
+    ]
+
+
+def test_a_task_that_needs_its_module_or_has_arguments_is_said_so(tmp_path):
+    project = tmp_path / "bunch-compressor"
+    shutil.copytree(FIXTURES / "bunch-compressor", project)
+    flow = project / "bunch_compressor" / "flow.py"
+    flow.write_text(
+        flow.read_text()
+        + "\n\nSCALE = 2.0\n\n\n@task\ndef scaled(x):\n    return SCALE * x\n"
+        + "\n\n@task(retries=3)\ndef checked(x):\n    assert x > 0\n    return x\n"
+        + "\n\n@task\ndef evaluate_and_store(x):\n    return x\n"
+        + "\n\n@task\n@functools.cache\ndef cached(x):\n    return x\n"
+    )
+    plan = plan_migration(project)
+    notes = [str(n) for n in plan.notes if ", a task of the old flow;" in str(n)]
+    assert notes[-4:] == [
+        "src/bunch_compressor/flow.py:38: scaled, a task of the old flow; not carried over: it "
+        "reads SCALE from its module; copy it into src/bunch_compressor/modelcrate_flow.py with "
+        "what it needs, and call it in the flow",
+        "src/bunch_compressor/flow.py:43: checked, a task of the old flow; carried over into "
+        "src/bunch_compressor/modelcrate_flow.py as a Prefect 3 task, which the flow does not "
+        "call yet: call it in the flow where it belongs; its decorator's arguments (retries=3) "
+        "are left out: give them back as Prefect 3's task takes them",
+        "src/bunch_compressor/flow.py:49: evaluate_and_store, a task of the old flow; not "
+        "carried over: src/bunch_compressor/modelcrate_flow.py defines evaluate_and_store "
+        "itself; copy it under another name if the flow needs it",
+        "src/bunch_compressor/flow.py:55: cached, a task of the old flow; not carried over: it "
+        "has other decorators (@functools.cache); copy it into "
+        "src/bunch_compressor/modelcrate_flow.py by hand if the flow needs it",
+    ]
+    text = next(c.text for c in plan.changes if c.path.endswith("modelcrate_flow.py")) or ""
+    assert "\n@task\ndef checked(x):\n" in text and "def scaled" not in text
+
+
+def test_data_beside_the_variables_file_moves_with_the_package(tmp_path):
+    project = tmp_path / "bunch-compressor"
+    shutil.copytree(FIXTURES / "bunch-compressor", project)
+    (project / "bunch_compressor" / "files" / "calibration.json").write_text("{}\n")
+    plan = plan_migration(project)
+    changes = {c.path: c for c in plan.changes}
+    calibration = changes["src/bunch_compressor/files/calibration.json"]
+    assert (calibration.action, calibration.source) == (
+        "move",
+        "bunch_compressor/files/calibration.json",
+    )
+    assert changes["MANIFEST.in"].text == (
+        "include requirements.txt\nrecursive-include src/bunch_compressor/files *\n"
+    )
+    # the model reads it by os.path.dirname(__file__), "files", ...: still right after the move
+    assert not [n for n in plan.notes if "calibration.json" in str(n)]
+
+
+def test_a_test_that_names_a_path_of_the_old_layout_is_listed(tmp_path):
+    project = tmp_path / "bunch-compressor"
+    shutil.copytree(FIXTURES / "bunch-compressor", project)
+    (project / "tests").mkdir()
+    (project / "tests" / "test_files.py").write_text(
+        "from pathlib import Path\n\n\ndef test_variables():\n"
+        '    assert Path("bunch_compressor/files/variables.yml").is_file()\n'
+    )
+    notes = [str(n) for n in plan_migration(project).notes]
+    assert (
+        "tests/test_files.py:5: names 'bunch_compressor/files/variables.yml', under the "
+        "package's old folder; kept; the package is now under src/ (and its variables file is "
+        "src/bunch_compressor/variables.yml): point it there"
+    ) in notes

@@ -14,7 +14,7 @@ from ._progress import spinner
 if TYPE_CHECKING:
     from ..packaging import MigrationPlan, Parity
 
-_MARKS = {"add": "A", "modify": "M", "remove": "D"}
+_MARKS = {"add": "A", "modify": "M", "remove": "D", "move": "R"}
 
 
 @click.command()
@@ -65,10 +65,13 @@ def migrate(
     --accept-differences). In place, the change is one commit on a new branch,
     modelcrate-migrate; the work tree must have no uncommitted changes.
 
-    A LUME-services template project also becomes a modelcrate project: its variables files
-    are upgraded, its lume-model model runs behind modelcrate.Model, a Prefect 3 flow and the
-    modelcrate.models and modelcrate.flows entry points replace the old flow's `orchestration`
-    ones, and environment.yml follows pyproject.toml; what is left to do by hand is listed.
+    A LUME-services template project also becomes a modelcrate project: its package moves
+    under src/ (as renames git follows) with its variables file, upgraded, as
+    src/PACKAGE/variables.yml; its lume-model model runs behind modelcrate.Model; a Prefect 3
+    flow (with the old flow's plain tasks) and the modelcrate.models and modelcrate.flows entry
+    points replace the old flow's `orchestration` ones; README tables, the template's CI
+    workflows, Dockerfile and prefect.yaml are added, and environment.yml follows
+    pyproject.toml. Which `modelcrate check` checks are left to the user, and why, is listed.
     """
     from ..packaging import migrate_project
 
@@ -92,7 +95,8 @@ def migrate(
         return
     click.echo(f"{'Would migrate' if dry_run else 'Migrating'} {shown} to pyproject.toml:")
     for change in plan.changes:
-        click.echo(one_line(f"  {_MARKS[change.action]} {change.path}: {change.what}"))
+        path = f"{change.source} -> {change.path}" if change.source else change.path
+        click.echo(one_line(f"  {_MARKS[change.action]} {path}: {change.what}"))
     _echo_notes(plan)
     if dry_run:
         if diff:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import tomlkit
+import yaml
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
@@ -35,7 +36,8 @@ def read_pyproject_document(root: Path) -> tomlkit.TOMLDocument:
 
 
 def parse_back(root: Path, changes: list[FileChange]) -> None:
-    """Parse every rewritten Python file and setup.cfg before anything is written."""
+    """Parse every rewritten Python file, setup.cfg, TOML and YAML file before anything is
+    written."""
     for change in changes:
         if change.text is None:
             continue
@@ -44,7 +46,11 @@ def parse_back(root: Path, changes: list[FileChange]) -> None:
                 ast.parse(change.text)
             elif change.path.endswith(".cfg"):
                 configparser.ConfigParser(interpolation=None).read_string(change.text)
-        except (SyntaxError, ValueError, configparser.Error) as exc:
+            elif change.path.endswith(".toml"):
+                tomlkit.parse(change.text)
+            elif change.path.endswith((".yml", ".yaml")):
+                yaml.safe_load(change.text)
+        except (SyntaxError, ValueError, configparser.Error, yaml.YAMLError) as exc:
             raise MigrateError(
                 f"{root / change.path}: cannot be rewritten without breaking it "
                 f"({one_line(str(exc))}); migrate with the file edited by hand"

@@ -1,7 +1,9 @@
 """A project of the LUME-services model template (2022-2024): its variables files under
-PKG/files are upgraded to the current form (as `modelcrate upgrade-variables`); its Prefect
-flow, its `orchestration` entry points and its environment.yml are recognised and noted with
-the step that is left. Its packaging is migrated like any other."""
+PKG/files are upgraded to the current form (as `modelcrate upgrade-variables`); when its
+lume-model model is found, the project is made a modelcrate project around it
+(`_lume_project`), else its Prefect flow, its `orchestration` entry points and its
+environment.yml are recognised and noted with the step that is left. Its packaging is migrated
+like any other."""
 
 from __future__ import annotations
 
@@ -16,18 +18,18 @@ from ..._errors import ModelcrateError
 from ...spec import load_spec, upgraded_text
 from ._declared import Note
 from ._lume_code import ADAPTER, COMPAT, FLOW, OldModel, evaluate_shape
+from ._lume_files import SKIPPED
 from ._lume_project import ORCHESTRATION, LumeProject, lume_project, package_folder
 from ._plan import FileChange
 
 _PREFECT_1 = re.compile(r"^\s*from\s+prefect\s+import\s+.*\bFlow\b", re.MULTILINE)
 _PREFECT = re.compile(r"^\s*(from\s+prefect\b|import\s+prefect\b)", re.MULTILINE)
 _LUME_MODEL = re.compile(r"^class\s+(\w+)\s*\(\s*(?:\w+\.)*BaseModel\s*\)", re.MULTILINE)
-_SKIPPED = frozenset({".git", ".venv", "venv", "build", "dist", "node_modules", "__pycache__"})
 
 
-def lume_changes(root: Path, project: dict[str, Any]) -> LumeProject:
-    """What migrating the LUME-services template project at `root` (its `[project]` table
-    `project`, changed here) changes beyond its packaging: its variables files upgraded and,
+def lume_changes(root: Path, project: dict[str, Any], setuptools: dict[str, Any]) -> LumeProject:
+    """What migrating the LUME-services template project at `root` (its `[project]` and
+    `[tool.setuptools]` tables, changed here) changes beyond its packaging: its variables files upgraded and,
     when its lume-model model and its variables file are found, the modelcrate project made
     around them (`_lume_project`); else notes on what is left to do."""
     out = LumeProject()
@@ -57,7 +59,7 @@ def lume_changes(root: Path, project: dict[str, Any]) -> LumeProject:
                 name,
                 0,
                 what,
-                "upgraded in place to the current form (variable_class, default_value, "
+                "upgraded to the current form (variable_class, default_value, "
                 "value_range, unit), as `modelcrate upgrade-variables` does",
             )
         )
@@ -75,16 +77,18 @@ def lume_changes(root: Path, project: dict[str, Any]) -> LumeProject:
         )
     if found is not None and not taken:
         model, model_file, spec_file = found
-        made = lume_project(root, project, model, model_file, spec_file)
+        made = lume_project(root, project, setuptools, model, model_file, spec_file)
         out.changes += made.changes
         out.intended |= made.intended
+        out.move = made.move
+        out.tool = made.tool
         out.notes.append(
             Note(
                 model_file,
                 0,
                 f"{model.name}, a lume-model BaseModel",
                 f"kept; it runs behind modelcrate.Model as {model.name} of "
-                f"{made.package}.{ADAPTER}, with {spec_file} as its spec",
+                f"{made.package}.{ADAPTER}, with {made.variables} as its spec",
             )
         )
         out.notes += made.notes
@@ -198,6 +202,6 @@ def _files(root: Path, *patterns: str) -> list[Path]:
     found = []
     for pattern in patterns:
         for path in root.rglob(pattern):
-            if not _SKIPPED.intersection(path.relative_to(root).parts) and path.is_file():
+            if not SKIPPED.intersection(path.relative_to(root).parts) and path.is_file():
                 found.append(path)
     return sorted(found)

@@ -161,18 +161,23 @@ def adapter_source(package: str, old: OldModel, variables: tuple[str, ...], dist
     """`modelcrate_model.py`: a `Model` of the old class's name that loads the variables file
     (`variables`: its path inside `package`) as its spec and runs the old class's evaluate."""
     path = ", ".join(python_string(part) for part in variables)
+    unused = ""
     if old.shape == "unknown":
+        unused = "  # noqa: F841 (the call below needs it)"
         call = (
             "        raise NotImplementedError(\n"
-            f"            {python_string(_manual(old))}\n"
+            f"            {_string_lines(_manual(old), ' ' * 12)}\n"
             "        )\n"
         )
     else:
         given = "variables" if old.shape == "dict" else "list(variables.values())"
         call = f"        return _values(self.lume_model.evaluate({given}))\n"
-    return f'''"""{old.name} of {old.module}, the package's lume-model model, behind modelcrate's
-`Model` contract: plain values in and out, checked against the variables file. Written by
-`modelcrate migrate`; the model's own code stays in {old.module}."""
+    return f'''"""The package's lume-model model behind modelcrate's `Model` contract: plain values in
+and out, checked against the variables file. Written by `modelcrate migrate`; the model's own
+code stays where it was:
+
+    {old.module}.{old.name}
+"""
 
 from __future__ import annotations
 
@@ -207,7 +212,7 @@ class {old.name}(Model):
     def evaluate(self, inputs: dict[str, Any]) -> dict[str, Any]:
         """Set the old model's input variables to `inputs`, run its evaluate, and return the
         values of the output variables it gives back."""
-        variables = _input_variables(self.lume_model, inputs)
+        variables = _input_variables(self.lume_model, inputs){unused}
 {call}
 
 def _input_variables(lume_model: Any, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -237,6 +242,18 @@ def _values(returned: Any) -> dict[str, Any]:
 '''
 
 
+def _string_lines(text: str, indent: str, width: int = 72) -> str:
+    """`text` as Python string literals on lines of at most about `width` characters, which
+    Python joins into one (inside brackets)."""
+    pieces: list[str] = []
+    for word in text.split(" "):
+        if pieces and len(pieces[-1]) + len(word) < width:
+            pieces[-1] += " " + word
+        else:
+            pieces.append(word if not pieces else " " + word)
+    return f"\n{indent}".join(python_string(piece) for piece in pieces)
+
+
 def _manual(old: OldModel) -> str:
     return (
         f"{old.name}.evaluate takes its input variables in a way migrate could not tell "
@@ -256,8 +273,8 @@ def tests_source(package: str, old: OldModel, dist: str) -> str:
     imports, mark = "", ""
     if old.shape == "unknown":
         imports = "\nimport pytest\n"
-        reason = python_string(f"a manual step: {_manual(old)}")
-        mark = f"\npytestmark = pytest.mark.xfail(reason={reason}, strict=False)\n"
+        reason = _string_lines(f"a manual step: {_manual(old)}", " " * 4)
+        mark = f"\npytestmark = pytest.mark.xfail(\n    reason={reason},\n    strict=False,\n)\n"
     return f'''"""{old.name} behind modelcrate's Model contract: on its defaults, called directly and
 through `modelcrate run`. Written by `modelcrate migrate`."""
 
@@ -276,13 +293,15 @@ def test_the_model_evaluates_its_defaults():
 
 
 def test_the_model_runs_through_modelcrate_run(tmp_path):
+    command = [sys.executable, "-m", "modelcrate", "run", {python_string(dist)}]
     done = subprocess.run(
-        [sys.executable, "-m", "modelcrate", "run", {python_string(dist)}, "--target", str(tmp_path)],
+        [*command, "--target", str(tmp_path)],
         capture_output=True,
         text=True,
         check=False,
     )
     assert done.returncode == 0, done.stderr
     stored = [json.loads(p.read_text()) for p in tmp_path.glob("*/*.json")]
-    assert stored and set(stored[0]["outputs"]) == {{v.name for v in {old.name}.spec.outputs}}
+    outputs = {{v.name for v in {old.name}.spec.outputs}}
+    assert stored and set(stored[0]["outputs"]) == outputs
 '''

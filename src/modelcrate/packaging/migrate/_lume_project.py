@@ -1,27 +1,29 @@
 """A LUME-services template project made a modelcrate project: its lume-model model behind the
 `Model` contract (`lume_compat.py`, `modelcrate_model.py`, the model's lume_model imports
-pointed at `lume_compat`), a Prefect 3 flow and a Dockerfile rendered from the project
-template, `modelcrate.models` and `modelcrate.flows` entry points in place of `orchestration`,
-requirements and environment.yml on modelcrate and Prefect 3, a test through `modelcrate run`,
-and notes on the old flow's tasks and on files the code names that are not there."""
+pointed at `lume_compat`), a Prefect 3 flow (with the old flow's plain tasks, `_lume_tasks`) and
+a Dockerfile rendered from the project template, `modelcrate.models` and `modelcrate.flows`
+entry points in place of `orchestration`, requirements and environment.yml on modelcrate and
+Prefect 3, a test through `modelcrate run`, README tables, CI workflows and the dev extra
+(`_lume_template`), the package's move under src/ planned (`_lume_layout`), and notes on what
+is left and on files the code names that are not there."""
 
 from __future__ import annotations
 
 import ast
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
-from jinja2 import Environment, StrictUndefined
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
-from .._escape import FILTERS
+from ...spec import parse_spec, upgraded_text
+from .._git import git_available, git_toplevel
 from .._options import default_modelcrate_requirement, serve_requirement
+from .._project import VARIABLES_FILE
 from ._declared import Note
 from ._lume_code import (
     ADAPTER,
@@ -34,6 +36,17 @@ from ._lume_code import (
     manual_step,
     tests_source,
 )
+from ._lume_files import missing_files, missing_in_manifest, package_modules
+from ._lume_layout import SrcMove, plan_move
+from ._lume_tasks import old_flows
+from ._lume_template import (
+    TEMPLATE,
+    dev_extra,
+    readme_change,
+    rendered,
+    template_pyproject,
+    workflow_changes,
+)
 from ._parity import requirement_key
 from ._plan import FileChange
 
@@ -42,31 +55,8 @@ ENVIRONMENT = "environment.yml"
 REQUIRES_PYTHON = ">=3.10"
 _REPLACED = frozenset({"lume-model", "prefect", "lume-services"})
 _RUNTIME = ("numpy>=1.24", "prefect>=3.9,<4")
-_DATA_SUFFIXES = (
-    ".pt",
-    ".pth",
-    ".h5",
-    ".hdf5",
-    ".onnx",
-    ".pkl",
-    ".pickle",
-    ".joblib",
-    ".npy",
-    ".npz",
-    ".csv",
-    ".json",
-    ".yml",
-    ".yaml",
-    ".txt",
-    ".dat",
-    ".keras",
-    ".sav",
-)
-_SKIPPED = frozenset({".git", ".venv", "venv", "build", "dist", "node_modules", "__pycache__"})
-_TEMPLATE = Path(__file__).parents[1] / "scaffold" / "template" / "project"
-"""The project template `modelcrate new` renders: its flow, Dockerfile and image entry point are
-rendered (or copied) from it here, so that they stay the same."""
-_TEMPLATE_FLOW = _TEMPLATE / "src" / "{{ package_name }}"
+
+_TEMPLATE_FLOW = TEMPLATE / "src" / "{{ package_name }}"
 DOCKERFILE = "Dockerfile"
 PREFECT_YAML = "prefect.yaml"
 REQUIREMENTS = "requirements.txt"
@@ -83,25 +73,52 @@ class LumeProject:
     intended: set[tuple[str, str, str]] = field(default_factory=set)
     package: str = ""
     """The package the new modules are in."""
+    move: SrcMove | None = None
+    """The package's move under src/, when it is made."""
+    variables: str = ""
+    """The variables file's path after the migration."""
+    tool: dict[str, Any] = field(default_factory=dict)
+    """[tool] tables from the template, for pyproject.toml unless it has its own."""
 
 
 def lume_project(
-    root: Path, project: dict[str, Any], model: OldModel, model_file: str, variables: str
+    root: Path,
+    project: dict[str, Any],
+    setuptools: dict[str, Any],
+    model: OldModel,
+    model_file: str,
+    variables: str,
 ) -> LumeProject:
-    """Make the LUME project at `root` (its `[project]` table `project`, changed here) a
-    modelcrate project around `model` (defined in `model_file`), whose spec is `variables`."""
+    """Make the LUME project at `root` (its `[project]` and `[tool.setuptools]` tables, changed
+    here) a modelcrate project around `model` (defined in `model_file`), whose spec is
+    `variables`. Paths are those of the old layout; `move` says how `relocate` moves them."""
     package_dir = package_folder(root / model_file, root / variables)
     depth = len((root / model_file).parent.relative_to(package_dir).parts)
     package = ".".join(model.module.split(".")[: -1 - depth])
     out = LumeProject(package=package)
     dist = str(project["name"])
     wheel_dir = package.replace(".", "/")
+    moved = plan_move(root, package_dir, root / variables, setuptools)
+    out.move = moved if isinstance(moved, SrcMove) else None
     inside = (root / variables).relative_to(package_dir).parts
     source_dir = package_dir.relative_to(root).as_posix()
+    final_dir = source_dir
+    out.variables = variables
+    if out.move is not None:
+        inside, final_dir, out.variables = (
+            (VARIABLES_FILE,),
+            f"src/{source_dir}",
+            out.move.new_variables,
+        )
+    flow = flow_source(package, model.name, dist)
+    written = (f"{FLOW}.py", f"{ADAPTER}.py", f"{COMPAT}.py")
+    flow, flow_notes = old_flows(
+        root, package_dir, f"{final_dir}/{FLOW}.py", flow, model.name, written
+    )
     for name, text, what in (
         (COMPAT, COMPAT_SOURCE, "the old lume-model's BaseModel, variables and reader, on modelcrate"),
         (ADAPTER, adapter_source(package, model, inside, dist), f"{model.name} as a modelcrate.Model"),
-        (FLOW, flow_source(package, model.name, dist), "the Prefect 3 flow, as `modelcrate new` writes it"),
+        (FLOW, flow, "the Prefect 3 flow, as `modelcrate new` writes it"),
     ):  # fmt: skip
         out.changes.append(FileChange(f"{source_dir}/{name}.py", "add", what, text))
         out.intended.add(("module", "", f"{wheel_dir}/{name}.py"))
@@ -122,36 +139,107 @@ def lume_project(
     _requirements(project, out)
     _requirements_file(root, project, out)
     _image(root, dist, project, out)
-    _deployments(root, dist, package, source_dir, out)
+    _deployments(root, dist, package, final_dir, out)
     _environment(root, project, out)
-    out.notes += _old_flows(root, package_dir)
-    out.notes += _missing_files(root, package_dir)
-    out.notes += _missing_in_manifest(root)
+    _ci(root, dist, project, variables, out)
+    out.notes += flow_notes
+    out.notes += missing_files(root, package_dir)
+    out.notes += missing_in_manifest(root)
     image = any(change.path == DOCKERFILE for change in out.changes)
-    out.notes.append(_check_note(source_dir, variables, project, image=image))
+    left = moved if isinstance(moved, str) else None
+    out.notes.append(
+        _check_note(
+            source_dir,
+            final_dir,
+            variables,
+            project,
+            image=image,
+            unmoved=left,
+            shape=model.shape,
+            repository=git_available() and git_toplevel(root) == root,
+        )
+    )
     return out
 
 
-def _check_note(source_dir: str, variables: str, project: dict[str, Any], *, image: bool) -> Note:
-    """Which checks of `modelcrate check` the migrated project leaves to the user, and why."""
-    passing = "entry-points, flow, evaluate, version" + (" and dockerfile" if image else "")
-    left = [
-        f"variables and readme (they read src/PACKAGE/variables.yml and README.md's variable "
-        f"tables; the package keeps its layout and {variables}: move {source_dir} under src/ "
-        "with its variables file as variables.yml, and add the tables, `modelcrate new` shows how)",
-    ]
-    if not image:
+def _ci(root: Path, dist: str, project: dict[str, Any], variables: str, out: LumeProject) -> None:
+    """README.md's variable tables, the template's CI workflows and the dev extra they install."""
+    spec = parse_spec(upgraded_text(root / variables), source=variables)
+    out.changes.append(readme_change(root, project, spec, out.variables))
+    workflows, notes = workflow_changes(root, dist)
+    out.changes += workflows
+    out.notes += notes
+    modelcrate = next(
+        (r for r in project.get("dependencies", []) if _name(r) == "modelcrate"),
+        default_modelcrate_requirement(),
+    )
+    template = template_pyproject(modelcrate)
+    added, note = dev_extra(project, template)
+    out.intended |= {("requirement", "", r) for r in added}
+    out.notes += [note] if note is not None else []
+    out.tool = {"ruff": template["tool"]["ruff"], "pytest": template["tool"]["pytest"]}
+    out.notes.append(
+        Note(
+            "pyproject.toml",
+            0,
+            "[tool.ruff] and [tool.pytest.ini_options]",
+            "the template's, unless the project has its own: the tests workflow runs "
+            "`ruff check .` and `pytest`; the kept code is not reformatted, so run "
+            "`ruff check --fix .` before the first push",
+        )
+    )
+
+
+def _check_note(
+    source_dir: str,
+    final_dir: str,
+    variables: str,
+    project: dict[str, Any],
+    *,
+    image: bool,
+    unmoved: str | None,
+    shape: str,
+    repository: bool,
+) -> Note:
+    """Which checks of `modelcrate check` the migrated project passes, which it leaves to the
+    user, and why."""
+    passing = ["entry-points", "flow"]
+    left = []
+    if unmoved is None:
+        passing = ["variables", *passing]
+    else:
+        left.append(
+            f"variables and readme (they read src/PACKAGE/variables.yml, and {source_dir} was not "
+            f"moved under src/: {unmoved}; move it there with {variables} as its variables.yml)"
+        )
+    if shape == "unknown":
+        left.append(f"evaluate (until the manual step noted on {final_dir}/{ADAPTER}.py is done)")
+    else:
+        passing.append("evaluate")
+    if unmoved is None:
+        passing.append("readme")
+    if image:
+        passing.append("dockerfile")
+    else:
         left.append("dockerfile (the project's own Dockerfile is kept as it is)")
+    if repository:
+        passing.append("version")
+    else:
+        left.append(
+            "version (setuptools-scm reads the tags of the project's git repository, and the "
+            "project is not the top of one: `git init` it, or set [tool.setuptools_scm] root)"
+        )
     if any("file:" in str(r) for r in project.get("dependencies", [])):
         left.append(
             "portable (modelcrate is required by a path of this machine, as this modelcrate "
             "was installed; require a release or a git URL before CI or an image builds it)"
         )
+    said = ", ".join(passing[:-1]) + f" and {passing[-1]} pass"
     return Note(
         "pyproject.toml",
         0,
         "`modelcrate check`",
-        f"{passing} pass; left to you: " + "; ".join(left),
+        said + ("; left to you: " + "; ".join(left) if left else ""),
     )
 
 
@@ -164,44 +252,9 @@ def package_folder(model_file: Path, variables: Path) -> Path:
     return folder
 
 
-def _modules(root: Path, package_dir: Path) -> list[tuple[Path, str, ast.Module]]:
-    """The package's Python files that read and parse (the others are noted by the build, or
-    by the user's own tests), with their text and syntax tree, outside environments and
-    caches."""
-    found = []
-    for folder, folders, names in os.walk(package_dir):
-        folders[:] = sorted(f for f in folders if f not in _SKIPPED)
-        for name in sorted(names):
-            path = Path(folder) / name
-            if not name.endswith(".py") or not path.is_file():
-                continue
-            try:
-                text = path.read_text(encoding="utf-8")
-                found.append((path, text, ast.parse(text)))
-            except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
-                continue
-    return found
-
-
-def _project_files(root: Path) -> set[str]:
-    """The names of the project's files, outside git's folder, environments and caches."""
-    names: set[str] = set()
-    for _, folders, files in os.walk(root):
-        folders[:] = [f for f in folders if f not in _SKIPPED]
-        names.update(files)
-    return names
-
-
-def _rendered(template: Path, **answers: str) -> str:
-    """A file of the project template rendered with `answers`, through its escaping filters."""
-    environment = Environment(keep_trailing_newline=True, undefined=StrictUndefined)
-    environment.filters.update(FILTERS)
-    return environment.from_string(template.read_text(encoding="utf-8")).render(**answers)
-
-
 def flow_source(package: str, model_class: str, dist: str) -> str:
     """The template's flow.py for `model_class` of `package`.modelcrate_model."""
-    text = _rendered(
+    text = rendered(
         _TEMPLATE_FLOW / "flow.py.jinja",
         project_name=dist,
         repo_name=dist,
@@ -209,13 +262,17 @@ def flow_source(package: str, model_class: str, dist: str) -> str:
         model_class=model_class,
         flow_name=f"{package.replace('.', '_')}_flow",
     )
+    run = f"python -m {package}.{FLOW}"
+    text = text.replace(f"python src/{package}/flow.py", run)
+    if any(len(line) > 100 and run in line for line in text.splitlines()):  # main's docstring
+        text = text.replace("` (inputs\n    as a JSON object", "`\n    (inputs as a JSON object")
     return text.replace(f"from {package}.model import", f"from {package}.{ADAPTER} import")
 
 
 def _point_imports(root: Path, package_dir: Path, package: str, out: LumeProject) -> None:
     """Point each `from lume_model... import NAME` of the package at lume_compat, when it
     provides every name; note the rest."""
-    for path, text, tree in _modules(root, package_dir):
+    for path, text, tree in package_modules(root, package_dir):
         if "lume_model" not in text:
             continue
         relative = path.relative_to(root).as_posix()
@@ -377,10 +434,10 @@ def _image(root: Path, dist: str, project: dict[str, Any], out: LumeProject) -> 
             )
         )
     else:
-        text = _rendered(_TEMPLATE / f"{DOCKERFILE}.jinja", repo_name=dist)
+        text = rendered(TEMPLATE / f"{DOCKERFILE}.jinja", repo_name=dist)
         what = "the template's: builds the wheel, installs it as a non-root user"
         out.changes.append(FileChange(DOCKERFILE, "add", what, text))
-        entry = (_TEMPLATE / ENTRYPOINT).read_text(encoding="utf-8")
+        entry = (TEMPLATE / ENTRYPOINT).read_text(encoding="utf-8")
         out.changes.append(
             FileChange(ENTRYPOINT, "add", "the image's modes: run, serve, worker, help", entry)
         )
@@ -399,8 +456,8 @@ def _deployments(root: Path, dist: str, package: str, source_dir: str, out: Lume
         out.notes.append(Note(PREFECT_YAML, 0, "the project's own deployments", "kept as they are"))
         return
     flow_name = f"{package.replace('.', '_')}_flow"
-    text = _rendered(
-        _TEMPLATE / f"{PREFECT_YAML}.jinja",
+    text = rendered(
+        TEMPLATE / f"{PREFECT_YAML}.jinja",
         project_name=dist,
         repo_name=dist,
         package_name=package,
@@ -474,92 +531,3 @@ def _name(item: Any) -> str:
     """The canonical package name of a conda or pip dependency line ("" when there is none)."""
     match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", str(item))
     return canonicalize_name(match.group(1)) if match else ""
-
-
-def _old_flows(root: Path, package_dir: Path) -> list[Note]:
-    """The old Prefect 1/2 flows' tasks, which the new flow does not run."""
-    notes = []
-    for path, text, tree in _modules(root, package_dir):
-        if path.name in (f"{FLOW}.py", f"{ADAPTER}.py", f"{COMPAT}.py"):
-            continue
-        if not re.search(r"^\s*(from|import)\s+prefect\b", text, re.MULTILINE):
-            continue
-        tasks = [
-            node.name
-            for node in ast.walk(tree)
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-            and any(_decorator_name(d) == "task" for d in node.decorator_list)
-        ]
-        listed = ", ".join(tasks) if tasks else "none"
-        generation = "Prefect 1" if re.search(r"\bwith\s+Flow\(", text) else "Prefect 2"
-        notes.append(
-            Note(
-                path.relative_to(root).as_posix(),
-                0,
-                f"the old {generation} flow (its tasks: {listed})",
-                f"kept for reference, but it needs its old Prefect and no longer runs; the flow "
-                f"is now {package_dir.relative_to(root).as_posix()}/{FLOW}.py: carry any task "
-                "it still needs over into it by hand",
-            )
-        )
-    return notes
-
-
-def _decorator_name(node: ast.expr) -> str:
-    target = node.func if isinstance(node, ast.Call) else node
-    if isinstance(target, ast.Attribute):
-        return target.attr
-    return target.id if isinstance(target, ast.Name) else ""
-
-
-def _missing_in_manifest(root: Path) -> list[Note]:
-    """Files and folders MANIFEST.in names (without wildcards) that are not in the project."""
-    path = root / "MANIFEST.in"
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
-    except (OSError, UnicodeDecodeError):
-        return []
-    notes = []
-    for number, line in enumerate(lines, start=1):
-        words = line.split()
-        if not words or words[0] not in ("include", "recursive-include", "graft"):
-            continue
-        named = words[1:] if words[0] == "include" else words[1:2]
-        for word in named:
-            if not any(c in word for c in "*?[") and not (root / word).exists():
-                notes.append(
-                    Note(
-                        "MANIFEST.in",
-                        number,
-                        f"names {word!r}, which is not in the repository",
-                        "kept; add it, or take the line out",
-                    )
-                )
-    return notes
-
-
-def _missing_files(root: Path, package_dir: Path) -> list[Note]:
-    """Data files the package's code names (a string ending in a data suffix) that are nowhere
-    in the project."""
-    present = _project_files(root)
-    notes = []
-    for path, _, tree in _modules(root, package_dir):
-        named = {
-            (node.value.rsplit("/", 1)[-1], node.lineno)
-            for node in ast.walk(tree)
-            if isinstance(node, ast.Constant)
-            and isinstance(node.value, str)
-            and "\n" not in node.value
-            and node.value.lower().endswith(_DATA_SUFFIXES)
-        }
-        for name, line in sorted(named, key=lambda item: item[1]):
-            if name not in present:
-                notes.append(
-                    Note(
-                        path.relative_to(root).as_posix(),
-                        line,
-                        f"names the file {name!r}, which is not in the repository",
-                        "add it (or have the code fetch it) before the model can run",
-                    )
-                )
-    return notes

@@ -28,6 +28,7 @@ from ._document import (
 )
 from ._kept_setup import KEPT_MARK, kept_setup_py
 from ._lume import lume_changes
+from ._lume_layout import moved_note, relocate
 from ._manifest import manifest_notes
 from ._parity import LEFT_BEHIND, Parity, ParityDict, check_parity
 from ._plan import FileChange, FileChangeDict, MigrationPlan
@@ -80,7 +81,10 @@ class Migrated:
             "destination": str(self.destination) if self.destination else None,
             "branch": self.branch,
             "commit": self.commit,
-            "changes": [{"path": c.path, "action": c.action, "what": c.what} for c in plan.changes],
+            "changes": [
+                {"path": c.path, "action": c.action, "what": c.what, "source": c.source}
+                for c in plan.changes
+            ],
             "notes": [n.to_dict() for n in plan.notes],
             "parity": self.parity.to_dict() if self.parity else None,
         }
@@ -120,7 +124,9 @@ def plan_migration(project: str | os.PathLike[str]) -> MigrationPlan:
     translated = translate(declared, root, tag_prefix=tag_prefix(sections, existing))
     keep_build_requires(existing, translated)
     tools = tool_tables(sections)
-    lume = lume_changes(root, translated.project)
+    lume = lume_changes(root, translated.project, translated.setuptools)
+    for name, table in lume.tool.items():
+        tools.tool.setdefault(name, table)  # setup.cfg's own first
     notes = [*translated.notes, *tools.notes, *lume.notes]
     changes: list[FileChange] = []
     text = pyproject_text(existing, translated, tools, notes)
@@ -157,6 +163,11 @@ def plan_migration(project: str | os.PathLike[str]) -> MigrationPlan:
             for p, t in removal.rewritten.items()
         ]
     changes += lume.changes
+    intended = set(lume.intended)
+    if lume.move is not None:  # the package under src/: every change and note on the new paths
+        relocated = relocate(root, changes, lume.move)
+        changes, intended = relocated.changes, intended | relocated.intended
+        notes = [moved_note(n, lume.move) for n in notes] + relocated.notes
     bogus = frozenset(t for name in translated.split_files for t in split_tokens(root, name))
     parse_back(root, changes)
     notes.sort(key=lambda note: (note.file != SETUP_PY, note.file, note.line))
@@ -166,7 +177,7 @@ def plan_migration(project: str | os.PathLike[str]) -> MigrationPlan:
         tuple(notes),
         bogus_requirements=bogus,
         conditional_requirements=frozenset(translated.conditional),
-        intended=frozenset(lume.intended),
+        intended=frozenset(intended),
     )
 
 

@@ -10,7 +10,7 @@ from typing import Literal, TypedDict
 
 from ._declared import Note
 
-Action = Literal["add", "modify", "remove"]
+Action = Literal["add", "modify", "remove", "move"]
 
 
 class FileChangeDict(TypedDict):
@@ -19,16 +19,19 @@ class FileChangeDict(TypedDict):
     path: str
     action: Action
     what: str
+    source: str | None
 
 
 @dataclass(frozen=True)
 class FileChange:
-    """One file the migration adds, modifies or removes, with what it does to it."""
+    """One file the migration adds, modifies, removes or moves (from `source`, with `text` when
+    it is rewritten too), with what it does to it."""
 
     path: str
     action: Action
     what: str
     text: str | None = None
+    source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,21 +54,33 @@ class MigrationPlan:
     def removed(self) -> list[str]:
         return [c.path for c in self.changes if c.action == "remove"]
 
+    @property
+    def touched(self) -> list[str]:
+        """Every path the plan writes or deletes: a moved file's old path and its new one."""
+        return [p for c in self.changes for p in (c.source, c.path) if p is not None]
+
     def diff(self) -> str:
-        """The changes as a unified diff (a removed file by its name only)."""
+        """The changes as a unified diff (a removed file by its name only, a moved one by its
+        two names and what changed in it)."""
         parts = []
         for change in self.changes:
             if change.action == "remove":
                 parts.append(f"--- a/{change.path}\n+++ /dev/null (removed)\n")
                 continue
-            path = self.project / change.path
-            old = path.read_text(encoding="utf-8") if change.action == "modify" else ""
+            before = change.source if change.action == "move" else change.path
+            if change.action == "move":
+                parts.append(f"rename from {change.source}\nrename to {change.path}\n")
+                if change.text is None:
+                    continue
+            old = ""
+            if change.action in ("modify", "move") and before is not None:
+                old = (self.project / before).read_text(encoding="utf-8")
             parts.append(
                 "".join(
                     difflib.unified_diff(
                         old.splitlines(keepends=True),
                         (change.text or "").splitlines(keepends=True),
-                        f"a/{change.path}" if change.action == "modify" else "/dev/null",
+                        f"a/{before}" if change.action != "add" else "/dev/null",
                         f"b/{change.path}",
                     )
                 )

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..._errors import MigrateError
 from .._git import git
-from ._plan import MigrationPlan
+from ._plan import FileChange, MigrationPlan
 
 BRANCH = "modelcrate-migrate"
 FALLBACK_IDENTITY = ("modelcrate", "modelcrate@localhost")
@@ -36,13 +36,14 @@ def check_clean(root: Path, repository: Path) -> None:
 
 
 def apply_changes(plan: MigrationPlan, root: Path) -> None:
-    """Write the plan's files under `root`: every new text beside its file first, then each
-    moved into place, then the removals."""
+    """Write the plan's files under `root`: every new text (and every moved file) beside its
+    file first, then each moved into place, then the removals and the moved files' old paths,
+    and the folders they leave empty."""
     staged: list[tuple[Path, Path]] = []
     made: list[Path] = []  # folders made for new files (a project's first tests/), innermost last
     try:
         for change in plan.changes:
-            if change.text is None:
+            if change.text is None and change.action != "move":
                 continue
             target = root / change.path
             missing = [p for p in (target.parent, *target.parent.parents) if not p.exists()]
@@ -50,9 +51,13 @@ def apply_changes(plan: MigrationPlan, root: Path) -> None:
                 folder.mkdir()
                 made.append(folder)
             temporary = target.with_name(f".{target.name}.migrate.tmp")
-            temporary.write_text(change.text, encoding="utf-8")
-            if target.exists():
-                shutil.copymode(target, temporary)
+            source = root / change.source if change.source is not None else target
+            if change.text is None:
+                shutil.copy2(source, temporary)
+            else:
+                temporary.write_text(change.text, encoding="utf-8")
+                if source.exists():
+                    shutil.copymode(source, temporary)
             staged.append((temporary, target))
     except BaseException:
         for temporary, _ in staged:
@@ -63,9 +68,29 @@ def apply_changes(plan: MigrationPlan, root: Path) -> None:
         raise
     for temporary, target in staged:
         os.replace(temporary, target)
+    left: set[Path] = set()
     for change in plan.changes:
-        if change.action == "remove":
-            (root / change.path).unlink(missing_ok=True)
+        gone = change.path if change.action == "remove" else change.source
+        if change.action in ("remove", "move") and gone is not None:
+            (root / gone).unlink(missing_ok=True)
+            left.add((root / gone).parent)
+    _remove_emptied(root, left)
+
+
+def _remove_emptied(root: Path, folders: set[Path]) -> None:
+    """Remove the folders (below `root`) that moving files out of left empty, or holding
+    only the bytecode of the modules that left."""
+    for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+        while folder != root and folder.is_relative_to(root) and folder.is_dir():
+            cache = folder / "__pycache__"
+            only_cache = [p.name for p in folder.iterdir()] == [cache.name]
+            if only_cache and all(p.suffix == ".pyc" for p in cache.iterdir()):
+                shutil.rmtree(cache, ignore_errors=True)
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+            folder = folder.parent
 
 
 def apply_in_place(
@@ -88,7 +113,7 @@ def commit_changes(repository: Path, root: Path, plan: MigrationPlan) -> tuple[s
     current = git("rev-parse", "--abbrev-ref", "HEAD", cwd=repository).stdout.strip()
     if current != BRANCH:
         git("checkout", "-q", "-b", BRANCH, cwd=repository)
-    paths = [str(root / c.path) for c in plan.changes]
+    paths = [str(root / p) for p in plan.touched]
     git("add", "-A", "--", *paths, cwd=repository)
     identity: list[str] = []
     if git("config", "user.email", cwd=repository).returncode != 0:
@@ -108,8 +133,12 @@ def _message(plan: MigrationPlan) -> str:
         "Move the packaging from setup.py and setup.cfg to pyproject.toml",
         "",
         "Made by `modelcrate migrate`:",
-        *(f"- {c.action} {c.path}: {c.what}" for c in plan.changes),
+        *(f"- {c.action} {_named(c)}: {c.what}" for c in plan.changes),
     ]
     if plan.notes:
         lines += ["", "Not carried over as it was:", *(f"- {note}" for note in plan.notes)]
     return "\n".join(lines) + "\n"
+
+
+def _named(change: FileChange) -> str:
+    return f"{change.source} -> {change.path}" if change.source is not None else change.path

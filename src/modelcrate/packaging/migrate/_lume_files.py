@@ -1,0 +1,115 @@
+"""A LUME-services package's files as the migration reads them: its modules that parse, the
+names of the project's files, and notes on the files its code or MANIFEST.in names that are not
+there."""
+
+from __future__ import annotations
+
+import ast
+import os
+from pathlib import Path
+
+from ._declared import Note
+
+SKIPPED = frozenset({".git", ".venv", "venv", "build", "dist", "node_modules", "__pycache__"})
+"""Folders the migration never reads or moves: git's, environments, builds and caches."""
+_DATA_SUFFIXES = (
+    ".pt",
+    ".pth",
+    ".h5",
+    ".hdf5",
+    ".onnx",
+    ".pkl",
+    ".pickle",
+    ".joblib",
+    ".npy",
+    ".npz",
+    ".csv",
+    ".json",
+    ".yml",
+    ".yaml",
+    ".txt",
+    ".dat",
+    ".keras",
+    ".sav",
+)
+
+
+def package_modules(root: Path, package_dir: Path) -> list[tuple[Path, str, ast.Module]]:
+    """The package's Python files that read and parse (the others are noted by the build, or
+    by the user's own tests), with their text and syntax tree, outside environments and
+    caches."""
+    found = []
+    for folder, folders, names in os.walk(package_dir):
+        folders[:] = sorted(f for f in folders if f not in SKIPPED)
+        for name in sorted(names):
+            path = Path(folder) / name
+            if not name.endswith(".py") or not path.is_file():
+                continue
+            try:
+                text = path.read_text(encoding="utf-8")
+                found.append((path, text, ast.parse(text)))
+            except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+                continue
+    return found
+
+
+def project_files(root: Path) -> set[str]:
+    """The names of the project's files, outside git's folder, environments and caches."""
+    names: set[str] = set()
+    for _, folders, files in os.walk(root):
+        folders[:] = [f for f in folders if f not in SKIPPED]
+        names.update(files)
+    return names
+
+
+def missing_in_manifest(root: Path) -> list[Note]:
+    """Files and folders MANIFEST.in names (without wildcards) that are not in the project."""
+    path = root / "MANIFEST.in"
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+    except (OSError, UnicodeDecodeError):
+        return []
+    notes = []
+    for number, line in enumerate(lines, start=1):
+        words = line.split()
+        if not words or words[0] not in ("include", "recursive-include", "graft"):
+            continue
+        named = words[1:] if words[0] == "include" else words[1:2]
+        for word in named:
+            if not any(c in word for c in "*?[") and not (root / word).exists():
+                notes.append(
+                    Note(
+                        "MANIFEST.in",
+                        number,
+                        f"names {word!r}, which is not in the repository",
+                        "kept; add it, or take the line out",
+                    )
+                )
+    return notes
+
+
+def missing_files(root: Path, package_dir: Path) -> list[Note]:
+    """Data files the package's code names (a string ending in a data suffix) that are nowhere
+    in the project."""
+    present = project_files(root)
+    notes = []
+    for path, _, tree in package_modules(root, package_dir):
+        named = {
+            (node.value.rsplit("/", 1)[-1], node.lineno)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and "\n" not in node.value
+            and node.value.lower().endswith(_DATA_SUFFIXES)
+        }
+        for name, line in sorted(named, key=lambda item: item[1]):
+            if name not in present:
+                notes.append(
+                    Note(
+                        path.relative_to(root).as_posix(),
+                        line,
+                        f"names the file {name!r}, which is not in the repository",
+                        "add it (or have the code fetch it) before the model can run",
+                    )
+                )
+    return notes
