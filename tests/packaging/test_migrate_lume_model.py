@@ -147,24 +147,32 @@ def _run(script: str, project: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_a_readme_of_its_own_gets_the_tables_check_compares(tmp_path):
-    from modelcrate.packaging.tooling._check import check_readme
-
+def _kicker_with_readme(tmp_path, readme):
+    """An old LUME project of the kicker model with `readme` as its README.md, migrated into
+    tmp_path/new."""
     old = tmp_path / "old"
     (old / "kicker" / "files").mkdir(parents=True)
     (old / "setup.py").write_text(SETUP)
-    (old / "README.md").write_text("# Kicker\n\nThe kicker's own words.\n")
+    (old / "README.md").write_text(readme)
     (old / "kicker" / "__init__.py").write_text("")
     (old / "kicker" / "files" / "variables.yml").write_text(VARIABLES)
-    source = (
-        IMPORTS
-        + "\n\nclass Kicker(BaseModel):\n"
-        + INIT
-        + "\n"
-        + EVALUATES["items(), plain values back"]
+    source = "".join(
+        (
+            IMPORTS,
+            "\n\nclass Kicker(BaseModel):\n",
+            INIT,
+            "\n",
+            EVALUATES["items(), plain values back"],
+        )
     )
     (old / "kicker" / "model.py").write_text(source)
     migrate_project(old, output=tmp_path / "new", check_wheels=False)
+
+
+def test_a_readme_of_its_own_gets_the_tables_check_compares(tmp_path):
+    from modelcrate.packaging.tooling._check import check_readme
+
+    _kicker_with_readme(tmp_path, "# Kicker\n\nThe kicker's own words.\n")
     readme = (tmp_path / "new" / "README.md").read_text()
     assert readme.startswith("# Kicker\n\nThe kicker's own words.\n\n## Inputs\n\n| Name |")
     checked = check_readme(tmp_path / "new", tmp_path / "new" / "src" / "kicker" / "variables.yml")
@@ -174,25 +182,11 @@ def test_a_readme_of_its_own_gets_the_tables_check_compares(tmp_path):
 def test_a_readme_with_tables_of_the_same_columns_has_them_made_again(tmp_path):
     from modelcrate.packaging.tooling._check import check_readme
 
-    old = tmp_path / "old"
-    (old / "kicker" / "files").mkdir(parents=True)
-    (old / "setup.py").write_text(SETUP)
     outdated = (
         "# Kicker\n\n## Inputs\n\n| Name | Kind | Unit | Default | Range | Description |\n"
         "|---|---|---|---|---|---|\n| `kick` | scalar |  | 1 | [0, 5] |  |\n\nMore words.\n"
     )
-    (old / "README.md").write_text(outdated)
-    (old / "kicker" / "__init__.py").write_text("")
-    (old / "kicker" / "files" / "variables.yml").write_text(VARIABLES)
-    source = (
-        IMPORTS
-        + "\n\nclass Kicker(BaseModel):\n"
-        + INIT
-        + "\n"
-        + EVALUATES["items(), plain values back"]
-    )
-    (old / "kicker" / "model.py").write_text(source)
-    migrate_project(old, output=tmp_path / "new", check_wheels=False)
+    _kicker_with_readme(tmp_path, outdated)
     readme = (tmp_path / "new" / "README.md").read_text()
     assert readme.count("| Name | Kind | Unit | Default | Range | Description |") == 1
     assert "| `gain` | scalar |  | 3 | [0, 5] |  |\n\nMore words.\n\n## Outputs\n\n" in readme
