@@ -12,9 +12,9 @@ temporary directory, and imports each converted package from its
 - the package: `Model().batch(sets)` on N input sets (dicts, as `modelcrate run`, a flow or
   `serve` hand them over): every input checked, the artifact run once for the whole batch,
   every output checked;
-- the package on the same rows as columns: `Model().batch_columns({"x0": rows[:, 0], ...})`
-  (a numpy column per input, as a DataFrame or an array of rows gives them; a numpy array per
-  output back): the same checks, on whole columns, the artifact run once;
+- the package on the same rows as columns: `Model().batch_columns(frame)`, the rows as a
+  pandas DataFrame (or, without pandas, a dict of numpy columns as a DataFrame holds them); a
+  numpy array per output back: the same checks, on whole columns, the artifact run once;
 - the same without the checks: `evaluate_batch(sets)` (packing the dicts into one array, the
   call, unpacking one dict per set);
 - baseline: the artifact called directly on the same rows as one array
@@ -86,6 +86,19 @@ def measure(label: str, packaged, sets, columns, direct, repeat: int) -> None:
     )
 
 
+def columns_of(rows):
+    """The rows as a pandas DataFrame (where pandas is installed; else a dict of numpy columns,
+    each contiguous, as a DataFrame holds them)."""
+    import numpy as np
+
+    columns = {f"x{i}": np.ascontiguousarray(rows[:, i]) for i in range(rows.shape[1])}
+    try:
+        import pandas
+    except ImportError:
+        return columns
+    return pandas.DataFrame(columns)
+
+
 def installed(*modules: str) -> bool:
     from importlib.util import find_spec
 
@@ -103,7 +116,7 @@ def main() -> None:
     rng = np.random.default_rng(1)
     rows = rng.uniform(-1, 1, size=(args.rows, FEATURES))
     sets = [{f"x{i}": float(v) for i, v in enumerate(row)} for row in rows]
-    columns = {f"x{i}": rows[:, i] for i in range(FEATURES)}
+    columns = columns_of(rows)
     print(f"{args.rows:,} rows of {FEATURES} features; median of {args.repeat}, interleaved")
     print(
         f"{'model':<20} {'batch(sets)':>12} {'batch_columns':>13} {'evaluate_batch':>14} "
