@@ -247,7 +247,7 @@ def test_a_bug_is_reported_as_an_internal_error(run_cli, monkeypatch):
     assert code == 1
     assert err == (
         "error: internal error: ZeroDivisionError: division by zero (a bug in modelcrate or in "
-        "the model's code; run with --verbose for the traceback)\n"
+        "the model's code; `modelcrate --verbose ...` shows the traceback)\n"
     )
 
 

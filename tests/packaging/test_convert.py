@@ -249,6 +249,32 @@ def _variables(tmp_path, inputs, outputs, name="vars.yml"):
     return path
 
 
+@pytest.mark.parametrize(("make", "clash"), [(regressor, "y"), (classifier, "label")])
+def test_a_feature_named_as_a_guessed_output_leaves_the_output_another_name(tmp_path, make, clash):
+    names = [clash, "a", "b"]
+    model = make() if make is classifier else make(names)
+    if make is classifier:  # a classifier fitted on a table of these columns
+        pandas = pytest.importorskip("pandas")
+        x, y = training_data()
+        model = model.fit(pandas.DataFrame(x, columns=names), (y > 0).astype(int))
+    read = read_artifact(save_skops(model, tmp_path / "m.skops"))
+    assert read.spec.input_names == tuple(names)
+    assert read.spec.output_names[0] == f"{clash}_predicted"
+    assert f"{clash}_predicted" in read.inferred.guessed
+    assert dict(read.described)["outputs"].startswith(f"{clash}_predicted <- predict")
+
+
+def test_a_variables_file_may_give_an_output_the_name_of_no_input(tmp_path):
+    artifact = save_skops(regressor(["y", "a", "b"]), tmp_path / "m.skops")
+    renamed = _variables(
+        tmp_path, {n: {"type": "scalar"} for n in "yab"}, {"prediction": {"type": "scalar"}}
+    )
+    read = read_artifact(artifact, variables=renamed)
+    assert read.inferred.inputs[0].variables == ("y", "a", "b")
+    assert read.inferred.outputs[0].names == ("prediction",)
+    assert dict(read.described)["inputs"].startswith("y, a, b <- its 3 features")
+
+
 def test_a_variables_file_names_ranges_and_units_the_variables(tmp_path):
     artifact = save_onnx(regressor(), tmp_path / "reg.onnx")
     variables = _variables(
@@ -268,6 +294,9 @@ def test_a_variables_file_names_ranges_and_units_the_variables(tmp_path):
         assert 0.1 <= sample["radius"] <= 1.0 and 50 <= sample["charge"] <= 150
     assert not any("names guessed" in line or "no range" in line for line in read.review)
     assert not any("units unknown" in line for line in read.review)
+    described = dict(read.described)  # what the command prints: the names of the file
+    assert described["inputs"] == "radius, charge, phase <- tensor 'X' [N, 3] float32"
+    assert described["outputs"].startswith("sigma <- tensor ")
 
 
 @pytest.mark.parametrize(

@@ -382,3 +382,18 @@ def test_the_check_hashes_each_file_once_per_process(tmp_path, monkeypatch):
     finally:
         for name in [m for m in sys.modules if m == "reg" or m.startswith("reg.")]:
             del sys.modules[name]
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_inputs_the_artifact_refuses_are_an_input_error_in_its_words(imported, value):
+    from modelcrate import InputError
+
+    model = imported("sklearn", "sklearn_reg", "SklearnRegModel")()
+    sets = [{"x0": 0.5, "x1": 1.5, "x2": -1.0}, {"x0": value, "x1": 1.5, "x2": -1.0}]
+    for evaluate in (
+        lambda: model.batch(sets),
+        lambda: model.batch_columns({k: [s[k] for s in sets] for k in sets[0]}),
+        lambda: model(sets[1]),
+    ):
+        with pytest.raises(InputError, match=r"^the model's model.skops refused these inputs "):
+            evaluate()

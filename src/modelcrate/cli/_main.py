@@ -163,7 +163,8 @@ def _internal_error(exc: BaseException, verbose: bool) -> int:
         raise exc
     stderr(
         f"error: internal error: {type(exc).__name__}: {one_line(str(exc))} "
-        "(a bug in modelcrate or in the model's code; run with --verbose for the traceback)"
+        "(a bug in modelcrate or in the model's code; `modelcrate --verbose ...` shows the "
+        "traceback)"
     )
     return ExitCode.FAILURE
 

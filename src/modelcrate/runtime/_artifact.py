@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
 
-from .._errors import OutputError, ProjectError
+from .._errors import InputError, ModelcrateError, OutputError, ProjectError
 from ..model import Model
 
 if TYPE_CHECKING:
@@ -328,11 +328,11 @@ class _Loaded:
             return []
         binding = self.binding
         if binding.batched:
-            arrays = self.runner(pack_inputs(binding.inputs, input_sets), self.wanted)
+            arrays = self.call(pack_inputs(binding.inputs, input_sets))
             return unpack_outputs(binding.outputs, arrays, len(input_sets))
         outputs = []
         for inputs in input_sets:
-            arrays = self.runner(pack_inputs(binding.inputs, [inputs]), self.wanted)
+            arrays = self.call(pack_inputs(binding.inputs, [inputs]))
             outputs += unpack_outputs(binding.outputs, arrays, 1)
         return outputs
 
@@ -345,8 +345,25 @@ class _Loaded:
         tensors = pack_floats(binding.inputs, matrix, names)
         if tensors is None:
             return None
-        arrays = self.runner(tensors, self.wanted)
+        arrays = self.call(tensors)
         return output_arrays(binding.outputs, arrays, len(matrix))
+
+    def call(self, tensors: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+        """The artifact run on input tensors; an `InputError` with its own reason when it
+        refuses them (a NaN or an infinity its library does not take, say): the inputs were
+        valid for the variables, not for the artifact."""
+        try:
+            return self.runner(tensors, self.wanted)
+        except ModelcrateError:
+            raise
+        except Exception as exc:
+            said = " ".join(str(exc).split())
+            said = said if len(said) <= 300 else said[:299] + "…"
+            raise InputError(
+                f"the model's {self.binding.file} refused these inputs "
+                f"({type(exc).__name__}: {said or 'no reason given'}); give values it takes, "
+                "or narrow the variables' ranges in variables.yml"
+            ) from exc
 
 
 _LOCK = threading.Lock()

@@ -8,14 +8,16 @@ import json
 import logging
 import os
 import shutil
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ..._errors import ArtifactError, OutputError, ProjectError, SpecError
 from ...runtime import (
     BINDING_FILE,
     Binding,
+    Slot,
     encode_value,
     file_sha256,
     pack_inputs,
@@ -52,8 +54,13 @@ class Conversion:
 
     @property
     def described(self) -> tuple[tuple[str, str], ...]:
-        """What was read from the artifact, as (label, text) lines."""
-        return self.inferred.described
+        """What was read from the artifact, as (label, text) lines; the inputs' and outputs'
+        lines name the variables as the package does (a variables file's names, say)."""
+        slots = {"inputs": self.inferred.inputs, "outputs": self.inferred.outputs}
+        return tuple(
+            (label, _named(text, slots[label]) if label in slots else text)
+            for label, text in self.inferred.described
+        )
 
 
 @dataclass(frozen=True)
@@ -91,7 +98,10 @@ def read_artifact(
     if given is not None:
         inferred, spec = reconcile(inferred, given, artifact=source.name)
     else:
-        spec = Spec(inputs=inferred.input_variables, outputs=inferred.output_variables)
+        inferred = _unclashed(inferred)
+        spec = Spec(
+            inputs=cast(Any, inferred.input_variables), outputs=cast(Any, inferred.output_variables)
+        )
     spec = _checked(spec, source, given is not None)
     samples = draw_samples(spec)
     expected = _run(inferred, spec, samples, source)
@@ -151,6 +161,41 @@ def convert_artifact(
         ) from None
     log.info("converted %s into %s", conversion.source, dest)
     return Converted(dest, options, conversion, made_repo, template)
+
+
+def _named(text: str, slots: Sequence[Slot]) -> str:
+    """A line of `NAMES <- WHERE` segments (one per slot, "; " between them) with each slot's
+    variables as NAMES; the line as it is when it is not made so."""
+    segments = text.split("; ")
+    if len(segments) != len(slots) or not all(" <- " in segment for segment in segments):
+        return text
+    return "; ".join(
+        f"{listed(list(slot.names))} <- {segment.partition(' <- ')[2]}"
+        for slot, segment in zip(slots, segments, strict=True)
+    )
+
+
+def _unclashed(inferred: Inferred) -> Inferred:
+    """The artifact with each output name guessed here that an input has already (a table's
+    column named `y` or `label`) made the output's own: `y_predicted`."""
+    inputs = {v.name for v in inferred.input_variables}
+    taken = inputs | {v.name for v in inferred.output_variables}
+    renames: dict[str, str] = {}
+    for variable in inferred.output_variables:
+        if variable.name in inputs and variable.name in inferred.guessed:
+            new, count = f"{variable.name}_predicted", 2
+            while new in taken:
+                new, count = f"{variable.name}_predicted_{count}", count + 1
+            renames[variable.name] = new
+            taken.add(new)
+    if not renames:
+        return inferred
+    outputs = tuple(
+        v.model_copy(update={"name": renames[v.name]}) if v.name in renames else v
+        for v in inferred.output_variables
+    )
+    renamed = replace(inferred.renamed({}, renames), output_variables=outputs)
+    return replace(renamed, guessed=renamed.guessed | set(renames.values()))
 
 
 def _check_readable(source: Path) -> None:

@@ -60,19 +60,24 @@ class Inferred:
     files: Mapping[str, Path] = field(default_factory=dict)
     """Other files the package ships beside the artifact: name in the package -> file copied."""
 
-    def renamed(self, names: Mapping[str, str]) -> Inferred:
-        """The same artifact with its variables renamed (old name -> new name) in every slot."""
+    def renamed(self, inputs: Mapping[str, str], outputs: Mapping[str, str]) -> Inferred:
+        """The same artifact with its input and output variables renamed (old name -> new name)
+        in their slots: each role apart, since an input and an output may share a name that
+        only one of them keeps."""
 
-        def slot(s: Slot) -> Slot:
-            if s.variables:
-                return replace(s, variables=tuple(names.get(n, n) for n in s.variables))
-            return replace(s, variable=names.get(str(s.variable), s.variable))
+        def slots(found: tuple[Slot, ...], names: Mapping[str, str]) -> tuple[Slot, ...]:
+            def slot(s: Slot) -> Slot:
+                if s.variables:
+                    return replace(s, variables=tuple(names.get(n, n) for n in s.variables))
+                return replace(s, variable=names.get(str(s.variable), s.variable))
+
+            return tuple(map(slot, found))
 
         return replace(
             self,
-            inputs=tuple(map(slot, self.inputs)),
-            outputs=tuple(map(slot, self.outputs)),
-            guessed=frozenset(n for n in self.guessed if n not in names),
+            inputs=slots(self.inputs, inputs),
+            outputs=slots(self.outputs, outputs),
+            guessed=frozenset(n for n in self.guessed if n not in {**inputs, **outputs}),
         )
 
     def tolerance(self) -> dict[str, dict[str, float]]:

@@ -34,7 +34,7 @@ def reconcile(inferred: Inferred, given: Spec, *, artifact: str) -> tuple[Inferr
     one that uses some must declare all of them (in any order), and its other variables take
     the guessed names' places in order. Kinds and shapes must agree."""
     source = given.source or "the variables file"
-    renames: dict[str, str] = {}
+    renames: list[dict[str, str]] = []
     chosen = []
     for role, found, declared in (
         ("input", inferred.input_variables, given.inputs),
@@ -56,14 +56,15 @@ def reconcile(inferred: Inferred, given: Spec, *, artifact: str) -> tuple[Inferr
                 f"are {listed([v.name for v in found])}: declare each under that name"
             )
         free = iter(v for v in declared if v.name not in named)
+        renames.append({})
         for variable in found:
             mine = by_name[variable.name] if variable.name in named else next(free)
             _check_fits(variable, mine, role, source, artifact)
             if mine.name != variable.name:
-                renames[variable.name] = mine.name
+                renames[-1][variable.name] = mine.name
         chosen.append(tuple(declared))  # in the file's order; the slots keep the artifact's
     spec = Spec(inputs=chosen[0], outputs=chosen[1], metadata=given.metadata, source=given.source)
-    return inferred.renamed(renames), spec
+    return inferred.renamed(*renames), spec
 
 
 def _check_fits(found: Variable, mine: Variable, role: str, source: str, artifact: str) -> None:
