@@ -373,9 +373,22 @@ def test_class_labels_must_match(tmp_path):
         },
     )
     with pytest.raises(
-        ArtifactError, match=r"must be an enum of the classes of clf\.skops: high, low"
+        ArtifactError,
+        match=r'must be an enum of the classes of clf\.skops, in any order: choices: \["high", "low"\]$',
     ):
         read_artifact(artifact, variables=variables)
+    numbered = save_skops(classifier((0, 1, 2)), tmp_path / "numbered.skops")
+    variables = _variables(
+        tmp_path,
+        {f"x{i}": {"type": "scalar"} for i in range(3)},
+        {
+            "kind": {"type": "enum", "choices": ["0", "1", "2"]},
+            "p": {"type": "array", "shape": [3]},
+        },
+        "numbered.yml",
+    )
+    with pytest.raises(ArtifactError, match=r"in any order: choices: \[0, 1, 2\]$"):
+        read_artifact(numbered, variables=variables)  # the classes are numbers, not text
 
 
 # -- what is written --------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ input sets the generated tests replay."""
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -86,8 +87,8 @@ def _check_fits(found: Variable, mine: Variable, role: str, source: str, artifac
         choices = set(map(repr, found.choices))
         if not isinstance(mine, EnumVariable) or set(map(repr, mine.choices)) != choices:
             raise ArtifactError(
-                f"{where} must be an enum of the classes of {artifact}: "
-                f"{listed([str(c) for c in found.choices], 10)}"
+                f"{where} must be an enum of the classes of {artifact}, in any order: "
+                f"choices: [{', '.join(json.dumps(c, ensure_ascii=False, default=str) for c in found.choices)}]"
             )
         return
     numeric = (ScalarVariable, IntVariable, BoolVariable)
