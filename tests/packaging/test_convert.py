@@ -493,3 +493,43 @@ def test_a_converted_project_passes_its_own_linters(tmp_path, kind):
             [str(ruff), *args, "--no-cache", "."], cwd=made.path, capture_output=True, text=True
         )
         assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_generated_tests_leave_out_samples_outside_ranges_narrowed_since(tmp_path):
+    import os
+    import subprocess
+
+    artifact = save_skops(regressor(), tmp_path / "reg.skops")
+    made = convert_artifact(artifact, tmp_path / "p", make_options(project_name="Nar"), git=False)
+    path = made.path / "src" / "nar" / "variables.yml"
+    document = yaml.safe_load(path.read_text())
+
+    def replayed(value_range):
+        document["input_variables"]["x0"]["value_range"] = value_range
+        document["input_variables"]["x0"]["default_validation_config"] = "error"
+        path.write_text(yaml.safe_dump(document))
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "tests/test_artifact.py",
+            ],
+            cwd=made.path,
+            env={**os.environ, "PYTHONPATH": str(made.path / "src")},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    samples = json.loads((made.path / "tests" / "artifact_samples.json").read_text())
+    inside = [s for s in samples["inputs"] if 0.0 <= s["x0"] <= 0.5]
+    assert 0 < len(inside) < len(samples["inputs"])  # some are left out, some replayed
+    narrowed = replayed([0.0, 0.5])
+    assert narrowed.returncode == 0, narrowed.stdout[-2000:]
+    elsewhere = replayed([100.0, 101.0])  # no sample inside, nor the default
+    assert elsewhere.returncode == 1
+    assert "no sample input set is inside the variables' ranges" in elsewhere.stdout

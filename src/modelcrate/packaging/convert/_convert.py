@@ -271,7 +271,8 @@ def _review(inferred: Inferred, spec: Spec, given: bool) -> list[str]:
         lines.append(
             f"no range for {listed(unbounded)}: an artifact cannot say, so they are open, and "
             "the tests drew their values within one unit (or the default's size) of the "
-            "default; add value_range in variables.yml"
+            "default; add value_range in variables.yml (the tests then replay the samples "
+            "inside it)"
         )
     if not given and not inferred.declared:
         lines.append(
