@@ -40,9 +40,10 @@ def test_convert_prints_what_it_inferred_and_what_to_review(run_cli, tmp_path):
     artifact = save_onnx(regressor(), tmp_path / "surrogate.onnx")
     code, out, err = _convert(run_cli, artifact, tmp_path / "my-model")
     assert code == 0, err
-    assert out.startswith(
-        "Converted surrogate.onnx (an ONNX graph, run with onnxruntime) into my-model in "
+    assert out.startswith(  # the folder is named as the project: named once
+        "Converted surrogate.onnx (an ONNX graph, run with onnxruntime) into /"
     )
+    assert out.splitlines()[0].endswith("/my-model (3 inputs, 1 output).")
     assert "  inputs      : x0, x1, x2 <- tensor 'X' [N, 3] float32" in out
     assert "Review (also in README.md):" in out
     assert "  - no range for x0, x1, x2" in out

@@ -314,7 +314,7 @@ def test_a_variables_file_names_ranges_and_units_the_variables(tmp_path):
                 "c": {"type": "array", "shape": [3]},
             },
             {"y": {"type": "scalar"}},
-            "vars.yml: input 'c' is a array, but reg.onnx has a scalar there; declare a scalar",
+            "vars.yml: input 'c' is an array, but reg.onnx has a scalar there; declare a scalar",
         ),
         (
             {"a": {"type": "scalar"}, "b": {"type": "scalar"}, "c": {"type": "scalar"}},

@@ -75,8 +75,9 @@ def convert(
     plural = "s" if len(spec.outputs) != 1 else ""
     click.echo(
         one_line(
-            f"Converted {artifact.name} ({inferred.summary}) into {options.repo_name} in "
-            f"{shown} ({len(spec.inputs)} inputs, {len(spec.outputs)} output{plural})."
+            f"Converted {artifact.name} ({inferred.summary}) into "
+            + (shown if made.path.name == options.repo_name else f"{options.repo_name} in {shown}")
+            + f" ({len(spec.inputs)} inputs, {len(spec.outputs)} output{plural})."
         )
     )
     for label, text in conversion.described:

@@ -74,7 +74,7 @@ def _check_fits(found: Variable, mine: Variable, role: str, source: str, artifac
     if isinstance(found, ArrayVariable):
         if not isinstance(mine, ArrayVariable):
             raise ArtifactError(
-                f"{where} is a {mine.kind}, but {artifact} takes an array of shape "
+                f"{where} is {_a(mine.kind)}, but {artifact} takes an array of shape "
                 f"{_shape(found.shape)} there; declare an array of that shape"
             )
         if not _shapes_fit(found.shape, mine.shape):
@@ -99,8 +99,8 @@ def _check_fits(found: Variable, mine: Variable, role: str, source: str, artifac
     )
     if not fits:
         raise ArtifactError(
-            f"{where} is a {mine.kind}, but {artifact} has a {found.kind} there; declare a "
-            f"{found.kind}"
+            f"{where} is {_a(mine.kind)}, but {artifact} has {_a(found.kind)} there; declare "
+            f"{_a(found.kind)}"
         )
 
 
@@ -173,3 +173,8 @@ def open_ranges(variables: Sequence[Variable]) -> list[str]:
             if not (math.isfinite(lo) and math.isfinite(hi)):
                 found.append(v.name)
     return found
+
+
+def _a(kind: str) -> str:
+    """A kind of variable with its article: "a scalar", "an int", "an image"."""
+    return f"{'an' if kind[:1] in 'aeiou' else 'a'} {kind}"
