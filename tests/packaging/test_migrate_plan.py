@@ -591,6 +591,32 @@ def test_a_task_that_needs_its_module_or_has_arguments_is_said_so(tmp_path):
     assert "\n@task\ndef checked(x):\n" in text and "def scaled" not in text
 
 
+def test_tasks_that_would_hide_a_name_or_use_the_modules_are_not_carried(tmp_path):
+    project = tmp_path / "bunch-compressor"
+    shutil.copytree(FIXTURES / "bunch-compressor", project)
+    flow = project / "bunch_compressor" / "flow.py"
+    flow.write_text(
+        flow.read_text()
+        + "\n\nCOUNTER = 0\n\n\n@task\ndef len(values):\n    return 0\n"
+        + "\n\n@task\ndef bump():\n    global COUNTER\n    COUNTER += 1\n"
+        + "\n\n@task\ndef countdown(n):\n    return n if n <= 0 else countdown(n - 1)\n"
+        + "\f\n\n@task\ndef double(x):\n    y = 2 * x\n    return y\n"
+    )
+    plan = plan_migration(project)
+    notes = [str(n) for n in plan.notes if ", a task of the old flow;" in str(n)]
+    assert [n.split("; ", 2)[1] for n in notes[-4:]] == [
+        "not carried over: its name would hide 'len' from the new flow (a builtin)",
+        "not carried over: it reads COUNTER from its module",
+        "carried over into src/bunch_compressor/modelcrate_flow.py as a Prefect 3 task, which "
+        "the flow does not call yet: call it in the flow where it belongs",
+        "carried over into src/bunch_compressor/modelcrate_flow.py as a Prefect 3 task, which "
+        "the flow does not call yet: call it in the flow where it belongs",
+    ]
+    text = next(c.text for c in plan.changes if c.path.endswith("modelcrate_flow.py")) or ""
+    assert "\n\n@task\ndef double(x):\n    y = 2 * x\n    return y\n" in text  # whole, once
+    assert "def len" not in text and "def bump" not in text
+
+
 def test_data_beside_the_variables_file_moves_with_the_package(tmp_path):
     project = tmp_path / "bunch-compressor"
     shutil.copytree(FIXTURES / "bunch-compressor", project)

@@ -79,7 +79,6 @@ def old_flows(
 
 def old_flow_tasks(path: str, text: str, tree: ast.Module) -> list[OldTask]:
     """The top-level `@task` functions of the module at `path` (its text and syntax tree)."""
-    lines = text.splitlines(keepends=True)
     tasks = []
     for node in tree.body:
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -97,7 +96,9 @@ def old_flow_tasks(path: str, text: str, tree: ast.Module) -> list[OldTask]:
         if isinstance(decorator, ast.Call) and (decorator.args or decorator.keywords):
             inner = ast.get_source_segment(text, decorator) or ""
             arguments = inner[inner.index("(") + 1 : -1].strip() if "(" in inner else inner
-        source = "".join(lines[node.lineno - 1 : node.end_lineno])
+        source = ast.get_source_segment(text, node)  # from `def`, by Python's own line breaks
+        if source is None:
+            continue
         tasks.append(
             OldTask(path, node.lineno, node.name, source, one_line(arguments), _needs(node), others)
         )
@@ -114,7 +115,9 @@ def carry_over(
 ) -> tuple[str, list[Note]]:
     """`flow_text` (the new flow module, at `flow_file`) with the plain tasks of the old flow
     module `old_file` added before its `__main__` block, and a note on each task."""
-    defined = _top_level_names(ast.parse(flow_text))
+    tree = ast.parse(flow_text)
+    defined = _top_level_names(tree)
+    used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
     carried: list[str] = []
     notes: list[Note] = []
     for task in tasks:
@@ -148,6 +151,17 @@ def carry_over(
                     where,
                     "not carried over: it reads " + ", ".join(task.needs) + " from its module; "
                     f"copy it into {flow_file} with what it needs, and call it in the flow",
+                )
+            )
+        elif task.name in _BUILTINS or (task.name in used and task.name not in defined):
+            notes.append(
+                Note(
+                    task.file,
+                    task.line,
+                    where,
+                    f"not carried over: its name would hide {task.name!r} from the new flow "
+                    f"(a {'builtin' if task.name in _BUILTINS else 'name it uses'}); copy it "
+                    f"into {flow_file} under another name if the flow needs it",
                 )
             )
         elif task.name in defined:
@@ -206,6 +220,7 @@ def _needs(function: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[str, ...]:
     ):
         own.add(arg.arg)
     read: list[str] = []
+    shared: set[str] = set()  # `global` and `nonlocal` names: the module's, even when bound
     parts: list[ast.AST] = [*function.body, arguments]
     parts += [function.returns] if function.returns is not None else []
     for node in (n for part in parts for n in ast.walk(part)):
@@ -222,7 +237,12 @@ def _needs(function: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[str, ...]:
             own.add(node.name)
         elif isinstance(node, ast.arg):
             own.add(node.arg)
-    return tuple(dict.fromkeys(n for n in read if n not in own and n not in _BUILTINS))
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            shared.update(node.names)
+    own -= shared
+    own.add(function.name)  # itself, as the task it stays: a recursive task needs nothing more
+    needed = [*shared, *(n for n in read if n not in own and n not in _BUILTINS)]
+    return tuple(dict.fromkeys(needed))
 
 
 def _top_level_names(tree: ast.Module) -> set[str]:
