@@ -533,3 +533,16 @@ def test_the_generated_tests_leave_out_samples_outside_ranges_narrowed_since(tmp
     elsewhere = replayed([100.0, 101.0])  # no sample inside, nor the default
     assert elsewhere.returncode == 1
     assert "no sample input set is inside the variables' ranges" in elsewhere.stdout
+
+
+@pytest.mark.parametrize("named", ["../outside.pt", "/etc/passwd"])
+def test_a_lume_config_naming_a_file_outside_its_folder_is_refused(tmp_path, named):
+    folder = tmp_path / "config"
+    folder.mkdir()
+    (tmp_path / "outside.pt").write_bytes(b"PK\x03\x04")
+    config = folder / "model_config.yml"
+    config.write_text(
+        f"model_class: TorchModel\ninput_variables: {{}}\noutput_variables: {{}}\nmodel: {named}\n"
+    )
+    with pytest.raises(ArtifactError, match=r"model names .*, outside the config's folder"):
+        read_artifact(config)

@@ -92,6 +92,8 @@ def test_a_binding_reads_back_as_written(tmp_path):
         ({"sha256": "abc"}, "sha256 'abc' is not 64 lowercase hex digits"),
         ({"files": {"../w.bin": "a" * 64}}, "file '../w.bin' must be a file name beside the binding file"),
         ({"files": {"w.bin": "A" * 64}}, f"sha256 '{'A' * 64}' is not 64 lowercase hex digits"),
+        ({"files": [["a"]]}, "files must be a mapping of file names to their SHA-256"),
+        ({"files": None}, "files must be a mapping of file names to their SHA-256"),
     ],
 )  # fmt: skip
 def test_a_malformed_binding_is_one_error_naming_the_file(tmp_path, change, reason):

@@ -167,9 +167,10 @@ class Binding:
         if kind not in KINDS:
             raise ValueError(f"unknown kind {kind!r} (known: {', '.join(KINDS)})")
         file = _file_name(data["file"])
-        files = {
-            _file_name(name): _digest(sha) for name, sha in dict(data.get("files", {})).items()
-        }
+        listed = data.get("files", {})
+        if not isinstance(listed, Mapping):
+            raise ValueError("files must be a mapping of file names to their SHA-256")
+        files = {_file_name(name): _digest(sha) for name, sha in listed.items()}
         return cls(
             kind=kind,
             file=file,

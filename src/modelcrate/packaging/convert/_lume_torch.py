@@ -187,6 +187,11 @@ def _files(path: Path, config: dict[str, Any]) -> dict[str, Path]:
                     f"{entry!r}; save the model with TorchModel.dump"
                 )
             source = folder / entry
+            if not source.resolve().is_relative_to(folder):
+                raise ArtifactError(
+                    f"{path}: {where} names {entry}, outside the config's folder ({folder}); "
+                    "keep the files the config names beside it, or in a folder under it"
+                )
             if not source.is_file():
                 raise ArtifactError(
                     f"{path}: {where} names {entry}, which is not a file beside the config "
