@@ -230,7 +230,8 @@ def test_a_scripted_module_converts_with_its_variables(torch_python, net, tmp_pa
         torch_python, net, tmp_path / "out", "--variables", _variables(tmp_path)
     )
     assert code == 0, err
-    assert "Converted net.pt (a TorchScript module, run with torch) into out" in out
+    assert "Converted net.pt (a TorchScript module, run with torch) into /" in out
+    assert "/out (3 inputs, 2 outputs)." in out.splitlines()[0]
     assert "  inputs      : radius, 'QUAD:IN20:121:BACT', phase <- tensor 'x' [N, 3] float32" in out
     assert "  outputs     : sigma_x, sigma_y <- tensor 'output' [N, 2] float32" in out
     assert "warning" not in err
