@@ -285,3 +285,28 @@ def test_in_place_a_lume_project_leaves_no_old_folder_behind(run_cli, tmp_path):
     assert git(project, "status", "--porcelain") == ""
     renamed = git(project, "show", "-M", "--name-status", "--format=", "HEAD").splitlines()
     assert "R100\tbunch_compressor/flow.py\tsrc/bunch_compressor/flow.py" in renamed
+
+
+@pytest.mark.parametrize(
+    ("name", "target"),
+    [
+        ("injector_surrogate/files/secret.txt", "/etc/passwd"),
+        ("injector_surrogate/extra.py", "model.py"),
+        ("injector_surrogate/linked", "flow"),
+    ],
+)
+def test_a_symbolic_link_in_the_project_is_refused_before_anything_is_written(
+    run_cli, tmp_path, name, target
+):
+    project = old_package("injector-surrogate", tmp_path)
+    (project / name).symlink_to(target)
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "a link")
+    before = tree_hash(project)
+    for flags in (("--dry-run",), (FAST,)):
+        code, _, err = run_cli("migrate", project, *flags)
+        assert code == ExitCode.USAGE
+        assert err.startswith(f"error: {project / name}: is a symbolic link"), err
+        assert err.count("\n") == 1 and "replace it with the file" in err, err
+        assert tree_hash(project) == before
+        assert git(project, "branch", "--show-current") == "main"

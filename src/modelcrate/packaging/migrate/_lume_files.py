@@ -12,6 +12,20 @@ from ._declared import Note
 
 SKIPPED = frozenset({".git", ".venv", "venv", "build", "dist", "node_modules", "__pycache__"})
 """Folders the migration never reads or moves: git's, environments, builds and caches."""
+
+
+def first_symlink(root: Path) -> Path | None:
+    """The first symbolic link (to a file or a folder) among the project's files, outside the
+    folders the migration never reads or copies; None when there is none."""
+    for folder, folders, names in os.walk(root):
+        here = Path(folder)
+        folders[:] = sorted(f for f in folders if f not in SKIPPED)
+        for name in sorted([*folders, *names]):
+            if (here / name).is_symlink():
+                return here / name
+    return None
+
+
 _DATA_SUFFIXES = (
     ".pt",
     ".pth",

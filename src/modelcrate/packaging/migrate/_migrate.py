@@ -28,6 +28,7 @@ from ._document import (
 )
 from ._kept_setup import KEPT_MARK, kept_setup_py
 from ._lume import lume_changes
+from ._lume_files import first_symlink
 from ._lume_layout import moved_note, relocate
 from ._manifest import manifest_notes
 from ._parity import LEFT_BEHIND, Parity, ParityDict, check_parity
@@ -103,6 +104,12 @@ def plan_migration(project: str | os.PathLike[str]) -> MigrationPlan:
         raise MigrateError(
             f"{root}: has no setup.py, setup.cfg or pyproject.toml; give the folder of a Python "
             "package made with setuptools"
+        )
+    link = first_symlink(root)
+    if link is not None:
+        raise MigrateError(
+            f"{link}: is a symbolic link, which migrate would follow and copy; replace it with "
+            "the file it points to, or remove it, then migrate again"
         )
     existing = read_pyproject_document(root) if has_toml else tomlkit.document()
     cfg, sections = read_setup_cfg(root) if has_cfg else (Declared(), [])
