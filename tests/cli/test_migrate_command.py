@@ -310,3 +310,26 @@ def test_a_symbolic_link_in_the_project_is_refused_before_anything_is_written(
         assert err.count("\n") == 1 and "replace it with the file" in err, err
         assert tree_hash(project) == before
         assert git(project, "branch", "--show-current") == "main"
+
+
+def test_a_subpackage_named_dist_or_build_is_moved_and_in_both_wheels(tmp_path):
+    from modelcrate.packaging import migrate_project
+
+    project = old_package("injector-surrogate", tmp_path)
+    for name in ("dist", "build"):
+        (project / "injector_surrogate" / name).mkdir()
+        (project / "injector_surrogate" / name / "__init__.py").write_text("VALUE = 1\n")
+    git(project, "add", "-f", "-A")  # its .gitignore has dist/ and build/ at any depth
+    git(project, "commit", "-q", "-m", "subpackages")
+    (project / "dist").mkdir()  # the top-level build output is still left behind
+    (project / "dist" / "old-1.0.tar.gz").write_bytes(b"\0")
+    migrated = migrate_project(project, output=tmp_path / "copy", accept_differences=True)
+    copy = tmp_path / "copy"
+    assert migrated.parity is not None and migrated.parity.built, migrated.parity
+    assert not (copy / "dist").exists()
+    assert git(copy, "status", "--porcelain", "--ignored", "--", "src") == ""
+    for name in ("dist", "build"):
+        assert (copy / "src" / "injector_surrogate" / name / "__init__.py").is_file()
+        module = f"injector_surrogate/{name}/__init__.py"
+        assert migrated.parity.old is not None and module in migrated.parity.old.modules
+        assert migrated.parity.new is not None and module in migrated.parity.new.modules

@@ -28,10 +28,10 @@ from ._document import (
 )
 from ._kept_setup import KEPT_MARK, kept_setup_py
 from ._lume import lume_changes
-from ._lume_files import first_symlink
+from ._lume_files import first_symlink, left_behind
 from ._lume_layout import moved_note, relocate
 from ._manifest import manifest_notes
-from ._parity import LEFT_BEHIND, Parity, ParityDict, check_parity
+from ._parity import Parity, ParityDict, check_parity
 from ._plan import FileChange, FileChangeDict, MigrationPlan
 from ._pyproject import translate
 from ._requirements import split_tokens, unread_requirement_files
@@ -227,7 +227,7 @@ def migrate_project(
         # -o copies the whole repository (its history); in place only the project is needed
         source = repository if repository is not None and dest is not None else root
         work = scratch / "work"
-        shutil.copytree(source, work, symlinks=True, ignore=LEFT_BEHIND)
+        shutil.copytree(source, work, symlinks=True, ignore=left_behind(source, root))
         inner = work / root.relative_to(source)
         apply_changes(plan, inner)
         parity = None

@@ -114,7 +114,7 @@ def commit_changes(repository: Path, root: Path, plan: MigrationPlan) -> tuple[s
     if current != BRANCH:
         git("checkout", "-q", "-b", BRANCH, cwd=repository)
     paths = [str(root / p) for p in plan.touched]
-    git("add", "-A", "--", *paths, cwd=repository)
+    git("add", "-A", "-f", "--", *paths, cwd=repository)  # a subpackage its .gitignore names too
     identity: list[str] = []
     if git("config", "user.email", cwd=repository).returncode != 0:
         name, email = FALLBACK_IDENTITY
