@@ -333,3 +333,41 @@ def test_a_subpackage_named_dist_or_build_is_moved_and_in_both_wheels(tmp_path):
         module = f"injector_surrogate/{name}/__init__.py"
         assert migrated.parity.old is not None and module in migrated.parity.old.modules
         assert migrated.parity.new is not None and module in migrated.parity.new.modules
+
+
+def readme_not_utf8(project):
+    (project / "README.md").write_bytes(b"# lat\n\nEnergie \xe9lev\xe9e\n")
+
+
+def github_a_file(project):
+    (project / ".github").write_text("not a folder\n")
+
+
+def readme_a_folder(project):
+    (project / "README.md").mkdir()
+    (project / "README.md" / "index.md").write_text("# lat\n")
+
+
+@pytest.mark.parametrize(
+    ("change", "name", "message"),
+    [
+        (readme_not_utf8, "README.md", "is not UTF-8 text (byte 0xe9 at offset 15)"),
+        (github_a_file, ".github", "is a file, and migrate writes .github/workflows/"),
+        (readme_a_folder, "README.md", "is not a file, and migrate writes the variable tables"),
+    ],
+)
+def test_a_file_migrate_cannot_read_or_write_is_one_error_line_at_plan_time(
+    run_cli, tmp_path, change, name, message
+):
+    project = old_package("injector-surrogate", tmp_path)
+    change(project)
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "a hostile file")
+    before = tree_hash(project)
+    for flags in (("--dry-run",), (FAST,)):
+        code, _, err = run_cli("migrate", project, *flags)
+        assert code == ExitCode.USAGE
+        assert err.startswith(f"error: {project / name}: {message}"), err
+        assert err.count("\n") == 1 and "then migrate again" in err, err
+        assert tree_hash(project) == before
+        assert git(project, "branch", "--show-current") == "main"

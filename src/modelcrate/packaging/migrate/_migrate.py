@@ -175,6 +175,7 @@ def plan_migration(project: str | os.PathLike[str]) -> MigrationPlan:
         relocated = relocate(root, changes, lume.move)
         changes, intended = relocated.changes, intended | relocated.intended
         notes = [moved_note(n, lume.move) for n in notes] + relocated.notes
+    _check_targets(root, changes)
     bogus = frozenset(t for name in translated.split_files for t in split_tokens(root, name))
     parse_back(root, changes)
     notes.sort(key=lambda note: (note.file != SETUP_PY, note.file, note.line))
@@ -262,6 +263,26 @@ def migrate_project(
 
 
 # -- pyproject.toml and setup.cfg ---------------------------------------------------------------
+
+
+def _check_targets(root: Path, changes: list[FileChange]) -> None:
+    """Refuse a plan whose files cannot be written: a folder of a file's path that is a file in
+    the project (a `.github` file where the workflows go), or a file that is a folder there."""
+    for change in changes:
+        if change.action == "remove":
+            continue
+        target = root / change.path
+        for folder in reversed(target.relative_to(root).parents[:-1]):
+            if (root / folder).exists() and not (root / folder).is_dir():
+                raise MigrateError(
+                    f"{root / folder}: is a file, and migrate writes {change.path} in a folder of "
+                    "that name; rename or remove it, then migrate again"
+                )
+        if target.exists() and not target.is_file():
+            raise MigrateError(
+                f"{target}: is not a file, and migrate writes one there; rename or remove it, "
+                "then migrate again"
+            )
 
 
 def _ignored_by(repository: Path, folder: Path) -> bool:
