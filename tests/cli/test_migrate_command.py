@@ -371,3 +371,82 @@ def test_a_file_migrate_cannot_read_or_write_is_one_error_line_at_plan_time(
         assert err.count("\n") == 1 and "then migrate again" in err, err
         assert tree_hash(project) == before
         assert git(project, "branch", "--show-current") == "main"
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt, OSError], ids=["interrupt", "oserror"])
+@pytest.mark.parametrize("after", [0, 3, 12])
+def test_a_migration_stopped_while_writing_leaves_the_project_as_it_was(
+    run_cli, tmp_path, monkeypatch, error, after
+):
+    import os
+    from pathlib import Path
+
+    from modelcrate.packaging import migrate_project
+    from modelcrate.packaging.migrate import _write
+
+    project = old_package("injector-surrogate", tmp_path)
+    files = {p: p.read_bytes() for p in project.rglob("*") if p.is_file() and ".git" not in p.parts}
+    replace = os.replace
+    calls = []
+
+    def stopping(source, target):
+        if Path(target).is_relative_to(project):  # not the scratch copy the wheels are built from
+            calls.append(target)
+        if Path(target).is_relative_to(project) and len(calls) == after + 1:
+            raise error("stopped")
+        replace(source, target)
+
+    monkeypatch.setattr(_write.os, "replace", stopping)
+    with pytest.raises(error):
+        migrate_project(project, check_wheels=False)
+    monkeypatch.setattr(_write.os, "replace", replace)
+    assert len(calls) >= after + 1  # it stopped among the files put in place
+    now = {p: p.read_bytes() for p in project.rglob("*") if p.is_file() and ".git" not in p.parts}
+    assert now == files
+    assert git(project, "status", "--porcelain", "--untracked-files=all") == ""
+    assert git(project, "branch", "--format=%(refname:short)") == "main"
+    assert git(project, "branch", "--show-current") == "main"
+    code, out, err = run_cli("migrate", project, FAST)
+    assert code == 0, out + err
+    assert git(project, "branch", "--show-current") == "modelcrate-migrate"
+
+
+def test_a_commit_that_fails_leaves_the_project_as_it_was(tmp_path, monkeypatch):
+    from modelcrate.packaging import migrate_project
+    from modelcrate.packaging.migrate import _write
+
+    project = old_package("injector-surrogate", tmp_path)
+
+    def failing(*args):
+        raise RuntimeError("no commit")
+
+    monkeypatch.setattr(_write, "commit_changes", failing)
+    with pytest.raises(RuntimeError):
+        migrate_project(project, check_wheels=False)
+    assert git(project, "status", "--porcelain", "--untracked-files=all", "--ignored") == ""
+    assert git(project, "branch", "--format=%(refname:short)") == "main"
+
+
+def test_what_cannot_be_undone_is_one_error_saying_how_to_recover(run_cli, tmp_path, monkeypatch):
+    import os
+    from pathlib import Path
+
+    from modelcrate.packaging.migrate import _write
+
+    project = old_package("injector-surrogate", tmp_path)
+    replace = os.replace
+    calls = []
+
+    def stopping(source, target):
+        if Path(target).is_relative_to(project):
+            calls.append(target)
+            if len(calls) > 3:  # stops the migration, then its undo
+                raise OSError("disk gone")
+        replace(source, target)
+
+    monkeypatch.setattr(_write.os, "replace", stopping)
+    code, _, err = run_cli("migrate", project, FAST)
+    assert code == ExitCode.USAGE
+    assert err.startswith(f"error: {project}: the migration stopped (OSError) and could not "), err
+    assert err.count("\n") == 1 and ".migrate.old copy" in err, err
+    assert git(project, "branch", "--show-current") == "main"
