@@ -285,3 +285,168 @@ def test_in_place_a_lume_project_leaves_no_old_folder_behind(run_cli, tmp_path):
     assert git(project, "status", "--porcelain") == ""
     renamed = git(project, "show", "-M", "--name-status", "--format=", "HEAD").splitlines()
     assert "R100\tbunch_compressor/flow.py\tsrc/bunch_compressor/flow.py" in renamed
+
+
+@pytest.mark.parametrize(
+    ("name", "target"),
+    [
+        ("injector_surrogate/files/secret.txt", "/etc/passwd"),
+        ("injector_surrogate/extra.py", "model.py"),
+        ("injector_surrogate/linked", "flow"),
+    ],
+)
+def test_a_symbolic_link_in_the_project_is_refused_before_anything_is_written(
+    run_cli, tmp_path, name, target
+):
+    project = old_package("injector-surrogate", tmp_path)
+    (project / name).symlink_to(target)
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "a link")
+    before = tree_hash(project)
+    for flags in (("--dry-run",), (FAST,)):
+        code, _, err = run_cli("migrate", project, *flags)
+        assert code == ExitCode.USAGE
+        assert err.startswith(f"error: {project / name}: is a symbolic link"), err
+        assert err.count("\n") == 1 and "replace it with the file" in err, err
+        assert tree_hash(project) == before
+        assert git(project, "branch", "--show-current") == "main"
+
+
+def test_a_subpackage_named_dist_or_build_is_moved_and_in_both_wheels(tmp_path):
+    from modelcrate.packaging import migrate_project
+
+    project = old_package("injector-surrogate", tmp_path)
+    for name in ("dist", "build"):
+        (project / "injector_surrogate" / name).mkdir()
+        (project / "injector_surrogate" / name / "__init__.py").write_text("VALUE = 1\n")
+    git(project, "add", "-f", "-A")  # its .gitignore has dist/ and build/ at any depth
+    git(project, "commit", "-q", "-m", "subpackages")
+    (project / "dist").mkdir()  # the top-level build output is still left behind
+    (project / "dist" / "old-1.0.tar.gz").write_bytes(b"\0")
+    migrated = migrate_project(project, output=tmp_path / "copy", accept_differences=True)
+    copy = tmp_path / "copy"
+    assert migrated.parity is not None and migrated.parity.built, migrated.parity
+    assert not (copy / "dist").exists()
+    assert git(copy, "status", "--porcelain", "--ignored", "--", "src") == ""
+    for name in ("dist", "build"):
+        assert (copy / "src" / "injector_surrogate" / name / "__init__.py").is_file()
+        module = f"injector_surrogate/{name}/__init__.py"
+        assert migrated.parity.old is not None and module in migrated.parity.old.modules
+        assert migrated.parity.new is not None and module in migrated.parity.new.modules
+
+
+def readme_not_utf8(project):
+    (project / "README.md").write_bytes(b"# lat\n\nEnergie \xe9lev\xe9e\n")
+
+
+def github_a_file(project):
+    (project / ".github").write_text("not a folder\n")
+
+
+def readme_a_folder(project):
+    (project / "README.md").mkdir()
+    (project / "README.md" / "index.md").write_text("# lat\n")
+
+
+@pytest.mark.parametrize(
+    ("change", "name", "message"),
+    [
+        (readme_not_utf8, "README.md", "is not UTF-8 text (byte 0xe9 at offset 15)"),
+        (github_a_file, ".github", "is a file, and migrate writes .github/workflows/"),
+        (readme_a_folder, "README.md", "is not a file, and migrate writes the variable tables"),
+    ],
+)
+def test_a_file_migrate_cannot_read_or_write_is_one_error_line_at_plan_time(
+    run_cli, tmp_path, change, name, message
+):
+    project = old_package("injector-surrogate", tmp_path)
+    change(project)
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "a hostile file")
+    before = tree_hash(project)
+    for flags in (("--dry-run",), (FAST,)):
+        code, _, err = run_cli("migrate", project, *flags)
+        assert code == ExitCode.USAGE
+        assert err.startswith(f"error: {project / name}: {message}"), err
+        assert err.count("\n") == 1 and "then migrate again" in err, err
+        assert tree_hash(project) == before
+        assert git(project, "branch", "--show-current") == "main"
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt, OSError], ids=["interrupt", "oserror"])
+@pytest.mark.parametrize("after", [0, 3, 12])
+def test_a_migration_stopped_while_writing_leaves_the_project_as_it_was(
+    run_cli, tmp_path, monkeypatch, error, after
+):
+    import os
+    from pathlib import Path
+
+    from modelcrate.packaging import migrate_project
+    from modelcrate.packaging.migrate import _write
+
+    project = old_package("injector-surrogate", tmp_path)
+    files = {p: p.read_bytes() for p in project.rglob("*") if p.is_file() and ".git" not in p.parts}
+    replace = os.replace
+    calls = []
+
+    def stopping(source, target):
+        if Path(target).is_relative_to(project):  # not the scratch copy the wheels are built from
+            calls.append(target)
+        if Path(target).is_relative_to(project) and len(calls) == after + 1:
+            raise error("stopped")
+        replace(source, target)
+
+    monkeypatch.setattr(_write.os, "replace", stopping)
+    with pytest.raises(error):
+        migrate_project(project, check_wheels=False)
+    monkeypatch.setattr(_write.os, "replace", replace)
+    assert len(calls) >= after + 1  # it stopped among the files put in place
+    now = {p: p.read_bytes() for p in project.rglob("*") if p.is_file() and ".git" not in p.parts}
+    assert now == files
+    assert git(project, "status", "--porcelain", "--untracked-files=all") == ""
+    assert git(project, "branch", "--format=%(refname:short)") == "main"
+    assert git(project, "branch", "--show-current") == "main"
+    code, out, err = run_cli("migrate", project, FAST)
+    assert code == 0, out + err
+    assert git(project, "branch", "--show-current") == "modelcrate-migrate"
+
+
+def test_a_commit_that_fails_leaves_the_project_as_it_was(tmp_path, monkeypatch):
+    from modelcrate.packaging import migrate_project
+    from modelcrate.packaging.migrate import _write
+
+    project = old_package("injector-surrogate", tmp_path)
+
+    def failing(*args):
+        raise RuntimeError("no commit")
+
+    monkeypatch.setattr(_write, "commit_changes", failing)
+    with pytest.raises(RuntimeError):
+        migrate_project(project, check_wheels=False)
+    assert git(project, "status", "--porcelain", "--untracked-files=all", "--ignored") == ""
+    assert git(project, "branch", "--format=%(refname:short)") == "main"
+
+
+def test_what_cannot_be_undone_is_one_error_saying_how_to_recover(run_cli, tmp_path, monkeypatch):
+    import os
+    from pathlib import Path
+
+    from modelcrate.packaging.migrate import _write
+
+    project = old_package("injector-surrogate", tmp_path)
+    replace = os.replace
+    calls = []
+
+    def stopping(source, target):
+        if Path(target).is_relative_to(project):
+            calls.append(target)
+            if len(calls) > 3:  # stops the migration, then its undo
+                raise OSError("disk gone")
+        replace(source, target)
+
+    monkeypatch.setattr(_write.os, "replace", stopping)
+    code, _, err = run_cli("migrate", project, FAST)
+    assert code == ExitCode.USAGE
+    assert err.startswith(f"error: {project}: the migration stopped (OSError) and could not "), err
+    assert err.count("\n") == 1 and ".migrate.old copy" in err, err
+    assert git(project, "branch", "--show-current") == "main"

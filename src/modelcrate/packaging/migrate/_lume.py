@@ -18,7 +18,7 @@ from ..._errors import ModelcrateError
 from ...spec import load_spec, upgraded_text
 from ._declared import Note
 from ._lume_code import ADAPTER, COMPAT, FLOW, OldModel, evaluate_shape
-from ._lume_files import SKIPPED
+from ._lume_files import skipped_path
 from ._lume_project import ORCHESTRATION, LumeProject, lume_project, package_folder
 from ._plan import FileChange
 
@@ -202,6 +202,6 @@ def _files(root: Path, *patterns: str) -> list[Path]:
     found = []
     for pattern in patterns:
         for path in root.rglob(pattern):
-            if not SKIPPED.intersection(path.relative_to(root).parts) and path.is_file():
+            if not skipped_path(path.relative_to(root).parts) and path.is_file():
                 found.append(path)
     return sorted(found)

@@ -6,12 +6,60 @@ from __future__ import annotations
 
 import ast
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from ._declared import Note
 
-SKIPPED = frozenset({".git", ".venv", "venv", "build", "dist", "node_modules", "__pycache__"})
-"""Folders the migration never reads or moves: git's, environments, builds and caches."""
+TOP_LEVEL_SKIPPED = frozenset({"build", "dist", "venv", ".venv", ".tox", ".nox", "node_modules"})
+"""Folders at the project's top level the migration never reads, copies or moves: builds and
+environments. Deeper down a folder of these names is the project's own (a subpackage `dist`)."""
+SKIPPED = frozenset({".git", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"})
+"""Folders the migration never reads, copies or moves at any depth: git's and caches (and
+`*.egg-info`)."""
+
+
+def skipped(name: str, *, top: bool) -> bool:
+    """Whether the migration leaves out the folder `name`; `top` when it is at the project's
+    top level."""
+    return name in SKIPPED or name.endswith(".egg-info") or (top and name in TOP_LEVEL_SKIPPED)
+
+
+def skipped_path(parts: tuple[str, ...]) -> bool:
+    """Whether a path (its parts relative to the project's root) is inside a folder the
+    migration leaves out."""
+    return any(skipped(part, top=i == 0) for i, part in enumerate(parts[:-1]))
+
+
+def left_behind(*tops: Path) -> Callable[[str, list[str]], set[str]]:
+    """A `shutil.copytree` ignore that leaves out the folders the migration skips but git's
+    (a copy keeps its history), `tops` being the folders whose top-level builds and
+    environments are left out too."""
+    top_folders = {os.path.normpath(t) for t in tops}
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        top = os.path.normpath(folder) in top_folders
+        return {
+            n
+            for n in names
+            if n != ".git" and skipped(n, top=top) and os.path.isdir(os.path.join(folder, n))
+        }
+
+    return ignore
+
+
+def first_symlink(root: Path) -> Path | None:
+    """The first symbolic link (to a file or a folder) among the project's files, outside the
+    folders the migration never reads or copies; None when there is none."""
+    for folder, folders, names in os.walk(root):
+        here = Path(folder)
+        folders[:] = sorted(f for f in folders if not skipped(f, top=here == root))
+        for name in sorted([*folders, *names]):
+            if (here / name).is_symlink():
+                return here / name
+    return None
+
+
 _DATA_SUFFIXES = (
     ".pt",
     ".pth",
@@ -40,7 +88,7 @@ def package_modules(root: Path, package_dir: Path) -> list[tuple[Path, str, ast.
     caches."""
     found = []
     for folder, folders, names in os.walk(package_dir):
-        folders[:] = sorted(f for f in folders if f not in SKIPPED)
+        folders[:] = sorted(f for f in folders if not skipped(f, top=Path(folder) == root))
         for name in sorted(names):
             path = Path(folder) / name
             if not name.endswith(".py") or not path.is_file():
@@ -56,8 +104,8 @@ def package_modules(root: Path, package_dir: Path) -> list[tuple[Path, str, ast.
 def project_files(root: Path) -> set[str]:
     """The names of the project's files, outside git's folder, environments and caches."""
     names: set[str] = set()
-    for _, folders, files in os.walk(root):
-        folders[:] = [f for f in folders if f not in SKIPPED]
+    for folder, folders, files in os.walk(root):
+        folders[:] = [f for f in folders if not skipped(f, top=Path(folder) == root)]
         names.update(files)
     return names
 

@@ -17,7 +17,7 @@ from typing import Any
 from .._escape import python_string
 from .._project import VARIABLES_FILE
 from ._declared import Note
-from ._lume_files import SKIPPED
+from ._lume_files import skipped, skipped_path
 from ._plan import FileChange
 
 SRC = "src"
@@ -196,7 +196,7 @@ def _old_paths_elsewhere(root: Path, changes: list[FileChange], move: SrcMove) -
     written = {c.path: c.text for c in changes if c.text is not None}
     for path in sorted(root.glob("tests/**/*.py")):
         relative = path.relative_to(root).as_posix()
-        if SKIPPED.intersection(path.relative_to(root).parts):
+        if skipped_path(path.relative_to(root).parts):
             continue
         try:
             text = written.get(relative) or path.read_text(encoding="utf-8")
@@ -235,7 +235,7 @@ def _package_files(root: Path, top: str, changes: list[FileChange]) -> list[str]
     those the changes add."""
     found: set[str] = set()
     for folder, folders, names in os.walk(root / top):
-        folders[:] = sorted(f for f in folders if f not in SKIPPED)
+        folders[:] = sorted(f for f in folders if not skipped(f, top=False))
         for name in names:
             path = Path(folder) / name
             if path.is_file() and not name.endswith((".pyc", ".pyo")):

@@ -13,6 +13,7 @@ from jinja2 import Environment, StrictUndefined
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from ..._errors import MigrateError
 from ...spec import Spec
 from .._escape import FILTERS, markdown_code, markdown_line
 from .._options import tools_requirement
@@ -46,8 +47,25 @@ def readme_change(root: Path, project: dict[str, Any], spec: Spec, variables: st
     outputs = variable_table(spec.outputs, inputs=False)
     tables = f"## Inputs\n\n{inputs}\n\n## Outputs\n\n{outputs}\n"
     path = root / README
+    if path.exists() and not path.is_file():
+        raise MigrateError(
+            f"{path}: is not a file, and migrate writes the variable tables in it; rename it "
+            "(or make it a file), then migrate again"
+        )
     if path.is_file():
-        lines = path.read_text(encoding="utf-8").rstrip("\n").splitlines()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise MigrateError(
+                f"{path}: is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset "
+                f"{exc.start}), and migrate writes the variable tables in it; save it as UTF-8, "
+                "then migrate again"
+            ) from None
+        except OSError as exc:
+            raise MigrateError(
+                f"{path}: cannot be read ({exc.strerror}); make it readable, then migrate again"
+            ) from None
+        lines = text.rstrip("\n").splitlines()
         replaced = [_replace_table(lines, table) for table in (inputs, outputs)]
         if all(replaced):
             what = "its variable tables made from the variables file"

@@ -28,9 +28,10 @@ from ._document import (
 )
 from ._kept_setup import KEPT_MARK, kept_setup_py
 from ._lume import lume_changes
+from ._lume_files import first_symlink, left_behind
 from ._lume_layout import moved_note, relocate
 from ._manifest import manifest_notes
-from ._parity import LEFT_BEHIND, Parity, ParityDict, check_parity
+from ._parity import Parity, ParityDict, check_parity
 from ._plan import FileChange, FileChangeDict, MigrationPlan
 from ._pyproject import translate
 from ._requirements import split_tokens, unread_requirement_files
@@ -104,6 +105,12 @@ def plan_migration(project: str | os.PathLike[str]) -> MigrationPlan:
             f"{root}: has no setup.py, setup.cfg or pyproject.toml; give the folder of a Python "
             "package made with setuptools"
         )
+    link = first_symlink(root)
+    if link is not None:
+        raise MigrateError(
+            f"{link}: is a symbolic link, which migrate would follow and copy; replace it with "
+            "the file it points to, or remove it, then migrate again"
+        )
     existing = read_pyproject_document(root) if has_toml else tomlkit.document()
     cfg, sections = read_setup_cfg(root) if has_cfg else (Declared(), [])
     kept = has_py and (root / SETUP_PY).read_text(encoding="utf-8").startswith(KEPT_MARK)
@@ -168,6 +175,7 @@ def plan_migration(project: str | os.PathLike[str]) -> MigrationPlan:
         relocated = relocate(root, changes, lume.move)
         changes, intended = relocated.changes, intended | relocated.intended
         notes = [moved_note(n, lume.move) for n in notes] + relocated.notes
+    _check_targets(root, changes)
     bogus = frozenset(t for name in translated.split_files for t in split_tokens(root, name))
     parse_back(root, changes)
     notes.sort(key=lambda note: (note.file != SETUP_PY, note.file, note.line))
@@ -220,7 +228,7 @@ def migrate_project(
         # -o copies the whole repository (its history); in place only the project is needed
         source = repository if repository is not None and dest is not None else root
         work = scratch / "work"
-        shutil.copytree(source, work, symlinks=True, ignore=LEFT_BEHIND)
+        shutil.copytree(source, work, symlinks=True, ignore=left_behind(source, root))
         inner = work / root.relative_to(source)
         apply_changes(plan, inner)
         parity = None
@@ -255,6 +263,26 @@ def migrate_project(
 
 
 # -- pyproject.toml and setup.cfg ---------------------------------------------------------------
+
+
+def _check_targets(root: Path, changes: list[FileChange]) -> None:
+    """Refuse a plan whose files cannot be written: a folder of a file's path that is a file in
+    the project (a `.github` file where the workflows go), or a file that is a folder there."""
+    for change in changes:
+        if change.action == "remove":
+            continue
+        target = root / change.path
+        for folder in reversed(target.relative_to(root).parents[:-1]):
+            if (root / folder).exists() and not (root / folder).is_dir():
+                raise MigrateError(
+                    f"{root / folder}: is a file, and migrate writes {change.path} in a folder of "
+                    "that name; rename or remove it, then migrate again"
+                )
+        if target.exists() and not target.is_file():
+            raise MigrateError(
+                f"{target}: is not a file, and migrate writes one there; rename or remove it, "
+                "then migrate again"
+            )
 
 
 def _ignored_by(repository: Path, folder: Path) -> bool:

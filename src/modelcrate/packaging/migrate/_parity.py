@@ -17,26 +17,11 @@ from packaging.utils import canonicalize_name
 
 from .._tools import run_tool, wheel_command
 from .._wheel import read_wheel
+from ._lume_files import left_behind
 
 log = logging.getLogger("modelcrate.packaging")
 
 BUILD_TIMEOUT = 600.0
-LEFT_BEHIND = shutil.ignore_patterns(
-    ".venv",
-    "venv",
-    ".tox",
-    ".nox",
-    "build",
-    "dist",
-    "*.egg-info",
-    "__pycache__",
-    ".mypy_cache",
-    ".pytest_cache",
-    ".ruff_cache",
-    "node_modules",
-)
-"""What a copy of a project leaves behind: environments, caches and build output, made again
-from the sources."""
 Kind = Literal["module", "package data", "entry point", "requirement", "requires-python", "build"]
 
 
@@ -232,7 +217,7 @@ def _build(project: Path, out: Path, env: dict[str, str] | None = None) -> tuple
     the wheel, or None and the build's last error line."""
     with tempfile.TemporaryDirectory(prefix="modelcrate-build-") as scratch:
         source = Path(scratch) / project.name
-        shutil.copytree(project, source, symlinks=True, ignore=LEFT_BEHIND)
+        shutil.copytree(project, source, symlinks=True, ignore=left_behind(project))
         out.mkdir(parents=True, exist_ok=True)
         try:
             done = run_tool(
