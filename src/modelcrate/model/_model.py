@@ -92,23 +92,29 @@ class Model:
                 raise self._unknown_input(unknown[0], "")
             return {name: np.empty(0) for name in self.spec.output_names}
         if type(self).batch is not Model.batch:  # a batch of its own: the sets go there
-            sets = [dict(zip(given, row, strict=True)) for row in zip(*given.values(), strict=True)]
-            return column_arrays(self.spec.outputs, self.batch(sets))
-        if self.spec.outputs and _floats_apply(type(self)):
-            matrix = float_matrix_of_columns(self.spec.inputs, given, count)
-            if matrix is not None:
-                computed = self.evaluate_floats(matrix)
-                if computed is not None:
-                    arrays = self._output_arrays(computed, count)
-                    checked = float_arrays(self.spec.outputs, arrays)
-                    if checked is not None:
-                        return checked
-                    names = list(arrays)
-                    values = [a.tolist() if a.ndim == 1 else list(a) for a in arrays.values()]
-                    sets = rows(names, values) if names else [{} for _ in range(count)]
-                    return column_arrays(self.spec.outputs, self.check_outputs_many(sets))
+            return column_arrays(self.spec.outputs, self.batch(_sets_of(given)))
+        fast = self._columns_through_floats(given, count)
+        if fast is not None:
+            return fast
         outputs = self.evaluate_prepared(self.prepare_columns(given))
         return column_arrays(self.spec.outputs, outputs)
+
+    def _columns_through_floats(
+        self, given: dict[str, Any], count: int
+    ) -> dict[str, np.ndarray] | None:
+        """`batch_columns` through `evaluate_floats`, with the same outputs, warnings and
+        errors; None (nothing run) when that path does not apply."""
+        if not self.spec.outputs or not _floats_apply(type(self)):
+            return None
+        matrix = float_matrix_of_columns(self.spec.inputs, given, count)
+        computed = None if matrix is None else self.evaluate_floats(matrix)
+        if computed is None:
+            return None
+        arrays = self._output_arrays(computed, count)
+        checked = float_arrays(self.spec.outputs, arrays)
+        if checked is not None:  # every output a number in range: checked as columns
+            return checked
+        return column_arrays(self.spec.outputs, self._checked_output_sets(arrays, count, 0))
 
     def prepare_many(
         self, input_sets: Sequence[Mapping[str, Any]], *, start: int | None = 0
@@ -138,9 +144,7 @@ class Model:
             fast = checked_columns(self.spec.inputs, columns, defaults=True)
             if fast is not None:
                 return fast
-        names = list(columns)
-        sets = [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
-        return self.prepare_many(sets, start=start)
+        return self.prepare_many(_sets_of(columns), start=start)
 
     def check_outputs_many(
         self, outputs: Sequence[Mapping[str, Any]], *, start: int | None = 0
@@ -190,6 +194,13 @@ class Model:
         columns = float_columns(self.spec.outputs, arrays)
         if columns is not None:  # every output a number in range: checked as columns
             return rows(list(self.spec.output_names), columns)
+        return self._checked_output_sets(arrays, count, start)
+
+    def _checked_output_sets(
+        self, arrays: Mapping[str, npt.NDArray[Any]], count: int, start: int
+    ) -> list[dict[str, Any]]:
+        """The outputs of `evaluate_floats` (an array per output) as one checked dict per set,
+        as `check_outputs_many` checks them."""
         names = list(arrays)
         values = [a.tolist() if a.ndim == 1 else list(a) for a in arrays.values()]
         sets = rows(names, values) if names else [{} for _ in range(count)]
@@ -286,6 +297,12 @@ def _floats_apply(cls: type[Model]) -> bool:
         and issubclass(floats, _defined_in(cls, "evaluate"))
         and all(_defined_in(cls, name) is Model for name in _PLAIN)
     )
+
+
+def _sets_of(columns: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The input sets a column per name makes (the columns as long as each other)."""
+    names = list(columns)
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
 
 
 def _given_columns(columns: Mapping[str, Any]) -> dict[str, Any]:
